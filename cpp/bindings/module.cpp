@@ -1,0 +1,192 @@
+// Python bindings of the C++ core. Arrays cross the boundary without copies: inputs are borrowed
+// views of NumPy/Arrow buffers, outputs are NumPy arrays that own the C++ allocation. Every kernel
+// releases the GIL while it runs.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/vector.h>
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "airwatch/aqi.hpp"
+#include "airwatch/features.hpp"
+#include "airwatch/metrics.hpp"
+#include "airwatch/validate.hpp"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace {
+
+template <typename T>
+using In = nb::ndarray<const T, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+
+template <typename T>
+using Out = nb::ndarray<nb::numpy, T, nb::ndim<1>>;
+
+template <typename T>
+Out<T> to_numpy(std::vector<T>&& values) {
+  auto* owned = new std::vector<T>(std::move(values));
+  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
+  return Out<T>(owned->data(), {owned->size()}, owner);
+}
+
+airwatch::Pollutant parse_pollutant(const std::string& name) {
+  if (name == "pm25") return airwatch::Pollutant::pm25;
+  if (name == "ozone") return airwatch::Pollutant::ozone;
+  throw std::invalid_argument("pollutant must be 'pm25' or 'ozone', got '" + name + "'");
+}
+
+void require_same_length(std::size_t expected, std::size_t got, const char* name) {
+  if (expected != got) {
+    throw std::invalid_argument(std::string("length mismatch: '") + name + "' has " + std::to_string(got) +
+                                " rows, expected " + std::to_string(expected));
+  }
+}
+
+Out<int32_t> py_aqi(const std::string& pollutant, In<double> concentration) {
+  const auto p = parse_pollutant(pollutant);
+  std::vector<int32_t> out(concentration.shape(0));
+  {
+    nb::gil_scoped_release release;
+    airwatch::aqi_array(p, concentration.data(), out.size(), out.data());
+  }
+  return to_numpy(std::move(out));
+}
+
+Out<double> py_truncate(const std::string& pollutant, In<double> concentration) {
+  const auto p = parse_pollutant(pollutant);
+  std::vector<double> out(concentration.shape(0));
+  nb::gil_scoped_release release;
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = airwatch::truncate_concentration(p, concentration.data()[i]);
+  return to_numpy(std::move(out));
+}
+
+Out<int32_t> py_aqi_category(In<int32_t> aqi_values) {
+  std::vector<int32_t> out(aqi_values.shape(0));
+  {
+    nb::gil_scoped_release release;
+    airwatch::aqi_category_array(aqi_values.data(), out.size(), out.data());
+  }
+  return to_numpy(std::move(out));
+}
+
+std::vector<std::string> py_category_names() {
+  std::vector<std::string> names;
+  for (int i = 0; i < airwatch::kCategoryCount; ++i) names.emplace_back(airwatch::category_name(i));
+  return names;
+}
+
+std::tuple<Out<int32_t>, Out<int32_t>, Out<double>> py_daily_grid(In<int32_t> site, In<int32_t> day,
+                                                                   In<double> value) {
+  const std::size_t n = site.shape(0);
+  require_same_length(n, day.shape(0), "day");
+  require_same_length(n, value.shape(0), "value");
+  airwatch::DailyGrid grid;
+  {
+    nb::gil_scoped_release release;
+    grid = airwatch::daily_grid(site.data(), day.data(), value.data(), n);
+  }
+  return {to_numpy(std::move(grid.site)), to_numpy(std::move(grid.day)), to_numpy(std::move(grid.value))};
+}
+
+std::pair<std::vector<std::string>, nb::ndarray<nb::numpy, double, nb::ndim<2>, nb::f_contig>> py_features(
+    In<int32_t> site, In<int32_t> day, In<double> value, std::vector<int> lags, std::vector<int> mean_windows,
+    std::vector<int> std_windows, std::vector<int> max_windows, bool calendar) {
+  const std::size_t n = site.shape(0);
+  require_same_length(n, day.shape(0), "day");
+  require_same_length(n, value.shape(0), "value");
+  airwatch::FeatureSpec spec{std::move(lags), std::move(mean_windows), std::move(std_windows),
+                             std::move(max_windows), calendar};
+  auto names = airwatch::feature_names(spec);
+  const std::size_t k = names.size();
+  auto* owned = new std::vector<double>(n * k);
+  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<double>*>(p); });
+  {
+    nb::gil_scoped_release release;
+    airwatch::compute_features(site.data(), day.data(), value.data(), n, spec, owned->data());
+  }
+  // Column-major: each feature is one contiguous column, ready for a DataFrame or LightGBM.
+  nb::ndarray<nb::numpy, double, nb::ndim<2>, nb::f_contig> matrix(owned->data(), {n, k}, owner);
+  return {std::move(names), matrix};
+}
+
+nb::dict py_error_summary(In<double> forecast, In<double> observed) {
+  require_same_length(forecast.shape(0), observed.shape(0), "observed");
+  airwatch::ErrorSummary s;
+  {
+    nb::gil_scoped_release release;
+    s = airwatch::error_summary(forecast.data(), observed.data(), forecast.shape(0));
+  }
+  nb::dict d;
+  d["n"] = s.n;
+  d["rmse"] = s.rmse;
+  d["mae"] = s.mae;
+  d["bias"] = s.bias;
+  return d;
+}
+
+double py_rmse_skill(In<double> forecast, In<double> reference, In<double> observed) {
+  require_same_length(forecast.shape(0), reference.shape(0), "reference");
+  require_same_length(forecast.shape(0), observed.shape(0), "observed");
+  nb::gil_scoped_release release;
+  return airwatch::rmse_skill(forecast.data(), reference.data(), observed.data(), forecast.shape(0));
+}
+
+Out<uint32_t> py_validate(In<int64_t> site, In<int32_t> parameter, In<int32_t> poc, In<int32_t> day,
+                          In<int32_t> series, In<int32_t> unit, In<double> value, In<double> percent_complete,
+                          In<double> latitude, In<double> longitude, int32_t max_day) {
+  const std::size_t n = site.shape(0);
+  require_same_length(n, parameter.shape(0), "parameter");
+  require_same_length(n, poc.shape(0), "poc");
+  require_same_length(n, day.shape(0), "day");
+  require_same_length(n, series.shape(0), "series");
+  require_same_length(n, unit.shape(0), "unit");
+  require_same_length(n, value.shape(0), "value");
+  require_same_length(n, percent_complete.shape(0), "percent_complete");
+  require_same_length(n, latitude.shape(0), "latitude");
+  require_same_length(n, longitude.shape(0), "longitude");
+  airwatch::ObservationColumns cols{n,           site.data(),  parameter.data(), poc.data(),
+                                    day.data(),  series.data(), unit.data(),     value.data(),
+                                    percent_complete.data(), latitude.data(), longitude.data()};
+  std::vector<uint32_t> out(n);
+  {
+    nb::gil_scoped_release release;
+    airwatch::validate_observations(cols, max_day, out.data());
+  }
+  return to_numpy(std::move(out));
+}
+
+}  // namespace
+
+NB_MODULE(_core, m) {
+  m.doc() = "AirWatch C++ core: EPA AQI, validation rules, daily-series features and forecast metrics.";
+
+  m.def("aqi", &py_aqi, "pollutant"_a, "concentration"_a,
+        "Daily AQI per value (int32, -1 where missing). pollutant: 'pm25' (24-h mean, ug/m3, 2024 "
+        "breakpoints) or 'ozone' (MDA8, ppm, 2015 breakpoints); values are truncated as EPA requires.");
+  m.def("truncate_concentration", &py_truncate, "pollutant"_a, "concentration"_a,
+        "EPA truncation before the AQI lookup: PM2.5 to 0.1 ug/m3, ozone to 0.001 ppm.");
+  m.def("aqi_category", &py_aqi_category, "aqi"_a, "AQI category index 0..5 (Good..Hazardous), -1 where missing.");
+  m.def("category_names", &py_category_names, "Names of the AQI categories, by index.");
+  m.def("daily_grid", &py_daily_grid, "site"_a, "day"_a, "value"_a,
+        "Lays observations sorted by (site, day) on a gap-free daily calendar per site (NaN for missing days).");
+  m.def("compute_features", &py_features, "site"_a, "day"_a, "value"_a, "lags"_a, "mean_windows"_a,
+        "std_windows"_a, "max_windows"_a, "calendar"_a = true,
+        "Feature block for each row of a daily grid, from values on or before the row's day. Returns "
+        "(names, matrix) with matrix of shape (rows, features), column-major.");
+  m.def("error_summary", &py_error_summary, "forecast"_a, "observed"_a,
+        "n, rmse, mae and bias over the pairs where both values exist.");
+  m.def("rmse_skill", &py_rmse_skill, "forecast"_a, "reference"_a, "observed"_a,
+        "1 - rmse(forecast)/rmse(reference) over the days all three exist.");
+  m.def("validate_observations", &py_validate, "site"_a, "parameter"_a, "poc"_a, "day"_a, "series"_a, "unit"_a,
+        "value"_a, "percent_complete"_a, "latitude"_a, "longitude"_a, "max_day"_a,
+        "Reason bit mask per row (0 = valid).");
+  m.def("reason_codes", &airwatch::reason_codes, "(bit, code) of every validation rule.");
+  m.attr("MISSING_DAY") = airwatch::kMissingDay;
+}

@@ -1,0 +1,223 @@
+"""The ``airwatch`` command line: the main job, one command per stage, and the settings."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from airwatch.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="AirWatch: next-day PM2.5 and ozone forecasts for EPA monitoring sites.",
+)
+# Wide enough for the summary table when output goes to a file or CI log rather than a terminal.
+console = Console(width=None if sys.stdout.isatty() else 140)
+
+StoreOpt = Annotated[
+    str | None, typer.Option("--store", help="Store URL (folder path, file:// or s3://); overrides AIRWATCH_STORE.")
+]
+PollutantOpt = Annotated[
+    list[str] | None,
+    typer.Option("--pollutant", "-p", help="Pollutant to process (pm25 or ozone); repeat for several. Default: all."),
+]
+
+
+def _settings(store: str | None) -> Settings:
+    try:
+        return load_settings(**({"store": store} if store else {}))
+    except SettingsError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _context(store: str | None) -> Any:
+    settings = _settings(store)
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "alembic", "mlflow"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    if settings.prefect_api_url:
+        os.environ["PREFECT_API_URL"] = settings.prefect_api_url
+    # Flows import Prefect; import them only once the environment is set for it.
+    from airwatch.flows.context import Context
+
+    return Context(settings)
+
+
+def _pollutants(values: list[str] | None) -> list[str] | None:
+    from airwatch.domain.schemas import POLLUTANTS
+
+    for v in values or []:
+        if v not in POLLUTANTS:
+            console.print(f"[red]error:[/red] --pollutant must be one of {', '.join(POLLUTANTS)}, got {v!r}")
+            raise typer.Exit(2)
+    return values or None
+
+
+def _fail(stage: str, exc: Exception) -> None:
+    console.print(f"[red]{stage} failed:[/red] {exc}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def run(
+    store: StoreOpt = None,
+    input_dir: Annotated[
+        Path | None, typer.Option("--input-dir", help="Folder of EPA daily files (default: the bundled real sample).")
+    ] = None,
+    force_train: Annotated[bool, typer.Option("--force-train", help="Retrain even when nothing changed.")] = False,
+) -> None:
+    """Run the main job: ingest, validate, transform, train, select, predict; print a summary."""
+    ctx = _context(store)
+    from airwatch.flows.pipeline import run_flow
+
+    try:
+        summary = run_flow(ctx, str(input_dir) if input_dir else None, force_train)
+    except Exception as exc:  # noqa: BLE001 - every failure ends in one clear line and exit code 1
+        _fail("run", exc)
+        return
+    _print_summary(summary, ctx)
+
+
+@app.command()
+def ingest(
+    store: StoreOpt = None,
+    input_dir: Annotated[
+        Path | None, typer.Option("--input-dir", help="Folder of EPA daily files (default: the bundled real sample).")
+    ] = None,
+) -> None:
+    """Copy EPA daily files into the store's raw area and publish an inventory."""
+    ctx = _context(store)
+    from airwatch.flows.ingest import ingest_flow
+
+    s = ingest_flow(ctx, str(input_dir) if input_dir else None)
+    console.print(f"ingest: {s.files} files ({s.new_files} new), inventory {s.inventory_version}")
+
+
+@app.command()
+def validate(store: StoreOpt = None) -> None:
+    """Validate the newest raw inventory; quarantine bad rows; publish processed observations."""
+    ctx = _context(store)
+    from airwatch.flows.validate import validate_flow
+
+    try:
+        s = validate_flow(ctx)
+    except Exception as exc:  # noqa: BLE001
+        _fail("validate", exc)
+        return
+    console.print(f"validate: {s.rows} rows, {s.valid} valid, {s.quarantined} quarantined {s.reasons}")
+
+
+@app.command()
+def transform(store: StoreOpt = None, pollutant: PollutantOpt = None) -> None:
+    """Build the daily site series and feature frame of each pollutant."""
+    ctx = _context(store)
+    from airwatch.flows.transform import transform_flow
+
+    for s in transform_flow(ctx, _pollutants(pollutant)):
+        console.print(f"transform: {s.pollutant} {s.rows} rows, {s.sites} sites, version {s.version}")
+
+
+@app.command()
+def train(
+    store: StoreOpt = None,
+    pollutant: PollutantOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Retrain even when nothing changed.")] = False,
+) -> None:
+    """Fit every candidate on a time-ordered split and log each to MLflow."""
+    ctx = _context(store)
+    from airwatch.flows.train import train_flow
+
+    for report in train_flow(ctx, _pollutants(pollutant), force):
+        best = min(report["candidates"], key=lambda c: c["validation"]["rmse"])
+        console.print(f"train: {report['pollutant']} best validation RMSE {best['name']} {best['validation']['rmse']:.4g}")
+
+
+@app.command("select")
+def select_cmd(store: StoreOpt = None, pollutant: PollutantOpt = None) -> None:
+    """Apply the gates, register the selected candidate and set the champion alias."""
+    ctx = _context(store)
+    from airwatch.flows.select import select_flow
+
+    for s in select_flow(ctx, _pollutants(pollutant)):
+        console.print(f"select: {s.pollutant} -> {s.selected} ({s.model_name} v{s.model_version})")
+
+
+@app.command()
+def predict(store: StoreOpt = None, pollutant: PollutantOpt = None) -> None:
+    """Forecast the next day for every fresh site with the champion model."""
+    ctx = _context(store)
+    from airwatch.flows.predict import predict_flow
+
+    for s in predict_flow(ctx, _pollutants(pollutant)):
+        console.print(f"predict: {s.pollutant} {s.sites} sites for {s.forecast_date} -> {s.key}")
+
+
+@app.command()
+def config(
+    store: StoreOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Print the effective settings, secrets masked."""
+    settings = _settings(store)
+    data = settings.masked()
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    table = Table(title="AirWatch settings")
+    table.add_column("setting")
+    table.add_column("value")
+    for key, value in _flatten(data):
+        table.add_row(key, str(value))
+    console.print(table)
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            rows.extend(_flatten(value, f"{prefix}{key}."))
+        else:
+            rows.append((f"{prefix}{key}", value))
+    return rows
+
+
+def _print_summary(summary: Any, ctx: Any) -> None:
+    table = Table(title="AirWatch run: next-day forecasts (validation = final year held out)")
+    for col in ("pollutant", "sites", "model RMSE", "persistence RMSE", "skill %", "selected", "model", "forecast for", "forecast sites"):
+        table.add_column(col)
+    predictions = {p.pollutant: p for p in summary.predict}
+    for s in summary.select:
+        p = predictions[s.pollutant]
+        table.add_row(
+            s.pollutant,
+            str(s.sites),
+            f"{s.validation_rmse:.4g}",
+            f"{s.persistence_rmse:.4g}",
+            f"{100 * s.skill_vs_persistence:.1f}",
+            s.selected,
+            f"{s.model_name} v{s.model_version}",
+            p.forecast_date,
+            str(p.sites),
+        )
+    console.print(table)
+    v = summary.validate
+    console.print(f"store: {ctx.store.url}")
+    console.print(f"  raw: {summary.ingest.files} files ({summary.ingest.new_files} new)")
+    console.print(f"  processed observations: {v.valid} rows ({v.quarantined} quarantined: {v.reasons})")
+    for p in summary.predict:
+        console.print(f"  predictions: {p.key}")
+    console.print(f"mlflow: {ctx.settings.tracking_uri()}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,1 @@
+"""Pure domain logic: no Prefect, MLflow or storage imports, no I/O."""

@@ -1,0 +1,55 @@
+"""Names shared by every stage: pollutants, their AQS parameters and the normalized columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PollutantSpec:
+    """A forecast target and how to get one value per site and day from AQS parameters."""
+
+    name: str
+    label: str
+    parameters: tuple[int, ...]  # in order of preference when a site reports several
+    units: str
+    daily_statistic: str
+
+
+POLLUTANTS: dict[str, PollutantSpec] = {
+    "pm25": PollutantSpec("pm25", "PM2.5", (88101, 88502), "ug/m3", "24-hour mean"),
+    "ozone": PollutantSpec("ozone", "Ozone", (44201,), "ppm", "daily maximum 8-hour average (MDA8)"),
+}
+
+# Columns of the normalized observations dataset (processed/observations).
+OBSERVATION_COLUMNS: tuple[str, ...] = (
+    "site_id",  # SSCCCNNNN, state + county + site number
+    "site_code",  # the same as an integer, -1 when unparseable
+    "parameter",
+    "poc",
+    "sample_duration",
+    "pollutant_standard",
+    "date",
+    "day",  # days since 1970-01-01
+    "value",
+    "units",
+    "unit_code",
+    "aqi_reported",
+    "obs_count",
+    "percent_complete",
+    "latitude",
+    "longitude",
+    "site_name",
+    "data_source",  # AQS or AirNow (download-tool exports substitute AirNow where AQS has no data)
+    "date_of_last_change",
+    "raw_key",  # the raw object the row came from
+    "raw_row",  # its 1-based data row in that object
+)
+
+
+def pollutant_of(parameter: int) -> str | None:
+    """The forecast pollutant an AQS parameter code measures, if any."""
+    for spec in POLLUTANTS.values():
+        if parameter in spec.parameters:
+            return spec.name
+    return None

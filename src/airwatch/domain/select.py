@@ -1,0 +1,56 @@
+"""Selection: explicit gates that a candidate must pass to be chosen, each saying why it failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from airwatch.domain.train import BASELINES, PERSISTENCE, CandidateResult
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    """The verdict on one candidate."""
+
+    name: str
+    passed: bool
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The chosen candidate and the verdict on every candidate."""
+
+    selected: CandidateResult
+    outcomes: tuple[GateOutcome, ...]
+
+
+def gate(result: CandidateResult, persistence_rmse: float, *, min_skill: float, max_gap: float) -> GateOutcome:
+    """Beat persistence by min_skill on validation; learned models also pass the overfitting check."""
+    name = result.name
+    reasons: list[str] = []
+    if name == PERSISTENCE:
+        return GateOutcome(name, True, ("the reference forecast",))
+    skill = result.validation["skill_vs_persistence"]
+    if not skill >= min_skill:
+        reasons.append(
+            f"validation RMSE {result.validation['rmse']:.4g} vs persistence {persistence_rmse:.4g}: "
+            f"skill {skill:.1%} < required {min_skill:.1%}"
+        )
+    if name not in BASELINES and result.overfit_gap > max_gap:
+        reasons.append(
+            f"overfitting: train RMSE {result.train['rmse']:.4g} vs validation {result.validation['rmse']:.4g} "
+            f"(gap {result.overfit_gap:.1%} > {max_gap:.1%})"
+        )
+    return GateOutcome(name, not reasons, tuple(reasons) or ("passed",))
+
+
+def select(results: list[CandidateResult], *, min_skill: float, max_gap: float) -> Selection:
+    """The passing candidate with the lowest validation RMSE; persistence when no other passes."""
+    by_name = {r.name: r for r in results}
+    if PERSISTENCE not in by_name:
+        raise ValueError("selection needs the persistence baseline among the candidates")
+    persistence_rmse = by_name[PERSISTENCE].validation["rmse"]
+    outcomes = tuple(gate(r, persistence_rmse, min_skill=min_skill, max_gap=max_gap) for r in results)
+    passing = [by_name[o.name] for o in outcomes if o.passed and o.name != PERSISTENCE]
+    chosen = min(passing, key=lambda r: r.validation["rmse"]) if passing else by_name[PERSISTENCE]
+    return Selection(chosen, outcomes)

@@ -1,0 +1,208 @@
+"""Training: a time-ordered split, the candidate models and their scores.
+
+Every candidate predicts the next day's value from one feature frame. The learned candidates fit the
+change from persistence (target - last_value), which the forecasting notes found better than the level
+on smoke-driven PM2.5; their prediction adds persistence back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from airwatch import _core
+
+PERSISTENCE = "persistence"
+CLIMATOLOGY = "climatology"
+RIDGE = "ridge"
+LIGHTGBM = "lightgbm"
+BASELINES = (PERSISTENCE, CLIMATOLOGY)
+
+
+class Forecaster(Protocol):
+    """What every candidate offers."""
+
+    name: str
+    params: dict[str, Any]
+
+    def fit(self, frame: pd.DataFrame, target: np.ndarray) -> Forecaster: ...
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray: ...
+
+
+@dataclass
+class Persistence:
+    """Tomorrow equals the newest observed value."""
+
+    name: str = PERSISTENCE
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def fit(self, frame: pd.DataFrame, target: np.ndarray) -> Persistence:
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return frame["last_value"].to_numpy(dtype=np.float64)
+
+
+@dataclass
+class Climatology:
+    """Tomorrow equals the training mean of the site for the target's calendar month."""
+
+    name: str = CLIMATOLOGY
+    params: dict[str, Any] = field(default_factory=lambda: {"by": "site, target month"})
+    table_: dict[tuple[str, int], float] = field(default_factory=dict)
+    month_: dict[int, float] = field(default_factory=dict)
+    overall_: float = float("nan")
+
+    @staticmethod
+    def _target_month(frame: pd.DataFrame) -> np.ndarray:
+        return (pd.to_datetime(frame["date"]) + pd.Timedelta(days=1)).dt.month.to_numpy()
+
+    def fit(self, frame: pd.DataFrame, target: np.ndarray) -> Climatology:
+        data = pd.DataFrame({"site_id": frame["site_id"].to_numpy(), "month": self._target_month(frame), "y": target})
+        data = data.dropna(subset=["y"])
+        self.table_ = {(str(s), int(m)): float(v) for (s, m), v in data.groupby(["site_id", "month"])["y"].mean().items()}
+        self.month_ = {int(m): float(v) for m, v in data.groupby("month")["y"].mean().items()}
+        self.overall_ = float(data["y"].mean()) if len(data) else float("nan")
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        months = self._target_month(frame)
+        sites = frame["site_id"].to_numpy()
+        return np.array(
+            [self.table_.get((str(s), int(m)), self.month_.get(int(m), self.overall_)) for s, m in zip(sites, months, strict=True)],
+            dtype=np.float64,
+        )
+
+
+@dataclass
+class DeltaModel:
+    """A learned model of the change from persistence on the feature columns."""
+
+    name: str
+    features: list[str]
+    params: dict[str, Any]
+    seed: int = 42
+    model_: Any = None
+
+    def _make(self) -> Any:
+        if self.name == RIDGE:
+            return Pipeline(
+                [
+                    ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+                    ("scale", StandardScaler()),
+                    ("ridge", Ridge(alpha=float(self.params.get("alpha", 1.0)))),
+                ]
+            )
+        if self.name == LIGHTGBM:
+            return lgb.LGBMRegressor(**self.params, random_state=self.seed, deterministic=True, n_jobs=2, verbose=-1)
+        raise ValueError(f"unknown learned candidate {self.name!r}")
+
+    def fit(self, frame: pd.DataFrame, target: np.ndarray) -> DeltaModel:
+        delta = target - frame["last_value"].to_numpy(dtype=np.float64)
+        self.model_ = self._make().fit(frame[self.features], delta)
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        delta = np.asarray(self.model_.predict(frame[self.features]), dtype=np.float64)
+        return frame["last_value"].to_numpy(dtype=np.float64) + delta
+
+
+def make_candidates(features: list[str], *, seed: int, lightgbm_rounds: int) -> list[Forecaster]:
+    """The candidate set, in a fixed order."""
+    lgb_params = {
+        "n_estimators": lightgbm_rounds,
+        "learning_rate": 0.03,
+        "num_leaves": 31,
+        "min_child_samples": 50,
+        "subsample": 0.8,
+        "subsample_freq": 1,
+        "colsample_bytree": 0.8,
+        "reg_lambda": 1.0,
+    }
+    return [
+        Persistence(),
+        Climatology(),
+        DeltaModel(RIDGE, features, {"alpha": 1.0}, seed=seed),
+        DeltaModel(LIGHTGBM, features, lgb_params, seed=seed),
+    ]
+
+
+@dataclass(frozen=True)
+class Split:
+    """A time-ordered split by target date: validation is the final window, training all before it."""
+
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    validation_start: pd.Timestamp
+    validation_end: pd.Timestamp
+
+
+def time_split(frame: pd.DataFrame, *, horizon: int, validation_days: int) -> Split:
+    """Rows that can be scored (target and persistence known), split by the target's date."""
+    target = f"target_{horizon}"
+    usable = frame[frame[target].notna() & frame["last_value"].notna()]
+    if usable.empty:
+        raise ValueError("no row has both a target and a persistence value; is the input empty?")
+    target_date = pd.to_datetime(usable["date"]) + pd.Timedelta(days=horizon)
+    end = target_date.max()
+    start = end - pd.Timedelta(days=validation_days - 1)
+    train = usable[target_date < start]
+    validation = usable[target_date >= start]
+    if train.empty:
+        raise ValueError(
+            f"the data span less than the validation window ({validation_days} days) plus training time; "
+            "lower AIRWATCH_TRAIN__VALIDATION_DAYS or add data"
+        )
+    return Split(train.reset_index(drop=True), validation.reset_index(drop=True), start, end)
+
+
+def score(predicted: np.ndarray, observed: np.ndarray, persistence: np.ndarray) -> dict[str, float]:
+    """RMSE, MAE, bias and RMSE skill over persistence, from the C++ kernels."""
+    p = np.ascontiguousarray(predicted, dtype=np.float64)
+    o = np.ascontiguousarray(observed, dtype=np.float64)
+    summary = _core.error_summary(p, o)
+    skill = _core.rmse_skill(p, np.ascontiguousarray(persistence, dtype=np.float64), o)
+    return {
+        "rmse": float(summary["rmse"]),
+        "mae": float(summary["mae"]),
+        "bias": float(summary["bias"]),
+        "n": float(summary["n"]),
+        "skill_vs_persistence": float(skill),
+    }
+
+
+@dataclass
+class CandidateResult:
+    """A candidate's scores on both sides of the split (and the fitted candidate, when in memory)."""
+
+    name: str
+    train: dict[str, float]
+    validation: dict[str, float]
+    candidate: Forecaster | None = None
+
+    @property
+    def overfit_gap(self) -> float:
+        """How much worse validation is than training, as a share of validation RMSE."""
+        v, t = self.validation["rmse"], self.train["rmse"]
+        return float((v - t) / v) if v > 0 else 0.0
+
+
+def fit_and_score(candidate: Forecaster, split: Split, *, horizon: int) -> CandidateResult:
+    """Fit on the training side, score on both sides."""
+    target = f"target_{horizon}"
+    y_train = split.train[target].to_numpy(dtype=np.float64)
+    candidate.fit(split.train, y_train)
+    results = {}
+    for side, frame in (("train", split.train), ("validation", split.validation)):
+        observed = frame[target].to_numpy(dtype=np.float64)
+        results[side] = score(candidate.predict(frame), observed, frame["last_value"].to_numpy(dtype=np.float64))
+    return CandidateResult(candidate.name, results["train"], results["validation"], candidate)

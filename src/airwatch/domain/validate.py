@@ -1,0 +1,80 @@
+"""Validation: every normalized row is checked by the C++ rules and ends up valid or quarantined.
+
+Good plus quarantined always equals the input: a quarantined row keeps all its columns plus the
+reason codes of every rule it breaks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from airwatch import _core
+
+REASONS: list[tuple[int, str]] = [(int(bit), str(code)) for bit, code in _core.reason_codes()]
+
+
+class QuarantineThresholdError(RuntimeError):
+    """Too large a share of the input was quarantined for the run to go on."""
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """The split of one input into valid and quarantined rows."""
+
+    valid: pd.DataFrame
+    quarantined: pd.DataFrame
+
+    @property
+    def quarantined_share(self) -> float:
+        total = len(self.valid) + len(self.quarantined)
+        return len(self.quarantined) / total if total else 0.0
+
+    def reason_counts(self) -> dict[str, int]:
+        if self.quarantined.empty:
+            return {}
+        exploded = self.quarantined["reasons"].str.split(";").explode()
+        return {str(k): int(v) for k, v in exploded.value_counts().sort_index().items()}
+
+
+def reason_names(mask: int) -> str:
+    """The reason codes of a bit mask, joined with ';'."""
+    return ";".join(code for bit, code in REASONS if mask & bit)
+
+
+def validate_observations(observations: pd.DataFrame, *, max_day: int) -> ValidationResult:
+    """Split observations into valid and quarantined rows (max_day: the newest acceptable date)."""
+    series = pd.factorize(
+        observations["sample_duration"].astype(str) + "|" + observations["pollutant_standard"].astype(str)
+    )[0].astype(np.int32)
+    masks = _core.validate_observations(
+        np.ascontiguousarray(observations["site_code"].to_numpy(dtype=np.int64)),
+        np.ascontiguousarray(observations["parameter"].to_numpy(dtype=np.int32)),
+        np.ascontiguousarray(observations["poc"].to_numpy(dtype=np.int32)),
+        np.ascontiguousarray(observations["day"].to_numpy(dtype=np.int32)),
+        series,
+        np.ascontiguousarray(observations["unit_code"].to_numpy(dtype=np.int32)),
+        np.ascontiguousarray(observations["value"].to_numpy(dtype=np.float64)),
+        np.ascontiguousarray(observations["percent_complete"].to_numpy(dtype=np.float64)),
+        np.ascontiguousarray(observations["latitude"].to_numpy(dtype=np.float64)),
+        np.ascontiguousarray(observations["longitude"].to_numpy(dtype=np.float64)),
+        int(max_day),
+    )
+    bad = masks != 0
+    quarantined = observations.loc[bad].copy()
+    uniq, inverse = np.unique(masks[bad], return_inverse=True)
+    names = np.array([reason_names(int(m)) for m in uniq], dtype=object)
+    quarantined["reasons"] = names[inverse] if len(uniq) else pd.Series(dtype=object)
+    return ValidationResult(observations.loc[~bad].reset_index(drop=True), quarantined.reset_index(drop=True))
+
+
+def enforce_threshold(result: ValidationResult, max_share: float, *, source: str) -> None:
+    """Fail loudly when more than max_share of the rows was quarantined."""
+    if result.quarantined_share > max_share:
+        raise QuarantineThresholdError(
+            f"{source}: {len(result.quarantined)} of {len(result.valid) + len(result.quarantined)} rows "
+            f"({result.quarantined_share:.1%}) quarantined, above the limit of {max_share:.1%}; "
+            f"reasons: {result.reason_counts()}"
+        )

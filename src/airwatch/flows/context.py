@@ -1,0 +1,45 @@
+"""What every flow needs, built once from the settings: the store and the registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from airwatch import __version__
+from airwatch.io.registry import Registry
+from airwatch.io.store import Store, open_store
+from airwatch.settings import Settings, load_settings
+
+RAW_INVENTORY = "raw/epa-daily"
+OBSERVATIONS = "processed/observations"
+
+
+def features_dataset(pollutant: str) -> str:
+    return f"processed/features/{pollutant}"
+
+
+def training_prefix(pollutant: str) -> str:
+    return f"models/{pollutant}/training/"
+
+
+@dataclass
+class Context:
+    """Settings plus the adapters they configure."""
+
+    settings: Settings
+
+    @classmethod
+    def load(cls, settings: Settings | None = None) -> Context:
+        return cls(settings or load_settings())
+
+    @cached_property
+    def store(self) -> Store:
+        return open_store(self.settings.store)
+
+    @cached_property
+    def registry(self) -> Registry:
+        return Registry(self.settings.tracking_uri(), self.settings.artifact_location())
+
+    @property
+    def code_version(self) -> str:
+        return __version__

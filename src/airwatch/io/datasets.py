@@ -1,0 +1,124 @@
+"""Datasets in the store: immutable, version-scoped Parquet parts published by a manifest.
+
+A dataset is named by its path in the store (``processed/observations``). A writer puts every part
+under ``<dataset>/<version>/`` and publishes ``<dataset>/_manifests/<created-utc>_<version>.json`` last, create-only. Readers follow the
+newest manifest, so a crash mid-write never exposes a partial dataset, and a version that already has
+a manifest is not written again (the version is a fingerprint of the inputs and the code).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from airwatch.io.store import Store, StoreError
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a published dataset version holds and where it came from."""
+
+    dataset: str
+    version: str
+    created_utc: str
+    parts: list[str]
+    rows: int
+    inputs: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{manifest_prefix(self.dataset)}{self.created_utc}_{self.version}.json"
+
+
+def manifest_prefix(dataset: str) -> str:
+    return f"{dataset}/_manifests/"
+
+
+def fingerprint(*parts: Any) -> str:
+    """A short stable hash of JSON-serializable inputs, used as a dataset version."""
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def utc_stamp(now: datetime | None = None) -> str:
+    """A sortable UTC timestamp for names: 20261126T041500Z."""
+    return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+
+
+def find_version(store: Store, dataset: str, version: str) -> Manifest | None:
+    """The manifest of a published version, if any."""
+    for key in store.list(manifest_prefix(dataset)):
+        if key.endswith(f"_{version}.json"):
+            return _load(store, key)
+    return None
+
+
+def latest(store: Store, dataset: str) -> Manifest:
+    """The newest published version of a dataset."""
+    keys = [k for k in store.list(manifest_prefix(dataset)) if k.endswith(".json")]
+    if not keys:
+        raise StoreError(f"dataset {dataset!r} has no published version in {store.url}; run the stage that makes it")
+    return _load(store, keys[-1])
+
+
+def _load(store: Store, key: str) -> Manifest:
+    return Manifest(**json.loads(store.read_bytes(key)))
+
+
+def to_parquet_bytes(frame: pd.DataFrame) -> bytes:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
+
+
+def publish(
+    store: Store,
+    dataset: str,
+    version: str,
+    frame: pd.DataFrame,
+    *,
+    inputs: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> tuple[Manifest, bool]:
+    """Write a version and publish its manifest. Returns (manifest, written); an existing version wins."""
+    existing = find_version(store, dataset, version)
+    if existing is not None:
+        return existing, False
+    part = f"{dataset}/{version}/part-0000.parquet"
+    store.write_bytes(part, to_parquet_bytes(frame))
+    return publish_manifest(store, dataset, version, [part], len(frame), inputs=inputs, extra=extra)
+
+
+def publish_manifest(
+    store: Store,
+    dataset: str,
+    version: str,
+    parts: list[str],
+    rows: int,
+    *,
+    inputs: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> tuple[Manifest, bool]:
+    """Publish a manifest over objects already written. Returns (manifest, written)."""
+    existing = find_version(store, dataset, version)
+    if existing is not None:
+        return existing, False
+    manifest = Manifest(dataset, version, utc_stamp(), parts, rows, inputs or {}, extra or {})
+    store.write_bytes(manifest.key, json.dumps(asdict(manifest), indent=2).encode(), if_absent=True)
+    return manifest, True
+
+
+def read(store: Store, manifest: Manifest) -> pd.DataFrame:
+    """All parts of a published version as one frame."""
+    frames = [pq.read_table(io.BytesIO(store.read_bytes(p))).to_pandas() for p in manifest.parts]
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]

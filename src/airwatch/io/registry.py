@@ -1,0 +1,146 @@
+"""The MLflow adapter: experiments and runs, logged models, the registry and its aliases."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+CHAMPION = "champion"
+log = logging.getLogger(__name__)
+
+# What a logged model needs to load elsewhere; pinned here so MLflow does not spend time inferring it.
+_PIP_REQUIREMENTS = ["airwatch", "lightgbm", "scikit-learn", "pandas", "numpy", "mlflow"]
+
+
+class ForecastModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+    """Any AirWatch candidate as an MLflow pyfunc model: a feature frame in, forecasts out."""
+
+    def __init__(self, candidate: Any, features: list[str]) -> None:
+        self.candidate = candidate
+        self.features = features
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> np.ndarray:
+        return np.asarray(self.candidate.predict(model_input), dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    """A model version in the registry."""
+
+    name: str
+    version: str
+    run_id: str
+    tags: dict[str, str]
+
+
+def registered_model_name(pollutant: str) -> str:
+    return f"airwatch-{pollutant}"
+
+
+def experiment_name(pollutant: str) -> str:
+    return f"airwatch-{pollutant}"
+
+
+class Registry:
+    """MLflow tracking and registry behind one object, configured once."""
+
+    def __init__(self, tracking_uri: str, artifact_location: str | None = None) -> None:
+        self.tracking_uri = tracking_uri
+        self.artifact_location = artifact_location
+        if tracking_uri.startswith("sqlite:///"):
+            Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_registry_uri(tracking_uri)
+        self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+    def experiment_id(self, name: str) -> str:
+        existing = self.client.get_experiment_by_name(name)
+        if existing is not None:
+            return str(existing.experiment_id)
+        return str(self.client.create_experiment(name, artifact_location=self.artifact_location))
+
+    def start_run(self, pollutant: str, run_name: str, *, nested: bool = False, tags: dict[str, str] | None = None) -> Any:
+        return mlflow.start_run(
+            experiment_id=self.experiment_id(experiment_name(pollutant)), run_name=run_name, nested=nested, tags=tags
+        )
+
+    @staticmethod
+    def log_params(params: dict[str, Any]) -> None:
+        mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+
+    @staticmethod
+    def log_metrics(metrics: dict[str, float]) -> None:
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
+
+    @staticmethod
+    def log_dict(data: dict[str, Any], name: str) -> None:
+        mlflow.log_dict(data, name)
+
+    @staticmethod
+    def log_model(candidate: Any, features: list[str], example: pd.DataFrame) -> str:
+        """Log a candidate as a pyfunc model in the active run; returns its model URI."""
+        columns = ["site_id", "date", *features]
+        sample = example[columns].head(5).copy()
+        sample["date"] = sample["date"].astype("datetime64[ns]")
+        signature = infer_signature(sample, np.asarray(candidate.predict(sample), dtype=np.float64))
+        with _quiet_mlflow():
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=ForecastModel(candidate, features),
+                signature=signature,
+                input_example=sample,
+                pip_requirements=_PIP_REQUIREMENTS,
+            )
+        return str(info.model_uri)
+
+    def champion(self, pollutant: str) -> RegisteredVersion | None:
+        name = registered_model_name(pollutant)
+        try:
+            mv = self.client.get_model_version_by_alias(name, CHAMPION)
+        except mlflow.exceptions.MlflowException:
+            return None
+        return RegisteredVersion(name, str(mv.version), str(mv.run_id), dict(mv.tags))
+
+    def register(self, pollutant: str, model_uri: str, tags: dict[str, str]) -> RegisteredVersion:
+        name = registered_model_name(pollutant)
+        try:
+            self.client.get_registered_model(name)
+        except mlflow.exceptions.MlflowException:
+            self.client.create_registered_model(name, description=f"AirWatch next-day {pollutant} forecast")
+        with _quiet_mlflow():
+            mv = mlflow.register_model(model_uri, name, tags=tags)
+        return RegisteredVersion(name, str(mv.version), str(mv.run_id), tags)
+
+    def set_champion(self, version: RegisteredVersion) -> None:
+        self.client.set_registered_model_alias(version.name, CHAMPION, version.version)
+
+    def load_champion(self, pollutant: str) -> tuple[Any, RegisteredVersion]:
+        champion = self.champion(pollutant)
+        if champion is None:
+            raise LookupError(
+                f"no '{CHAMPION}' alias on registered model {registered_model_name(pollutant)}; run train and select first"
+            )
+        model = mlflow.pyfunc.load_model(f"models:/{champion.name}@{CHAMPION}")
+        return model, champion
+
+
+class _quiet_mlflow:
+    """MLflow prints progress bars and environment notes to stderr; keep the pipeline's output readable."""
+
+    def __enter__(self) -> None:
+        self._level = logging.getLogger("mlflow").level
+        logging.getLogger("mlflow").setLevel(logging.ERROR)
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger("mlflow").setLevel(self._level)
+

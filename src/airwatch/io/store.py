@@ -1,0 +1,107 @@
+"""The store: one small key/value interface over a local folder or S3, chosen by URL.
+
+Keys are ``/``-separated paths relative to the store root (``raw/bundled/...``). Writes are atomic:
+a reader sees a whole object or none. ``write_bytes(..., if_absent=True)`` is create-only, which is how
+manifests are published exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+
+class StoreError(RuntimeError):
+    """A store operation failed; the message names the key."""
+
+
+class Store(ABC):
+    """Object storage addressed by keys."""
+
+    url: str
+
+    @abstractmethod
+    def exists(self, key: str) -> bool:
+        """Whether an object exists at key."""
+
+    @abstractmethod
+    def read_bytes(self, key: str) -> bytes:
+        """The object's bytes; StoreError when absent."""
+
+    @abstractmethod
+    def write_bytes(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
+        """Write atomically. With if_absent, do nothing (and return False) when the key exists."""
+
+    @abstractmethod
+    def list(self, prefix: str) -> list[str]:
+        """Keys under prefix, sorted."""
+
+
+class LocalStore(Store):
+    """A folder on the local filesystem."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.url = self.root.as_uri()
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root not in path.parents and path != self.root:
+            raise StoreError(f"key {key!r} escapes the store root {self.root}")
+        return path
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def read_bytes(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise StoreError(f"no object at {self.url}/{key}") from None
+
+    def write_bytes(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if if_absent and path.exists():
+            return False
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix="-" + path.name)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            if if_absent:
+                # link() fails if the target exists: create-only even against a concurrent writer.
+                try:
+                    os.link(tmp, path)
+                except FileExistsError:
+                    return False
+            else:
+                os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return True
+
+    def list(self, prefix: str) -> list[str]:
+        base = self._path(prefix) if prefix else self.root
+        if base.is_file():
+            return [prefix]
+        if not base.exists():
+            return []
+        keys = [
+            p.relative_to(self.root).as_posix()
+            for p in base.rglob("*")
+            if p.is_file() and not p.name.startswith(".tmp-")
+        ]
+        return sorted(keys)
+
+
+def open_store(url: str) -> Store:
+    """The store for a URL: a path or ``file://`` URL gives a LocalStore."""
+    if url.startswith("s3://"):
+        # The S3 adapter comes with production mode; say so instead of failing obscurely later.
+        raise StoreError(f"S3 stores are not supported yet by this build (got {url}); use a local folder")
+    return LocalStore(url.removeprefix("file://"))

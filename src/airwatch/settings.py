@@ -1,0 +1,185 @@
+"""One typed settings model, read from ``AIRWATCH_*`` environment variables and a git-ignored ``.env``.
+
+Nested sections use a double underscore: ``AIRWATCH_TRAIN__SEED=7``. Unknown ``AIRWATCH_*`` variables
+and malformed values fail at start with a message that names the setting.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "AIRWATCH_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ValidateSettings(_Section):
+    """Rules of the validate stage."""
+
+    max_quarantine_share: float = Field(
+        0.05, ge=0.0, le=1.0, description="Fail the run when more than this share of rows is quarantined."
+    )
+
+
+class TrainSettings(_Section):
+    """Training and selection."""
+
+    seed: int = Field(42, description="Seed for every random choice in training.")
+    validation_days: int = Field(
+        365, ge=30, description="Length of the final time window held out for validation, in days."
+    )
+    min_skill_vs_persistence: float = Field(
+        0.0, description="A candidate must beat persistence's validation RMSE by at least this fraction."
+    )
+    max_overfit_gap: float = Field(
+        0.35,
+        ge=0.0,
+        description="Reject a candidate whose validation RMSE exceeds its training RMSE by more than this fraction.",
+    )
+    lightgbm_rounds: int = Field(400, ge=10, description="Boosting rounds for LightGBM.")
+
+
+class PredictSettings(_Section):
+    """Batch inference."""
+
+    max_staleness_days: int = Field(
+        3, ge=0, description="Forecast a site only if its newest observation is at most this old."
+    )
+
+
+class AqsSettings(_Section):
+    """EPA AQS Data API (issue 3 completes the client)."""
+
+    base_url: str = "https://aqs.epa.gov/data/api"
+    email: str | None = None
+    key: SecretStr | None = None
+
+
+class AirNowSettings(_Section):
+    """EPA AirNow API."""
+
+    base_url: str = "https://www.airnowapi.org"
+    key: SecretStr | None = None
+
+
+class Settings(BaseSettings):
+    """Everything AirWatch can be told, with embedded defaults that run offline."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    store: str = Field(
+        "data/store", description="Store URL: a local folder (path or file://) or s3://bucket/prefix."
+    )
+    input_dir: str | None = Field(
+        None, description="Folder of EPA daily files to ingest; default: the bundled real sample."
+    )
+    mlflow_tracking_uri: str | None = Field(
+        None, description="MLflow tracking URI; default: a SQLite file under the store's mlflow/ folder."
+    )
+    prefect_api_url: str | None = Field(
+        None, description="Prefect server API URL; default: an ephemeral local Prefect."
+    )
+    log_level: str = Field("INFO", description="Python log level.")
+    validate_: ValidateSettings = Field(default_factory=ValidateSettings, alias="validate")
+    train: TrainSettings = Field(default_factory=TrainSettings)
+    predict: PredictSettings = Field(default_factory=PredictSettings)
+    aqs: AqsSettings = Field(default_factory=AqsSettings)
+    airnow: AirNowSettings = Field(default_factory=AirNowSettings)
+
+    @field_validator("store")
+    @classmethod
+    def _store_scheme(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0] if "://" in value else "file"
+        if scheme not in {"file", "s3"}:
+            raise ValueError(f"unsupported store scheme {scheme!r}; use a path, file:// or s3://")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return value.upper()
+
+    def tracking_uri(self) -> str:
+        """The MLflow tracking URI in force."""
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        if self.store.startswith("s3://"):
+            raise SettingsError("AIRWATCH_MLFLOW_TRACKING_URI is required when the store is on S3")
+        root = Path(self.store.removeprefix("file://")).resolve()
+        return f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
+
+    def artifact_location(self) -> str | None:
+        """Where MLflow puts artifacts of new experiments (None: the tracking server decides)."""
+        if self.mlflow_tracking_uri:
+            return None
+        root = Path(self.store.removeprefix("file://")).resolve()
+        return (root / "mlflow" / "artifacts").as_uri()
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings with secrets masked, for display."""
+        data = self.model_dump(mode="json", by_alias=True)
+        for section in ("aqs", "airnow"):
+            if data[section].get("key"):
+                data[section]["key"] = "********"
+        data["mlflow_tracking_uri (effective)"] = _mask_url(self.tracking_uri()) if not self.store.startswith(
+            "s3://"
+        ) or self.mlflow_tracking_uri else None
+        return data
+
+
+class SettingsError(ValueError):
+    """A setting is unknown or malformed; the message names it."""
+
+
+def _mask_url(url: str) -> str:
+    # user:password@host in a URL (e.g. a PostgreSQL backend) must not reach a terminal or log.
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:****@{host}"
+    return url
+
+
+def _known_env_names() -> set[str]:
+    names: set[str] = set()
+    for name, field in Settings.model_fields.items():
+        key = (field.alias or name).upper()
+        names.add(ENV_PREFIX + key)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            for sub in annotation.model_fields:
+                names.add(f"{ENV_PREFIX}{key}__{sub.upper()}")
+    return names
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, failing fast on unknown ``AIRWATCH_*`` variables or malformed values."""
+    known = _known_env_names()
+    unknown = sorted(k for k in os.environ if k.upper().startswith(ENV_PREFIX) and k.upper() not in known)
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = "__".join(str(p) for p in err["loc"]).upper()
+            problems.append(f"{ENV_PREFIX}{where}: {err['msg']}")
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
