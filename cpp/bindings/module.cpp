@@ -1,6 +1,7 @@
 // Python bindings of the C++ core. Arrays cross the boundary without copies: inputs are borrowed
 // views of NumPy/Arrow buffers, outputs are NumPy arrays that own the C++ allocation. Every kernel
-// releases the GIL while it runs.
+// releases the GIL while it runs. Array arguments are not converted implicitly: a float array passed
+// where day numbers are expected is a TypeError, not a silent truncation.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/pair.h>
@@ -167,25 +168,25 @@ Out<uint32_t> py_validate(In<int64_t> site, In<int32_t> parameter, In<int32_t> p
 NB_MODULE(_core, m) {
   m.doc() = "AirWatch C++ core: EPA AQI, validation rules, daily-series features and forecast metrics.";
 
-  m.def("aqi", &py_aqi, "pollutant"_a, "concentration"_a,
+  m.def("aqi", &py_aqi, "pollutant"_a, "concentration"_a.noconvert(),
         "Daily AQI per value (int32, -1 where missing). pollutant: 'pm25' (24-h mean, ug/m3, 2024 "
         "breakpoints) or 'ozone' (MDA8, ppm, 2015 breakpoints); values are truncated as EPA requires.");
-  m.def("truncate_concentration", &py_truncate, "pollutant"_a, "concentration"_a,
+  m.def("truncate_concentration", &py_truncate, "pollutant"_a, "concentration"_a.noconvert(),
         "EPA truncation before the AQI lookup: PM2.5 to 0.1 ug/m3, ozone to 0.001 ppm.");
-  m.def("aqi_category", &py_aqi_category, "aqi"_a, "AQI category index 0..5 (Good..Hazardous), -1 where missing.");
+  m.def("aqi_category", &py_aqi_category, "aqi"_a.noconvert(), "AQI category index 0..5 (Good..Hazardous), -1 where missing.");
   m.def("category_names", &py_category_names, "Names of the AQI categories, by index.");
-  m.def("daily_grid", &py_daily_grid, "site"_a, "day"_a, "value"_a,
+  m.def("daily_grid", &py_daily_grid, "site"_a.noconvert(), "day"_a.noconvert(), "value"_a.noconvert(),
         "Lays observations sorted by (site, day) on a gap-free daily calendar per site (NaN for missing days).");
-  m.def("compute_features", &py_features, "site"_a, "day"_a, "value"_a, "lags"_a, "mean_windows"_a,
+  m.def("compute_features", &py_features, "site"_a.noconvert(), "day"_a.noconvert(), "value"_a.noconvert(), "lags"_a, "mean_windows"_a,
         "std_windows"_a, "max_windows"_a, "calendar"_a = true,
         "Feature block for each row of a daily grid, from values on or before the row's day. Returns "
         "(names, matrix) with matrix of shape (rows, features), column-major.");
-  m.def("error_summary", &py_error_summary, "forecast"_a, "observed"_a,
+  m.def("error_summary", &py_error_summary, "forecast"_a.noconvert(), "observed"_a.noconvert(),
         "n, rmse, mae and bias over the pairs where both values exist.");
-  m.def("rmse_skill", &py_rmse_skill, "forecast"_a, "reference"_a, "observed"_a,
+  m.def("rmse_skill", &py_rmse_skill, "forecast"_a.noconvert(), "reference"_a.noconvert(), "observed"_a.noconvert(),
         "1 - rmse(forecast)/rmse(reference) over the days all three exist.");
-  m.def("validate_observations", &py_validate, "site"_a, "parameter"_a, "poc"_a, "day"_a, "series"_a, "unit"_a,
-        "value"_a, "percent_complete"_a, "latitude"_a, "longitude"_a, "max_day"_a,
+  m.def("validate_observations", &py_validate, "site"_a.noconvert(), "parameter"_a.noconvert(), "poc"_a.noconvert(), "day"_a.noconvert(), "series"_a.noconvert(), "unit"_a.noconvert(),
+        "value"_a.noconvert(), "percent_complete"_a.noconvert(), "latitude"_a.noconvert(), "longitude"_a.noconvert(), "max_day"_a,
         "Reason bit mask per row (0 = valid).");
   m.def("reason_codes", &airwatch::reason_codes, "(bit, code) of every validation rule.");
   m.attr("MISSING_DAY") = airwatch::kMissingDay;

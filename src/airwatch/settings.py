@@ -7,6 +7,7 @@ and malformed values fail at start with a message that names the setting.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,11 @@ class AirNowSettings(_Section):
     key: SecretStr | None = None
 
 
+# The validate stage's section is named like the stage; pydantic warns that the name shadows the
+# deprecated BaseModel.validate classmethod, which AirWatch never calls.
+warnings.filterwarnings("ignore", message='Field name "validate"', category=UserWarning)
+
+
 class Settings(BaseSettings):
     """Everything AirWatch can be told, with embedded defaults that run offline."""
 
@@ -78,7 +84,6 @@ class Settings(BaseSettings):
         env_file=".env",
         extra="forbid",
         frozen=True,
-        populate_by_name=True,
     )
 
     store: str = Field(
@@ -94,7 +99,7 @@ class Settings(BaseSettings):
         None, description="Prefect server API URL; default: an ephemeral local Prefect."
     )
     log_level: str = Field("INFO", description="Python log level.")
-    validate_: ValidateSettings = Field(default_factory=ValidateSettings, alias="validate")
+    validate: ValidateSettings = Field(default_factory=ValidateSettings)
     train: TrainSettings = Field(default_factory=TrainSettings)
     predict: PredictSettings = Field(default_factory=PredictSettings)
     aqs: AqsSettings = Field(default_factory=AqsSettings)
@@ -133,13 +138,15 @@ class Settings(BaseSettings):
 
     def masked(self) -> dict[str, Any]:
         """The effective settings with secrets masked, for display."""
-        data = self.model_dump(mode="json", by_alias=True)
+        data = self.model_dump(mode="json")
         for section in ("aqs", "airnow"):
             if data[section].get("key"):
                 data[section]["key"] = "********"
-        data["mlflow_tracking_uri (effective)"] = _mask_url(self.tracking_uri()) if not self.store.startswith(
-            "s3://"
-        ) or self.mlflow_tracking_uri else None
+        for url_field in ("mlflow_tracking_uri", "prefect_api_url", "store"):
+            if data.get(url_field):
+                data[url_field] = _mask_url(data[url_field])
+        s3_without_tracking = self.store.startswith("s3://") and not self.mlflow_tracking_uri
+        data["mlflow_tracking_uri_effective"] = None if s3_without_tracking else _mask_url(self.tracking_uri())
         return data
 
 

@@ -57,7 +57,7 @@ def validate_flow(ctx: Context) -> ValidateSummary:
         ctx.store.write_bytes(
             f"quarantine/validate/{version}/reasons.json", json.dumps(reasons, indent=2).encode()
         )
-    enforce_threshold(result, ctx.settings.validate_.max_quarantine_share, source=f"raw inventory {inventory.version}")
+    enforce_threshold(result, ctx.settings.validate.max_quarantine_share, source=f"raw inventory {inventory.version}")
     manifest, published = datasets.publish(
         ctx.store,
         OBSERVATIONS,

@@ -1,0 +1,62 @@
+# The same targets run on a developer's machine and in CI (.ci/run calls `make test`).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.airwatch-installed
+CPP_SOURCES := $(shell find cpp -type f) CMakeLists.txt pyproject.toml
+CPP_BUILD := build/cpp
+
+.PHONY: help setup system-deps run test test-cpp test-py bench lint format clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Exact versions from requirements/lock.txt, then the package itself (compiles the C++ core).
+$(STAMP): $(BIN)/python requirements/lock.txt $(CPP_SOURCES)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/lock.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps -e .
+	touch $(STAMP)
+
+setup: $(STAMP)  ## Create .venv, install pinned dependencies, build the C++ core
+
+# GoogleTest and clang-format come from Debian's packages; installed only when missing.
+system-deps:
+	@if [ ! -f /usr/include/gtest/gtest.h ] || ! command -v clang-format >/dev/null; then \
+	  echo "installing libgtest-dev clang-format (Debian packages)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libgtest-dev clang-format >/dev/null; \
+	fi
+
+run: setup  ## Run the main job on the embedded defaults (bundled sample, local store and MLflow, ephemeral Prefect)
+	$(BIN)/airwatch run
+
+test: test-cpp test-py  ## All tests: C++ (ctest) and Python (pytest)
+
+test-cpp: system-deps
+	cmake -S . -B $(CPP_BUILD) -DAIRWATCH_BUILD_PYTHON=OFF -DAIRWATCH_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(CPP_BUILD) -j2
+	ctest --test-dir $(CPP_BUILD) --output-on-failure
+
+test-py: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup  ## Benchmarks: the C++ core against pandas, Polars and DuckDB on the same data
+	$(BIN)/python benchmarks/features.py
+
+lint: setup system-deps  ## ruff, mypy and clang-format
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+	clang-format --dry-run -Werror $$(find cpp -name '*.cpp' -o -name '*.hpp')
+
+format: setup system-deps  ## Apply ruff format and clang-format
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+	clang-format -i $$(find cpp -name '*.cpp' -o -name '*.hpp')
+
+clean:  ## Remove the environment, builds and the local store
+	rm -rf $(VENV) build data/store

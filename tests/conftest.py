@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from airwatch.domain.parse import parse_daily_file
+from airwatch.flows.ingest import bundled_sample_dir
+
+SHARED_EPA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "epa"
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    return bundled_sample_dir()
+
+
+@pytest.fixture(scope="session")
+def sample_observations(sample_dir: Path) -> pd.DataFrame:
+    frames = [parse_daily_file(p.name, p.read_bytes()) for p in sorted(sample_dir.glob("*.csv.gz"))]
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture
+def small_input(tmp_path: Path, sample_dir: Path) -> Path:
+    """A small slice of the bundled sample: three years of each pollutant."""
+    folder = tmp_path / "input"
+    folder.mkdir()
+    for year in (1999, 2000, 2001):
+        shutil.copy(sample_dir / f"ozone_daily_{year}_cook_county_IL.csv.gz", folder)
+    for year in (2010, 2011, 2012):
+        shutil.copy(sample_dir / f"pm25_daily_{year}_cook_county_IL.csv.gz", folder)
+    return folder
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_backend():
+    """One temporary Prefect backend for the whole session (flows run for real against it)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

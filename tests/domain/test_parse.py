@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+
+from airwatch.domain.parse import ParseError, parse_daily_file
+
+DOWNLOAD_TOOL = (
+    '"Date","AQS_SITE_ID","POC","Daily Max 8-hour Ozone Concentration","UNITS","DAILY_AQI_VALUE",'
+    '"DAILY_OBS_COUNT","PERCENT_COMPLETE","AQS_PARAMETER_CODE","AQS_PARAMETER_DESC","CBSA_CODE","CBSA_NAME",'
+    '"STATE_CODE","STATE","COUNTY_CODE","COUNTY","SITE_LATITUDE","SITE_LONGITUDE"\n'
+    '"07/04/1980","17-031-0025","1","0.05400","ppm","46.00","24","100.0000","44201","Ozone","16980","C",'
+    '"17","Illinois","031","Cook",".","."\n'
+    '"13/45/1980","170310025","1","abc","ppm","","24","100","44201","Ozone","","","17","Illinois","031","Cook","41.8","-87.6"\n'
+)
+
+
+def test_download_tool_layout_dashed_ids_and_dots() -> None:
+    frame = parse_daily_file("x.csv.gz", gzip.compress(DOWNLOAD_TOOL.encode()))
+    assert list(frame["site_id"]) == ["170310025", "170310025"]
+    assert frame.loc[0, "value"] == pytest.approx(0.054)
+    assert frame.loc[0, "unit_code"] == 1
+    assert np.isnan(frame.loc[0, "latitude"])  # "." means unknown, not an error
+    # Unparseable fields become missing and are left for validation to quarantine.
+    assert np.isnan(frame.loc[1, "value"])
+    assert frame["date"].isna().tolist() == [False, True]
+    assert list(frame["raw_row"]) == [1, 2]
+
+
+def test_real_sample_file(sample_dir) -> None:
+    path = sample_dir / "pm25_daily_2012_cook_county_IL.csv.gz"
+    frame = parse_daily_file(path.name, path.read_bytes())
+    assert len(frame) > 2000
+    assert set(frame["parameter"]) <= {88101, 88502}
+    assert (frame["unit_code"] == 0).all()
+    assert frame["site_id"].str.fullmatch(r"\d{9}").all()
+
+
+def test_airdata_layout_uses_mda8_for_ozone() -> None:
+    header = ('"State Code","County Code","Site Num","Parameter Code","POC","Latitude","Longitude","Datum",'
+              '"Parameter Name","Sample Duration","Pollutant Standard","Date Local","Units of Measure","Event Type",'
+              '"Observation Count","Observation Percent","Arithmetic Mean","1st Max Value","1st Max Hour","AQI",'
+              '"Method Code","Method Name","Local Site Name","Address","State Name","County Name","City Name",'
+              '"CBSA Name","Date of Last Change"\n')
+    row = ('"36","081","0124","44201",1,40.7,-73.8,"WGS84","Ozone","8-HR RUN AVG BEGIN HOUR","Ozone 8-hour 2015",'
+           '"2019-07-01","Parts per million","None",17,100.0,0.041,0.052,10,48,"087","x","Queens","a","New York",'
+           '"Queens","NYC","NY","2020-01-01"\n')
+    frame = parse_daily_file("daily_44201_2019.csv", (header + row).encode())
+    assert frame.loc[0, "site_id"] == "360810124"
+    assert frame.loc[0, "value"] == pytest.approx(0.052)
+    assert frame.loc[0, "sample_duration"] == "8-HR RUN AVG BEGIN HOUR"
+
+
+def test_unknown_layout_names_the_file() -> None:
+    with pytest.raises(ParseError, match="weird.csv"):
+        parse_daily_file("weird.csv", b"a,b\n1,2\n")

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from airwatch.domain.predict import aqi_columns, issue_rows
+from airwatch.domain.select import select
+from airwatch.domain.train import CandidateResult, fit_and_score, make_candidates, time_split
+from airwatch.domain.transform import build_features, feature_columns, site_daily_values
+from airwatch.domain.validate import validate_observations
+
+
+@pytest.fixture(scope="module")
+def ozone_features(sample_observations) -> pd.DataFrame:
+    valid = validate_observations(sample_observations, max_day=20_000).valid
+    return build_features(site_daily_values(valid, "ozone"))
+
+
+def test_site_day_rule_prefers_frm_then_lowest_poc(sample_observations) -> None:
+    valid = validate_observations(sample_observations, max_day=20_000).valid
+    daily = site_daily_values(valid, "pm25")
+    assert not daily.duplicated(["site_id", "day"]).any()
+    both = valid[valid["parameter"].isin([88101, 88502])].groupby(["site_id", "day"])["parameter"].min()
+    chosen = daily.set_index(["site_id", "day"])["parameter"]
+    assert (chosen.loc[both.index] == both).all()
+
+
+def test_target_is_next_day_value(ozone_features) -> None:
+    f = ozone_features
+    same_site = f["site_id"].shift(-1) == f["site_id"]
+    np.testing.assert_array_equal(f.loc[same_site, "target_1"].to_numpy(), f["value"].shift(-1)[same_site].to_numpy())
+
+
+def test_features_do_not_see_the_future(sample_observations) -> None:
+    """Scrambling every value after a cut-off leaves all features up to the cut-off unchanged."""
+    valid = validate_observations(sample_observations, max_day=20_000).valid
+    daily = site_daily_values(valid, "ozone")
+    cut = daily["day"].quantile(0.7)
+    scrambled = daily.copy()
+    future = scrambled["day"] > cut
+    scrambled.loc[future, "value"] = np.random.default_rng(0).permutation(scrambled.loc[future, "value"].to_numpy())
+    a, b = build_features(daily), build_features(scrambled)
+    past = a["day"] <= cut
+    cols = feature_columns(a)
+    pd.testing.assert_frame_equal(a.loc[past, cols], b.loc[past, cols])
+
+
+def test_split_is_time_ordered(ozone_features) -> None:
+    split = time_split(ozone_features, horizon=1, validation_days=365)
+    train_end = (pd.to_datetime(split.train["date"]) + pd.Timedelta(days=1)).max()
+    assert train_end < split.validation_start
+    assert (pd.to_datetime(split.validation["date"]) + pd.Timedelta(days=1)).min() >= split.validation_start
+
+
+def test_candidates_beat_persistence_on_real_ozone_and_are_deterministic(ozone_features) -> None:
+    split = time_split(ozone_features, horizon=1, validation_days=365)
+    feats = feature_columns(ozone_features)
+    results = [fit_and_score(c, split, horizon=1) for c in make_candidates(feats, seed=7, lightgbm_rounds=60)]
+    by = {r.name: r for r in results}
+    assert by["persistence"].validation["skill_vs_persistence"] == 0.0
+    assert by["ridge"].validation["skill_vs_persistence"] > 0.05
+    again = fit_and_score(make_candidates(feats, seed=7, lightgbm_rounds=60)[3], split, horizon=1)
+    np.testing.assert_array_equal(again.candidate.predict(split.validation), by["lightgbm"].candidate.predict(split.validation))
+
+
+def _result(name: str, train: float, val: float, skill: float) -> CandidateResult:
+    return CandidateResult(name, {"rmse": train}, {"rmse": val, "skill_vs_persistence": skill})
+
+
+def test_select_gates() -> None:
+    results = [
+        _result("persistence", 5.0, 5.0, 0.0),
+        _result("climatology", 6.0, 6.0, -0.2),
+        _result("ridge", 4.4, 4.5, 0.10),
+        _result("lightgbm", 2.0, 4.0, 0.20),  # better, but overfit
+    ]
+    sel = select(results, min_skill=0.0, max_gap=0.35)
+    assert sel.selected.name == "ridge"
+    lgb = next(o for o in sel.outcomes if o.name == "lightgbm")
+    assert not lgb.passed and "overfitting" in lgb.reasons[0]
+    sel = select(results[:2], min_skill=0.0, max_gap=0.35)
+    assert sel.selected.name == "persistence"
+
+
+def test_issue_rows_and_aqi(ozone_features) -> None:
+    as_of, rows = issue_rows(ozone_features, max_staleness_days=3)
+    assert (pd.to_datetime(rows["date"]) == as_of).all()
+    assert (rows["days_since_obs"] <= 3).all()
+    aqi, cats = aqi_columns("ozone", np.array([0.04, 0.08, np.nan]))
+    assert list(aqi) == [37, 133, -1]  # 0.080 ppm: 49/0.014 * 0.009 + 101 = 132.5 -> 133
+    assert cats == ["Good", "Unhealthy for Sensitive Groups", "Missing"]
