@@ -48,7 +48,12 @@ def test_run_end_to_end_twice(env: dict[str, Path]) -> None:
         exp = client.get_experiment_by_name(f"airwatch-{pollutant}")
         runs = client.search_runs([exp.experiment_id])
         nested = [r for r in runs if r.data.tags.get("mlflow.parentRunId")]
-        assert sorted(r.data.tags["candidate"] for r in nested) == ["climatology", "lightgbm", "persistence", "ridge"]
+        assert sorted(r.data.tags["candidate"] for r in nested) == [
+            "climatology",
+            "lightgbm",
+            "persistence",
+            "ridge",
+        ]
         for r in nested:
             assert "val_rmse" in r.data.metrics and r.data.params["candidate"]
             assert client.search_logged_models([exp.experiment_id], filter_string=f"source_run_id = '{r.info.run_id}'")

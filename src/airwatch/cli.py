@@ -24,7 +24,8 @@ app = typer.Typer(
 console = Console(width=None if sys.stdout.isatty() else 140)
 
 StoreOpt = Annotated[
-    str | None, typer.Option("--store", help="Store URL (folder path, file:// or s3://); overrides AIRWATCH_STORE.")
+    str | None,
+    typer.Option("--store", help="Store URL (folder path, file:// or s3://); overrides AIRWATCH_STORE."),
 ]
 PollutantOpt = Annotated[
     list[str] | None,
@@ -72,7 +73,8 @@ def _fail(stage: str, exc: Exception) -> None:
 def run(
     store: StoreOpt = None,
     input_dir: Annotated[
-        Path | None, typer.Option("--input-dir", help="Folder of EPA daily files (default: the bundled real sample).")
+        Path | None,
+        typer.Option("--input-dir", help="Folder of EPA daily files (default: the bundled real sample)."),
     ] = None,
     force_train: Annotated[bool, typer.Option("--force-train", help="Retrain even when nothing changed.")] = False,
 ) -> None:
@@ -82,7 +84,7 @@ def run(
 
     try:
         summary = run_flow(ctx, str(input_dir) if input_dir else None, force_train)
-    except Exception as exc:  # noqa: BLE001 - every failure ends in one clear line and exit code 1
+    except Exception as exc:
         _fail("run", exc)
         return
     _print_summary(summary, ctx)
@@ -92,7 +94,8 @@ def run(
 def ingest(
     store: StoreOpt = None,
     input_dir: Annotated[
-        Path | None, typer.Option("--input-dir", help="Folder of EPA daily files (default: the bundled real sample).")
+        Path | None,
+        typer.Option("--input-dir", help="Folder of EPA daily files (default: the bundled real sample)."),
     ] = None,
 ) -> None:
     """Copy EPA daily files into the store's raw area and publish an inventory."""
@@ -111,7 +114,7 @@ def validate(store: StoreOpt = None) -> None:
 
     try:
         s = validate_flow(ctx)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _fail("validate", exc)
         return
     console.print(f"validate: {s.rows} rows, {s.valid} valid, {s.quarantined} quarantined {s.reasons}")
@@ -139,7 +142,9 @@ def train(
 
     for report in train_flow(ctx, _pollutants(pollutant), force):
         best = min(report["candidates"], key=lambda c: c["validation"]["rmse"])
-        console.print(f"train: {report['pollutant']} best validation RMSE {best['name']} {best['validation']['rmse']:.4g}")
+        console.print(
+            f"train: {report['pollutant']} best validation RMSE {best['name']} {best['validation']['rmse']:.4g}"
+        )
 
 
 @app.command("select")
@@ -193,7 +198,17 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 
 def _print_summary(summary: Any, ctx: Any) -> None:
     table = Table(title="AirWatch run: next-day forecasts (validation = final year held out)")
-    for col in ("pollutant", "sites", "model RMSE", "persistence RMSE", "skill %", "selected", "model", "forecast for", "forecast sites"):
+    for col in (
+        "pollutant",
+        "sites",
+        "model RMSE",
+        "persistence RMSE",
+        "skill %",
+        "selected",
+        "model",
+        "forecast for",
+        "forecast sites",
+    ):
         table.add_column(col)
     predictions = {p.pollutant: p for p in summary.predict}
     for s in summary.select:

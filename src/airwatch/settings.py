@@ -86,9 +86,7 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    store: str = Field(
-        "data/store", description="Store URL: a local folder (path or file://) or s3://bucket/prefix."
-    )
+    store: str = Field("data/store", description="Store URL: a local folder (path or file://) or s3://bucket/prefix.")
     input_dir: str | None = Field(
         None, description="Folder of EPA daily files to ingest; default: the bundled real sample."
     )
@@ -99,7 +97,7 @@ class Settings(BaseSettings):
         None, description="Prefect server API URL; default: an ephemeral local Prefect."
     )
     log_level: str = Field("INFO", description="Python log level.")
-    validate: ValidateSettings = Field(default_factory=ValidateSettings)
+    validate: ValidateSettings = Field(default_factory=ValidateSettings)  # type: ignore[assignment]
     train: TrainSettings = Field(default_factory=TrainSettings)
     predict: PredictSettings = Field(default_factory=PredictSettings)
     aqs: AqsSettings = Field(default_factory=AqsSettings)

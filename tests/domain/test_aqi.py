@@ -13,10 +13,21 @@ from hypothesis import strategies as st
 from airwatch import _core
 from tests.conftest import SHARED_EPA
 
-PM25 = [(0.0, 9.0, 0, 50), (9.1, 35.4, 51, 100), (35.5, 55.4, 101, 150), (55.5, 125.4, 151, 200),
-        (125.5, 225.4, 201, 300), (225.5, 325.4, 301, 500)]
-OZONE = [(0.0, 0.054, 0, 50), (0.055, 0.070, 51, 100), (0.071, 0.085, 101, 150), (0.086, 0.105, 151, 200),
-         (0.106, 0.200, 201, 300)]
+PM25 = [
+    (0.0, 9.0, 0, 50),
+    (9.1, 35.4, 51, 100),
+    (35.5, 55.4, 101, 150),
+    (55.5, 125.4, 151, 200),
+    (125.5, 225.4, 201, 300),
+    (225.5, 325.4, 301, 500),
+]
+OZONE = [
+    (0.0, 0.054, 0, 50),
+    (0.055, 0.070, 51, 100),
+    (0.071, 0.085, 101, 150),
+    (0.086, 0.105, 151, 200),
+    (0.106, 0.200, 201, 300),
+]
 
 
 def reference_aqi(pollutant: str, c: float) -> int:
@@ -31,7 +42,7 @@ def reference_aqi(pollutant: str, c: float) -> int:
     table = PM25 if pollutant == "pm25" else OZONE
     seg = next((s for s in table if t <= s[1] + 1e-12), table[-1])
     lo, hi, ilo, ihi = seg
-    return int(math.floor((ihi - ilo) / (hi - lo) * (t - lo) + ilo + 0.5 + 1e-9))
+    return math.floor((ihi - ilo) / (hi - lo) * (t - lo) + ilo + 0.5 + 1e-9)
 
 
 @settings(max_examples=300, deadline=None)
@@ -61,8 +72,10 @@ def test_rejects_unknown_pollutant() -> None:
 @pytest.mark.skipif(not SHARED_EPA.exists(), reason="needs ../shared/data/epa")
 def test_matches_epa_airdata_aqi_column() -> None:
     """EPA regenerated these files in 2024 with the 2024 PM2.5 breakpoints: every 24-hour row agrees."""
-    frame = pd.read_csv(SHARED_EPA / "airdata_daily_pm25_national" / "daily_88502_2019.csv.gz",
-                        usecols=["Sample Duration", "Arithmetic Mean", "AQI"])
+    frame = pd.read_csv(
+        SHARED_EPA / "airdata_daily_pm25_national" / "daily_88502_2019.csv.gz",
+        usecols=["Sample Duration", "Arithmetic Mean", "AQI"],
+    )
     rows = frame[(frame["Sample Duration"] == "24 HOUR") & frame["AQI"].notna()]
     ours = _core.aqi("pm25", np.ascontiguousarray(rows["Arithmetic Mean"].to_numpy(dtype=np.float64)))
     assert len(rows) > 10_000

@@ -46,8 +46,10 @@ def reference(frame: pd.DataFrame) -> pd.DataFrame:
 @pytest.mark.parametrize("seed", range(8))
 def test_features_match_reference(seed: int) -> None:
     frame = random_series(seed)
-    site, day, value = (np.ascontiguousarray(frame[c].to_numpy(dtype=t)) for c, t in
-                        (("site", np.int32), ("day", np.int32), ("value", np.float64)))
+    site, day, value = (
+        np.ascontiguousarray(frame[c].to_numpy(dtype=t))
+        for c, t in (("site", np.int32), ("day", np.int32), ("value", np.float64))
+    )
     g_site, g_day, g_value = _core.daily_grid(site, day, value)
     names, matrix = _core.compute_features(g_site, g_day, g_value, LAGS, MEANS, STDS, MAXES, False)
     ours = pd.DataFrame(matrix, columns=names)

@@ -39,14 +39,18 @@ def test_real_sample_file(sample_dir) -> None:
 
 
 def test_airdata_layout_uses_mda8_for_ozone() -> None:
-    header = ('"State Code","County Code","Site Num","Parameter Code","POC","Latitude","Longitude","Datum",'
-              '"Parameter Name","Sample Duration","Pollutant Standard","Date Local","Units of Measure","Event Type",'
-              '"Observation Count","Observation Percent","Arithmetic Mean","1st Max Value","1st Max Hour","AQI",'
-              '"Method Code","Method Name","Local Site Name","Address","State Name","County Name","City Name",'
-              '"CBSA Name","Date of Last Change"\n')
-    row = ('"36","081","0124","44201",1,40.7,-73.8,"WGS84","Ozone","8-HR RUN AVG BEGIN HOUR","Ozone 8-hour 2015",'
-           '"2019-07-01","Parts per million","None",17,100.0,0.041,0.052,10,48,"087","x","Queens","a","New York",'
-           '"Queens","NYC","NY","2020-01-01"\n')
+    header = (
+        '"State Code","County Code","Site Num","Parameter Code","POC","Latitude","Longitude","Datum",'
+        '"Parameter Name","Sample Duration","Pollutant Standard","Date Local","Units of Measure","Event Type",'
+        '"Observation Count","Observation Percent","Arithmetic Mean","1st Max Value","1st Max Hour","AQI",'
+        '"Method Code","Method Name","Local Site Name","Address","State Name","County Name","City Name",'
+        '"CBSA Name","Date of Last Change"\n'
+    )
+    row = (
+        '"36","081","0124","44201",1,40.7,-73.8,"WGS84","Ozone","8-HR RUN AVG BEGIN HOUR","Ozone 8-hour 2015",'
+        '"2019-07-01","Parts per million","None",17,100.0,0.041,0.052,10,48,"087","x","Queens","a","New York",'
+        '"Queens","NYC","NY","2020-01-01"\n'
+    )
     frame = parse_daily_file("daily_44201_2019.csv", (header + row).encode())
     assert frame.loc[0, "site_id"] == "360810124"
     assert frame.loc[0, "value"] == pytest.approx(0.052)
@@ -54,5 +58,5 @@ def test_airdata_layout_uses_mda8_for_ozone() -> None:
 
 
 def test_unknown_layout_names_the_file() -> None:
-    with pytest.raises(ParseError, match="weird.csv"):
+    with pytest.raises(ParseError, match=r"weird\.csv"):
         parse_daily_file("weird.csv", b"a,b\n1,2\n")

@@ -61,7 +61,9 @@ def test_candidates_beat_persistence_on_real_ozone_and_are_deterministic(ozone_f
     assert by["persistence"].validation["skill_vs_persistence"] == 0.0
     assert by["ridge"].validation["skill_vs_persistence"] > 0.05
     again = fit_and_score(make_candidates(feats, seed=7, lightgbm_rounds=60)[3], split, horizon=1)
-    np.testing.assert_array_equal(again.candidate.predict(split.validation), by["lightgbm"].candidate.predict(split.validation))
+    np.testing.assert_array_equal(
+        again.candidate.predict(split.validation), by["lightgbm"].candidate.predict(split.validation)
+    )
 
 
 def _result(name: str, train: float, val: float, skill: float) -> CandidateResult:

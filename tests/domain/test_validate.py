@@ -30,5 +30,5 @@ def test_future_dates_are_bad(sample_observations) -> None:
 
 def test_threshold_fails_loudly(sample_observations) -> None:
     result = validate_observations(sample_observations.head(100), max_day=0)
-    with pytest.raises(QuarantineThresholdError, match="100.0%"):
+    with pytest.raises(QuarantineThresholdError, match=r"100\.0%"):
         enforce_threshold(result, 0.05, source="test")

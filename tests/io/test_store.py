@@ -28,7 +28,7 @@ def test_s3_is_refused_clearly() -> None:
 def test_publish_is_idempotent_and_readers_follow_newest(tmp_path) -> None:
     store = LocalStore(tmp_path)
     frame = pd.DataFrame({"x": [1, 2, 3]})
-    m1, written = datasets.publish(store, "processed/demo", "v1", frame)
+    _, written = datasets.publish(store, "processed/demo", "v1", frame)
     assert written
     _, written_again = datasets.publish(store, "processed/demo", "v1", frame)
     assert not written_again

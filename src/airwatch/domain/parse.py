@@ -100,9 +100,7 @@ def _unit_codes(units: pd.Series) -> np.ndarray:
     return units.str.strip().str.lower().map(UNIT_CODES).fillna(-1).to_numpy(dtype=np.int32)
 
 
-def _finish(
-    frame: dict[str, object], n: int, site_ids: pd.Series, units: pd.Series
-) -> pd.DataFrame:
+def _finish(frame: dict[str, object], n: int, site_ids: pd.Series, units: pd.Series) -> pd.DataFrame:
     cleaned, codes = _site_codes(site_ids)
     frame["site_id"] = cleaned.to_numpy()
     frame["site_code"] = codes
@@ -110,9 +108,7 @@ def _finish(
     frame["unit_code"] = _unit_codes(units)
     out = pd.DataFrame(frame)
     days = out["day"].to_numpy()
-    dates = (_EPOCH + np.where(days == _core.MISSING_DAY, 0, days).astype("timedelta64[D]")).astype(
-        "datetime64[s]"
-    )
+    dates = (_EPOCH + np.where(days == _core.MISSING_DAY, 0, days).astype("timedelta64[D]")).astype("datetime64[s]")
     out["date"] = pd.Series(dates).where(days != _core.MISSING_DAY)
     return out
 
@@ -148,7 +144,15 @@ def _from_airdata(name: str, raw: pd.DataFrame) -> pd.DataFrame:
     _require(
         name,
         raw,
-        ["State Code", "County Code", "Site Num", "Parameter Code", "POC", "Units of Measure", "1st Max Value"],
+        [
+            "State Code",
+            "County Code",
+            "Site Num",
+            "Parameter Code",
+            "POC",
+            "Units of Measure",
+            "1st Max Value",
+        ],
     )
     n = len(raw)
     empty = pd.Series([""] * n, dtype=str)

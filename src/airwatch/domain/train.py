@@ -69,7 +69,9 @@ class Climatology:
     def fit(self, frame: pd.DataFrame, target: np.ndarray) -> Climatology:
         data = pd.DataFrame({"site_id": frame["site_id"].to_numpy(), "month": self._target_month(frame), "y": target})
         data = data.dropna(subset=["y"])
-        self.table_ = {(str(s), int(m)): float(v) for (s, m), v in data.groupby(["site_id", "month"])["y"].mean().items()}
+        self.table_ = {
+            (str(s), int(m)): float(v) for (s, m), v in data.groupby(["site_id", "month"])["y"].mean().items()
+        }
         self.month_ = {int(m): float(v) for m, v in data.groupby("month")["y"].mean().items()}
         self.overall_ = float(data["y"].mean()) if len(data) else float("nan")
         return self
@@ -78,7 +80,10 @@ class Climatology:
         months = self._target_month(frame)
         sites = frame["site_id"].to_numpy()
         return np.array(
-            [self.table_.get((str(s), int(m)), self.month_.get(int(m), self.overall_)) for s, m in zip(sites, months, strict=True)],
+            [
+                self.table_.get((str(s), int(m)), self.month_.get(int(m), self.overall_))
+                for s, m in zip(sites, months, strict=True)
+            ],
             dtype=np.float64,
         )
 
@@ -97,7 +102,10 @@ class DeltaModel:
         if self.name == RIDGE:
             return Pipeline(
                 [
-                    ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+                    (
+                        "impute",
+                        SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+                    ),
                     ("scale", StandardScaler()),
                     ("ridge", Ridge(alpha=float(self.params.get("alpha", 1.0)))),
                 ]

@@ -90,7 +90,7 @@ def build_features(daily: pd.DataFrame, config: FeatureConfig | None = None) -> 
 
 
 def _shift_within_site(site: np.ndarray, value: np.ndarray, h: int) -> np.ndarray:
-    """value h rows ahead when that row is the same site (the grid is gap-free, so h days ahead)."""
+    """Value h rows ahead when that row is the same site (the grid is gap-free, so h days ahead)."""
     out = np.full(value.shape, np.nan)
     if h < len(value):
         same = site[h:] == site[:-h]

@@ -26,7 +26,7 @@ class RunSummary:
 
 @flow(name="run")
 def run_flow(ctx: Context, input_dir: str | None = None, force_train: bool = False) -> RunSummary:
-    """ingest -> validate -> transform -> train -> select -> predict."""
+    """Ingest -> validate -> transform -> train -> select -> predict."""
     ingested = ingest_flow(ctx, input_dir)
     validated = validate_flow(ctx)
     transformed = transform_flow(ctx)

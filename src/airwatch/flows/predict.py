@@ -39,7 +39,9 @@ def predict_pollutant(ctx: Context, pollutant: str) -> PredictSummary:
     features = datasets.read(ctx.store, manifest)
     as_of, rows = issue_rows(features, max_staleness_days=ctx.settings.predict.max_staleness_days)
     if rows.empty:
-        raise ValueError(f"predict: no {pollutant} site has an observation within the staleness limit of {as_of.date()}")
+        raise ValueError(
+            f"predict: no {pollutant} site has an observation within the staleness limit of {as_of.date()}"
+        )
     # The same feature code made these rows; the model says which of its columns it was trained on.
     inputs = rows[["site_id", "date", *model.unwrap_python_model().features]].copy()
     inputs["date"] = inputs["date"].astype("datetime64[ns]")

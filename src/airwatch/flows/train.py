@@ -64,15 +64,15 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool = False) -> dict[s
         "candidates": [],
     }
     with registry.start_run(pollutant, f"train-{stamp}", tags=common) as parent:
-        registry.log_params(
-            {**train_settings, "horizon": HORIZON, "features": ",".join(features), **common}
-        )
+        registry.log_params({**train_settings, "horizon": HORIZON, "features": ",".join(features), **common})
         with Progress(transient=True) as progress:
             bar = progress.add_task(f"training {pollutant}", total=len(candidates))
             for candidate in candidates:
                 progress.update(bar, description=f"training {pollutant}: {candidate.name}")
                 result = fit_and_score(candidate, split, horizon=HORIZON)
-                with registry.start_run(pollutant, candidate.name, nested=True, tags={**common, "candidate": candidate.name}) as run:
+                with registry.start_run(
+                    pollutant, candidate.name, nested=True, tags={**common, "candidate": candidate.name}
+                ) as run:
                     registry.log_params({**candidate.params, "candidate": candidate.name, **common})
                     registry.log_metrics(
                         {f"train_{k}": v for k, v in result.train.items()}
@@ -102,7 +102,9 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool = False) -> dict[s
         report["parent_run_id"] = parent.info.run_id
         registry.log_dict(report, "training_report.json")
     ctx.store.write_bytes(
-        f"{training_prefix(pollutant)}{stamp}_{training_id}.json", json.dumps(report, indent=2).encode(), if_absent=True
+        f"{training_prefix(pollutant)}{stamp}_{training_id}.json",
+        json.dumps(report, indent=2).encode(),
+        if_absent=True,
     )
     return report
 

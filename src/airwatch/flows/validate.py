@@ -54,11 +54,9 @@ def validate_flow(ctx: Context) -> ValidateSummary:
     if not result.quarantined.empty:
         # Quarantine is written before the threshold check, so a failed run can be inspected.
         ctx.store.write_bytes(f"quarantine/validate/{version}/rows.parquet", to_parquet_bytes(result.quarantined))
-        ctx.store.write_bytes(
-            f"quarantine/validate/{version}/reasons.json", json.dumps(reasons, indent=2).encode()
-        )
+        ctx.store.write_bytes(f"quarantine/validate/{version}/reasons.json", json.dumps(reasons, indent=2).encode())
     enforce_threshold(result, ctx.settings.validate.max_quarantine_share, source=f"raw inventory {inventory.version}")
-    manifest, published = datasets.publish(
+    _, published = datasets.publish(
         ctx.store,
         OBSERVATIONS,
         version,
@@ -67,6 +65,10 @@ def validate_flow(ctx: Context) -> ValidateSummary:
         extra={"rows": len(observations), "quarantined": len(result.quarantined), "reasons": reasons},
     )
     logger.info(
-        "validate: %d rows, %d valid, %d quarantined %s", len(observations), len(result.valid), len(result.quarantined), reasons
+        "validate: %d rows, %d valid, %d quarantined %s",
+        len(observations),
+        len(result.valid),
+        len(result.quarantined),
+        reasons,
     )
     return ValidateSummary(version, len(observations), len(result.valid), len(result.quarantined), reasons, published)

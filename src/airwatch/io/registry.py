@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 _PIP_REQUIREMENTS = ["airwatch", "lightgbm", "scikit-learn", "pandas", "numpy", "mlflow"]
 
 
-class ForecastModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class ForecastModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
     """Any AirWatch candidate as an MLflow pyfunc model: a feature frame in, forecasts out."""
 
     def __init__(self, candidate: Any, features: list[str]) -> None:
@@ -68,9 +68,14 @@ class Registry:
             return str(existing.experiment_id)
         return str(self.client.create_experiment(name, artifact_location=self.artifact_location))
 
-    def start_run(self, pollutant: str, run_name: str, *, nested: bool = False, tags: dict[str, str] | None = None) -> Any:
+    def start_run(
+        self, pollutant: str, run_name: str, *, nested: bool = False, tags: dict[str, str] | None = None
+    ) -> Any:
         return mlflow.start_run(
-            experiment_id=self.experiment_id(experiment_name(pollutant)), run_name=run_name, nested=nested, tags=tags
+            experiment_id=self.experiment_id(experiment_name(pollutant)),
+            run_name=run_name,
+            nested=nested,
+            tags=tags,
         )
 
     @staticmethod
@@ -127,7 +132,8 @@ class Registry:
         champion = self.champion(pollutant)
         if champion is None:
             raise LookupError(
-                f"no '{CHAMPION}' alias on registered model {registered_model_name(pollutant)}; run train and select first"
+                f"no '{CHAMPION}' alias on registered model {registered_model_name(pollutant)}; "
+                "run train and select first"
             )
         model = mlflow.pyfunc.load_model(f"models:/{champion.name}@{CHAMPION}")
         return model, champion
@@ -143,4 +149,3 @@ class _quiet_mlflow:
 
     def __exit__(self, *exc: object) -> None:
         logging.getLogger("mlflow").setLevel(self._level)
-

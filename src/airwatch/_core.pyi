@@ -1,0 +1,42 @@
+"""Type stubs of the C++ core (cpp/bindings/module.cpp)."""
+
+import numpy as np
+import numpy.typing as npt
+
+MISSING_DAY: int
+
+def aqi(pollutant: str, concentration: npt.NDArray[np.float64]) -> npt.NDArray[np.int32]: ...
+def truncate_concentration(pollutant: str, concentration: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
+def aqi_category(aqi: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]: ...
+def category_names() -> list[str]: ...
+def daily_grid(
+    site: npt.NDArray[np.int32], day: npt.NDArray[np.int32], value: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float64]]: ...
+def compute_features(
+    site: npt.NDArray[np.int32],
+    day: npt.NDArray[np.int32],
+    value: npt.NDArray[np.float64],
+    lags: list[int],
+    mean_windows: list[int],
+    std_windows: list[int],
+    max_windows: list[int],
+    calendar: bool = True,
+) -> tuple[list[str], npt.NDArray[np.float64]]: ...
+def error_summary(forecast: npt.NDArray[np.float64], observed: npt.NDArray[np.float64]) -> dict[str, float]: ...
+def rmse_skill(
+    forecast: npt.NDArray[np.float64], reference: npt.NDArray[np.float64], observed: npt.NDArray[np.float64]
+) -> float: ...
+def validate_observations(
+    site: npt.NDArray[np.int64],
+    parameter: npt.NDArray[np.int32],
+    poc: npt.NDArray[np.int32],
+    day: npt.NDArray[np.int32],
+    series: npt.NDArray[np.int32],
+    unit: npt.NDArray[np.int32],
+    value: npt.NDArray[np.float64],
+    percent_complete: npt.NDArray[np.float64],
+    latitude: npt.NDArray[np.float64],
+    longitude: npt.NDArray[np.float64],
+    max_day: int,
+) -> npt.NDArray[np.uint32]: ...
+def reason_codes() -> list[tuple[int, str]]: ...
