@@ -103,7 +103,8 @@ def run_duckdb(site, day, value) -> pd.DataFrame:
     cols += [framed("stddev_samp", w, max(2, (w + 1) // 2), f"std_{w}") for w in STDS]
     cols += [framed("max", w, (w + 1) // 2, f"max_{w}") for w in MAXES]
     cols += [
-        "CAST(day - last_value(CASE WHEN value IS NOT NULL THEN day END IGNORE NULLS) OVER (w) AS DOUBLE) AS days_since_obs",
+        "CAST(day - last_value(CASE WHEN value IS NOT NULL THEN day END IGNORE NULLS) OVER (w) AS DOUBLE)"
+        " AS days_since_obs",
         "last_value(value IGNORE NULLS) OVER (w) AS last_value",
     ]
     sql = f"SELECT {', '.join(cols)} FROM grid WINDOW w AS ({win}) ORDER BY site, day"
@@ -158,9 +159,7 @@ def main() -> None:
     for r in results:
         print(f"{r['impl']:<10}{r['seconds']:>10.3f}{r['peak_mb']:>10.1f}{r['seconds'] / ours:>26.2f}")
     if args.json:
-        args.json.write_text(
-            json.dumps({"benchmark": "features", "rows": int(len(site)), "results": results}, indent=2)
-        )
+        args.json.write_text(json.dumps({"benchmark": "features", "rows": len(site), "results": results}, indent=2))
 
 
 if __name__ == "__main__":

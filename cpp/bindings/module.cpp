@@ -64,7 +64,8 @@ Out<double> py_truncate(const std::string& pollutant, In<double> concentration) 
   const auto p = parse_pollutant(pollutant);
   std::vector<double> out(concentration.shape(0));
   nb::gil_scoped_release release;
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = airwatch::truncate_concentration(p, concentration.data()[i]);
+  for (std::size_t i = 0; i < out.size(); ++i)
+    out[i] = airwatch::truncate_concentration(p, concentration.data()[i]);
   return to_numpy(std::move(out));
 }
 
@@ -84,7 +85,7 @@ std::vector<std::string> py_category_names() {
 }
 
 std::tuple<Out<int32_t>, Out<int32_t>, Out<double>> py_daily_grid(In<int32_t> site, In<int32_t> day,
-                                                                   In<double> value) {
+                                                                  In<double> value) {
   const std::size_t n = site.shape(0);
   require_same_length(n, day.shape(0), "day");
   require_same_length(n, value.shape(0), "value");
@@ -152,9 +153,9 @@ Out<uint32_t> py_validate(In<int64_t> site, In<int32_t> parameter, In<int32_t> p
   require_same_length(n, percent_complete.shape(0), "percent_complete");
   require_same_length(n, latitude.shape(0), "latitude");
   require_same_length(n, longitude.shape(0), "longitude");
-  airwatch::ObservationColumns cols{n,           site.data(),  parameter.data(), poc.data(),
-                                    day.data(),  series.data(), unit.data(),     value.data(),
-                                    percent_complete.data(), latitude.data(), longitude.data()};
+  airwatch::ObservationColumns cols{
+      n,           site.data(),  parameter.data(),        poc.data(),      day.data(),      series.data(),
+      unit.data(), value.data(), percent_complete.data(), latitude.data(), longitude.data()};
   std::vector<uint32_t> out(n);
   {
     nb::gil_scoped_release release;
@@ -173,21 +174,24 @@ NB_MODULE(_core, m) {
         "breakpoints) or 'ozone' (MDA8, ppm, 2015 breakpoints); values are truncated as EPA requires.");
   m.def("truncate_concentration", &py_truncate, "pollutant"_a, "concentration"_a.noconvert(),
         "EPA truncation before the AQI lookup: PM2.5 to 0.1 ug/m3, ozone to 0.001 ppm.");
-  m.def("aqi_category", &py_aqi_category, "aqi"_a.noconvert(), "AQI category index 0..5 (Good..Hazardous), -1 where missing.");
+  m.def("aqi_category", &py_aqi_category, "aqi"_a.noconvert(),
+        "AQI category index 0..5 (Good..Hazardous), -1 where missing.");
   m.def("category_names", &py_category_names, "Names of the AQI categories, by index.");
   m.def("daily_grid", &py_daily_grid, "site"_a.noconvert(), "day"_a.noconvert(), "value"_a.noconvert(),
-        "Lays observations sorted by (site, day) on a gap-free daily calendar per site (NaN for missing days).");
-  m.def("compute_features", &py_features, "site"_a.noconvert(), "day"_a.noconvert(), "value"_a.noconvert(), "lags"_a, "mean_windows"_a,
-        "std_windows"_a, "max_windows"_a, "calendar"_a = true,
+        "Lays observations sorted by (site, day) on a gap-free daily calendar per site (NaN for missing "
+        "days).");
+  m.def("compute_features", &py_features, "site"_a.noconvert(), "day"_a.noconvert(), "value"_a.noconvert(),
+        "lags"_a, "mean_windows"_a, "std_windows"_a, "max_windows"_a, "calendar"_a = true,
         "Feature block for each row of a daily grid, from values on or before the row's day. Returns "
         "(names, matrix) with matrix of shape (rows, features), column-major.");
   m.def("error_summary", &py_error_summary, "forecast"_a.noconvert(), "observed"_a.noconvert(),
         "n, rmse, mae and bias over the pairs where both values exist.");
-  m.def("rmse_skill", &py_rmse_skill, "forecast"_a.noconvert(), "reference"_a.noconvert(), "observed"_a.noconvert(),
-        "1 - rmse(forecast)/rmse(reference) over the days all three exist.");
-  m.def("validate_observations", &py_validate, "site"_a.noconvert(), "parameter"_a.noconvert(), "poc"_a.noconvert(), "day"_a.noconvert(), "series"_a.noconvert(), "unit"_a.noconvert(),
-        "value"_a.noconvert(), "percent_complete"_a.noconvert(), "latitude"_a.noconvert(), "longitude"_a.noconvert(), "max_day"_a,
-        "Reason bit mask per row (0 = valid).");
+  m.def("rmse_skill", &py_rmse_skill, "forecast"_a.noconvert(), "reference"_a.noconvert(),
+        "observed"_a.noconvert(), "1 - rmse(forecast)/rmse(reference) over the days all three exist.");
+  m.def("validate_observations", &py_validate, "site"_a.noconvert(), "parameter"_a.noconvert(),
+        "poc"_a.noconvert(), "day"_a.noconvert(), "series"_a.noconvert(), "unit"_a.noconvert(),
+        "value"_a.noconvert(), "percent_complete"_a.noconvert(), "latitude"_a.noconvert(),
+        "longitude"_a.noconvert(), "max_day"_a, "Reason bit mask per row (0 = valid).");
   m.def("reason_codes", &airwatch::reason_codes, "(bit, code) of every validation rule.");
   m.attr("MISSING_DAY") = airwatch::kMissingDay;
 }

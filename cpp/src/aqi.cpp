@@ -48,8 +48,7 @@ int lookup(const std::array<Segment, N>& table, double c) noexcept {
       break;
     }
   }
-  const double index =
-      (seg->i_hi - seg->i_lo) / (seg->c_hi - seg->c_lo) * (c - seg->c_lo) + seg->i_lo;
+  const double index = (seg->i_hi - seg->i_lo) / (seg->c_hi - seg->c_lo) * (c - seg->c_lo) + seg->i_lo;
   // Round half up; the epsilon keeps an exact .5 computed as .49999.. from rounding down.
   return static_cast<int>(std::lround(index + 1e-9));
 }

@@ -17,8 +17,8 @@ int min_count(int window) { return (window + 1) / 2; }
 void check_windows(const std::vector<int>& windows, const char* what, int lowest) {
   for (int w : windows) {
     if (w < lowest) {
-      throw std::invalid_argument(std::string(what) + " must be >= " + std::to_string(lowest) +
-                                  ", got " + std::to_string(w));
+      throw std::invalid_argument(std::string(what) + " must be >= " + std::to_string(lowest) + ", got " +
+                                  std::to_string(w));
     }
   }
 }

@@ -43,10 +43,14 @@ struct KeyHash {
 }  // namespace
 
 std::vector<std::pair<uint32_t, std::string>> reason_codes() {
-  return {{kMissingValue, "missing_value"},     {kValueOutOfRange, "value_out_of_range"},
-          {kBadDate, "bad_date"},               {kBadCoordinates, "bad_coordinates"},
-          {kBadCompleteness, "bad_completeness"}, {kUnknownParameter, "unknown_parameter"},
-          {kBadSiteId, "bad_site_id"},          {kBadUnits, "bad_units"},
+  return {{kMissingValue, "missing_value"},
+          {kValueOutOfRange, "value_out_of_range"},
+          {kBadDate, "bad_date"},
+          {kBadCoordinates, "bad_coordinates"},
+          {kBadCompleteness, "bad_completeness"},
+          {kUnknownParameter, "unknown_parameter"},
+          {kBadSiteId, "bad_site_id"},
+          {kBadUnits, "bad_units"},
           {kDuplicateKey, "duplicate_key"}};
 }
 
@@ -68,7 +72,8 @@ void validate_observations(const ObservationColumns& c, int32_t max_day, uint32_
     if (c.day[i] == kMissingDay || c.day[i] > max_day) mask |= kBadDate;
     const double lat = c.latitude[i];
     const double lon = c.longitude[i];
-    if ((!std::isnan(lat) && (lat < -90.0 || lat > 90.0)) || (!std::isnan(lon) && (lon < -180.0 || lon > 180.0))) {
+    if ((!std::isnan(lat) && (lat < -90.0 || lat > 90.0)) ||
+        (!std::isnan(lon) && (lon < -180.0 || lon > 180.0))) {
       mask |= kBadCoordinates;
     }
     const double pc = c.percent_complete[i];

@@ -45,23 +45,24 @@ TEST(Features, LagsRollingAndGapsStayWithinSite) {
   const std::vector<double> value{1.0, 2.0, kNaN, 4.0, 5.0, 9.0};
   airwatch::FeatureSpec spec{{0, 1}, {3}, {3}, {3}, false};
   const auto names = airwatch::feature_names(spec);
-  ASSERT_EQ(names, (std::vector<std::string>{"lag_0", "lag_1", "mean_3", "std_3", "max_3", "days_since_obs", "last_value"}));
+  ASSERT_EQ(names, (std::vector<std::string>{"lag_0", "lag_1", "mean_3", "std_3", "max_3", "days_since_obs",
+                                             "last_value"}));
   const std::size_t n = site.size();
   std::vector<double> out(n * names.size());
   airwatch::compute_features(site.data(), day.data(), value.data(), n, spec, out.data());
   auto at = [&](std::size_t col, std::size_t row) { return out[col * n + row]; };
-  EXPECT_EQ(at(0, 4), 5.0);            // lag_0 on day 4
-  EXPECT_EQ(at(1, 4), 4.0);            // lag_1 on day 4
-  EXPECT_TRUE(std::isnan(at(1, 0)));   // no day before the first
-  EXPECT_TRUE(std::isnan(at(1, 5)));   // never reaches into the previous site
-  EXPECT_DOUBLE_EQ(at(2, 3), 3.0);     // mean of {2, NaN, 4}
-  EXPECT_DOUBLE_EQ(at(2, 2), 1.5);     // mean of {1, 2, NaN}
+  EXPECT_EQ(at(0, 4), 5.0);           // lag_0 on day 4
+  EXPECT_EQ(at(1, 4), 4.0);           // lag_1 on day 4
+  EXPECT_TRUE(std::isnan(at(1, 0)));  // no day before the first
+  EXPECT_TRUE(std::isnan(at(1, 5)));  // never reaches into the previous site
+  EXPECT_DOUBLE_EQ(at(2, 3), 3.0);    // mean of {2, NaN, 4}
+  EXPECT_DOUBLE_EQ(at(2, 2), 1.5);    // mean of {1, 2, NaN}
   EXPECT_DOUBLE_EQ(at(3, 3), std::sqrt(2.0));
   EXPECT_EQ(at(4, 4), 5.0);
-  EXPECT_EQ(at(5, 2), 1.0);            // day 2 missing, last value one day before
+  EXPECT_EQ(at(5, 2), 1.0);  // day 2 missing, last value one day before
   EXPECT_EQ(at(5, 3), 0.0);
   EXPECT_EQ(at(5, 5), 0.0);
-  EXPECT_EQ(at(6, 2), 2.0);            // last_value carries day 1 over the gap
+  EXPECT_EQ(at(6, 2), 2.0);  // last_value carries day 1 over the gap
   EXPECT_EQ(at(6, 5), 9.0);
 }
 
@@ -76,10 +77,10 @@ TEST(Features, RejectsNonConsecutiveGrid) {
 }
 
 TEST(Calendar, DayOfYearAndWeekday) {
-  EXPECT_EQ(airwatch::day_of_year(0), 1);       // 1970-01-01
-  EXPECT_EQ(airwatch::weekday(0), 3);           // Thursday
-  EXPECT_EQ(airwatch::day_of_year(11016), 60);  // 2000-02-29, a leap day
-  EXPECT_EQ(airwatch::day_of_year(11017), 61);  // 2000-03-01
-  EXPECT_EQ(airwatch::day_of_year(11322), 366); // 2000-12-31
-  EXPECT_EQ(airwatch::weekday(20454), 3);       // 2026-01-01, a Thursday
+  EXPECT_EQ(airwatch::day_of_year(0), 1);        // 1970-01-01
+  EXPECT_EQ(airwatch::weekday(0), 3);            // Thursday
+  EXPECT_EQ(airwatch::day_of_year(11016), 60);   // 2000-02-29, a leap day
+  EXPECT_EQ(airwatch::day_of_year(11017), 61);   // 2000-03-01
+  EXPECT_EQ(airwatch::day_of_year(11322), 366);  // 2000-12-31
+  EXPECT_EQ(airwatch::weekday(20454), 3);        // 2026-01-01, a Thursday
 }

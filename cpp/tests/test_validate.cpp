@@ -12,7 +12,8 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 TEST(Validate, FlagsEachRule) {
   using namespace airwatch;
-  const std::vector<int64_t> site{170310001, 170310001, 170310001, -1, 170310001, 170310001, 170310001, 170310001};
+  const std::vector<int64_t> site{170310001, 170310001, 170310001, -1,
+                                  170310001, 170310001, 170310001, 170310001};
   const std::vector<int32_t> param{88101, 88101, 44201, 88101, 12345, 88101, 88101, 88101};
   const std::vector<int32_t> poc{1, 1, 1, 1, 1, 1, 2, 3};
   const std::vector<int32_t> day{100, 100, 100, 100, 100, 200, kMissingDay, 101};

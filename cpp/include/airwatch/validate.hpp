@@ -32,12 +32,12 @@ inline constexpr int32_t kMissingDay = INT32_MIN;
 
 struct ObservationColumns {
   std::size_t n = 0;
-  const int64_t* site = nullptr;        // SSCCCNNNN as an integer, -1 when unparseable
-  const int32_t* parameter = nullptr;   // AQS parameter code
-  const int32_t* poc = nullptr;         // parameter occurrence code
-  const int32_t* day = nullptr;         // days since 1970-01-01, kMissingDay when unparseable
-  const int32_t* series = nullptr;      // encoded (sample duration, pollutant standard), part of the key
-  const int32_t* unit = nullptr;        // UnitCode
+  const int64_t* site = nullptr;       // SSCCCNNNN as an integer, -1 when unparseable
+  const int32_t* parameter = nullptr;  // AQS parameter code
+  const int32_t* poc = nullptr;        // parameter occurrence code
+  const int32_t* day = nullptr;        // days since 1970-01-01, kMissingDay when unparseable
+  const int32_t* series = nullptr;     // encoded (sample duration, pollutant standard), part of the key
+  const int32_t* unit = nullptr;       // UnitCode
   const double* value = nullptr;
   const double* percent_complete = nullptr;  // NaN when the source has no such field
   const double* latitude = nullptr;          // NaN when the source leaves it blank

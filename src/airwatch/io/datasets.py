@@ -3,7 +3,8 @@
 A dataset is named by its path in the store (``processed/observations``). A writer puts every part
 under ``<dataset>/<version>/`` and publishes ``<dataset>/_manifests/<created-utc>_<version>.json``
 last, create-only. Readers follow the newest manifest, so a crash mid-write never exposes a partial
-dataset, and a version that already has a manifest is not written again (the version is a fingerprint of the inputs and the code).
+dataset, and a version that already has a manifest is not written again (the version is a
+fingerprint of the inputs and the code).
 """
 
 from __future__ import annotations
