@@ -93,17 +93,71 @@ def run(
 @app.command()
 def ingest(
     store: StoreOpt = None,
+    source: Annotated[
+        str, typer.Option("--source", help="files: EPA daily CSV files from a folder; aqs: the AQS Data API.")
+    ] = "files",
     input_dir: Annotated[
-        Path | None,
-        typer.Option("--input-dir", help="Folder of EPA daily files (default: the bundled real sample)."),
+        Path | None, typer.Option("--input-dir", help="files: folder of EPA daily files (default: the bundled sample).")
     ] = None,
+    params: Annotated[
+        str, typer.Option("--params", help="aqs: AQS parameter codes, comma-separated (e.g. 88101,44201).")
+    ] = "88101,44201",
+    state: Annotated[str | None, typer.Option("--state", help="aqs: 2-digit state FIPS code.")] = None,
+    county: Annotated[str | None, typer.Option("--county", help="aqs: 3-digit county code (with --state).")] = None,
+    site: Annotated[str | None, typer.Option("--site", help="aqs: 4-digit site number (with --county).")] = None,
+    cbsa: Annotated[str | None, typer.Option("--cbsa", help="aqs: 5-digit CBSA code instead of a state.")] = None,
+    start: Annotated[str | None, typer.Option("--start", help="aqs: first day, YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="aqs: last day, YYYY-MM-DD.")] = None,
+    incremental: Annotated[
+        bool, typer.Option("--incremental", help="aqs: fetch only what is new or revised since the watermark.")
+    ] = False,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="aqs: fetch again requests a previous run of this backfill finished.")
+    ] = False,
 ) -> None:
-    """Copy EPA daily files into the store's raw area and publish an inventory."""
+    """Bring EPA data into the store's raw area and publish an inventory (files or the AQS API)."""
     ctx = _context(store)
-    from airwatch.flows.ingest import ingest_flow
+    if source == "files":
+        from airwatch.flows.ingest import ingest_flow
 
-    s = ingest_flow(ctx, str(input_dir) if input_dir else None)
-    console.print(f"ingest: {s.files} files ({s.new_files} new), inventory {s.inventory_version}")
+        s = ingest_flow(ctx, str(input_dir) if input_dir else None)
+        console.print(f"ingest: {s.files} files ({s.new_files} new), inventory {s.inventory_version}")
+        return
+    if source != "aqs":
+        console.print(f"[red]error:[/red] --source must be files or aqs, got {source!r}")
+        raise typer.Exit(2)
+    from datetime import date
+
+    from airwatch.flows.ingest_aqs import ingest_aqs_flow
+    from airwatch.io.aqs import Geography
+
+    if cbsa:
+        geography = Geography.cbsa(cbsa)
+    elif state and county and site:
+        geography = Geography.site(state, county, site)
+    elif state and county:
+        geography = Geography.county(state, county)
+    elif state:
+        geography = Geography.state(state)
+    else:
+        console.print("[red]error:[/red] --source aqs needs --state (with --county, --site) or --cbsa")
+        raise typer.Exit(2)
+    try:
+        first = date.fromisoformat(start) if start else None
+        last = date.fromisoformat(end) if end else None
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] --start/--end: {exc}")
+        raise typer.Exit(2) from None
+    try:
+        a = ingest_aqs_flow(ctx, [p.strip() for p in params.split(",") if p.strip()], geography, first, last,
+                            incremental, refresh)  # fmt: skip
+    except Exception as exc:
+        _fail("ingest", exc)
+        return
+    console.print(
+        f"ingest: {a.requests} AQS requests ({a.fetched} fetched, {a.skipped} already done), "
+        f"{a.new_objects} new raw objects, {a.rows} rows, inventory {a.inventory_version}"
+    )
 
 
 @app.command()
@@ -117,7 +171,10 @@ def validate(store: StoreOpt = None) -> None:
     except Exception as exc:
         _fail("validate", exc)
         return
-    console.print(f"validate: {s.rows} rows, {s.valid} valid, {s.quarantined} quarantined {s.reasons}")
+    console.print(
+        f"validate: {s.rows} rows, {s.valid} valid, {s.quarantined} quarantined {s.reasons}, "
+        f"{s.superseded} superseded by revisions"
+    )
 
 
 @app.command()

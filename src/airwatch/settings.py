@@ -56,11 +56,17 @@ class PredictSettings(_Section):
 
 
 class AqsSettings(_Section):
-    """EPA AQS Data API (issue 3 completes the client)."""
+    """EPA AQS Data API."""
 
     base_url: str = "https://aqs.epa.gov/data/api"
     email: str | None = None
     key: SecretStr | None = None
+    min_interval_seconds: float = Field(
+        5.0, ge=0.0, description="Pause between requests (EPA: about 5 s, at most 10 a minute)."
+    )
+    max_retries: int = Field(5, ge=0, description="Retries of a request on 5xx, timeouts and damaged bodies.")
+    backoff_seconds: float = Field(2.0, ge=0.0, description="First retry delay; doubles each retry, with jitter.")
+    timeout_seconds: float = Field(120.0, gt=0.0, description="Per-request timeout.")
 
 
 class AirNowSettings(_Section):

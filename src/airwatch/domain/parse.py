@@ -126,6 +126,7 @@ def _from_download_tool(name: str, raw: pd.DataFrame) -> pd.DataFrame:
         "poc": _ints(raw["POC"]).astype(np.int32),
         "sample_duration": empty.to_numpy(),
         "pollutant_standard": empty.to_numpy(),
+        "event_type": empty.to_numpy(),
         "day": _days(raw["Date"], "%m/%d/%Y"),
         "value": _numbers(raw[value_cols[0]]),
         "aqi_reported": _numbers(raw.get("DAILY_AQI_VALUE", empty)),
@@ -166,6 +167,7 @@ def _from_airdata(name: str, raw: pd.DataFrame) -> pd.DataFrame:
         "poc": _ints(raw["POC"]).astype(np.int32),
         "sample_duration": raw.get("Sample Duration", empty).to_numpy(),
         "pollutant_standard": raw.get("Pollutant Standard", empty).to_numpy(),
+        "event_type": raw.get("Event Type", empty).to_numpy(),
         "day": _days(raw["Date Local"], "%Y-%m-%d"),
         "value": value,
         "aqi_reported": _numbers(raw.get("AQI", empty)),
@@ -178,3 +180,67 @@ def _from_airdata(name: str, raw: pd.DataFrame) -> pd.DataFrame:
         "date_of_last_change": raw.get("Date of Last Change", empty).to_numpy(),
     }
     return _finish(frame, n, site_ids, raw["Units of Measure"])
+
+
+AQS_DAILY_FIELDS = (
+    "state_code",
+    "county_code",
+    "site_number",
+    "parameter_code",
+    "poc",
+    "date_local",
+    "units_of_measure",
+)
+
+
+def parse_aqs_daily(rows: list[dict[str, object]], *, raw_key: str) -> pd.DataFrame:
+    """Normalized observations from the records of an AQS API dailyData response."""
+    if not rows:
+        return pd.DataFrame(columns=[*_EMPTY_COLUMNS])
+    raw = pd.DataFrame.from_records(rows)
+    missing = [f for f in AQS_DAILY_FIELDS if f not in raw.columns]
+    if missing:
+        raise ParseError(f"{raw_key}: dailyData records lack field(s) {missing}")
+    n = len(raw)
+
+    def text(column: str) -> pd.Series:
+        if column not in raw.columns:
+            return pd.Series([""] * n, dtype=str)
+        return raw[column].astype("string").fillna("").astype(str)
+
+    def number(column: str) -> np.ndarray:
+        if column not in raw.columns:
+            return np.full(n, np.nan)
+        return pd.to_numeric(raw[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+    parameter = _ints(text("parameter_code")).astype(np.int32)
+    value = np.where(parameter == 44201, number("first_max_value"), number("arithmetic_mean"))
+    site_ids = text("state_code").str.zfill(2) + text("county_code").str.zfill(3) + text("site_number").str.zfill(4)
+    frame: dict[str, object] = {
+        "parameter": parameter,
+        "poc": _ints(text("poc")).astype(np.int32),
+        "sample_duration": text("sample_duration").to_numpy(),
+        "pollutant_standard": text("pollutant_standard").to_numpy(),
+        "event_type": text("event_type").to_numpy(),
+        "day": _days(text("date_local"), "%Y-%m-%d"),
+        "value": value,
+        "aqi_reported": number("aqi"),
+        "obs_count": number("observation_count"),
+        "percent_complete": number("observation_percent"),
+        "latitude": number("latitude"),
+        "longitude": number("longitude"),
+        "site_name": text("local_site_name").to_numpy(),
+        "data_source": np.array(["AQS"] * n, dtype=object),
+        "date_of_last_change": text("date_of_last_change").to_numpy(),
+    }
+    out = _finish(frame, n, site_ids, text("units_of_measure"))
+    out["raw_key"] = raw_key
+    out["raw_row"] = np.arange(1, n + 1, dtype=np.int64)
+    return out
+
+
+_EMPTY_COLUMNS = (
+    "parameter", "poc", "sample_duration", "pollutant_standard", "event_type", "day", "value", "aqi_reported",
+    "obs_count", "percent_complete", "latitude", "longitude", "site_name", "data_source", "date_of_last_change",
+    "site_id", "site_code", "units", "unit_code", "date", "raw_key", "raw_row",
+)  # fmt: skip

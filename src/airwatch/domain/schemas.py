@@ -29,6 +29,7 @@ OBSERVATION_COLUMNS: tuple[str, ...] = (
     "poc",
     "sample_duration",
     "pollutant_standard",
+    "event_type",  # AQS exceptional-event handling: None, Included, Excluded
     "date",
     "day",  # days since 1970-01-01
     "value",

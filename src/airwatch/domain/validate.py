@@ -47,7 +47,11 @@ def reason_names(mask: int) -> str:
 def validate_observations(observations: pd.DataFrame, *, max_day: int) -> ValidationResult:
     """Split observations into valid and quarantined rows (max_day: the newest acceptable date)."""
     series = pd.factorize(
-        observations["sample_duration"].astype(str) + "|" + observations["pollutant_standard"].astype(str)
+        observations["sample_duration"].astype(str)
+        + "|"
+        + observations["pollutant_standard"].astype(str)
+        + "|"
+        + observations["event_type"].astype(str)
     )[0].astype(np.int32)
     masks = _core.validate_observations(
         np.ascontiguousarray(observations["site_code"].to_numpy(dtype=np.int64)),
@@ -78,3 +82,33 @@ def enforce_threshold(result: ValidationResult, max_share: float, *, source: str
             f"({result.quarantined_share:.1%}) quarantined, above the limit of {max_share:.1%}; "
             f"reasons: {result.reason_counts()}"
         )
+
+
+KEY_COLUMNS = ["site_id", "parameter", "poc", "sample_duration", "pollutant_standard", "event_type", "day"]
+
+
+@dataclass(frozen=True)
+class RevisionResult:
+    """Observations with each key's newest revision kept and the older ones set aside."""
+
+    current: pd.DataFrame
+    superseded: pd.DataFrame
+
+
+def resolve_revisions(observations: pd.DataFrame) -> RevisionResult:
+    """Keep, per key, the row with the newest date of last change across raw objects.
+
+    A row is superseded only by a row of another raw object (a later payload, or the same value
+    fetched twice); rows repeating a key within one object stay for validation to flag as duplicates.
+    Superseded rows keep their raw key and get the raw key of the row that replaced them.
+    """
+    if observations.empty:
+        return RevisionResult(observations, observations.assign(superseded_by=pd.Series(dtype=str)))
+    order = observations.sort_values(
+        [*KEY_COLUMNS, "date_of_last_change", "raw_key"], ascending=[*([True] * len(KEY_COLUMNS)), False, False]
+    )
+    winner_raw = order.groupby(KEY_COLUMNS, sort=False, dropna=False)["raw_key"].transform("first")
+    superseded = order["raw_key"] != winner_raw
+    current = order.loc[~superseded].sort_index()
+    old = order.loc[superseded].assign(superseded_by=winner_raw[superseded]).sort_index()
+    return RevisionResult(current.reset_index(drop=True), old.reset_index(drop=True))

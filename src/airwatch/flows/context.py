@@ -11,6 +11,8 @@ from airwatch.io.store import Store, open_store
 from airwatch.settings import Settings, load_settings
 
 RAW_INVENTORY = "raw/epa-daily"
+RAW_AQS = "raw/aqs"
+RAW_SOURCES = (RAW_INVENTORY, RAW_AQS)
 OBSERVATIONS = "processed/observations"
 
 

@@ -1,0 +1,293 @@
+"""A local server that speaks the EPA AQS Data API v2 (shared/aqs-api.md) and serves real EPA rows.
+
+Its data are real: the AQS API responses recorded by RAQSAPI (shared/data/epa/aqs_api_json, served
+as they are) and EPA download-tool exports (Queens College and Cook County), whose rows are reshaped
+into dailyData records with the API's field names. It checks credentials and the API's request rules
+(at most 5 parameters, bdate and edate in one calendar year) and can inject faults: HTTP 5xx, slow
+responses, malformed JSON, truncated bodies, a Failed Header status, wrong-credential answers.
+
+Used by the tests as a context manager; also runnable: python -m tests.fakes.aqs_server --port 8765.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import gzip
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pandas as pd
+
+SHARED_EPA = Path(__file__).resolve().parents[3] / "shared" / "data" / "epa"
+EMAIL = "test@example.org"
+KEY = "sentinel-aqs-key-7f3a9c"  # tests search for this string everywhere afterwards
+
+DOWNLOAD_TOOL_FILES = (
+    "adviz_queens_college_ny/ozone_daily_2001_2019_queens_college_360810124.csv.gz",
+    "adviz_queens_college_ny/pm25_daily_2001_2019_queens_college_360810124.csv.gz",
+)
+
+
+def _daily_rows_from_download_tool(path: Path) -> list[dict[str, Any]]:
+    """Reshape a download-tool export's real rows into AQS dailyData records."""
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    value_col = next(c for c in raw.columns if c.startswith("Daily ") and c.endswith("Concentration"))
+    site_col = "Site ID" if "Site ID" in raw.columns else "AQS_SITE_ID"
+    rows = []
+    for r in raw.to_dict("records"):
+        site = r[site_col].replace("-", "")
+        param = r["AQS_PARAMETER_CODE"]
+        ozone = param == "44201"
+        value = float(r[value_col])
+        month, day, year = r["Date"].split("/")
+        rows.append(
+            {
+                "state_code": site[:2],
+                "county_code": site[2:5],
+                "site_number": site[5:9],
+                "parameter_code": param,
+                "poc": int(r["POC"]),
+                "latitude": float(r["SITE_LATITUDE"]),
+                "longitude": float(r["SITE_LONGITUDE"]),
+                "datum": "WGS84",
+                "parameter": r["AQS_PARAMETER_DESC"],
+                "sample_duration_code": "W" if ozone else "7",
+                "sample_duration": "8-HR RUN AVG BEGIN HOUR" if ozone else "24 HOUR",
+                "pollutant_standard": "Ozone 8-hour 2015" if ozone else "PM25 24-hour 2012",
+                "date_local": f"{year}-{month}-{day}",
+                "units_of_measure": "Parts per million" if ozone else "Micrograms/cubic meter (LC)",
+                "event_type": "None",
+                "observation_count": int(float(r["DAILY_OBS_COUNT"] or 0)),
+                "observation_percent": float(r["PERCENT_COMPLETE"] or 0),
+                "validity_indicator": "Y",
+                "arithmetic_mean": value,
+                "first_max_value": value,
+                "first_max_hour": 0,
+                "aqi": int(float(r["DAILY_AQI_VALUE"])) if r["DAILY_AQI_VALUE"] not in ("", ".") else None,
+                "method_code": None,
+                "method": None,
+                "local_site_name": r.get("Site Name", ""),
+                "site_address": None,
+                "state": r["STATE"],
+                "county": r["COUNTY"],
+                "city": None,
+                "cbsa_code": r["CBSA_CODE"],
+                "cbsa": r["CBSA_NAME"],
+                "date_of_last_change": "2020-01-15",
+            }
+        )
+    return rows
+
+
+def _recorded(kind: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for f in sorted(glob.glob(str(SHARED_EPA / "aqs_api_json" / "*" / "aqs" / kind / "*.json"))):
+        rows.extend(json.loads(Path(f).read_text())["Data"])
+    return rows
+
+
+def _list_payloads() -> dict[str, dict[str, Any]]:
+    out = {}
+    for f in glob.glob(str(SHARED_EPA / "aqs_api_json" / "listfunctions" / "aqs" / "list" / "*.json")):
+        out[Path(f).name.split("-")[0]] = json.loads(Path(f).read_text())
+    return out
+
+
+@dataclass
+class Fault:
+    """One injected fault, consumed by the next matching request."""
+
+    kind: str  # "500", "503", "slow", "malformed", "truncated", "failed", "nodata"
+    seconds: float = 0.0
+    service: str | None = None  # only requests to this service (e.g. "dailyData")
+
+
+@dataclass
+class ServerState:
+    daily: pd.DataFrame
+    sample: pd.DataFrame
+    lists: dict[str, dict[str, Any]]
+    faults: deque[Fault] = field(default_factory=deque)
+    requests: list[str] = field(default_factory=list)
+    revisions: dict[tuple[str, str, str, str], tuple[float, str]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def load_state() -> ServerState:
+    daily_rows = _recorded("dailyData")
+    for rel in DOWNLOAD_TOOL_FILES:
+        daily_rows.extend(_daily_rows_from_download_tool(SHARED_EPA / rel))
+    daily = pd.DataFrame(daily_rows)
+    sample = pd.DataFrame(_recorded("sampleData"))
+    for frame in (daily, sample):
+        frame["_date"] = frame["date_local"].str.replace("-", "", regex=False)
+        frame["_site"] = frame["state_code"] + frame["county_code"] + frame["site_number"]
+    return ServerState(daily, sample, _list_payloads())
+
+
+def _header(status: str, url: str, rows: int | None = None, error: list[str] | None = None) -> list[dict[str, Any]]:
+    h: dict[str, Any] = {"status": status, "request_time": "2026-11-26T00:00:00-05:00", "url": url}
+    if rows is not None:
+        h["rows"] = rows
+    if error:
+        h["error"] = error
+    return [h]
+
+
+class Handler(BaseHTTPRequestHandler):
+    state: ServerState
+
+    def log_message(self, *args: Any) -> None:  # keep test output clean
+        pass
+
+    def _send(self, code: int, body: bytes, *, truncate: bool = False) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2] if truncate else body)
+        if truncate:
+            self.close_connection = True
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        q = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        path = parts.path.strip("/").split("/")
+        # Echo the request like the real API does: email and key included.
+        url = f"https://aqs.epa.gov/data/api/{'/'.join(path)}?{parts.query}"
+        with self.state.lock:
+            self.state.requests.append(self.path)
+            service = path[0] if path else ""
+            fault = None
+            if self.state.faults and self.state.faults[0].service in (None, service):
+                fault = self.state.faults.popleft()
+        if fault and fault.kind == "slow":
+            time.sleep(fault.seconds)
+        if fault and fault.kind in ("500", "502", "503"):
+            self._send(int(fault.kind), b"<html>Service Unavailable</html>")
+            return
+        if q.get("email") != EMAIL or q.get("key") != KEY:
+            body = {"Header": _header("Failed", url, error=["invalid authentication credentials"]), "Data": []}
+            self._send(401, json.dumps(body).encode())
+            return
+        if len(path) != 2:
+            self._send(
+                404, json.dumps({"Header": _header("Failed", url, error=["unknown service"]), "Data": []}).encode()
+            )
+            return
+        service, endpoint = path
+        try:
+            data = self._query(service, endpoint, q)
+        except ValueError as exc:
+            self._send(400, json.dumps({"Header": _header("Failed", url, error=[str(exc)]), "Data": []}).encode())
+            return
+        if fault and fault.kind == "failed":
+            payload = {"Header": _header("Failed", url, error=["An internal error occurred"]), "Data": []}
+        elif fault and fault.kind == "nodata" or not data:
+            payload = {"Header": _header("No data matched your selection", url, rows=0), "Data": []}
+        else:
+            payload = {"Header": _header("Success", url, rows=len(data)), "Data": data}
+        body = json.dumps(payload).encode()
+        if fault and fault.kind == "malformed":
+            body = body[:-3] + b"}}"
+        self._send(200, body, truncate=bool(fault and fault.kind == "truncated"))
+
+    def _query(self, service: str, endpoint: str, q: dict[str, str]) -> list[dict[str, Any]]:
+        if service == "list":
+            name = endpoint
+            payload = self.state.lists.get(name)
+            if payload is None:
+                raise ValueError(f"unknown list {name}")
+            return list(payload["Data"])
+        if service not in ("dailyData", "sampleData", "monitors"):
+            raise ValueError(f"service {service} is not served here")
+        for required in ("param", "bdate", "edate"):
+            if not q.get(required):
+                raise ValueError(f"value is missing or the value is empty: {required}")
+        params = q["param"].split(",")
+        if len(params) > 5:
+            raise ValueError("param: no more than 5 parameter codes per request")
+        if service != "monitors" and q["bdate"][:4] != q["edate"][:4]:
+            raise ValueError("bdate and edate must be in the same year")
+        frame = self.state.sample if service == "sampleData" else self.state.daily
+        sel = frame["parameter_code"].isin(params) & frame["_date"].between(q["bdate"], q["edate"])
+        if endpoint in ("bySite", "byCounty", "byState"):
+            sel &= frame["state_code"] == q.get("state")
+            if endpoint in ("bySite", "byCounty"):
+                sel &= frame["county_code"] == q.get("county")
+            if endpoint == "bySite":
+                sel &= frame["site_number"] == q.get("site")
+        elif endpoint == "byCBSA":
+            sel &= frame["cbsa_code"] == q.get("cbsa")
+        elif endpoint == "byBox":
+            lat, lon = frame["latitude"].astype(float), frame["longitude"].astype(float)
+            sel &= lat.between(float(q["minlat"]), float(q["maxlat"])) & lon.between(
+                float(q["minlon"]), float(q["maxlon"])
+            )
+        else:
+            raise ValueError(f"unknown filter {endpoint}")
+        rows = frame.loc[sel].drop(columns=["_date", "_site"]).to_dict("records")
+        for r in rows:
+            key = (
+                r["state_code"] + r["county_code"] + r["site_number"],
+                r["parameter_code"],
+                str(r["poc"]),
+                r["date_local"],
+            )
+            if key in self.state.revisions:
+                r["arithmetic_mean"] = r["first_max_value"] = self.state.revisions[key][0]
+                r["date_of_last_change"] = self.state.revisions[key][1]
+        if q.get("cbdate"):
+            rows = [r for r in rows if r["date_of_last_change"].replace("-", "") >= q["cbdate"]]
+        return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()} for r in rows]
+
+
+class AqsServer:
+    """The server on a free loopback port, in a background thread."""
+
+    def __init__(self, state: ServerState | None = None) -> None:
+        self.state = state or load_state()
+        handler = type("BoundHandler", (Handler,), {"state": self.state})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> AqsServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def inject(self, *faults: Fault) -> None:
+        with self.state.lock:
+            self.state.faults.extend(faults)
+
+    def revise(self, site: str, param: str, poc: int, date: str, value: float, changed: str) -> None:
+        """Make the server report a revised value (a newer date of last change) from now on."""
+        with self.state.lock:
+            self.state.revisions[(site, param, str(poc), date)] = (value, changed)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Local AQS Data API server with real EPA data")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    state = load_state()
+    handler = type("BoundHandler", (Handler,), {"state": state})
+    httpd = ThreadingHTTPServer(("127.0.0.1", args.port), handler)
+    print(f"AQS stand-in on http://127.0.0.1:{args.port} (email {EMAIL}, key {KEY})")
+    httpd.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""AQS ingestion against the local AQS-compatible server with real EPA data, faults included."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from airwatch.cli import app
+from airwatch.flows.context import OBSERVATIONS, Context
+from airwatch.flows.ingest_aqs import ingest_aqs_flow, make_client
+from airwatch.flows.validate import validate_flow
+from airwatch.io import datasets
+from airwatch.io.aqs import AqsError, Geography
+from airwatch.settings import load_settings
+from tests.conftest import SHARED_EPA
+
+pytestmark = pytest.mark.skipif(not SHARED_EPA.exists(), reason="needs ../shared/data/epa")
+
+QUEENS = Geography.site("36", "081", "0124")
+PARAMS = ["88101", "88502", "44201"]
+KEY_COLS = ["site_id", "parameter", "poc", "sample_duration", "pollutant_standard", "event_type", "day"]
+
+
+@pytest.fixture(scope="module")
+def server():
+    from tests.fakes.aqs_server import AqsServer
+
+    with AqsServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def ctx(tmp_path: Path, server, monkeypatch: pytest.MonkeyPatch) -> Context:
+    from tests.fakes.aqs_server import EMAIL, KEY
+
+    server.state.faults.clear()
+    server.state.revisions.clear()
+    monkeypatch.setenv("AIRWATCH_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("AIRWATCH_AQS__BASE_URL", server.base_url)
+    monkeypatch.setenv("AIRWATCH_AQS__EMAIL", EMAIL)
+    monkeypatch.setenv("AIRWATCH_AQS__KEY", KEY)
+    monkeypatch.setenv("AIRWATCH_AQS__MIN_INTERVAL_SECONDS", "0")
+    monkeypatch.setenv("AIRWATCH_AQS__BACKOFF_SECONDS", "0.01")
+    monkeypatch.setenv("AIRWATCH_AQS__TIMEOUT_SECONDS", "2")
+    return Context(load_settings())
+
+
+def served_keys(server, start: str, end: str) -> int:
+    d = server.state.daily
+    sel = (
+        (d["_site"] == "360810124")
+        & d["parameter_code"].isin(PARAMS)
+        & d["_date"].between(start.replace("-", ""), end.replace("-", ""))
+    )
+    cols = ["_site", "parameter_code", "poc", "sample_duration", "pollutant_standard", "event_type", "date_local"]
+    return len(d.loc[sel, cols].drop_duplicates())
+
+
+def observations(ctx: Context) -> pd.DataFrame:
+    frame = datasets.read(ctx.store, datasets.latest(ctx.store, OBSERVATIONS))
+    return frame.sort_values(KEY_COLS).reset_index(drop=True)[[*KEY_COLS, "value", "date_of_last_change"]]
+
+
+def objects(root: Path, prefix: str) -> set[str]:
+    return {str(p.relative_to(root)) for p in (root / prefix).rglob("*") if p.is_file()}
+
+
+def test_backfill_is_complete_idempotent_and_counted(ctx: Context, server) -> None:
+    summary = ingest_aqs_flow(ctx, PARAMS, QUEENS, date(2015, 1, 1), date(2019, 12, 31))
+    assert summary.requests == 5 and summary.fetched == 5
+    result = validate_flow(ctx)
+    assert result.quarantined == 0
+    assert result.valid == served_keys(server, "2015-01-01", "2019-12-31") > 5000
+
+    root = Path(ctx.settings.store)
+    before = objects(root, "processed") | objects(root, "raw")
+    again = ingest_aqs_flow(ctx, PARAMS, QUEENS, date(2015, 1, 1), date(2019, 12, 31), refresh=True)
+    assert again.fetched == 5 and again.new_objects == 0
+    assert not validate_flow(ctx).published
+    assert objects(root, "processed") | objects(root, "raw") == before
+
+
+def test_interrupted_backfill_resumes_to_the_same_result(ctx: Context, server, tmp_path: Path) -> None:
+    from tests.fakes.aqs_server import Fault
+
+    # Two requests succeed, the third fails for good: the run stops with an error naming it.
+    server.inject(Fault("nodata", service="x"))  # a fault for another service never fires
+    server.state.faults.clear()
+    calls = {"n": 0}
+    client = make_client(ctx)
+    original = client._fetch_once
+
+    def dying(request):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt("killed")
+        return original(request)
+
+    client._fetch_once = dying  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        ingest_aqs_flow(ctx, PARAMS, QUEENS, date(2015, 1, 1), date(2019, 12, 31), client=client)
+    resumed = ingest_aqs_flow(ctx, PARAMS, QUEENS, date(2015, 1, 1), date(2019, 12, 31))
+    assert resumed.skipped == 2 and resumed.fetched == 3
+    validate_flow(ctx)
+    interrupted = observations(ctx)
+
+    fresh = Context(load_settings(store=str(tmp_path / "fresh")))
+    ingest_aqs_flow(fresh, PARAMS, QUEENS, date(2015, 1, 1), date(2019, 12, 31))
+    validate_flow(fresh)
+    pd.testing.assert_frame_equal(interrupted, observations(fresh))
+
+
+@pytest.mark.parametrize("kind", ["500", "503", "slow", "malformed", "truncated"])
+def test_transient_faults_are_retried_to_the_same_data(ctx: Context, server, kind: str, tmp_path: Path) -> None:
+    from tests.fakes.aqs_server import Fault
+
+    server.inject(Fault(kind, seconds=3.0, service="dailyData"), Fault(kind, seconds=3.0, service="dailyData"))
+    ingest_aqs_flow(ctx, PARAMS, QUEENS, date(2019, 1, 1), date(2019, 12, 31))
+    assert not server.state.faults
+    validate_flow(ctx)
+    clean = Context(load_settings(store=str(tmp_path / "clean")))
+    ingest_aqs_flow(clean, PARAMS, QUEENS, date(2019, 1, 1), date(2019, 12, 31))
+    validate_flow(clean)
+    pd.testing.assert_frame_equal(observations(ctx), observations(clean))
+
+
+def test_failed_status_is_an_error_and_nothing_partial_is_published(ctx: Context, server) -> None:
+    from tests.fakes.aqs_server import Fault
+
+    ingest_aqs_flow(ctx, PARAMS, QUEENS, date(2016, 1, 1), date(2016, 12, 31))
+    validate_flow(ctx)
+    published = datasets.latest(ctx.store, OBSERVATIONS).version
+    inventory = datasets.latest(ctx.store, "raw/aqs").version
+    server.inject(Fault("nodata", service="dailyData"), Fault("failed", service="dailyData"))
+    with pytest.raises(AqsError, match=r"dailyData/bySite\?param=88101,88502,44201&bdate=2018") as err:
+        ingest_aqs_flow(ctx, PARAMS, QUEENS, date(2017, 1, 1), date(2018, 12, 31))
+    assert "status 'Failed'" in str(err.value)
+    assert datasets.latest(ctx.store, "raw/aqs").version == inventory
+    assert datasets.latest(ctx.store, OBSERVATIONS).version == published
+
+
+def test_no_data_is_an_empty_result(ctx: Context) -> None:
+    summary = ingest_aqs_flow(ctx, ["44201"], Geography.site("36", "081", "9999"), date(2019, 1, 1), date(2019, 3, 1))
+    assert summary.rows == 0 and summary.fetched == 1
+
+
+def test_wrong_credentials_fail_at_once(ctx: Context, server, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRWATCH_AQS__KEY", "not-the-key")
+    bad = Context(load_settings())
+    n = len(server.state.requests)
+    with pytest.raises(AqsError, match="HTTP 401"):
+        ingest_aqs_flow(bad, PARAMS, QUEENS, date(2019, 1, 1), date(2019, 1, 31))
+    assert len(server.state.requests) == n + 1  # a 4xx is never retried
+
+
+def test_revisions_supersede_and_stay_traceable(ctx: Context, server) -> None:
+    ingest_aqs_flow(ctx, ["44201"], QUEENS, date(2019, 1, 1), date(2019, 12, 31))
+    validate_flow(ctx)
+    server.revise("360810124", "44201", 1, "2019-07-01", 0.099, "2026-11-20")
+    summary = ingest_aqs_flow(ctx, ["44201"], QUEENS, incremental=True, end=date(2019, 12, 31))
+    assert summary.rows == 1
+    result = validate_flow(ctx)
+    assert result.superseded == 1
+    obs = observations(ctx)
+    row = obs[(obs["parameter"] == 44201) & (obs["day"] == (date(2019, 7, 1) - date(1970, 1, 1)).days)]
+    assert row["value"].tolist() == [0.099]
+    old = pd.read_parquet(next(Path(ctx.settings.store).glob("processed/superseded/*/rows.parquet")))
+    assert old["value"].tolist() != [0.099] and old["superseded_by"].str.contains("raw/aqs").all()
+
+
+def test_sentinel_key_is_nowhere(ctx: Context, server, caplog: pytest.LogCaptureFixture) -> None:
+    from tests.fakes.aqs_server import KEY, Fault
+
+    caplog.set_level(logging.DEBUG)
+    server.inject(Fault("500", service="dailyData"), Fault("truncated", service="dailyData"))
+    ingest_aqs_flow(ctx, PARAMS, QUEENS, date(2018, 1, 1), date(2019, 12, 31))
+    validate_flow(ctx)
+    server.inject(Fault("failed", service="dailyData"))
+    with pytest.raises(AqsError) as err:
+        ingest_aqs_flow(ctx, PARAMS, QUEENS, date(2015, 1, 1), date(2015, 12, 31))
+    runner = CliRunner()
+    cli = runner.invoke(app, ["ingest", "--source", "aqs", "--params", "44201", "--state", "36", "--county", "081",
+                              "--site", "0124", "--start", "2019-01-01", "--end", "2019-02-01"])  # fmt: skip
+    assert cli.exit_code == 0, cli.output
+    assert KEY not in str(err.value) and KEY not in repr(err.value)
+    assert KEY not in caplog.text and KEY not in cli.output
+    import gzip
+
+    for path in Path(ctx.settings.store).rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert KEY.encode() not in data, path
+            if path.suffix == ".gz":
+                assert KEY.encode() not in gzip.decompress(data), path
