@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import gzip
 import json
 import threading
 import time
@@ -191,7 +190,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         if fault and fault.kind == "failed":
             payload = {"Header": _header("Failed", url, error=["An internal error occurred"]), "Data": []}
-        elif fault and fault.kind == "nodata" or not data:
+        elif (fault and fault.kind == "nodata") or not data:
             payload = {"Header": _header("No data matched your selection", url, rows=0), "Data": []}
         else:
             payload = {"Header": _header("Success", url, rows=len(data)), "Data": data}
