@@ -74,11 +74,12 @@ def test_failed_validation_keeps_previous_outputs(env: dict[str, Path], monkeypa
     assert runner.invoke(app, ["validate"]).exit_code == 0
     manifests = sorted((store / "processed" / "observations" / "_manifests").iterdir())
 
-    # A new file with a row whose value is not a number.
+    # A new file with one row (a day no other file has) whose value is not a number.
     src = sorted(folder.glob("ozone_*"))[0]
     lines = gzip.decompress(src.read_bytes()).decode().splitlines()
-    bad = lines[1].replace('"0.0', '"x0.0', 1)
-    (folder / "extra.csv.gz").write_bytes(gzip.compress("\n".join([lines[0], bad, *lines[2:5]]).encode()))
+    fields = lines[1].split(",")
+    fields[0], fields[3] = '"06/15/1995"', '"x0.04"'
+    (folder / "extra.csv.gz").write_bytes(gzip.compress("\n".join([lines[0], ",".join(fields)]).encode()))
     monkeypatch.setenv("AIRWATCH_VALIDATE__MAX_QUARANTINE_SHARE", "0")
     assert runner.invoke(app, ["ingest"]).exit_code == 0
     failed = runner.invoke(app, ["validate"])

@@ -4,17 +4,20 @@
 // where day numbers are expected is a TypeError, not a silent truncation.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "airwatch/aqi.hpp"
+#include "airwatch/csv.hpp"
 #include "airwatch/features.hpp"
 #include "airwatch/metrics.hpp"
 #include "airwatch/validate.hpp"
@@ -142,7 +145,8 @@ double py_rmse_skill(In<double> forecast, In<double> reference, In<double> obser
 
 Out<uint32_t> py_validate(In<int64_t> site, In<int32_t> parameter, In<int32_t> poc, In<int32_t> day,
                           In<int32_t> series, In<int32_t> unit, In<double> value, In<double> percent_complete,
-                          In<double> latitude, In<double> longitude, int32_t max_day) {
+                          In<double> latitude, In<double> longitude, int32_t max_day,
+                          std::optional<In<uint8_t>> row_ok) {
   const std::size_t n = site.shape(0);
   require_same_length(n, parameter.shape(0), "parameter");
   require_same_length(n, poc.shape(0), "poc");
@@ -153,6 +157,7 @@ Out<uint32_t> py_validate(In<int64_t> site, In<int32_t> parameter, In<int32_t> p
   require_same_length(n, percent_complete.shape(0), "percent_complete");
   require_same_length(n, latitude.shape(0), "latitude");
   require_same_length(n, longitude.shape(0), "longitude");
+  if (row_ok) require_same_length(n, row_ok->shape(0), "row_ok");
   airwatch::ObservationColumns cols{
       n,           site.data(),  parameter.data(),        poc.data(),      day.data(),      series.data(),
       unit.data(), value.data(), percent_complete.data(), latitude.data(), longitude.data()};
@@ -162,6 +167,45 @@ Out<uint32_t> py_validate(In<int64_t> site, In<int32_t> parameter, In<int32_t> p
     airwatch::validate_observations(cols, max_day, out.data());
   }
   return to_numpy(std::move(out));
+}
+
+nb::tuple py_read_csv(In<uint8_t> data, const std::vector<std::pair<std::string, int>>& columns,
+                      int threads) {
+  std::vector<airwatch::ColumnRequest> req;
+  for (const auto& [name, kind] : columns) {
+    if (kind < 0 || kind > static_cast<int>(airwatch::ColumnKind::site_id)) {
+      throw std::invalid_argument("unknown column kind " + std::to_string(kind) + " for '" + name + "'");
+    }
+    req.push_back({name, static_cast<airwatch::ColumnKind>(kind)});
+  }
+  // A view of the caller's buffer (bytes, or a memory-mapped file): the file is never copied.
+  const std::string_view view(reinterpret_cast<const char*>(data.data()), data.shape(0));
+  airwatch::CsvTable table;
+  {
+    nb::gil_scoped_release release;
+    table = airwatch::read_csv(view, req, threads);
+  }
+  nb::dict out;
+  for (auto& col : table.columns) {
+    if (!col.present) continue;
+    switch (col.kind) {
+      case airwatch::ColumnKind::float64:
+        out[col.name.c_str()] = to_numpy(std::move(col.f64));
+        break;
+      case airwatch::ColumnKind::int64:
+      case airwatch::ColumnKind::site_id:
+        out[col.name.c_str()] = to_numpy(std::move(col.i64));
+        break;
+      case airwatch::ColumnKind::date:
+      case airwatch::ColumnKind::hour:
+        out[col.name.c_str()] = to_numpy(std::move(col.i32));
+        break;
+      case airwatch::ColumnKind::dictionary:
+        out[col.name.c_str()] = nb::make_tuple(to_numpy(std::move(col.i32)), nb::cast(col.categories));
+        break;
+    }
+  }
+  return nb::make_tuple(table.rows, nb::cast(table.header), out, to_numpy(std::move(table.field_count_ok)));
 }
 
 }  // namespace
@@ -188,10 +232,17 @@ NB_MODULE(_core, m) {
         "n, rmse, mae and bias over the pairs where both values exist.");
   m.def("rmse_skill", &py_rmse_skill, "forecast"_a.noconvert(), "reference"_a.noconvert(),
         "observed"_a.noconvert(), "1 - rmse(forecast)/rmse(reference) over the days all three exist.");
-  m.def("validate_observations", &py_validate, "site"_a.noconvert(), "parameter"_a.noconvert(),
-        "poc"_a.noconvert(), "day"_a.noconvert(), "series"_a.noconvert(), "unit"_a.noconvert(),
-        "value"_a.noconvert(), "percent_complete"_a.noconvert(), "latitude"_a.noconvert(),
-        "longitude"_a.noconvert(), "max_day"_a, "Reason bit mask per row (0 = valid).");
+  m.def(
+      "validate_observations", &py_validate, "site"_a.noconvert(), "parameter"_a.noconvert(),
+      "poc"_a.noconvert(), "day"_a.noconvert(), "series"_a.noconvert(), "unit"_a.noconvert(),
+      "value"_a.noconvert(), "percent_complete"_a.noconvert(), "latitude"_a.noconvert(),
+      "longitude"_a.noconvert(), "max_day"_a, "row_ok"_a.noconvert() = nb::none(),
+      "Reason bit mask per row (0 = valid); row_ok (uint8, optional) marks rows with the wrong field count.");
   m.def("reason_codes", &airwatch::reason_codes, "(bit, code) of every validation rule.");
+  m.def("read_csv", &py_read_csv, "data"_a.noconvert(), "columns"_a, "threads"_a = 2,
+        "Read the named columns of a CSV (a uint8 array over the bytes, e.g. np.frombuffer of bytes or "
+        "mmap). columns: (name, kind) with kind 0 float64, 1 int64, 2 date, 3 "
+        "hour, 4 dictionary, 5 site id. Returns (rows, header, {name: array or (codes, categories)}, "
+        "field_count_ok); absent columns are left out of the dict.");
   m.attr("MISSING_DAY") = airwatch::kMissingDay;
 }

@@ -51,7 +51,8 @@ std::vector<std::pair<uint32_t, std::string>> reason_codes() {
           {kUnknownParameter, "unknown_parameter"},
           {kBadSiteId, "bad_site_id"},
           {kBadUnits, "bad_units"},
-          {kDuplicateKey, "duplicate_key"}};
+          {kDuplicateKey, "duplicate_key"},
+          {kMalformedRow, "malformed_row"}};
 }
 
 void validate_observations(const ObservationColumns& c, int32_t max_day, uint32_t* out) {
@@ -80,6 +81,7 @@ void validate_observations(const ObservationColumns& c, int32_t max_day, uint32_
     // Above 100 is real: download-tool exports say 200 when a 24-hour sampler reported two filters.
     if (!std::isnan(pc) && (pc < 0.0 || std::isinf(pc))) mask |= kBadCompleteness;
     if (c.site[i] < 0 || c.site[i] > 999999999) mask |= kBadSiteId;
+    if (c.row_ok != nullptr && c.row_ok[i] == 0) mask |= kMalformedRow;
     if (!seen.emplace(c.site[i], c.parameter[i], c.poc[i], c.series[i], c.day[i]).second) {
       mask |= kDuplicateKey;
     }

@@ -45,5 +45,5 @@ TEST(Validate, ReasonCodesCoverEveryBit) {
     EXPECT_EQ(all & bit, 0u);
     all |= bit;
   }
-  EXPECT_EQ(all, (1u << 9) - 1);
+  EXPECT_EQ(all, (1u << 10) - 1);
 }

@@ -20,6 +20,7 @@ enum Reason : uint32_t {
   kBadSiteId = 1u << 6,
   kBadUnits = 1u << 7,
   kDuplicateKey = 1u << 8,
+  kMalformedRow = 1u << 9,
 };
 
 // (bit, code) pairs in bit order; the codes are the stable names stored with quarantined rows.
@@ -42,6 +43,7 @@ struct ObservationColumns {
   const double* percent_complete = nullptr;  // NaN when the source has no such field
   const double* latitude = nullptr;          // NaN when the source leaves it blank
   const double* longitude = nullptr;
+  const uint8_t* row_ok = nullptr;  // optional: 0 where the source row had the wrong number of fields
 };
 
 // Writes each row's reason mask to out. Rows dated after max_day are bad dates (a value from the

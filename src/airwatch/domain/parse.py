@@ -1,17 +1,22 @@
-"""Parse EPA daily files into normalized observations.
+"""Parse EPA payloads into normalized observations, with the C++ CSV reader doing the heavy lifting.
 
-Two layouts are recognised from their header: the AirData "Download Daily Data" tool export
-(``Date``, ``Site ID`` or ``AQS_SITE_ID``, ``Daily Mean PM2.5 Concentration`` ...) and the AirData
-pre-generated daily summary files (``State Code``, ``Date Local``, ``Arithmetic Mean`` ...). Every row
-becomes one normalized row; values that cannot be parsed become missing and are caught by validation,
-so no row is dropped here.
+Recognised from their header: AirData daily summary files (``daily_*``: ``Date Local``,
+``Arithmetic Mean``), AirData hourly files (``hourly_*``: ``Time Local``, ``Sample Measurement``),
+and the "Download Daily Data" tool exports (``Date``, ``Site ID`` or ``AQS_SITE_ID``); AQS API
+dailyData records are parsed by :func:`parse_aqs_daily`. Every row becomes one normalized row:
+values that cannot be parsed become missing and rows with the wrong number of fields are marked, so
+validation can quarantine them with a reason; nothing is dropped here.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
+import mmap
+import os
 import re
+import zipfile
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -20,7 +25,7 @@ from airwatch import _core
 
 
 class ParseError(ValueError):
-    """A file is not an EPA daily layout this parser knows; the message names the file."""
+    """A file is not an EPA layout this parser knows; the message names the file."""
 
 
 UNIT_CODES = {
@@ -34,152 +39,224 @@ UNIT_CODES = {
     "parts per billion": 2,
 }
 
+F64, I64, DATE, HOUR, DICT, SITE = range(6)  # column kinds of _core.read_csv
 _EPOCH = np.datetime64("1970-01-01", "D")
+DAILY = -1  # the hour of a daily value
 
 
-def decompress(name: str, data: bytes) -> bytes:
-    """The bytes of a file, gunzipped when its name or magic says gzip."""
+Buffer = bytes | memoryview | mmap.mmap
+
+
+def decompress(name: str, data: Buffer) -> Buffer:
+    """The CSV bytes of a file: gunzipped, or the single CSV member of a zip (AirData bulk files)."""
+    if name.endswith(".zip") or data[:4] == b"PK\x03\x04":
+        with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+            members = [m for m in archive.namelist() if m.lower().endswith(".csv")]
+            if len(members) != 1:
+                raise ParseError(f"{name}: expected one CSV file in the zip, found {members}")
+            return archive.read(members[0])
     if name.endswith(".gz") or data[:2] == b"\x1f\x8b":
         return gzip.decompress(data)
     return data
 
 
-def parse_daily_file(name: str, data: bytes, *, raw_key: str | None = None) -> pd.DataFrame:
-    """Normalized observations from one EPA daily CSV (gzipped or not)."""
-    text = decompress(name, data)
+def parse_daily_path(path: str | os.PathLike[str], *, raw_key: str | None = None) -> pd.DataFrame:
+    """Normalized observations from an EPA CSV file on disk; plain files are memory-mapped, not read."""
+    with open(path, "rb") as fh:
+        if os.fstat(fh.fileno()).st_size == 0:
+            return parse_daily_file(str(path), b"", raw_key=raw_key)
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            frame = parse_daily_file(str(path), mapped, raw_key=raw_key)
+    return frame
+
+
+def parse_daily_file(name: str, data: Buffer, *, raw_key: str | None = None) -> pd.DataFrame:
+    """Normalized observations from one EPA CSV file (plain, gzipped or zipped)."""
+    text = np.frombuffer(decompress(name, data), dtype=np.uint8)
     try:
-        raw = pd.read_csv(io.BytesIO(text), dtype=str, keep_default_na=False, na_values=[], engine="c")
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ParseError(f"{name}: not a readable CSV file: {exc}") from None
-    columns = set(raw.columns)
-    if "Date Local" in columns and "Arithmetic Mean" in columns:
-        frame = _from_airdata(name, raw)
-    elif "Date" in columns and ({"Site ID", "AQS_SITE_ID"} & columns):
-        frame = _from_download_tool(name, raw)
+        header = _header(text)
+    except ValueError as exc:
+        raise ParseError(f"{name}: {exc}") from None
+    layout: Callable[[str, np.ndarray, list[str]], pd.DataFrame]
+    if "Date Local" in header and "Arithmetic Mean" in header:
+        layout = _from_airdata_daily
+    elif "Date Local" in header and "Sample Measurement" in header:
+        layout = _from_airdata_hourly
+    elif "Date" in header and ({"Site ID", "AQS_SITE_ID"} & set(header)):
+        layout = _from_download_tool
     else:
         raise ParseError(
-            f"{name}: unknown layout; expected an AirData daily summary or a download-tool export, "
-            f"got columns {sorted(columns)[:8]}..."
+            f"{name}: unknown layout; expected an AirData daily or hourly file or a download-tool export, "
+            f"got columns {header[:8]}..."
         )
-    frame["raw_key"] = raw_key or name
+    try:
+        frame = layout(name, text, header)
+    except ValueError as exc:  # from the C++ reader: an unterminated quote, naming the row
+        raise ParseError(f"{name}: {exc}") from None
+    frame["raw_key"] = _constant(raw_key or name, len(frame))
     frame["raw_row"] = np.arange(1, len(frame) + 1, dtype=np.int64)
     return frame
 
 
-def _require(name: str, raw: pd.DataFrame, columns: list[str]) -> None:
-    missing = [c for c in columns if c not in raw.columns]
+def _header(text: np.ndarray) -> list[str]:
+    newlines = np.flatnonzero(text[:65536] == ord("\n"))
+    first = text[: newlines[0] + 1] if len(newlines) else text
+    _, header, _, _ = _core.read_csv(first, [], 1)
+    return list(header)
+
+
+def _read(
+    name: str, text: np.ndarray, columns: list[tuple[str, int]], required: list[str]
+) -> tuple[int, dict, np.ndarray]:
+    rows, header, data, ok = _core.read_csv(text, columns, 2)
+    missing = [c for c in required if c not in header]
     if missing:
         raise ParseError(f"{name}: missing column(s) {missing}")
+    return int(rows), data, ok
 
 
-def _numbers(series: pd.Series) -> np.ndarray:
-    return pd.to_numeric(series.str.strip(), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+def _constant(value: str, n: int) -> pd.Categorical:
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
 
 
-def _ints(series: pd.Series, missing: int = -1) -> np.ndarray:
-    values = pd.to_numeric(series.str.strip(), errors="coerce")
-    return values.fillna(missing).to_numpy(dtype=np.int64)
+def _category(data: dict, column: str, n: int) -> pd.Categorical:
+    if column not in data:
+        return _constant("", n)
+    codes, categories = data[column]
+    return pd.Categorical.from_codes(codes, categories=list(categories))
 
 
-def _days(series: pd.Series, fmt: str) -> np.ndarray:
-    dates = pd.to_datetime(series.str.strip(), format=fmt, errors="coerce")
-    days = (dates.to_numpy(dtype="datetime64[D]") - _EPOCH).astype(np.int64)
-    days[dates.isna().to_numpy()] = _core.MISSING_DAY
-    return days.astype(np.int32)
+def _f64(data: dict, column: str, n: int) -> np.ndarray:
+    return data[column] if column in data else np.full(n, np.nan)
 
 
-def _site_codes(site_ids: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    cleaned = site_ids.str.replace("-", "", regex=False).str.strip()
-    ok = cleaned.str.fullmatch(r"\d{9}").fillna(False).to_numpy()
-    codes = np.full(len(cleaned), -1, dtype=np.int64)
-    codes[ok] = cleaned[ok].astype(np.int64).to_numpy()
-    return cleaned, codes
+def _unit_codes(units: pd.Categorical) -> np.ndarray:
+    lookup = np.array([UNIT_CODES.get(str(c).strip().lower(), -1) for c in units.categories], dtype=np.int32)
+    return lookup[units.codes] if len(lookup) else np.full(len(units), -1, dtype=np.int32)
 
 
-def _unit_codes(units: pd.Series) -> np.ndarray:
-    return units.str.strip().str.lower().map(UNIT_CODES).fillna(-1).to_numpy(dtype=np.int32)
+def _site_code(state: np.ndarray, county: np.ndarray, site: np.ndarray) -> np.ndarray:
+    ok = (state >= 0) & (state < 100) & (county >= 0) & (county < 1000) & (site >= 0) & (site < 10000)
+    return np.where(ok, state * 10_000_000 + county * 10_000 + site, -1).astype(np.int64)
 
 
-def _finish(frame: dict[str, object], n: int, site_ids: pd.Series, units: pd.Series) -> pd.DataFrame:
-    cleaned, codes = _site_codes(site_ids)
-    frame["site_id"] = cleaned.to_numpy()
-    frame["site_code"] = codes
-    frame["units"] = units.to_numpy()
-    frame["unit_code"] = _unit_codes(units)
-    out = pd.DataFrame(frame)
+def _finish(
+    columns: dict[str, object], site_code: np.ndarray, units: pd.Categorical, row_ok: np.ndarray
+) -> pd.DataFrame:
+    out = pd.DataFrame(columns, copy=False)  # no consolidation copy of the C++ arrays
+    out["site_code"] = site_code
+    # Format each distinct site once (a file has a few hundred sites and up to millions of rows).
+    uniq, inverse = np.unique(site_code, return_inverse=True)
+    labels = [f"{c:09d}" if c >= 0 else "" for c in uniq]
+    out["site_id"] = pd.Categorical.from_codes(inverse.astype(np.int32), categories=labels)
+    out["units"] = units
+    out["unit_code"] = _unit_codes(units)
     days = out["day"].to_numpy()
-    dates = (_EPOCH + np.where(days == _core.MISSING_DAY, 0, days).astype("timedelta64[D]")).astype("datetime64[s]")
-    out["date"] = pd.Series(dates).where(days != _core.MISSING_DAY)
+    missing = days == _core.MISSING_DAY
+    out["date"] = pd.Series(
+        (_EPOCH + np.where(missing, 0, days).astype("timedelta64[D]")).astype("datetime64[s]")
+    ).where(~missing)
+    out["row_ok"] = row_ok
     return out
 
 
-def _from_download_tool(name: str, raw: pd.DataFrame) -> pd.DataFrame:
-    value_cols = [c for c in raw.columns if re.match(r"Daily .*Concentration", c)]
+def _from_download_tool(name: str, text: np.ndarray, header: list[str]) -> pd.DataFrame:
+    value_cols = [c for c in header if re.match(r"Daily .*Concentration", c)]
     if len(value_cols) != 1:
         raise ParseError(f"{name}: expected one 'Daily ... Concentration' column, found {value_cols}")
-    site_col = "Site ID" if "Site ID" in raw.columns else "AQS_SITE_ID"
-    _require(name, raw, ["POC", "UNITS", "AQS_PARAMETER_CODE", "SITE_LATITUDE", "SITE_LONGITUDE"])
-    n = len(raw)
-    empty = pd.Series([""] * n, dtype=str)
-    frame: dict[str, object] = {
-        "parameter": _ints(raw["AQS_PARAMETER_CODE"]).astype(np.int32),
-        "poc": _ints(raw["POC"]).astype(np.int32),
-        "sample_duration": empty.to_numpy(),
-        "pollutant_standard": empty.to_numpy(),
-        "event_type": empty.to_numpy(),
-        "day": _days(raw["Date"], "%m/%d/%Y"),
-        "value": _numbers(raw[value_cols[0]]),
-        "aqi_reported": _numbers(raw.get("DAILY_AQI_VALUE", empty)),
-        "obs_count": _numbers(raw.get("DAILY_OBS_COUNT", empty)),
-        "percent_complete": _numbers(raw.get("PERCENT_COMPLETE", empty)),
-        "latitude": _numbers(raw["SITE_LATITUDE"]),
-        "longitude": _numbers(raw["SITE_LONGITUDE"]),
-        "site_name": raw.get("Site Name", empty).to_numpy(),
-        "data_source": raw.get("Source", pd.Series(["AQS"] * n, dtype=str)).to_numpy(),
-        "date_of_last_change": empty.to_numpy(),
+    site_col = "Site ID" if "Site ID" in header else "AQS_SITE_ID"
+    spec = [
+        ("Date", DATE), (site_col, SITE), ("POC", I64), (value_cols[0], F64), ("UNITS", DICT),
+        ("DAILY_AQI_VALUE", F64), ("DAILY_OBS_COUNT", F64), ("PERCENT_COMPLETE", F64), ("AQS_PARAMETER_CODE", I64),
+        ("SITE_LATITUDE", F64), ("SITE_LONGITUDE", F64), ("Site Name", DICT), ("Source", DICT),
+    ]  # fmt: skip
+    n, d, ok = _read(name, text, spec, ["POC", "UNITS", "AQS_PARAMETER_CODE", "SITE_LATITUDE", "SITE_LONGITUDE"])
+    source = _category(d, "Source", n) if "Source" in d else _constant("AQS", n)
+    columns: dict[str, object] = {
+        "parameter": d["AQS_PARAMETER_CODE"].astype(np.int32),
+        "poc": d["POC"].astype(np.int32),
+        "sample_duration": _category({}, "", n),
+        "pollutant_standard": _category({}, "", n),
+        "event_type": _category({}, "", n),
+        "day": d["Date"],
+        "hour": np.full(n, DAILY, dtype=np.int32),
+        "value": d[value_cols[0]],
+        "aqi_reported": _f64(d, "DAILY_AQI_VALUE", n),
+        "obs_count": _f64(d, "DAILY_OBS_COUNT", n),
+        "percent_complete": _f64(d, "PERCENT_COMPLETE", n),
+        "latitude": d["SITE_LATITUDE"],
+        "longitude": d["SITE_LONGITUDE"],
+        "site_name": _category(d, "Site Name", n),
+        "data_source": source,
+        "date_of_last_change": _category({}, "", n),
     }
-    return _finish(frame, n, raw[site_col], raw["UNITS"])
+    return _finish(columns, d[site_col], _category(d, "UNITS", n), ok)
 
 
-def _from_airdata(name: str, raw: pd.DataFrame) -> pd.DataFrame:
-    _require(
-        name,
-        raw,
-        [
-            "State Code",
-            "County Code",
-            "Site Num",
-            "Parameter Code",
-            "POC",
-            "Units of Measure",
-            "1st Max Value",
-        ],
-    )
-    n = len(raw)
-    empty = pd.Series([""] * n, dtype=str)
-    parameter = _ints(raw["Parameter Code"]).astype(np.int32)
+_AIRDATA_COMMON = [
+    ("State Code", I64), ("County Code", I64), ("Site Num", I64), ("Parameter Code", I64), ("POC", I64),
+    ("Latitude", F64), ("Longitude", F64), ("Date Local", DATE), ("Units of Measure", DICT),
+    ("Date of Last Change", DICT),
+]  # fmt: skip
+_AIRDATA_REQUIRED = ["State Code", "County Code", "Site Num", "Parameter Code", "POC", "Units of Measure", "Date Local"]
+
+
+def _from_airdata_daily(name: str, text: np.ndarray, header: list[str]) -> pd.DataFrame:
+    spec = [
+        *_AIRDATA_COMMON, ("Sample Duration", DICT), ("Pollutant Standard", DICT), ("Event Type", DICT),
+        ("Observation Count", F64), ("Observation Percent", F64), ("Arithmetic Mean", F64), ("1st Max Value", F64),
+        ("AQI", F64), ("Local Site Name", DICT),
+    ]  # fmt: skip
+    n, d, ok = _read(name, text, spec, [*_AIRDATA_REQUIRED, "1st Max Value", "Arithmetic Mean"])
+    parameter = d["Parameter Code"].astype(np.int32)
     # For ozone the daily summary's 1st Max Value of the 8-hour running average is the MDA8;
     # for PM2.5 the daily value is the arithmetic mean.
-    value = np.where(parameter == 44201, _numbers(raw["1st Max Value"]), _numbers(raw["Arithmetic Mean"]))
-    site_ids = raw["State Code"].str.zfill(2) + raw["County Code"].str.zfill(3) + raw["Site Num"].str.zfill(4)
-    frame: dict[str, object] = {
+    value = np.where(parameter == 44201, d["1st Max Value"], d["Arithmetic Mean"])
+    columns: dict[str, object] = {
         "parameter": parameter,
-        "poc": _ints(raw["POC"]).astype(np.int32),
-        "sample_duration": raw.get("Sample Duration", empty).to_numpy(),
-        "pollutant_standard": raw.get("Pollutant Standard", empty).to_numpy(),
-        "event_type": raw.get("Event Type", empty).to_numpy(),
-        "day": _days(raw["Date Local"], "%Y-%m-%d"),
+        "poc": d["POC"].astype(np.int32),
+        "sample_duration": _category(d, "Sample Duration", n),
+        "pollutant_standard": _category(d, "Pollutant Standard", n),
+        "event_type": _category(d, "Event Type", n),
+        "day": d["Date Local"],
+        "hour": np.full(n, DAILY, dtype=np.int32),
         "value": value,
-        "aqi_reported": _numbers(raw.get("AQI", empty)),
-        "obs_count": _numbers(raw.get("Observation Count", empty)),
-        "percent_complete": _numbers(raw.get("Observation Percent", empty)),
-        "latitude": _numbers(raw.get("Latitude", empty)),
-        "longitude": _numbers(raw.get("Longitude", empty)),
-        "site_name": raw.get("Local Site Name", empty).to_numpy(),
-        "data_source": np.array(["AQS"] * n, dtype=object),
-        "date_of_last_change": raw.get("Date of Last Change", empty).to_numpy(),
+        "aqi_reported": _f64(d, "AQI", n),
+        "obs_count": _f64(d, "Observation Count", n),
+        "percent_complete": _f64(d, "Observation Percent", n),
+        "latitude": _f64(d, "Latitude", n),
+        "longitude": _f64(d, "Longitude", n),
+        "site_name": _category(d, "Local Site Name", n),
+        "data_source": _constant("AQS", n),
+        "date_of_last_change": _category(d, "Date of Last Change", n),
     }
-    return _finish(frame, n, site_ids, raw["Units of Measure"])
+    site = _site_code(d["State Code"], d["County Code"], d["Site Num"])
+    return _finish(columns, site, _category(d, "Units of Measure", n), ok)
+
+
+def _from_airdata_hourly(name: str, text: np.ndarray, header: list[str]) -> pd.DataFrame:
+    spec = [*_AIRDATA_COMMON, ("Time Local", HOUR), ("Sample Measurement", F64)]
+    n, d, ok = _read(name, text, spec, [*_AIRDATA_REQUIRED, "Time Local", "Sample Measurement"])
+    columns: dict[str, object] = {
+        "parameter": d["Parameter Code"].astype(np.int32),
+        "poc": d["POC"].astype(np.int32),
+        "sample_duration": _constant("1 HOUR", n),
+        "pollutant_standard": _category({}, "", n),
+        "event_type": _category({}, "", n),
+        "day": d["Date Local"],
+        "hour": d["Time Local"],
+        "value": d["Sample Measurement"],
+        "aqi_reported": np.full(n, np.nan),
+        "obs_count": np.ones(n),
+        "percent_complete": np.full(n, np.nan),
+        "latitude": _f64(d, "Latitude", n),
+        "longitude": _f64(d, "Longitude", n),
+        "site_name": _category({}, "", n),
+        "data_source": _constant("AQS", n),
+        "date_of_last_change": _category(d, "Date of Last Change", n),
+    }
+    site = _site_code(d["State Code"], d["County Code"], d["Site Num"])
+    return _finish(columns, site, _category(d, "Units of Measure", n), ok)
 
 
 AQS_DAILY_FIELDS = (
@@ -196,51 +273,57 @@ AQS_DAILY_FIELDS = (
 def parse_aqs_daily(rows: list[dict[str, object]], *, raw_key: str) -> pd.DataFrame:
     """Normalized observations from the records of an AQS API dailyData response."""
     if not rows:
-        return pd.DataFrame(columns=[*_EMPTY_COLUMNS])
+        return pd.DataFrame(columns=list(_EMPTY_COLUMNS))
     raw = pd.DataFrame.from_records(rows)
     missing = [f for f in AQS_DAILY_FIELDS if f not in raw.columns]
     if missing:
         raise ParseError(f"{raw_key}: dailyData records lack field(s) {missing}")
     n = len(raw)
 
-    def text(column: str) -> pd.Series:
-        if column not in raw.columns:
-            return pd.Series([""] * n, dtype=str)
-        return raw[column].astype("string").fillna("").astype(str)
+    def text(column: str) -> pd.Categorical:
+        values = raw[column].astype("string").fillna("") if column in raw.columns else pd.Series([""] * n)
+        return pd.Categorical(values.astype(str))
 
     def number(column: str) -> np.ndarray:
         if column not in raw.columns:
             return np.full(n, np.nan)
         return pd.to_numeric(raw[column], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
-    parameter = _ints(text("parameter_code")).astype(np.int32)
+    def integer(column: str) -> np.ndarray:
+        return np.nan_to_num(number(column), nan=-1).astype(np.int64)
+
+    parameter = integer("parameter_code").astype(np.int32)
     value = np.where(parameter == 44201, number("first_max_value"), number("arithmetic_mean"))
-    site_ids = text("state_code").str.zfill(2) + text("county_code").str.zfill(3) + text("site_number").str.zfill(4)
-    frame: dict[str, object] = {
+    days = pd.to_datetime(raw["date_local"], format="%Y-%m-%d", errors="coerce")
+    day = (days.to_numpy(dtype="datetime64[D]") - _EPOCH).astype(np.int64)
+    day[days.isna().to_numpy()] = _core.MISSING_DAY
+    columns: dict[str, object] = {
         "parameter": parameter,
-        "poc": _ints(text("poc")).astype(np.int32),
-        "sample_duration": text("sample_duration").to_numpy(),
-        "pollutant_standard": text("pollutant_standard").to_numpy(),
-        "event_type": text("event_type").to_numpy(),
-        "day": _days(text("date_local"), "%Y-%m-%d"),
+        "poc": integer("poc").astype(np.int32),
+        "sample_duration": text("sample_duration"),
+        "pollutant_standard": text("pollutant_standard"),
+        "event_type": text("event_type"),
+        "day": day.astype(np.int32),
+        "hour": np.full(n, DAILY, dtype=np.int32),
         "value": value,
         "aqi_reported": number("aqi"),
         "obs_count": number("observation_count"),
         "percent_complete": number("observation_percent"),
         "latitude": number("latitude"),
         "longitude": number("longitude"),
-        "site_name": text("local_site_name").to_numpy(),
-        "data_source": np.array(["AQS"] * n, dtype=object),
-        "date_of_last_change": text("date_of_last_change").to_numpy(),
+        "site_name": text("local_site_name"),
+        "data_source": _constant("AQS", n),
+        "date_of_last_change": text("date_of_last_change"),
     }
-    out = _finish(frame, n, site_ids, text("units_of_measure"))
-    out["raw_key"] = raw_key
+    site = _site_code(integer("state_code"), integer("county_code"), integer("site_number"))
+    out = _finish(columns, site, text("units_of_measure"), np.ones(n, dtype=np.uint8))
+    out["raw_key"] = _constant(raw_key, n)
     out["raw_row"] = np.arange(1, n + 1, dtype=np.int64)
     return out
 
 
 _EMPTY_COLUMNS = (
-    "parameter", "poc", "sample_duration", "pollutant_standard", "event_type", "day", "value", "aqi_reported",
+    "parameter", "poc", "sample_duration", "pollutant_standard", "event_type", "day", "hour", "value", "aqi_reported",
     "obs_count", "percent_complete", "latitude", "longitude", "site_name", "data_source", "date_of_last_change",
-    "site_id", "site_code", "units", "unit_code", "date", "raw_key", "raw_row",
+    "site_code", "site_id", "units", "unit_code", "date", "row_ok", "raw_key", "raw_row",
 )  # fmt: skip

@@ -31,7 +31,8 @@ OBSERVATION_COLUMNS: tuple[str, ...] = (
     "pollutant_standard",
     "event_type",  # AQS exceptional-event handling: None, Included, Excluded
     "date",
-    "day",  # days since 1970-01-01
+    "day",  # days since 1970-01-01 (local standard time for AQS data)
+    "hour",  # 0..23 for hourly values, -1 for daily values
     "value",
     "units",
     "unit_code",
@@ -43,6 +44,7 @@ OBSERVATION_COLUMNS: tuple[str, ...] = (
     "site_name",
     "data_source",  # AQS or AirNow (download-tool exports substitute AirNow where AQS has no data)
     "date_of_last_change",
+    "row_ok",  # 0 where the source row had the wrong number of fields
     "raw_key",  # the raw object the row came from
     "raw_row",  # its 1-based data row in that object
 )

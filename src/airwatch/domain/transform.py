@@ -36,12 +36,13 @@ class FeatureConfig:
 def site_daily_values(observations: pd.DataFrame, pollutant: str) -> pd.DataFrame:
     """One row per (site, day) for a pollutant by the site-day rule."""
     spec = POLLUTANTS[pollutant]
-    rows = observations[observations["parameter"].isin(spec.parameters)].copy()
+    daily = observations["hour"] < 0  # hourly rows are aggregated to days first (EPA rules, issue 4)
+    rows = observations[daily & observations["parameter"].isin(spec.parameters)].copy()
     if rows.empty:
         return rows
     rank = {p: i for i, p in enumerate(spec.parameters)}
     rows["_param_rank"] = rows["parameter"].map(rank)
-    rows["_duration_rank"] = rows["sample_duration"].map(_DURATION_RANK).fillna(2)
+    rows["_duration_rank"] = rows["sample_duration"].astype(str).map(_DURATION_RANK).fillna(2)
     rows = rows.sort_values(["site_id", "day", "_param_rank", "_duration_rank", "poc"], kind="stable")
     chosen = rows.drop_duplicates(["site_id", "day"], keep="first")
     return chosen.drop(columns=["_param_rank", "_duration_rank"]).reset_index(drop=True)

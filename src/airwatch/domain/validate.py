@@ -44,15 +44,24 @@ def reason_names(mask: int) -> str:
     return ";".join(code for bit, code in REASONS if mask & bit)
 
 
+def _codes(column: pd.Series) -> np.ndarray:
+    categorical = column.astype("category")
+    return categorical.cat.codes.to_numpy(dtype=np.int64) + 1  # -1 (missing) becomes 0
+
+
+def series_codes(observations: pd.DataFrame) -> np.ndarray:
+    """One integer per distinct (sample duration, pollutant standard, event type, hour): part of the key."""
+    code = np.zeros(len(observations), dtype=np.int64)
+    for column in ("sample_duration", "pollutant_standard", "event_type"):
+        part = _codes(observations[column])
+        code = code * (int(part.max(initial=0)) + 1) + part
+    code = code * 25 + observations["hour"].to_numpy(dtype=np.int64) + 1
+    return pd.factorize(code)[0].astype(np.int32)
+
+
 def validate_observations(observations: pd.DataFrame, *, max_day: int) -> ValidationResult:
     """Split observations into valid and quarantined rows (max_day: the newest acceptable date)."""
-    series = pd.factorize(
-        observations["sample_duration"].astype(str)
-        + "|"
-        + observations["pollutant_standard"].astype(str)
-        + "|"
-        + observations["event_type"].astype(str)
-    )[0].astype(np.int32)
+    series = series_codes(observations)
     masks = _core.validate_observations(
         np.ascontiguousarray(observations["site_code"].to_numpy(dtype=np.int64)),
         np.ascontiguousarray(observations["parameter"].to_numpy(dtype=np.int32)),
@@ -65,8 +74,11 @@ def validate_observations(observations: pd.DataFrame, *, max_day: int) -> Valida
         np.ascontiguousarray(observations["latitude"].to_numpy(dtype=np.float64)),
         np.ascontiguousarray(observations["longitude"].to_numpy(dtype=np.float64)),
         int(max_day),
+        np.ascontiguousarray(observations["row_ok"].to_numpy(dtype=np.uint8)),
     )
     bad = masks != 0
+    if not bad.any():
+        return ValidationResult(observations.reset_index(drop=True), observations.iloc[:0].assign(reasons=""))
     quarantined = observations.loc[bad].copy()
     uniq, inverse = np.unique(masks[bad], return_inverse=True)
     names = np.array([reason_names(int(m)) for m in uniq], dtype=object)
@@ -84,7 +96,7 @@ def enforce_threshold(result: ValidationResult, max_share: float, *, source: str
         )
 
 
-KEY_COLUMNS = ["site_id", "parameter", "poc", "sample_duration", "pollutant_standard", "event_type", "day"]
+KEY_COLUMNS = ["site_id", "parameter", "poc", "sample_duration", "pollutant_standard", "event_type", "day", "hour"]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,52 @@
+// A CSV reader for EPA's AirData and download-tool files: reads only the requested columns, typed,
+// in parallel over line-aligned chunks. Quoted fields (with "" escapes) are supported; a quoted field
+// may not span lines (EPA's files never do, and a line with an unterminated quote is reported).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace airwatch {
+
+enum class ColumnKind : int {
+  float64 = 0,     // NaN when empty, "." or not a number
+  int64 = 1,       // -1 when empty or not an integer
+  date = 2,        // days since 1970-01-01 from YYYY-MM-DD or MM/DD/YYYY; kMissingDay when invalid
+  hour = 3,        // HH:MM -> hour 0..23; -1 when invalid
+  dictionary = 4,  // codes into a list of distinct strings, in order of first appearance
+  site_id = 5,     // 9 digits, dashes ignored (17-031-0025) -> SSCCCNNNN as an integer; -1 when invalid
+};
+
+struct ColumnRequest {
+  std::string name;
+  ColumnKind kind;
+};
+
+struct Column {
+  std::string name;
+  ColumnKind kind;
+  bool present = false;
+  std::vector<double> f64;
+  std::vector<int64_t> i64;
+  std::vector<int32_t> i32;  // date, hour and dictionary codes
+  std::vector<std::string> categories;
+};
+
+struct CsvTable {
+  std::size_t rows = 0;
+  std::vector<std::string> header;
+  std::vector<Column> columns;          // in request order; absent ones have present == false
+  std::vector<uint8_t> field_count_ok;  // 0 where a row has fewer or more fields than the header
+};
+
+// Parses data (the whole file, decompressed). Throws std::invalid_argument naming the data row (1-based)
+// of an unterminated quote, or an empty input without a header.
+CsvTable read_csv(std::string_view data, const std::vector<ColumnRequest>& columns, int threads = 2);
+
+// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+int32_t days_from_civil(int year, unsigned month, unsigned day) noexcept;
+
+}  // namespace airwatch
