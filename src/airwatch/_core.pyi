@@ -1,5 +1,7 @@
 """Type stubs of the C++ core (cpp/bindings/module.cpp)."""
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -38,5 +40,9 @@ def validate_observations(
     latitude: npt.NDArray[np.float64],
     longitude: npt.NDArray[np.float64],
     max_day: int,
+    row_ok: npt.NDArray[np.uint8] | None = None,
 ) -> npt.NDArray[np.uint32]: ...
 def reason_codes() -> list[tuple[int, str]]: ...
+def read_csv(
+    data: npt.NDArray[np.uint8], columns: list[tuple[str, int]], threads: int = 2
+) -> tuple[int, list[str], dict[str, Any], npt.NDArray[np.uint8]]: ...

@@ -17,6 +17,7 @@ import os
 import re
 import zipfile
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -107,7 +108,7 @@ def _header(text: np.ndarray) -> list[str]:
 
 def _read(
     name: str, text: np.ndarray, columns: list[tuple[str, int]], required: list[str]
-) -> tuple[int, dict, np.ndarray]:
+) -> tuple[int, dict[str, Any], np.ndarray]:
     rows, header, data, ok = _core.read_csv(text, columns, 2)
     missing = [c for c in required if c not in header]
     if missing:
@@ -119,14 +120,14 @@ def _constant(value: str, n: int) -> pd.Categorical:
     return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
 
 
-def _category(data: dict, column: str, n: int) -> pd.Categorical:
+def _category(data: dict[str, Any], column: str, n: int) -> pd.Categorical:
     if column not in data:
         return _constant("", n)
     codes, categories = data[column]
     return pd.Categorical.from_codes(codes, categories=list(categories))
 
 
-def _f64(data: dict, column: str, n: int) -> np.ndarray:
+def _f64(data: dict[str, Any], column: str, n: int) -> np.ndarray:
     return data[column] if column in data else np.full(n, np.nan)
 
 
