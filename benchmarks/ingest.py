@@ -4,8 +4,8 @@ CSV readers writing the same file to Parquet (no validation for them).
 Data: the real EPA AirData national daily PM2.5 file (daily_88502_<year>, ../shared/data/epa),
 decompressed to a temporary CSV before timing so every reader starts from the same bytes on disk.
 AirWatch's path: C++ CSV reader over the memory-mapped file (typed columns, two threads) ->
-normalized observations -> C++ validation rules -> valid rows and quarantine to Parquet. Row counts and values are checked against
-pyarrow's before the table is printed. Each implementation runs in a forked child for its own peak RSS.
+normalized observations -> C++ validation rules -> valid rows and quarantine to Parquet. Row counts
+and values are checked against pyarrow's and pandas' before the table is printed. Each implementation runs in a forked child for its own peak RSS.
 
     python benchmarks/ingest.py [--year 2016] [--json FILE] [--repeat N]
 """
