@@ -5,7 +5,8 @@ Data: the real EPA AirData national daily PM2.5 file (daily_88502_<year>, ../sha
 decompressed to a temporary CSV before timing so every reader starts from the same bytes on disk.
 AirWatch's path: C++ CSV reader over the memory-mapped file (typed columns, two threads) ->
 normalized observations -> C++ validation rules -> valid rows and quarantine to Parquet. Row counts
-and values are checked against pyarrow's and pandas' before the table is printed. Each implementation runs in a forked child for its own peak RSS.
+and values are checked against pyarrow's and pandas' before the table is printed. Each
+implementation runs in a forked child for its own peak RSS.
 
     python benchmarks/ingest.py [--year 2016] [--json FILE] [--repeat N]
 """
