@@ -158,9 +158,18 @@ Out<uint32_t> py_validate(In<int64_t> site, In<int32_t> parameter, In<int32_t> p
   require_same_length(n, latitude.shape(0), "latitude");
   require_same_length(n, longitude.shape(0), "longitude");
   if (row_ok) require_same_length(n, row_ok->shape(0), "row_ok");
-  airwatch::ObservationColumns cols{
-      n,           site.data(),  parameter.data(),        poc.data(),      day.data(),      series.data(),
-      unit.data(), value.data(), percent_complete.data(), latitude.data(), longitude.data()};
+  airwatch::ObservationColumns cols{n,
+                                    site.data(),
+                                    parameter.data(),
+                                    poc.data(),
+                                    day.data(),
+                                    series.data(),
+                                    unit.data(),
+                                    value.data(),
+                                    percent_complete.data(),
+                                    latitude.data(),
+                                    longitude.data(),
+                                    row_ok ? row_ok->data() : nullptr};
   std::vector<uint32_t> out(n);
   {
     nb::gil_scoped_release release;

@@ -99,6 +99,9 @@ def ingest(
     input_dir: Annotated[
         Path | None, typer.Option("--input-dir", help="files: folder of EPA daily files (default: the bundled sample).")
     ] = None,
+    url: Annotated[
+        list[str] | None, typer.Option("--url", help="files: URL of an AirData bulk file (.zip or .csv); repeatable.")
+    ] = None,
     params: Annotated[
         str, typer.Option("--params", help="aqs: AQS parameter codes, comma-separated (e.g. 88101,44201).")
     ] = "88101,44201",
@@ -120,8 +123,12 @@ def ingest(
     if source == "files":
         from airwatch.flows.ingest import ingest_flow
 
-        s = ingest_flow(ctx, str(input_dir) if input_dir else None)
-        console.print(f"ingest: {s.files} files ({s.new_files} new), inventory {s.inventory_version}")
+        try:
+            s = ingest_flow(ctx, str(input_dir) if input_dir else None, url or None)
+        except Exception as exc:
+            _fail("ingest", exc)
+            return
+        console.print(f"ingest: {s.files} files in the inventory ({s.new_files} new), version {s.inventory_version}")
         return
     if source != "aqs":
         console.print(f"[red]error:[/red] --source must be files or aqs, got {source!r}")

@@ -1,4 +1,6 @@
-"""Ingest: copy EPA daily files into the store's raw area, byte for byte, and publish an inventory."""
+"""Ingest: copy EPA files (a folder, or AirData bulk files by URL) into the store's raw area, byte for
+byte, and publish an inventory of every file ingested so far.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from airwatch.flows.context import RAW_INVENTORY, Context
+from airwatch.io.airdata import download, file_name
 from airwatch.io.datasets import fingerprint, publish_manifest
 
-DAILY_PATTERNS = ("*.csv", "*.csv.gz")
+DAILY_PATTERNS = ("*.csv", "*.csv.gz", "*.zip")
 
 
 @dataclass(frozen=True)
@@ -36,20 +39,18 @@ def find_daily_files(folder: Path) -> list[Path]:
         raise FileNotFoundError(f"input folder {folder} does not exist")
     files = sorted({p for pattern in DAILY_PATTERNS for p in folder.rglob(pattern)})
     if not files:
-        raise FileNotFoundError(f"no EPA daily files (*.csv, *.csv.gz) under {folder}")
+        raise FileNotFoundError(f"no EPA files (*.csv, *.csv.gz, *.zip) under {folder}")
     return files
 
 
-@task(cache_policy=NO_CACHE)
-def store_raw_file(ctx: Context, path: Path) -> tuple[str, bool]:
+def store_raw(ctx: Context, name: str, data: bytes, source: str) -> tuple[str, bool]:
     """Store one file as received under a content-addressed key; returns (key, newly written)."""
-    data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    key = f"{RAW_INVENTORY}/{digest[:2]}/{digest}/{path.name}"
+    key = f"{RAW_INVENTORY}/{digest[:2]}/{digest}/{name}"
     written = ctx.store.write_bytes(key, data, if_absent=True)
     if written:
         meta = {
-            "source": str(path),
+            "source": source,
             "bytes": len(data),
             "sha256": digest,
             "received_utc": datetime.now(UTC).isoformat(),
@@ -58,18 +59,37 @@ def store_raw_file(ctx: Context, path: Path) -> tuple[str, bool]:
     return key, written
 
 
+@task(cache_policy=NO_CACHE)
+def store_raw_file(ctx: Context, path: Path) -> tuple[str, bool]:
+    return store_raw(ctx, path.name, path.read_bytes(), str(path))
+
+
+@task(cache_policy=NO_CACHE, retries=0)
+def store_raw_url(ctx: Context, url: str) -> tuple[str, bool]:
+    # Retries live in download() (backoff with jitter, 5xx and timeouts only), not in Prefect.
+    return store_raw(ctx, file_name(url), download(url), url)
+
+
 @flow(name="ingest")
-def ingest_flow(ctx: Context, input_dir: str | None = None) -> IngestSummary:
-    """Copy every daily file of the input folder (default: the bundled sample) into raw/."""
+def ingest_flow(ctx: Context, input_dir: str | None = None, urls: list[str] | None = None) -> IngestSummary:
+    """Store EPA files as received: every file of the input folder (default: the bundled sample), or the
+    AirData bulk files at the given URLs.
+    """
     logger = get_run_logger()
-    folder = Path(input_dir or ctx.settings.input_dir or bundled_sample_dir())
-    files = find_daily_files(folder)
-    results = [store_raw_file(ctx, p) for p in files]
-    keys = sorted(k for k, _ in results)
+    if urls:
+        folder = None
+        results = [store_raw_url(ctx, u) for u in urls]
+    else:
+        folder = Path(input_dir or ctx.settings.input_dir or bundled_sample_dir())
+        results = [store_raw_file(ctx, p) for p in find_daily_files(folder)]
+    # The inventory is everything ingested so far from files: the store accumulates data like a lake,
+    # and a content-addressed key makes a re-ingested file a no-op.
+    keys = sorted(
+        k for k in ctx.store.list(f"{RAW_INVENTORY}/") if not k.endswith(".meta.json") and "/_manifests/" not in k
+    )
     new = sum(1 for _, w in results if w)
     version = fingerprint(keys)
-    manifest, published = publish_manifest(
-        ctx.store, RAW_INVENTORY, version, keys, len(keys), inputs={"folder": str(folder)}
-    )
-    logger.info("ingest: %d files from %s (%d new), inventory %s", len(keys), folder, new, manifest.version)
+    origin = str(folder) if folder else ", ".join(urls or [])
+    manifest, published = publish_manifest(ctx.store, RAW_INVENTORY, version, keys, len(keys), inputs={"from": origin})
+    logger.info("ingest: %d files from %s (%d new), inventory %s", len(keys), origin, new, manifest.version)
     return IngestSummary(manifest.version, len(keys), new, published)
