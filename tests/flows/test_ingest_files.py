@@ -96,11 +96,15 @@ def test_hourly_airdata_layout() -> None:
         '"Date of Last Change"'
     )
     lines = [header]
+
+    def measurement(r: dict) -> str:
+        return "" if r["sample_measurement"] is None else str(r["sample_measurement"])
+
     for r in rows:
         lines.append(
             f'"{r["state_code"]}","{r["county_code"]}","{r["site_number"]}","{r["parameter_code"]}",{r["poc"]},'
             f'{r["latitude"]},{r["longitude"]},"{r["datum"]}","{r["parameter"]}","{r["date_local"]}",'
-            f'"{r["time_local"]}","{r["date_gmt"]}","{r["time_gmt"]}",{"" if r["sample_measurement"] is None else r["sample_measurement"]},'
+            f'"{r["time_local"]}","{r["date_gmt"]}","{r["time_gmt"]}",{measurement(r)},'
             f'"{r["units_of_measure"]}",{r["detection_limit"]},,"","{r["method_type"]}","{r["method_code"]}",'
             f'"{r["method"]}","{r["state"]}","{r["county"]}","{r["date_of_last_change"]}"'
         )
@@ -129,5 +133,5 @@ def test_malformed_row_is_quarantined_with_a_reason(tmp_path: Path, sample_dir: 
 
 def test_download_errors_name_the_url(http_dir) -> None:
     _, base = http_dir
-    with pytest.raises(DownloadError, match="missing.zip: HTTP 404"):
+    with pytest.raises(DownloadError, match=r"missing\.zip: HTTP 404"):
         download(f"{base}/missing.zip", retries=0)
