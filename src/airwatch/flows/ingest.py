@@ -1,5 +1,7 @@
-"""Ingest: copy EPA files (a folder, or AirData bulk files by URL) into the store's raw area, byte for
-byte, and publish an inventory of every file ingested so far.
+"""Ingest: copy EPA files into the store's raw area, byte for byte, and publish an inventory.
+
+Files come from a folder or, for AirData bulk files, from URLs; the inventory lists every file ingested
+so far.
 """
 
 from __future__ import annotations
@@ -72,8 +74,10 @@ def store_raw_url(ctx: Context, url: str) -> tuple[str, bool]:
 
 @flow(name="ingest")
 def ingest_flow(ctx: Context, input_dir: str | None = None, urls: list[str] | None = None) -> IngestSummary:
-    """Store EPA files as received: every file of the input folder (default: the bundled sample), or the
-    AirData bulk files at the given URLs.
+    """Store EPA files as received, then publish the inventory.
+
+    The files are every file of the input folder (default: the bundled sample), or the AirData bulk
+    files at the given URLs.
     """
     logger = get_run_logger()
     if urls:
