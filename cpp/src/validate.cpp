@@ -12,16 +12,47 @@ struct Range {
   int32_t unit;
 };
 
-// Plausible ranges for daily values. PM2.5 goes a little negative near the detection limit (real
-// values down to about -9 ug/m3 are reported) and reaches ~1,000 ug/m3 in wildfire smoke.
+// Plausible ranges per parameter, in the units AQS reports it in. PM2.5 goes a little negative near
+// the detection limit (real values down to about -9 ug/m3 are reported) and reaches ~1,000 ug/m3 in
+// wildfire smoke; the gas and meteorology bounds are physical limits, not climatology.
 bool parameter_range(int32_t parameter, Range& r) noexcept {
   switch (parameter) {
     case 88101:
     case 88502:
       r = {-10.0, 1000.0, kUnitMicrogramsPerCubicMeter};
       return true;
+    case 81102:
+    case 85101:
+      r = {-10.0, 5000.0, kUnitMicrogramsPerCubicMeter};
+      return true;
     case 44201:
-      r = {0.0, 0.6, kUnitPpm};
+      r = {-0.005, 0.6, kUnitPpm};
+      return true;
+    case 42101:
+      r = {-0.5, 100.0, kUnitPpm};
+      return true;
+    case 42401:
+    case 42601:
+    case 42602:
+    case 42603:
+      r = {-10.0, 2000.0, kUnitPpb};
+      return true;
+    case 62101:
+      r = {-80.0, 140.0, kUnitDegreesFahrenheit};
+      return true;
+    case 61101:
+    case 61103:
+      r = {0.0, 200.0, kUnitKnots};
+      return true;
+    case 61102:
+    case 61104:
+      r = {0.0, 360.0, kUnitDegreesCompass};
+      return true;
+    case 62201:
+      r = {0.0, 105.0, kUnitPercentHumidity};
+      return true;
+    case 64101:
+      r = {500.0, 1100.0, kUnitMillibars};
       return true;
     default:
       return false;
@@ -52,7 +83,8 @@ std::vector<std::pair<uint32_t, std::string>> reason_codes() {
           {kBadSiteId, "bad_site_id"},
           {kBadUnits, "bad_units"},
           {kDuplicateKey, "duplicate_key"},
-          {kMalformedRow, "malformed_row"}};
+          {kMalformedRow, "malformed_row"},
+          {kOutOfScope, "out_of_scope"}};
 }
 
 void validate_observations(const ObservationColumns& c, int32_t max_day, uint32_t* out) {
@@ -80,9 +112,14 @@ void validate_observations(const ObservationColumns& c, int32_t max_day, uint32_
     const double pc = c.percent_complete[i];
     // Above 100 is real: download-tool exports say 200 when a 24-hour sampler reported two filters.
     if (!std::isnan(pc) && (pc < 0.0 || std::isinf(pc))) mask |= kBadCompleteness;
-    if (c.site[i] < 0 || c.site[i] > 999999999) mask |= kBadSiteId;
+    if (c.site[i] == kSiteOutOfScope) {
+      mask |= kOutOfScope;
+    } else if (c.site[i] < 0 || c.site[i] > 999999999) {
+      mask |= kBadSiteId;
+    }
     if (c.row_ok != nullptr && c.row_ok[i] == 0) mask |= kMalformedRow;
-    if (!seen.emplace(c.site[i], c.parameter[i], c.poc[i], c.series[i], c.day[i]).second) {
+    // Rows without a usable site id have no key to repeat; they are flagged for their site already.
+    if (c.site[i] >= 0 && !seen.emplace(c.site[i], c.parameter[i], c.poc[i], c.series[i], c.day[i]).second) {
       mask |= kDuplicateKey;
     }
     out[i] = mask;

@@ -37,6 +37,25 @@ TEST(Validate, FlagsEachRule) {
   EXPECT_EQ(out[7], kMissingValue | kBadUnits);
 }
 
+TEST(Validate, OutOfScopeSitesAndMeteorology) {
+  using namespace airwatch;
+  const std::vector<int64_t> site{kSiteOutOfScope, 60670010, 60670010};
+  const std::vector<int32_t> param{44201, 62101, 61104};
+  const std::vector<int32_t> poc{1, 1, 1};
+  const std::vector<int32_t> day{100, 100, 100};
+  const std::vector<int32_t> series(3, 0);
+  const std::vector<int32_t> unit{kUnitPpm, kUnitDegreesFahrenheit, kUnitDegreesCompass};
+  const std::vector<double> value{0.04, 200.0, 270.0};
+  const std::vector<double> nan3(3, std::numeric_limits<double>::quiet_NaN());
+  ObservationColumns cols{3,           site.data(),  param.data(), poc.data(),  day.data(), series.data(),
+                          unit.data(), value.data(), nan3.data(),  nan3.data(), nan3.data()};
+  std::vector<uint32_t> out(3);
+  validate_observations(cols, 150, out.data());
+  EXPECT_EQ(out[0], kOutOfScope);
+  EXPECT_EQ(out[1], kValueOutOfRange);  // 200 F is not a temperature
+  EXPECT_EQ(out[2], kValid);
+}
+
 TEST(Validate, ReasonCodesCoverEveryBit) {
   const auto codes = airwatch::reason_codes();
   uint32_t all = 0;
@@ -45,5 +64,5 @@ TEST(Validate, ReasonCodesCoverEveryBit) {
     EXPECT_EQ(all & bit, 0u);
     all |= bit;
   }
-  EXPECT_EQ(all, (1u << 10) - 1);
+  EXPECT_EQ(all, (1u << 11) - 1);
 }

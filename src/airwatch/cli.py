@@ -94,7 +94,12 @@ def run(
 def ingest(
     store: StoreOpt = None,
     source: Annotated[
-        str, typer.Option("--source", help="files: EPA daily CSV files from a folder; aqs: the AQS Data API.")
+        str,
+        typer.Option(
+            "--source",
+            help="files: EPA files from a folder or URLs (AirData, download tool, AirNow peak files); "
+            "aqs: the AQS Data API; airnow: the AirNow API (hourly, fresh).",
+        ),
     ] = "files",
     input_dir: Annotated[
         Path | None, typer.Option("--input-dir", help="files: folder of EPA daily files (default: the bundled sample).")
@@ -109,8 +114,15 @@ def ingest(
     county: Annotated[str | None, typer.Option("--county", help="aqs: 3-digit county code (with --state).")] = None,
     site: Annotated[str | None, typer.Option("--site", help="aqs: 4-digit site number (with --county).")] = None,
     cbsa: Annotated[str | None, typer.Option("--cbsa", help="aqs: 5-digit CBSA code instead of a state.")] = None,
-    start: Annotated[str | None, typer.Option("--start", help="aqs: first day, YYYY-MM-DD.")] = None,
-    end: Annotated[str | None, typer.Option("--end", help="aqs: last day, YYYY-MM-DD.")] = None,
+    bbox: Annotated[
+        str | None, typer.Option("--bbox", help="airnow: min lon,min lat,max lon,max lat (decimal degrees).")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--start", help="aqs: first day, YYYY-MM-DD; airnow: first UTC hour, YYYY-MM-DDTHH.")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--end", help="aqs: last day, YYYY-MM-DD; airnow: last UTC hour, YYYY-MM-DDTHH.")
+    ] = None,
     incremental: Annotated[
         bool, typer.Option("--incremental", help="aqs: fetch only what is new or revised since the watermark.")
     ] = False,
@@ -130,8 +142,11 @@ def ingest(
             return
         console.print(f"ingest: {s.files} files in the inventory ({s.new_files} new), version {s.inventory_version}")
         return
+    if source == "airnow":
+        _ingest_airnow(ctx, bbox, start, end, params)
+        return
     if source != "aqs":
-        console.print(f"[red]error:[/red] --source must be files or aqs, got {source!r}")
+        console.print(f"[red]error:[/red] --source must be files, aqs or airnow, got {source!r}")
         raise typer.Exit(2)
     from datetime import date
 
@@ -165,6 +180,30 @@ def ingest(
         f"ingest: {a.requests} AQS requests ({a.fetched} fetched, {a.skipped} already done), "
         f"{a.new_objects} new raw objects, {a.rows} rows, inventory {a.inventory_version}"
     )
+
+
+def _ingest_airnow(ctx: Any, bbox: str | None, start: str | None, end: str | None, params: str) -> None:
+    from datetime import datetime
+
+    from airwatch.flows.ingest_airnow import ingest_airnow_flow
+
+    try:
+        box = tuple(float(v) for v in (bbox or "").split(","))
+        if len(box) != 4:
+            raise ValueError("--bbox needs four numbers")
+        first = datetime.strptime(start or "", "%Y-%m-%dT%H")
+        last = datetime.strptime(end or "", "%Y-%m-%dT%H")
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] --source airnow needs --bbox and --start/--end as YYYY-MM-DDTHH: {exc}")
+        raise typer.Exit(2) from None
+    names = {"88101": "PM25", "88502": "PM25", "44201": "OZONE"}
+    wanted = sorted({names.get(p.strip(), p.strip().upper()) for p in params.split(",") if p.strip()})
+    try:
+        s = ingest_airnow_flow(ctx, box, first, last, wanted)  # type: ignore[arg-type]
+    except Exception as exc:
+        _fail("ingest", exc)
+        return
+    console.print(f"ingest: {s.requests} AirNow requests, {s.new_objects} new raw objects, {s.rows} rows")
 
 
 @app.command()

@@ -74,6 +74,9 @@ class AirNowSettings(_Section):
 
     base_url: str = "https://www.airnowapi.org"
     key: SecretStr | None = None
+    min_interval_seconds: float = Field(1.0, ge=0.0, description="Pause between requests.")
+    max_retries: int = Field(4, ge=0, description="Retries on 5xx, timeouts and damaged bodies.")
+    backoff_seconds: float = Field(2.0, ge=0.0, description="First retry delay; doubles each retry, with jitter.")
 
 
 # The validate stage's section is named like the stage; pydantic warns that the name shadows the

@@ -21,13 +21,26 @@ enum Reason : uint32_t {
   kBadUnits = 1u << 7,
   kDuplicateKey = 1u << 8,
   kMalformedRow = 1u << 9,
+  kOutOfScope = 1u << 10,  // a valid row about something AirWatch does not cover (a non-AQS site)
 };
 
 // (bit, code) pairs in bit order; the codes are the stable names stored with quarantined rows.
 std::vector<std::pair<uint32_t, std::string>> reason_codes();
 
 // Units as the parser encodes them.
-enum UnitCode : int32_t { kUnitUnknown = -1, kUnitMicrogramsPerCubicMeter = 0, kUnitPpm = 1, kUnitPpb = 2 };
+enum UnitCode : int32_t {
+  kUnitUnknown = -1,
+  kUnitMicrogramsPerCubicMeter = 0,
+  kUnitPpm = 1,
+  kUnitPpb = 2,
+  kUnitDegreesFahrenheit = 3,
+  kUnitKnots = 4,
+  kUnitDegreesCompass = 5,
+  kUnitPercentHumidity = 6,
+  kUnitMillibars = 7,
+};
+
+inline constexpr int64_t kSiteOutOfScope = -2;  // parsers mark non-AQS sites (Canada, Mexico) this way
 
 inline constexpr int32_t kMissingDay = INT32_MIN;
 

@@ -38,11 +38,17 @@ UNIT_CODES = {
     "parts per million": 1,
     "ppb": 2,
     "parts per billion": 2,
+    "degrees fahrenheit": 3,
+    "knots": 4,
+    "degrees compass": 5,
+    "percent relative humidity": 6,
+    "millibars": 7,
 }
 
 F64, I64, DATE, HOUR, DICT, SITE = range(6)  # column kinds of _core.read_csv
 _EPOCH = np.datetime64("1970-01-01", "D")
 DAILY = -1  # the hour of a daily value
+OUT_OF_SCOPE = -2  # site code of a row about a non-AQS site (validation: out_of_scope)
 
 
 Buffer = bytes | memoryview | mmap.mmap
@@ -148,7 +154,7 @@ def _finish(
     out["site_code"] = site_code
     # Format each distinct site once (a file has a few hundred sites and up to millions of rows).
     uniq, inverse = np.unique(site_code, return_inverse=True)
-    labels = [f"{c:09d}" if c >= 0 else "" for c in uniq]
+    labels = [f"{c:09d}" if c >= 0 else f"<invalid {c}>" for c in uniq]
     out["site_id"] = pd.Categorical.from_codes(inverse.astype(np.int32), categories=labels)
     out["units"] = units
     out["unit_code"] = _unit_codes(units)
@@ -328,3 +334,99 @@ _EMPTY_COLUMNS = (
     "obs_count", "percent_complete", "latitude", "longitude", "site_name", "data_source", "date_of_last_change",
     "site_code", "site_id", "units", "unit_code", "date", "row_ok", "raw_key", "raw_row",
 )  # fmt: skip
+
+
+# AirNow parameter names -> (AQS parameter, AQS units, factor from AirNow's units, sample duration).
+AIRNOW_PARAMETERS: dict[str, tuple[int, str, float, str]] = {
+    "OZONE": (44201, "ppm", 0.001, "1 HOUR"),
+    "OZONE-8HR": (44201, "ppm", 0.001, "8-HR RUN AVG BEGIN HOUR"),
+    "OZONE-1HR": (44201, "ppm", 0.001, "1 HOUR"),
+    "PM2.5": (88502, "ug/m3 LC", 1.0, "1 HOUR"),
+    "PM2.5-24HR": (88502, "ug/m3 LC", 1.0, "24 HOUR"),
+    "PM10": (81102, "ug/m3 LC", 1.0, "1 HOUR"),
+    "PM10-24HR": (81102, "ug/m3 LC", 1.0, "24 HOUR"),
+    "CO": (42101, "ppm", 1.0, "1 HOUR"),
+    "CO-8HR": (42101, "ppm", 1.0, "8-HR RUN AVG END HOUR"),
+    "NO2": (42602, "ppb", 1.0, "1 HOUR"),
+    "SO2": (42401, "ppb", 1.0, "1 HOUR"),
+    "SO2-24HR": (42401, "ppb", 1.0, "24 HOUR"),
+}
+
+
+def _airnow_frame(
+    site: list[str], country_ok: np.ndarray, names: list[str], values: np.ndarray, days: np.ndarray,
+    hours: np.ndarray, lat: np.ndarray, lon: np.ndarray, site_names: list[str], raw_key: str,
+) -> pd.DataFrame:  # fmt: skip
+    n = len(site)
+    spec = [AIRNOW_PARAMETERS.get(str(p).upper(), (-1, "", np.nan, "")) for p in names]
+    parameter = np.array([s[0] for s in spec], dtype=np.int32)
+    factor = np.array([s[2] for s in spec], dtype=np.float64)
+    value = np.where(values <= -999, np.nan, values) * factor  # -999 is AirNow's missing value
+    code = np.array([int(s) if len(s) == 9 and s.isdigit() else -1 for s in site], dtype=np.int64)
+    code = np.where(country_ok, code, OUT_OF_SCOPE)  # Canadian and Mexican ids are not AQS sites
+    columns: dict[str, object] = {
+        "parameter": parameter,
+        "poc": np.zeros(n, dtype=np.int32),  # AirNow gives no POC
+        "sample_duration": pd.Categorical([s[3] for s in spec]),
+        "pollutant_standard": _constant("", n),
+        "event_type": _constant("", n),
+        "day": days.astype(np.int32),
+        "hour": hours.astype(np.int32),
+        "value": value,
+        "aqi_reported": np.full(n, np.nan),
+        "obs_count": np.full(n, np.nan),
+        "percent_complete": np.full(n, np.nan),
+        "latitude": lat,
+        "longitude": lon,
+        "site_name": pd.Categorical(site_names),
+        "data_source": _constant("AirNow", n),
+        "date_of_last_change": _constant("", n),
+    }
+    out = _finish(columns, code, pd.Categorical([s[1] for s in spec]), np.ones(n, dtype=np.uint8))
+    out["raw_key"] = _constant(raw_key, n)
+    out["raw_row"] = np.arange(1, n + 1, dtype=np.int64)
+    return out
+
+
+def parse_airnow_data(rows: list[dict[str, object]], *, raw_key: str) -> pd.DataFrame:
+    """Normalized hourly observations from AirNow ``/aq/data/`` records (day and hour in UTC)."""
+    if not rows:
+        return pd.DataFrame(columns=list(_EMPTY_COLUMNS))
+    raw = pd.DataFrame.from_records(rows)
+    utc = pd.to_datetime(raw["UTC"], format="%Y-%m-%dT%H:%M", errors="coerce")
+    day = (utc.dt.floor("D").to_numpy(dtype="datetime64[D]") - _EPOCH).astype(np.int64)
+    day[utc.isna().to_numpy()] = _core.MISSING_DAY
+    intl = raw.get("IntlAQSCode", pd.Series([""] * len(raw))).astype(str)
+    return _airnow_frame(
+        raw["FullAQSCode"].astype(str).str.zfill(9).tolist(),
+        (intl.str.startswith("840") | (intl == "")).to_numpy(),
+        raw["Parameter"].astype(str).tolist(),
+        pd.to_numeric(raw["Value"], errors="coerce").to_numpy(dtype=np.float64),
+        day,
+        utc.dt.hour.fillna(-1).to_numpy(),
+        pd.to_numeric(raw["Latitude"], errors="coerce").to_numpy(dtype=np.float64),
+        pd.to_numeric(raw["Longitude"], errors="coerce").to_numpy(dtype=np.float64),
+        raw.get("SiteName", pd.Series([""] * len(raw))).astype(str).tolist(),
+        raw_key,
+    )
+
+
+def parse_airnow_peak(name: str, data: Buffer, *, raw_key: str | None = None) -> pd.DataFrame:
+    """Normalized daily observations from an AirNow daily peak file (``YYYYMMDD-peak.dat``, v1 or v2)."""
+    text = bytes(decompress(name, data)).decode("latin-1")
+    raw = pd.read_csv(io.StringIO(text), sep="|", header=None, dtype=str, keep_default_na=False, quoting=3)
+    if raw.shape[1] not in (8, 13):
+        raise ParseError(f"{name}: expected 8 (v1) or 13 (v2) '|' fields per line, found {raw.shape[1]}")
+    dates = pd.to_datetime(raw[0], format="%m/%d/%y", errors="coerce")
+    day = (dates.to_numpy(dtype="datetime64[D]") - _EPOCH).astype(np.int64)
+    day[dates.isna().to_numpy()] = _core.MISSING_DAY
+    site = raw[1].str.strip()
+    us = ~site.str.startswith("000") & ~site.str.startswith("80") & ~site.str.fullmatch(r"\d{9}").eq(False)
+    n = len(raw)
+    lat = pd.to_numeric(raw[10], errors="coerce").to_numpy(np.float64) if raw.shape[1] == 13 else np.full(n, np.nan)
+    lon = pd.to_numeric(raw[11], errors="coerce").to_numpy(np.float64) if raw.shape[1] == 13 else np.full(n, np.nan)
+    return _airnow_frame(
+        site.tolist(), us.to_numpy(), raw[3].str.strip().tolist(),
+        pd.to_numeric(raw[5], errors="coerce").to_numpy(dtype=np.float64), day, np.full(n, DAILY), lat, lon,
+        raw[2].str.strip().tolist(), raw_key or name,
+    )  # fmt: skip

@@ -29,8 +29,10 @@ class ValidationResult:
 
     @property
     def quarantined_share(self) -> float:
+        """Share of rows quarantined for a data problem (rows merely out of scope do not count)."""
         total = len(self.valid) + len(self.quarantined)
-        return len(self.quarantined) / total if total else 0.0
+        problems = int((self.quarantined["reasons"] != "out_of_scope").sum()) if len(self.quarantined) else 0
+        return problems / total if total else 0.0
 
     def reason_counts(self) -> dict[str, int]:
         if self.quarantined.empty:

@@ -12,7 +12,8 @@ from airwatch.settings import Settings, load_settings
 
 RAW_INVENTORY = "raw/epa-daily"
 RAW_AQS = "raw/aqs"
-RAW_SOURCES = (RAW_INVENTORY, RAW_AQS)
+RAW_AIRNOW = "raw/airnow"
+RAW_SOURCES = (RAW_INVENTORY, RAW_AQS, RAW_AIRNOW)
 OBSERVATIONS = "processed/observations"
 
 

@@ -20,7 +20,7 @@ from airwatch.flows.context import RAW_INVENTORY, Context
 from airwatch.io.airdata import download, file_name
 from airwatch.io.datasets import fingerprint, publish_manifest
 
-DAILY_PATTERNS = ("*.csv", "*.csv.gz", "*.zip")
+DAILY_PATTERNS = ("*.csv", "*.csv.gz", "*.zip", "*-peak.dat", "*-peak.dat.gz", "*-peak_v2.dat.gz")
 
 
 @dataclass(frozen=True)

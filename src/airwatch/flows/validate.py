@@ -12,9 +12,9 @@ import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from airwatch.domain.parse import parse_aqs_daily, parse_daily_file
+from airwatch.domain.parse import parse_airnow_data, parse_airnow_peak, parse_aqs_daily, parse_daily_file
 from airwatch.domain.validate import enforce_threshold, resolve_revisions, validate_observations
-from airwatch.flows.context import OBSERVATIONS, RAW_SOURCES, Context
+from airwatch.flows.context import OBSERVATIONS, RAW_AIRNOW, RAW_SOURCES, Context
 from airwatch.io import datasets
 from airwatch.io.datasets import fingerprint, to_parquet_bytes
 from airwatch.io.store import StoreError
@@ -32,9 +32,13 @@ class ValidateSummary:
 
 
 def parse_raw_object(key: str, data: bytes) -> pd.DataFrame:
-    """Normalized observations of one raw object, by its kind (AQS API JSON or an EPA daily CSV)."""
+    """Normalized observations of one raw object, by its kind (API JSON, AirNow peak file or EPA CSV)."""
+    if key.startswith(f"{RAW_AIRNOW}/"):
+        return parse_airnow_data(json.loads(gzip.decompress(data)), raw_key=key)
     if key.endswith(".json.gz"):
         return parse_aqs_daily(json.loads(gzip.decompress(data)).get("Data") or [], raw_key=key)
+    if "-peak" in key.rsplit("/", 1)[-1]:
+        return parse_airnow_peak(key, data, raw_key=key)
     return parse_daily_file(key, data, raw_key=key)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -23,30 +22,12 @@ from typing import Any
 
 import httpx
 
+from airwatch.io.redact import install_log_redaction, redact
+
 log = logging.getLogger(__name__)
 
 MAX_PARAMS_PER_REQUEST = 5
 NO_DATA = "No data matched your selection"
-_SECRET_QUERY = re.compile(r"((?:^|[?&])(?:email|key)=)[^&\"\s]*", re.IGNORECASE)
-
-
-def redact(text: str) -> str:
-    """Replace the values of email= and key= query parameters in a URL or message."""
-    return _SECRET_QUERY.sub(r"\1REDACTED", text)
-
-
-class _RedactFilter(logging.Filter):
-    """httpx logs every request URL at INFO, credentials included; rewrite those records."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.msg = record.msg % record.args
-            record.args = None
-        record.msg = redact(str(record.msg))
-        return True
-
-
-_REDACT_FILTER = _RedactFilter()
 
 
 class AqsError(RuntimeError):
@@ -156,10 +137,7 @@ class AqsClient:
     def __post_init__(self) -> None:
         if not self.email or not self.key:
             raise AqsError("AQS email and key are required (AIRWATCH_AQS__EMAIL, AIRWATCH_AQS__KEY)")
-        for name in ("httpx", "httpcore"):
-            logger = logging.getLogger(name)
-            if _REDACT_FILTER not in logger.filters:
-                logger.addFilter(_REDACT_FILTER)
+        install_log_redaction()
         self._http = httpx.Client(base_url=self.base_url.rstrip("/"), timeout=self.timeout)
 
     def close(self) -> None:

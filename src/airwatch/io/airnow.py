@@ -1,0 +1,122 @@
+"""Client of the EPA AirNow API (shared/airnow-api.md): hourly observations by monitor, for fresh data.
+
+``GET /aq/data/`` by bounding box and UTC hour range, split into chunks (large responses fail), paced,
+retried with backoff and jitter on 5xx, timeouts and damaged bodies, never on 4xx. The key (``API_KEY``)
+is redacted from every message and never stored. AirNow's daily "peak" files (no key) are read by
+:func:`airwatch.domain.parse.parse_airnow_peak`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from airwatch.io.redact import install_log_redaction, redact
+
+log = logging.getLogger(__name__)
+
+
+class AirNowError(RuntimeError):
+    """A request failed for good; the message names the (redacted) request."""
+
+
+class _Transient(AirNowError):
+    pass
+
+
+@dataclass(frozen=True)
+class AirNowResponse:
+    description: str
+    body: bytes
+    rows: list[dict[str, Any]]
+
+
+@dataclass
+class AirNowClient:
+    base_url: str
+    key: str = field(repr=False)
+    min_interval: float = 1.0
+    max_retries: int = 4
+    backoff: float = 2.0
+    timeout: float = 120.0
+    chunk_hours: int = 24
+    _last: float = field(default=0.0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            raise AirNowError("an AirNow API key is required (AIRWATCH_AIRNOW__KEY)")
+        install_log_redaction()
+        self._http = httpx.Client(base_url=self.base_url.rstrip("/"), timeout=self.timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def observations(
+        self, bbox: tuple[float, float, float, float], start: datetime, end: datetime, parameters: list[str]
+    ) -> list[AirNowResponse]:
+        """Hourly observations in bbox (min lon, min lat, max lon, max lat) for UTC hours start..end."""
+        responses = []
+        chunk_start = start
+        while chunk_start <= end:
+            chunk_end = min(end, chunk_start + timedelta(hours=self.chunk_hours - 1))
+            query = {
+                "BBOX": ",".join(str(v) for v in bbox),
+                "startDate": chunk_start.strftime("%Y-%m-%dT%H"),
+                "endDate": chunk_end.strftime("%Y-%m-%dT%H"),
+                "parameters": ",".join(parameters),
+                "dataType": "B",
+                "format": "application/json",
+                "verbose": "1",
+                "monitorType": "0",
+                "includerawconcentrations": "1",
+            }
+            responses.append(self._fetch(query))
+            chunk_start = chunk_end + timedelta(hours=1)
+        return responses
+
+    def _fetch(self, query: dict[str, str]) -> AirNowResponse:
+        description = "aq/data?" + "&".join(f"{k}={v}" for k, v in query.items())
+        attempt = 0
+        while True:
+            try:
+                return self._fetch_once(query, description)
+            except _Transient as exc:
+                attempt += 1
+                if attempt > self.max_retries:
+                    raise AirNowError(f"{description}: gave up after {attempt} attempts: {exc}") from None
+                delay = self.backoff * 2 ** (attempt - 1) * (0.5 + random.random())
+                log.warning("AirNow %s: %s; retry %d in %.1fs", description, exc, attempt, delay)
+                time.sleep(delay)
+
+    def _fetch_once(self, query: dict[str, str], description: str) -> AirNowResponse:
+        wait = self._last + self.min_interval - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self._last = time.monotonic()
+        try:
+            response = self._http.get("/aq/data/", params={**query, "API_KEY": self.key})
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            raise _Transient(redact(f"{type(exc).__name__}: {exc}")) from None
+        if response.status_code >= 500:
+            raise _Transient(f"HTTP {response.status_code}")
+        try:
+            payload = json.loads(response.content)
+        except ValueError:
+            if response.status_code >= 400:
+                raise AirNowError(f"{description}: HTTP {response.status_code}") from None
+            raise _Transient("damaged response body (not JSON)") from None
+        if isinstance(payload, dict) and "WebServiceError" in payload:
+            messages = "; ".join(str(e.get("Message", "")) for e in payload["WebServiceError"])
+            if response.status_code >= 400:
+                raise AirNowError(redact(f"{description}: HTTP {response.status_code}: {messages}"))
+            return AirNowResponse(description, b"[]", [])  # the 2026 services answer "no data" this way
+        if response.status_code >= 400 or not isinstance(payload, list):
+            raise AirNowError(f"{description}: HTTP {response.status_code}, unexpected body")
+        return AirNowResponse(description, json.dumps(payload, separators=(",", ":")).encode(), payload)
