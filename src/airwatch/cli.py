@@ -199,7 +199,7 @@ def _ingest_airnow(ctx: Any, bbox: str | None, start: str | None, end: str | Non
     names = {"88101": "PM25", "88502": "PM25", "44201": "OZONE"}
     wanted = sorted({names.get(p.strip(), p.strip().upper()) for p in params.split(",") if p.strip()})
     try:
-        s = ingest_airnow_flow(ctx, box, first, last, wanted)  # type: ignore[arg-type]
+        s = ingest_airnow_flow(ctx, box, first, last, wanted)
     except Exception as exc:
         _fail("ingest", exc)
         return
