@@ -84,7 +84,7 @@ def test_failed_validation_keeps_previous_outputs(env: dict[str, Path], monkeypa
     assert runner.invoke(app, ["ingest"]).exit_code == 0
     failed = runner.invoke(app, ["validate"])
     assert failed.exit_code == 1
-    assert "quarantined" in failed.output and "missing_value" in failed.output
+    assert "quarantined" in failed.output and "unparseable_value" in failed.output
     assert sorted((store / "processed" / "observations" / "_manifests").iterdir()) == manifests
     assert list((store / "quarantine" / "validate").rglob("rows.parquet"))
 

@@ -146,7 +146,7 @@ double py_rmse_skill(In<double> forecast, In<double> reference, In<double> obser
 Out<uint32_t> py_validate(In<int64_t> site, In<int32_t> parameter, In<int32_t> poc, In<int32_t> day,
                           In<int32_t> series, In<int32_t> unit, In<double> value, In<double> percent_complete,
                           In<double> latitude, In<double> longitude, int32_t max_day,
-                          std::optional<In<uint8_t>> row_ok) {
+                          std::optional<In<uint8_t>> row_flags) {
   const std::size_t n = site.shape(0);
   require_same_length(n, parameter.shape(0), "parameter");
   require_same_length(n, poc.shape(0), "poc");
@@ -157,7 +157,7 @@ Out<uint32_t> py_validate(In<int64_t> site, In<int32_t> parameter, In<int32_t> p
   require_same_length(n, percent_complete.shape(0), "percent_complete");
   require_same_length(n, latitude.shape(0), "latitude");
   require_same_length(n, longitude.shape(0), "longitude");
-  if (row_ok) require_same_length(n, row_ok->shape(0), "row_ok");
+  if (row_flags) require_same_length(n, row_flags->shape(0), "row_flags");
   airwatch::ObservationColumns cols{n,
                                     site.data(),
                                     parameter.data(),
@@ -169,7 +169,7 @@ Out<uint32_t> py_validate(In<int64_t> site, In<int32_t> parameter, In<int32_t> p
                                     percent_complete.data(),
                                     latitude.data(),
                                     longitude.data(),
-                                    row_ok ? row_ok->data() : nullptr};
+                                    row_flags ? row_flags->data() : nullptr};
   std::vector<uint32_t> out(n);
   {
     nb::gil_scoped_release release;
@@ -214,7 +214,7 @@ nb::tuple py_read_csv(In<uint8_t> data, const std::vector<std::pair<std::string,
         break;
     }
   }
-  return nb::make_tuple(table.rows, nb::cast(table.header), out, to_numpy(std::move(table.field_count_ok)));
+  return nb::make_tuple(table.rows, nb::cast(table.header), out, to_numpy(std::move(table.row_flags)));
 }
 
 }  // namespace
@@ -241,17 +241,17 @@ NB_MODULE(_core, m) {
         "n, rmse, mae and bias over the pairs where both values exist.");
   m.def("rmse_skill", &py_rmse_skill, "forecast"_a.noconvert(), "reference"_a.noconvert(),
         "observed"_a.noconvert(), "1 - rmse(forecast)/rmse(reference) over the days all three exist.");
-  m.def(
-      "validate_observations", &py_validate, "site"_a.noconvert(), "parameter"_a.noconvert(),
-      "poc"_a.noconvert(), "day"_a.noconvert(), "series"_a.noconvert(), "unit"_a.noconvert(),
-      "value"_a.noconvert(), "percent_complete"_a.noconvert(), "latitude"_a.noconvert(),
-      "longitude"_a.noconvert(), "max_day"_a, "row_ok"_a.noconvert() = nb::none(),
-      "Reason bit mask per row (0 = valid); row_ok (uint8, optional) marks rows with the wrong field count.");
+  m.def("validate_observations", &py_validate, "site"_a.noconvert(), "parameter"_a.noconvert(),
+        "poc"_a.noconvert(), "day"_a.noconvert(), "series"_a.noconvert(), "unit"_a.noconvert(),
+        "value"_a.noconvert(), "percent_complete"_a.noconvert(), "latitude"_a.noconvert(),
+        "longitude"_a.noconvert(), "max_day"_a, "row_flags"_a.noconvert() = nb::none(),
+        "Reason bit mask per row (0 = valid); row_flags (uint8, optional) from read_csv: 1 wrong field "
+        "count, 2 unparseable text.");
   m.def("reason_codes", &airwatch::reason_codes, "(bit, code) of every validation rule.");
   m.def("read_csv", &py_read_csv, "data"_a.noconvert(), "columns"_a, "threads"_a = 2,
         "Read the named columns of a CSV (a uint8 array over the bytes, e.g. np.frombuffer of bytes or "
         "mmap). columns: (name, kind) with kind 0 float64, 1 int64, 2 date, 3 "
         "hour, 4 dictionary, 5 site id. Returns (rows, header, {name: array or (codes, categories)}, "
-        "field_count_ok); absent columns are left out of the dict.");
+        "row_flags); absent columns are left out of the dict.");
   m.attr("MISSING_DAY") = airwatch::kMissingDay;
 }

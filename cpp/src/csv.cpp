@@ -78,6 +78,11 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+bool is_blank(std::string_view s) {
+  s = trim(s);
+  return s.empty() || s == ".";
+}
+
 double parse_double(std::string_view s) {
   s = trim(s);
   if (s.empty()) return kNaN;
@@ -161,34 +166,45 @@ struct ChunkResult {
   std::vector<Column> columns;
   std::vector<Dictionary> dicts;
   std::vector<int32_t> last_code;  // per column: code of the previous row, for runs of equal values
-  std::vector<uint8_t> field_count_ok;
+  std::vector<uint8_t> row_flags;
 };
 
-void store_field(std::string_view f, std::size_t c, ColumnKind kind, ChunkResult& out) {
+// Stores one field; returns false when it held text that did not parse as its kind.
+bool store_field(std::string_view f, std::size_t c, ColumnKind kind, ChunkResult& out) {
   Column& col = out.columns[c];
   switch (kind) {
-    case ColumnKind::float64:
-      col.f64.push_back(parse_double(f));
-      break;
-    case ColumnKind::int64:
-      col.i64.push_back(parse_int(f));
-      break;
-    case ColumnKind::site_id:
-      col.i64.push_back(parse_site(f));
-      break;
-    case ColumnKind::date:
-      col.i32.push_back(parse_date(f));
-      break;
-    case ColumnKind::hour:
-      col.i32.push_back(parse_hour(f));
-      break;
+    case ColumnKind::float64: {
+      const double v = parse_double(f);
+      col.f64.push_back(v);
+      return !std::isnan(v) || is_blank(f);
+    }
+    case ColumnKind::int64: {
+      const int64_t v = parse_int(f);
+      col.i64.push_back(v);
+      return v != -1 || is_blank(f) || trim(f) == "-1";
+    }
+    case ColumnKind::site_id: {
+      const int64_t v = parse_site(f);
+      col.i64.push_back(v);
+      return v != -1 || is_blank(f);
+    }
+    case ColumnKind::date: {
+      const int32_t v = parse_date(f);
+      col.i32.push_back(v);
+      return v != kMissingDay || is_blank(f);
+    }
+    case ColumnKind::hour: {
+      const int32_t v = parse_hour(f);
+      col.i32.push_back(v);
+      return v != -1 || is_blank(f);
+    }
     case ColumnKind::dictionary: {
       const std::string_view key = trim(f);
       int32_t& last = out.last_code[c];
       // EPA files are sorted, so most rows repeat the previous row's value.
       if (last >= 0 && col.categories[static_cast<std::size_t>(last)] == key) {
         col.i32.push_back(last);
-        break;
+        return true;
       }
       auto& dict = out.dicts[c];
       auto it = dict.find(key);
@@ -198,9 +214,10 @@ void store_field(std::string_view f, std::size_t c, ColumnKind kind, ChunkResult
       }
       last = it->second;
       col.i32.push_back(last);
-      break;
+      return true;
     }
   }
+  return true;
 }
 
 // One pass over the chunk's bytes: fields are found by a plain character loop (EPA fields are short,
@@ -231,7 +248,7 @@ void parse_chunk(std::string_view chunk, const std::vector<ColumnRequest>& req, 
         col.i32.reserve(expected);
     }
   }
-  out.field_count_ok.reserve(expected);
+  out.row_flags.reserve(expected);
   std::vector<uint8_t> seen(req.size());
   std::string unescaped;
   const char* p = chunk.data();
@@ -242,6 +259,7 @@ void parse_chunk(std::string_view chunk, const std::vector<ColumnRequest>& req, 
       continue;
     }
     std::size_t field = 0;
+    bool parsed = true;
     std::fill(seen.begin(), seen.end(), 0);
     while (true) {
       std::string_view value;
@@ -277,7 +295,7 @@ void parse_chunk(std::string_view chunk, const std::vector<ColumnRequest>& req, 
       }
       if (field < slot.size() && slot[field] >= 0) {
         const auto c = static_cast<std::size_t>(slot[field]);
-        store_field(value, c, req[c].kind, out);
+        parsed &= store_field(value, c, req[c].kind, out);
         seen[c] = 1;
       }
       ++field;
@@ -292,7 +310,8 @@ void parse_chunk(std::string_view chunk, const std::vector<ColumnRequest>& req, 
     for (std::size_t c = 0; c < req.size(); ++c) {
       if (index[c] >= 0 && !seen[c]) store_field(std::string_view{}, c, req[c].kind, out);
     }
-    out.field_count_ok.push_back(field == header_fields ? 1 : 0);
+    out.row_flags.push_back(static_cast<uint8_t>((field == header_fields ? 0 : kRowWrongFieldCount) |
+                                                 (parsed ? 0 : kRowUnparseable)));
     ++out.rows;
   }
 }
@@ -386,9 +405,9 @@ CsvTable read_csv(std::string_view data, const std::vector<ColumnRequest>& req, 
     col.present = index[c] >= 0;
   }
   for (auto& r : results) table.rows += r.rows;
-  table.field_count_ok.reserve(table.rows);
+  table.row_flags.reserve(table.rows);
   for (auto& r : results) {
-    table.field_count_ok.insert(table.field_count_ok.end(), r.field_count_ok.begin(), r.field_count_ok.end());
+    table.row_flags.insert(table.row_flags.end(), r.row_flags.begin(), r.row_flags.end());
   }
   for (std::size_t c = 0; c < req.size(); ++c) {
     Column& col = table.columns[c];

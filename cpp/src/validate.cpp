@@ -84,7 +84,8 @@ std::vector<std::pair<uint32_t, std::string>> reason_codes() {
           {kBadUnits, "bad_units"},
           {kDuplicateKey, "duplicate_key"},
           {kMalformedRow, "malformed_row"},
-          {kOutOfScope, "out_of_scope"}};
+          {kOutOfScope, "out_of_scope"},
+          {kUnparseable, "unparseable_value"}};
 }
 
 void validate_observations(const ObservationColumns& c, int32_t max_day, uint32_t* out) {
@@ -117,7 +118,8 @@ void validate_observations(const ObservationColumns& c, int32_t max_day, uint32_
     } else if (c.site[i] < 0 || c.site[i] > 999999999) {
       mask |= kBadSiteId;
     }
-    if (c.row_ok != nullptr && c.row_ok[i] == 0) mask |= kMalformedRow;
+    if (c.row_flags != nullptr && (c.row_flags[i] & 1) != 0) mask |= kMalformedRow;
+    if (c.row_flags != nullptr && (c.row_flags[i] & 2) != 0) mask |= kUnparseable;
     // Rows without a usable site id have no key to repeat; they are flagged for their site already.
     if (c.site[i] >= 0 && !seen.emplace(c.site[i], c.parameter[i], c.poc[i], c.series[i], c.day[i]).second) {
       mask |= kDuplicateKey;

@@ -37,7 +37,7 @@ TEST(Csv, ReadsRequestedColumnsTyped) {
   EXPECT_EQ(t.columns[4].categories, (std::vector<std::string>{"ppm", "ug/m3 LC"}));
   EXPECT_EQ(t.columns[5].categories[0], "A, \"quoted\" name");
   EXPECT_FALSE(t.columns[6].present);
-  EXPECT_EQ(t.field_count_ok, (std::vector<uint8_t>{1, 1, 1}));
+  EXPECT_EQ(t.row_flags, (std::vector<uint8_t>{0, 0, airwatch::kRowUnparseable}));  // "13/45", "bad", "x"
 }
 
 TEST(Csv, ParallelChunksGiveTheSameResult) {
@@ -61,7 +61,7 @@ TEST(Csv, ParallelChunksGiveTheSameResult) {
 
 TEST(Csv, ShortRowsAreFlaggedAndQuotesChecked) {
   const auto t = airwatch::read_csv("a,b\n1,2\n3\n", {{"b", ColumnKind::float64}}, 1);
-  EXPECT_EQ(t.field_count_ok, (std::vector<uint8_t>{1, 0}));
+  EXPECT_EQ(t.row_flags, (std::vector<uint8_t>{0, airwatch::kRowWrongFieldCount}));
   EXPECT_TRUE(std::isnan(t.columns[0].f64[1]));
   EXPECT_THROW(airwatch::read_csv("a,b\n1,2\n\"3,4\n", {{"a", ColumnKind::float64}}, 1),
                std::invalid_argument);

@@ -64,5 +64,5 @@ TEST(Validate, ReasonCodesCoverEveryBit) {
     EXPECT_EQ(all & bit, 0u);
     all |= bit;
   }
-  EXPECT_EQ(all, (1u << 11) - 1);
+  EXPECT_EQ(all, (1u << 12) - 1);
 }

@@ -40,7 +40,7 @@ def validate_observations(
     latitude: npt.NDArray[np.float64],
     longitude: npt.NDArray[np.float64],
     max_day: int,
-    row_ok: npt.NDArray[np.uint8] | None = None,
+    row_flags: npt.NDArray[np.uint8] | None = None,
 ) -> npt.NDArray[np.uint32]: ...
 def reason_codes() -> list[tuple[int, str]]: ...
 def read_csv(

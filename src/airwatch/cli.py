@@ -129,6 +129,9 @@ def ingest(
     refresh: Annotated[
         bool, typer.Option("--refresh", help="aqs: fetch again requests a previous run of this backfill finished.")
     ] = False,
+    service: Annotated[
+        str, typer.Option("--service", help="aqs: dailyData (daily summaries) or sampleData (hourly values).")
+    ] = "dailyData",
 ) -> None:
     """Bring EPA data into the store's raw area and publish an inventory (files or the AQS API)."""
     ctx = _context(store)
@@ -153,7 +156,14 @@ def ingest(
     from airwatch.flows.ingest_aqs import ingest_aqs_flow
     from airwatch.io.aqs import Geography
 
-    if cbsa:
+    if bbox:
+        try:
+            lon0, lat0, lon1, lat1 = (float(v) for v in bbox.split(","))
+        except ValueError:
+            console.print("[red]error:[/red] --bbox needs min lon,min lat,max lon,max lat")
+            raise typer.Exit(2) from None
+        geography = Geography.box(lat0, lat1, lon0, lon1)
+    elif cbsa:
         geography = Geography.cbsa(cbsa)
     elif state and county and site:
         geography = Geography.site(state, county, site)
@@ -162,7 +172,7 @@ def ingest(
     elif state:
         geography = Geography.state(state)
     else:
-        console.print("[red]error:[/red] --source aqs needs --state (with --county, --site) or --cbsa")
+        console.print("[red]error:[/red] --source aqs needs --state (with --county, --site), --cbsa or --bbox")
         raise typer.Exit(2)
     try:
         first = date.fromisoformat(start) if start else None
@@ -172,7 +182,7 @@ def ingest(
         raise typer.Exit(2) from None
     try:
         a = ingest_aqs_flow(ctx, [p.strip() for p in params.split(",") if p.strip()], geography, first, last,
-                            incremental, refresh)  # fmt: skip
+                            incremental, refresh, service=service)  # fmt: skip
     except Exception as exc:
         _fail("ingest", exc)
         return

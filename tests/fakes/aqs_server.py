@@ -32,6 +32,8 @@ KEY = "sentinel-aqs-key-7f3a9c"  # tests search for this string everywhere after
 DOWNLOAD_TOOL_FILES = (
     "adviz_queens_college_ny/ozone_daily_2001_2019_queens_college_360810124.csv.gz",
     "adviz_queens_college_ny/pm25_daily_2001_2019_queens_college_360810124.csv.gz",
+    *(f"adviz_cook_county_il/ozone_daily_{y}_cook_county_IL.csv.gz" for y in range(1999, 2002)),
+    *(f"adviz_cook_county_il/pm25_daily_{y}_cook_county_IL.csv.gz" for y in range(1999, 2002)),
 )
 
 
@@ -47,6 +49,7 @@ def _daily_rows_from_download_tool(path: Path) -> list[dict[str, Any]]:
         ozone = param == "44201"
         value = float(r[value_col])
         month, day, year = r["Date"].split("/")
+        lat, lon = (float(v) if v not in ("", ".") else None for v in (r["SITE_LATITUDE"], r["SITE_LONGITUDE"]))
         rows.append(
             {
                 "state_code": site[:2],
@@ -54,8 +57,8 @@ def _daily_rows_from_download_tool(path: Path) -> list[dict[str, Any]]:
                 "site_number": site[5:9],
                 "parameter_code": param,
                 "poc": int(r["POC"]),
-                "latitude": float(r["SITE_LATITUDE"]),
-                "longitude": float(r["SITE_LONGITUDE"]),
+                "latitude": lat,
+                "longitude": lon,
                 "datum": "WGS84",
                 "parameter": r["AQS_PARAMETER_DESC"],
                 "sample_duration_code": "W" if ozone else "7",

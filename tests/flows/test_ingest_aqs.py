@@ -197,3 +197,35 @@ def test_sentinel_key_is_nowhere(ctx: Context, server, caplog: pytest.LogCapture
             assert KEY.encode() not in data, path
             if path.suffix == ".gz":
                 assert KEY.encode() not in gzip.decompress(data), path
+
+
+def test_county_backfill_of_several_sites_and_years(ctx: Context, server) -> None:
+    cook = Geography.county("17", "031")
+    summary = ingest_aqs_flow(ctx, PARAMS, cook, date(1999, 1, 1), date(2001, 12, 31))
+    assert summary.requests == 3
+    result = validate_flow(ctx)
+    obs = observations(ctx)
+    assert obs["site_id"].nunique() >= 15 and set(obs["parameter"]) == {44201, 88101, 88502}
+    d = server.state.daily
+    sel = (d["state_code"] == "17") & (d["county_code"] == "031") & d["parameter_code"].isin(PARAMS)
+    sel &= d["_date"].between("19990101", "20011231")
+    cols = ["_site", "parameter_code", "poc", "sample_duration", "pollutant_standard", "event_type", "date_local"]
+    assert result.valid + result.quarantined == len(d.loc[sel, cols].drop_duplicates())
+
+
+def test_list_monitor_and_sample_services(ctx: Context) -> None:
+    from airwatch.flows.ingest_aqs import make_client
+
+    with make_client(ctx) as client:
+        states = client.list_states()
+        assert {"code": "36", "value_represented": "New York"} in states
+        assert len(client.list_counties("40")) == 77
+        assert client.list_parameters("CRITERIA")[0]["code"] == "14129"
+    wake = Geography.site("37", "183", "0014")
+    summary = ingest_aqs_flow(ctx, ["44201"], wake, date(2017, 6, 18), date(2017, 6, 18), service="sampleData")
+    assert summary.rows == 24
+    result = validate_flow(ctx)
+    # Three hours of this real day have no measurement (null): quarantined, but not a reason to fail.
+    assert result.valid == 21 and result.reasons == {"missing_value": 3}
+    obs = datasets.read(ctx.store, datasets.latest(ctx.store, OBSERVATIONS))
+    assert obs["hour"].between(0, 23).all() and obs["hour"].nunique() == 21

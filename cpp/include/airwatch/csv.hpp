@@ -20,6 +20,11 @@ enum class ColumnKind : int {
   site_id = 5,     // 9 digits, dashes ignored (17-031-0025) -> SSCCCNNNN as an integer; -1 when invalid
 };
 
+// Row flags: the row has fewer or more fields than the header; a requested field holds text that is
+// not empty yet does not parse as its kind (an empty field or "." is a missing value, not an error).
+inline constexpr uint8_t kRowWrongFieldCount = 1;
+inline constexpr uint8_t kRowUnparseable = 2;
+
 struct ColumnRequest {
   std::string name;
   ColumnKind kind;
@@ -38,8 +43,8 @@ struct Column {
 struct CsvTable {
   std::size_t rows = 0;
   std::vector<std::string> header;
-  std::vector<Column> columns;          // in request order; absent ones have present == false
-  std::vector<uint8_t> field_count_ok;  // 0 where a row has fewer or more fields than the header
+  std::vector<Column> columns;     // in request order; absent ones have present == false
+  std::vector<uint8_t> row_flags;  // per row: kRowWrongFieldCount | kRowUnparseable, 0 when clean
 };
 
 // Parses data (the whole file, decompressed). Throws std::invalid_argument naming the data row (1-based)

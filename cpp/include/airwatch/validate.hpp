@@ -22,6 +22,7 @@ enum Reason : uint32_t {
   kDuplicateKey = 1u << 8,
   kMalformedRow = 1u << 9,
   kOutOfScope = 1u << 10,  // a valid row about something AirWatch does not cover (a non-AQS site)
+  kUnparseable = 1u << 11,
 };
 
 // (bit, code) pairs in bit order; the codes are the stable names stored with quarantined rows.
@@ -56,7 +57,7 @@ struct ObservationColumns {
   const double* percent_complete = nullptr;  // NaN when the source has no such field
   const double* latitude = nullptr;          // NaN when the source leaves it blank
   const double* longitude = nullptr;
-  const uint8_t* row_ok = nullptr;  // optional: 0 where the source row had the wrong number of fields
+  const uint8_t* row_flags = nullptr;  // optional: kRowWrongFieldCount | kRowUnparseable from the parser
 };
 
 // Writes each row's reason mask to out. Rows dated after max_day are bad dates (a value from the

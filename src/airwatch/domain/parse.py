@@ -148,7 +148,7 @@ def _site_code(state: np.ndarray, county: np.ndarray, site: np.ndarray) -> np.nd
 
 
 def _finish(
-    columns: dict[str, object], site_code: np.ndarray, units: pd.Categorical, row_ok: np.ndarray
+    columns: dict[str, object], site_code: np.ndarray, units: pd.Categorical, row_flags: np.ndarray
 ) -> pd.DataFrame:
     out = pd.DataFrame(columns, copy=False)  # no consolidation copy of the C++ arrays
     out["site_code"] = site_code
@@ -163,7 +163,7 @@ def _finish(
     out["date"] = pd.Series(
         (_EPOCH + np.where(missing, 0, days).astype("timedelta64[D]")).astype("datetime64[s]")
     ).where(~missing)
-    out["row_ok"] = row_ok
+    out["row_flags"] = row_flags
     return out
 
 
@@ -302,6 +302,11 @@ def parse_aqs_daily(rows: list[dict[str, object]], *, raw_key: str) -> pd.DataFr
     parameter = integer("parameter_code").astype(np.int32)
     value = np.where(parameter == 44201, number("first_max_value"), number("arithmetic_mean"))
     days = pd.to_datetime(raw["date_local"], format="%Y-%m-%d", errors="coerce")
+    source_value = raw["first_max_value" if "first_max_value" in raw.columns else "arithmetic_mean"]
+    source_value = source_value.where(parameter == 44201, raw.get("arithmetic_mean", source_value))
+    unparseable = (source_value.notna().to_numpy() & np.isnan(value)) | (
+        raw["date_local"].notna() & days.isna()
+    ).to_numpy()
     day = (days.to_numpy(dtype="datetime64[D]") - _EPOCH).astype(np.int64)
     day[days.isna().to_numpy()] = _core.MISSING_DAY
     columns: dict[str, object] = {
@@ -323,16 +328,31 @@ def parse_aqs_daily(rows: list[dict[str, object]], *, raw_key: str) -> pd.DataFr
         "date_of_last_change": text("date_of_last_change"),
     }
     site = _site_code(integer("state_code"), integer("county_code"), integer("site_number"))
-    out = _finish(columns, site, text("units_of_measure"), np.ones(n, dtype=np.uint8))
+    out = _finish(columns, site, text("units_of_measure"), np.where(unparseable, 2, 0).astype(np.uint8))
     out["raw_key"] = _constant(raw_key, n)
     out["raw_row"] = np.arange(1, n + 1, dtype=np.int64)
+    return out
+
+
+def parse_aqs_sample(rows: list[dict[str, object]], *, raw_key: str) -> pd.DataFrame:
+    """Normalized hourly observations from the records of an AQS API sampleData response (local time)."""
+    if not rows:
+        return pd.DataFrame(columns=list(_EMPTY_COLUMNS))
+    hourly = []
+    for r in rows:
+        time_local = str(r.get("time_local") or "")
+        hourly.append({**r, "arithmetic_mean": r.get("sample_measurement"), "first_max_value": r.get("sample_measurement"),
+                       "_hour": int(time_local[:2]) if time_local[:2].isdigit() else -1})  # fmt: skip
+    out = parse_aqs_daily(hourly, raw_key=raw_key)
+    out["hour"] = np.array([h["_hour"] for h in hourly], dtype=np.int32)
+    out["obs_count"] = 1.0
     return out
 
 
 _EMPTY_COLUMNS = (
     "parameter", "poc", "sample_duration", "pollutant_standard", "event_type", "day", "hour", "value", "aqi_reported",
     "obs_count", "percent_complete", "latitude", "longitude", "site_name", "data_source", "date_of_last_change",
-    "site_code", "site_id", "units", "unit_code", "date", "row_ok", "raw_key", "raw_row",
+    "site_code", "site_id", "units", "unit_code", "date", "row_flags", "raw_key", "raw_row",
 )  # fmt: skip
 
 
@@ -356,6 +376,7 @@ AIRNOW_PARAMETERS: dict[str, tuple[int, str, float, str]] = {
 def _airnow_frame(
     site: list[str], country_ok: np.ndarray, names: list[str], values: np.ndarray, days: np.ndarray,
     hours: np.ndarray, lat: np.ndarray, lon: np.ndarray, site_names: list[str], raw_key: str,
+    missing_text: np.ndarray,
 ) -> pd.DataFrame:  # fmt: skip
     n = len(site)
     spec = [AIRNOW_PARAMETERS.get(str(p).upper(), (-1, "", np.nan, "")) for p in names]
@@ -382,7 +403,8 @@ def _airnow_frame(
         "data_source": _constant("AirNow", n),
         "date_of_last_change": _constant("", n),
     }
-    out = _finish(columns, code, pd.Categorical([s[1] for s in spec]), np.ones(n, dtype=np.uint8))
+    flags = np.where(np.isnan(values) & ~missing_text, 2, 0).astype(np.uint8)
+    out = _finish(columns, code, pd.Categorical([s[1] for s in spec]), flags)
     out["raw_key"] = _constant(raw_key, n)
     out["raw_row"] = np.arange(1, n + 1, dtype=np.int64)
     return out
@@ -408,6 +430,7 @@ def parse_airnow_data(rows: list[dict[str, object]], *, raw_key: str) -> pd.Data
         pd.to_numeric(raw["Longitude"], errors="coerce").to_numpy(dtype=np.float64),
         raw.get("SiteName", pd.Series([""] * len(raw))).astype(str).tolist(),
         raw_key,
+        raw["Value"].isna().to_numpy(),
     )
 
 
@@ -428,5 +451,5 @@ def parse_airnow_peak(name: str, data: Buffer, *, raw_key: str | None = None) ->
     return _airnow_frame(
         site.tolist(), us.to_numpy(), raw[3].str.strip().tolist(),
         pd.to_numeric(raw[5], errors="coerce").to_numpy(dtype=np.float64), day, np.full(n, DAILY), lat, lon,
-        raw[2].str.strip().tolist(), raw_key or name,
+        raw[2].str.strip().tolist(), raw_key or name, raw[5].str.strip().isin(["", "."]).to_numpy(),
     )  # fmt: skip

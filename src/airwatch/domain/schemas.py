@@ -44,7 +44,7 @@ OBSERVATION_COLUMNS: tuple[str, ...] = (
     "site_name",
     "data_source",  # AQS or AirNow (download-tool exports substitute AirNow where AQS has no data)
     "date_of_last_change",
-    "row_ok",  # 0 where the source row had the wrong number of fields
+    "row_flags",  # parser flags: 1 wrong number of fields, 2 a field that did not parse
     "raw_key",  # the raw object the row came from
     "raw_row",  # its 1-based data row in that object
 )

@@ -16,6 +16,9 @@ from airwatch import _core
 REASONS: list[tuple[int, str]] = [(int(bit), str(code)) for bit, code in _core.reason_codes()]
 
 
+NOT_A_PROBLEM = frozenset({"out_of_scope", "missing_value"})
+
+
 class QuarantineThresholdError(RuntimeError):
     """Too large a share of the input was quarantined for the run to go on."""
 
@@ -29,9 +32,17 @@ class ValidationResult:
 
     @property
     def quarantined_share(self) -> float:
-        """Share of rows quarantined for a data problem (rows merely out of scope do not count)."""
+        """Share of rows quarantined for a data problem.
+
+        Rows that are only out of scope (non-AQS sites) or only missing their value (an empty field, a
+        JSON null: AQS reports hours without a measurement) are kept in quarantine but do not count;
+        text that does not parse does.
+        """
         total = len(self.valid) + len(self.quarantined)
-        problems = int((self.quarantined["reasons"] != "out_of_scope").sum()) if len(self.quarantined) else 0
+        if len(self.quarantined) == 0:
+            return 0.0
+        reasons = self.quarantined["reasons"].str.split(";")
+        problems = int(reasons.map(lambda r: not set(r) <= NOT_A_PROBLEM).sum())
         return problems / total if total else 0.0
 
     def reason_counts(self) -> dict[str, int]:
@@ -76,7 +87,7 @@ def validate_observations(observations: pd.DataFrame, *, max_day: int) -> Valida
         np.ascontiguousarray(observations["latitude"].to_numpy(dtype=np.float64)),
         np.ascontiguousarray(observations["longitude"].to_numpy(dtype=np.float64)),
         int(max_day),
-        np.ascontiguousarray(observations["row_ok"].to_numpy(dtype=np.uint8)),
+        np.ascontiguousarray(observations["row_flags"].to_numpy(dtype=np.uint8)),
     )
     bad = masks != 0
     if not bad.any():

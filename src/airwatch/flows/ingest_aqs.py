@@ -87,8 +87,8 @@ def publish_inventory(ctx: Context) -> str:
     return manifest.version
 
 
-def watermark_key(params: list[str], geography: Geography) -> str:
-    return f"state/watermarks/aqs/{'-'.join(sorted(params))}_{geography.slug}.json"
+def watermark_key(params: list[str], geography: Geography, service: str = "dailyData") -> str:
+    return f"state/watermarks/aqs/{service}/{'-'.join(sorted(params))}_{geography.slug}.json"
 
 
 @flow(name="ingest-aqs")
@@ -101,11 +101,17 @@ def ingest_aqs_flow(
     incremental: bool = False,
     refresh: bool = False,
     client: AqsClient | None = None,
+    service: str = "dailyData",
 ) -> AqsIngestSummary:
-    """Backfill [start, end] (or, incrementally, what is new or revised since the watermark)."""
+    """Backfill [start, end] (or, incrementally, what is new or revised since the watermark).
+
+    service: dailyData (daily summaries) or sampleData (hourly values).
+    """
+    if service not in ("dailyData", "sampleData"):
+        raise ValueError(f"service must be dailyData or sampleData, got {service!r}")
     logger = get_run_logger()
     client = client or make_client(ctx)
-    wm_key = watermark_key(params, geography)
+    wm_key = watermark_key(params, geography, service)
     watermark = _state_get(ctx, wm_key)
     today = datetime.now(UTC).date()
     if incremental:
@@ -113,7 +119,7 @@ def ingest_aqs_flow(
             raise ValueError(f"no watermark for {params} {geography.slug}: run a backfill with --start/--end first")
         last_end = date.fromisoformat(watermark["end"])
         requests = (
-            split_requests("dailyData", params, last_end + timedelta(days=1), end or today, geography)
+            split_requests(service, params, last_end + timedelta(days=1), end or today, geography)
             if (last_end < (end or today))
             else []
         )
@@ -121,18 +127,18 @@ def ingest_aqs_flow(
             # Revisions of anything already fetched: same years, only values changed since the last run.
             since = (date.fromisoformat(watermark["last_change"]) + timedelta(days=1)).strftime("%Y%m%d")
             requests += split_requests(
-                "dailyData", params, date.fromisoformat(watermark["start"]), last_end, geography, {"cbdate": since}
+                service, params, date.fromisoformat(watermark["start"]), last_end, geography, {"cbdate": since}
             )
         start = date.fromisoformat(watermark["start"])
         end = max(end or today, last_end)
     else:
         if start is None or end is None:
             raise ValueError("a backfill needs --start and --end")
-        requests = split_requests("dailyData", params, start, end, geography)
+        requests = split_requests(service, params, start, end, geography)
 
     # An incremental run is its own unit each day; a backfill is identified by what it covers.
     stamp = str(today) if incremental else ""
-    run_id = fingerprint("backfill", params, geography.slug, str(start), str(end), incremental, stamp)
+    run_id = fingerprint("backfill", service, params, geography.slug, str(start), str(end), incremental, stamp)
     checkpoint_key = f"state/backfills/{run_id}.json"
     checkpoint = _state_get(ctx, checkpoint_key) or {"done": {}, "complete": False}
     fetched = skipped = new_objects = rows = 0

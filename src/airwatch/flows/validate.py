@@ -12,7 +12,13 @@ import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from airwatch.domain.parse import parse_airnow_data, parse_airnow_peak, parse_aqs_daily, parse_daily_file
+from airwatch.domain.parse import (
+    parse_airnow_data,
+    parse_airnow_peak,
+    parse_aqs_daily,
+    parse_aqs_sample,
+    parse_daily_file,
+)
 from airwatch.domain.validate import enforce_threshold, resolve_revisions, validate_observations
 from airwatch.flows.context import OBSERVATIONS, RAW_AIRNOW, RAW_SOURCES, Context
 from airwatch.io import datasets
@@ -35,6 +41,8 @@ def parse_raw_object(key: str, data: bytes) -> pd.DataFrame:
     """Normalized observations of one raw object, by its kind (API JSON, AirNow peak file or EPA CSV)."""
     if key.startswith(f"{RAW_AIRNOW}/"):
         return parse_airnow_data(json.loads(gzip.decompress(data)), raw_key=key)
+    if key.endswith(".json.gz") and "/sampleData/" in key:
+        return parse_aqs_sample(json.loads(gzip.decompress(data)).get("Data") or [], raw_key=key)
     if key.endswith(".json.gz"):
         return parse_aqs_daily(json.loads(gzip.decompress(data)).get("Data") or [], raw_key=key)
     if "-peak" in key.rsplit("/", 1)[-1]:
