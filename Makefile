@@ -7,7 +7,7 @@ STAMP := $(VENV)/.airwatch-installed
 CPP_SOURCES := $(shell find cpp -type f) CMakeLists.txt pyproject.toml
 CPP_BUILD := build/cpp
 
-.PHONY: help setup system-deps run test test-cpp test-py bench lint format clean
+.PHONY: help setup system-deps run test test-cpp test-sanitize test-py bench lint format clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -34,18 +34,29 @@ system-deps:
 run: setup  ## Run the main job on the embedded defaults (bundled sample, local store and MLflow, ephemeral Prefect)
 	$(BIN)/airwatch run
 
-test: test-cpp test-py  ## All tests: C++ (ctest) and Python (pytest)
+test: test-cpp test-sanitize test-py  ## All tests: C++ (ctest, plain and sanitized) and Python (pytest)
 
 test-cpp: system-deps
 	cmake -S . -B $(CPP_BUILD) -DAIRWATCH_BUILD_PYTHON=OFF -DAIRWATCH_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build $(CPP_BUILD) -j2
 	ctest --test-dir $(CPP_BUILD) --output-on-failure
 
+# The C++ tests again under AddressSanitizer and UndefinedBehaviorSanitizer (any report fails the run).
+test-sanitize: system-deps  ## C++ unit tests under ASan + UBSan
+	cmake -S . -B build/sanitize -DAIRWATCH_BUILD_PYTHON=OFF -DAIRWATCH_BUILD_TESTS=ON -DAIRWATCH_SANITIZE=ON \
+	  -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build build/sanitize -j2
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --test-dir build/sanitize --output-on-failure
+
 test-py: setup
 	$(BIN)/python -m pytest -q
 
 bench: setup  ## Benchmarks: the C++ core against pandas, Polars and DuckDB on the same data
-	$(BIN)/python benchmarks/features.py
+	mkdir -p benchmarks/results
+	$(BIN)/python benchmarks/features.py --json benchmarks/results/features.json
+	$(BIN)/python benchmarks/ingest.py --json benchmarks/results/ingest.json
+	$(BIN)/python benchmarks/transform.py --json benchmarks/results/transform.json
 
 lint: setup system-deps  ## ruff, mypy and clang-format
 	$(BIN)/ruff check src tests benchmarks

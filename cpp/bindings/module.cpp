@@ -10,16 +10,20 @@
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "airwatch/aggregate.hpp"
 #include "airwatch/aqi.hpp"
 #include "airwatch/csv.hpp"
+#include "airwatch/drift.hpp"
 #include "airwatch/features.hpp"
 #include "airwatch/metrics.hpp"
+#include "airwatch/spatial.hpp"
 #include "airwatch/validate.hpp"
 
 namespace nb = nanobind;
@@ -102,12 +106,18 @@ std::tuple<Out<int32_t>, Out<int32_t>, Out<double>> py_daily_grid(In<int32_t> si
 
 std::pair<std::vector<std::string>, nb::ndarray<nb::numpy, double, nb::ndim<2>, nb::f_contig>> py_features(
     In<int32_t> site, In<int32_t> day, In<double> value, std::vector<int> lags, std::vector<int> mean_windows,
-    std::vector<int> std_windows, std::vector<int> max_windows, bool calendar) {
+    std::vector<int> std_windows, std::vector<int> max_windows, bool calendar, std::vector<double> ewm_alphas,
+    int threads) {
   const std::size_t n = site.shape(0);
   require_same_length(n, day.shape(0), "day");
   require_same_length(n, value.shape(0), "value");
-  airwatch::FeatureSpec spec{std::move(lags), std::move(mean_windows), std::move(std_windows),
-                             std::move(max_windows), calendar};
+  airwatch::FeatureSpec spec{std::move(lags),
+                             std::move(mean_windows),
+                             std::move(std_windows),
+                             std::move(max_windows),
+                             calendar,
+                             std::move(ewm_alphas),
+                             threads};
   auto names = airwatch::feature_names(spec);
   const std::size_t k = names.size();
   auto* owned = new std::vector<double>(n * k);
@@ -217,6 +227,107 @@ nb::tuple py_read_csv(In<uint8_t> data, const std::vector<std::pair<std::string,
   return nb::make_tuple(table.rows, nb::cast(table.header), out, to_numpy(std::move(table.row_flags)));
 }
 
+nb::dict aggregate_dict(airwatch::DailyAggregate&& a) {
+  nb::dict d;
+  d["site"] = to_numpy(std::move(a.site));
+  d["day"] = to_numpy(std::move(a.day));
+  d["value"] = to_numpy(std::move(a.value));
+  d["count"] = to_numpy(std::move(a.count));
+  d["valid"] = to_numpy(std::move(a.valid));
+  d["max_hour"] = to_numpy(std::move(a.max_hour));
+  return d;
+}
+
+template <typename Fn>
+nb::dict py_aggregate(Fn fn, In<int32_t> site, In<int32_t> day, In<int32_t> hour, In<double> value,
+                      int threads) {
+  const std::size_t n = site.shape(0);
+  require_same_length(n, day.shape(0), "day");
+  require_same_length(n, hour.shape(0), "hour");
+  require_same_length(n, value.shape(0), "value");
+  airwatch::DailyAggregate a;
+  {
+    nb::gil_scoped_release release;
+    a = fn(site.data(), day.data(), hour.data(), value.data(), n, threads);
+  }
+  return aggregate_dict(std::move(a));
+}
+
+nb::dict py_category_scores(const std::string& pollutant, In<double> forecast, In<double> observed,
+                            int threshold_category) {
+  require_same_length(forecast.shape(0), observed.shape(0), "observed");
+  const auto p = parse_pollutant(pollutant);
+  airwatch::CategoryScores s;
+  {
+    nb::gil_scoped_release release;
+    s = airwatch::category_scores(p, forecast.data(), observed.data(), forecast.shape(0), threshold_category);
+  }
+  nb::dict d;
+  d["n"] = s.n;
+  d["hit_rate"] = s.hit_rate;
+  d["events"] = s.events;
+  d["pod"] = s.pod;
+  d["far"] = s.far;
+  return d;
+}
+
+nb::dict py_drift(In<double> reference, In<double> current, int bins) {
+  nb::dict d;
+  double psi = 0, ks = 0, w = 0;
+  std::vector<double> edges;
+  {
+    nb::gil_scoped_release release;
+    edges = airwatch::quantile_edges(reference.data(), reference.shape(0), bins);
+    psi = airwatch::psi(reference.data(), reference.shape(0), current.data(), current.shape(0), edges);
+    ks = airwatch::ks_statistic(reference.data(), reference.shape(0), current.data(), current.shape(0));
+    w = airwatch::wasserstein(reference.data(), reference.shape(0), current.data(), current.shape(0));
+  }
+  d["psi"] = psi;
+  d["ks"] = ks;
+  d["wasserstein"] = w;
+  d["edges"] = to_numpy(std::move(edges));
+  return d;
+}
+
+std::tuple<Out<int32_t>, Out<double>> py_nearest(In<double> lat, In<double> lon, In<double> query_lat,
+                                                 In<double> query_lon, int k, double radius_km) {
+  require_same_length(lat.shape(0), lon.shape(0), "lon");
+  require_same_length(query_lat.shape(0), query_lon.shape(0), "query_lon");
+  if (k < 1) throw std::invalid_argument("k must be >= 1");
+  const std::size_t q = query_lat.shape(0);
+  std::vector<int32_t> index(q * static_cast<std::size_t>(k), -1);
+  std::vector<double> distance(q * static_cast<std::size_t>(k), std::numeric_limits<double>::quiet_NaN());
+  {
+    nb::gil_scoped_release release;
+    const airwatch::SiteIndex tree(lat.data(), lon.data(), lat.shape(0));
+    for (std::size_t i = 0; i < q; ++i) {
+      const auto found = tree.nearest(query_lat.data()[i], query_lon.data()[i], k, radius_km);
+      for (std::size_t j = 0; j < found.size(); ++j) {
+        index[i * static_cast<std::size_t>(k) + j] = found[j].first;
+        distance[i * static_cast<std::size_t>(k) + j] = found[j].second;
+      }
+    }
+  }
+  return {to_numpy(std::move(index)), to_numpy(std::move(distance))};
+}
+
+std::tuple<Out<double>, Out<int32_t>> py_neighbor_mean(In<int32_t> site, In<int32_t> day, In<double> value,
+                                                       In<double> lat, In<double> lon, int k,
+                                                       double radius_km) {
+  const std::size_t n = site.shape(0);
+  require_same_length(n, day.shape(0), "day");
+  require_same_length(n, value.shape(0), "value");
+  require_same_length(lat.shape(0), lon.shape(0), "lon");
+  std::vector<double> mean(n);
+  std::vector<int32_t> count(n);
+  {
+    nb::gil_scoped_release release;
+    airwatch::neighbor_mean(site.data(), day.data(), value.data(), n, lat.data(), lon.data(), lat.shape(0), k,
+                            radius_km, mean.data(), count.data());
+  }
+  return {to_numpy(std::move(mean)), to_numpy(std::move(count))};
+}
+
 }  // namespace
 
 NB_MODULE(_core, m) {
@@ -235,6 +346,7 @@ NB_MODULE(_core, m) {
         "days).");
   m.def("compute_features", &py_features, "site"_a.noconvert(), "day"_a.noconvert(), "value"_a.noconvert(),
         "lags"_a, "mean_windows"_a, "std_windows"_a, "max_windows"_a, "calendar"_a = true,
+        "ewm_alphas"_a = std::vector<double>{}, "threads"_a = 2,
         "Feature block for each row of a daily grid, from values on or before the row's day. Returns "
         "(names, matrix) with matrix of shape (rows, features), column-major.");
   m.def("error_summary", &py_error_summary, "forecast"_a.noconvert(), "observed"_a.noconvert(),
@@ -253,5 +365,35 @@ NB_MODULE(_core, m) {
         "mmap). columns: (name, kind) with kind 0 float64, 1 int64, 2 date, 3 "
         "hour, 4 dictionary, 5 site id. Returns (rows, header, {name: array or (codes, categories)}, "
         "row_flags); absent columns are left out of the dict.");
+  m.def(
+      "pm25_daily",
+      [](In<int32_t> site, In<int32_t> day, In<int32_t> hour, In<double> value, int threads) {
+        return py_aggregate(airwatch::pm25_daily, site, day, hour, value, threads);
+      },
+      "site"_a.noconvert(), "day"_a.noconvert(), "hour"_a.noconvert(), "value"_a.noconvert(), "threads"_a = 2,
+      "PM2.5 24-hour averages from hourly rows sorted by (site, day, hour): dict of site, day, value, count "
+      "(valid hours), valid (>= 18 hours), max_hour.");
+  m.def(
+      "ozone_mda8",
+      [](In<int32_t> site, In<int32_t> day, In<int32_t> hour, In<double> value, int threads) {
+        return py_aggregate(airwatch::ozone_mda8, site, day, hour, value, threads);
+      },
+      "site"_a.noconvert(), "day"_a.noconvert(), "hour"_a.noconvert(), "value"_a.noconvert(), "threads"_a = 2,
+      "Ozone MDA8 (40 CFR 50 Appendix U, 2015) from hourly ppm rows sorted by (site, day, hour): dict of "
+      "site, "
+      "day, value, count (valid 8-hour periods of 17), valid, max_hour.");
+  m.def("category_scores", &py_category_scores, "pollutant"_a, "forecast"_a.noconvert(),
+        "observed"_a.noconvert(), "threshold_category"_a = 2,
+        "AQI-category hit rate, and POD/FAR for days at or above threshold_category (2 = USG).");
+  m.def("drift", &py_drift, "reference"_a.noconvert(), "current"_a.noconvert(), "bins"_a = 10,
+        "PSI over reference-quantile bins, Kolmogorov-Smirnov statistic and Wasserstein-1 distance.");
+  m.def("nearest_sites", &py_nearest, "lat"_a.noconvert(), "lon"_a.noconvert(), "query_lat"_a.noconvert(),
+        "query_lon"_a.noconvert(), "k"_a, "radius_km"_a,
+        "k nearest sites within radius_km of each query point (k-d tree): (index, distance_km), each "
+        "(queries * k), -1/NaN padded.");
+  m.def("neighbor_mean", &py_neighbor_mean, "site"_a.noconvert(), "day"_a.noconvert(), "value"_a.noconvert(),
+        "lat"_a.noconvert(), "lon"_a.noconvert(), "k"_a, "radius_km"_a,
+        "Inverse-distance weighted mean of the k nearest other sites' values on each grid row's day, and how "
+        "many contributed.");
   m.attr("MISSING_DAY") = airwatch::kMissingDay;
 }

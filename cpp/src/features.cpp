@@ -6,6 +6,7 @@
 #include <numbers>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace airwatch {
 namespace {
@@ -100,8 +101,15 @@ std::vector<std::string> feature_names(const FeatureSpec& spec) {
   for (int w : spec.mean_windows) names.push_back("mean_" + std::to_string(w));
   for (int w : spec.std_windows) names.push_back("std_" + std::to_string(w));
   for (int w : spec.max_windows) names.push_back("max_" + std::to_string(w));
+  for (double a : spec.ewm_alphas) {
+    std::string label = std::to_string(a);
+    label.erase(label.find_last_not_of('0') + 1);
+    if (!label.empty() && label.back() == '.') label.pop_back();
+    names.push_back("ewm_" + label);
+  }
   names.emplace_back("days_since_obs");
   names.emplace_back("last_value");
+  names.emplace_back("missing_7");
   if (spec.calendar) {
     names.emplace_back("doy_sin");
     names.emplace_back("doy_cos");
@@ -110,54 +118,48 @@ std::vector<std::string> feature_names(const FeatureSpec& spec) {
   return names;
 }
 
-void compute_features(const int32_t* site, const int32_t* day, const double* value, std::size_t n,
-                      const FeatureSpec& spec, double* out) {
-  for (int k : spec.lags) {
-    if (k < 0) throw std::invalid_argument("lags must be >= 0, got " + std::to_string(k));
-  }
-  check_windows(spec.mean_windows, "mean windows", 1);
-  check_windows(spec.std_windows, "std windows", 2);
-  check_windows(spec.max_windows, "max windows", 1);
-  for (std::size_t i = 1; i < n; ++i) {
-    if (site[i] == site[i - 1] && day[i] != day[i - 1] + 1) {
-      throw std::invalid_argument("grid rows must be consecutive days per site; row " + std::to_string(i) +
-                                  " (site " + std::to_string(site[i]) + ") is not the day after row " +
-                                  std::to_string(i - 1));
-    }
-    if (site[i] < site[i - 1]) {
-      throw std::invalid_argument("grid rows must be sorted by site; row " + std::to_string(i) +
-                                  " breaks the order");
-    }
-  }
+namespace {
 
-  std::size_t col = 0;
+// Rows [begin, end) of the grid, begin at a site's first row: what one worker computes.
+void features_range(const int32_t* site, const int32_t* day, const double* value, std::size_t n,
+                    std::size_t begin, std::size_t end, const FeatureSpec& spec, double* out) {
   auto column = [&](std::size_t j) { return out + j * n; };
-
   constexpr std::size_t kNone = static_cast<std::size_t>(-1);
-  std::size_t seg_start = 0;
+  std::size_t seg_start = begin;
   std::size_t last_obs = kNone;  // newest row of this site with a value, on or before row i
-  for (std::size_t i = 0; i < n; ++i) {
-    if (i > 0 && site[i] != site[i - 1]) {
+  // Running sum and count of observed values per mean window, and EWM state per alpha.
+  std::vector<double> run_sum(spec.mean_windows.size(), 0.0);
+  std::vector<int> run_count(spec.mean_windows.size(), 0);
+  std::vector<double> ewm(spec.ewm_alphas.size(), kNaN);
+  int missing7 = 0;
+  for (std::size_t i = begin; i < end; ++i) {
+    if (i > begin && site[i] != site[i - 1]) {
       seg_start = i;
       last_obs = kNone;
+      std::fill(run_sum.begin(), run_sum.end(), 0.0);
+      std::fill(run_count.begin(), run_count.end(), 0);
+      std::fill(ewm.begin(), ewm.end(), kNaN);
+      missing7 = 0;
     }
     const std::size_t avail = i - seg_start;  // rows of this site before row i
-    col = 0;
+    std::size_t col = 0;
 
     for (int k : spec.lags) {
       column(col++)[i] = static_cast<std::size_t>(k) <= avail ? value[i - static_cast<std::size_t>(k)] : kNaN;
     }
-    for (int w : spec.mean_windows) {
-      const std::size_t from = i - std::min(avail, static_cast<std::size_t>(w - 1));
-      double sum = 0.0;
-      int count = 0;
-      for (std::size_t j = from; j <= i; ++j) {
-        if (!std::isnan(value[j])) {
-          sum += value[j];
-          ++count;
-        }
+    for (std::size_t m = 0; m < spec.mean_windows.size(); ++m) {
+      const auto w = static_cast<std::size_t>(spec.mean_windows[m]);
+      if (!std::isnan(value[i])) {
+        run_sum[m] += value[i];
+        ++run_count[m];
       }
-      column(col++)[i] = count >= min_count(w) ? sum / count : kNaN;
+      if (avail >= w && !std::isnan(value[i - w])) {  // the value leaving the window
+        run_sum[m] -= value[i - w];
+        --run_count[m];
+      }
+      // A sum kept by adding and subtracting drifts; recompute it exactly when the window empties.
+      if (run_count[m] == 0) run_sum[m] = 0.0;
+      column(col++)[i] = run_count[m] >= min_count(spec.mean_windows[m]) ? run_sum[m] / run_count[m] : kNaN;
     }
     for (int w : spec.std_windows) {
       const std::size_t from = i - std::min(avail, static_cast<std::size_t>(w - 1));
@@ -192,9 +194,20 @@ void compute_features(const int32_t* site, const int32_t* day, const double* val
       }
       column(col++)[i] = count >= min_count(w) ? best : kNaN;
     }
+    for (std::size_t a = 0; a < spec.ewm_alphas.size(); ++a) {
+      if (!std::isnan(value[i])) {
+        ewm[a] =
+            std::isnan(ewm[a]) ? value[i] : spec.ewm_alphas[a] * value[i] + (1 - spec.ewm_alphas[a]) * ewm[a];
+      }
+      column(col++)[i] = ewm[a];
+    }
     if (!std::isnan(value[i])) last_obs = i;
     column(col++)[i] = last_obs != kNone ? static_cast<double>(i - last_obs) : kNaN;
     column(col++)[i] = last_obs != kNone ? value[last_obs] : kNaN;
+    missing7 += std::isnan(value[i]) ? 1 : 0;
+    if (avail >= 7 && std::isnan(value[i - 7])) --missing7;
+    // Days before the site's first row count as missing too.
+    column(col++)[i] = static_cast<double>(missing7 + (avail < 6 ? static_cast<int>(6 - avail) : 0));
     if (spec.calendar) {
       const int doy = day_of_year(day[i]);
       const double angle = 2.0 * std::numbers::pi * (doy - 1) / 365.25;
@@ -203,6 +216,51 @@ void compute_features(const int32_t* site, const int32_t* day, const double* val
       column(col++)[i] = weekday(day[i]);
     }
   }
+}
+
+}  // namespace
+
+void compute_features(const int32_t* site, const int32_t* day, const double* value, std::size_t n,
+                      const FeatureSpec& spec, double* out) {
+  for (int k : spec.lags) {
+    if (k < 0) throw std::invalid_argument("lags must be >= 0, got " + std::to_string(k));
+  }
+  check_windows(spec.mean_windows, "mean windows", 1);
+  check_windows(spec.std_windows, "std windows", 2);
+  check_windows(spec.max_windows, "max windows", 1);
+  for (double a : spec.ewm_alphas) {
+    if (!(a > 0.0 && a <= 1.0))
+      throw std::invalid_argument("ewm alphas must be in (0, 1], got " + std::to_string(a));
+  }
+  for (std::size_t i = 1; i < n; ++i) {
+    if (site[i] == site[i - 1] && day[i] != day[i - 1] + 1) {
+      throw std::invalid_argument("grid rows must be consecutive days per site; row " + std::to_string(i) +
+                                  " (site " + std::to_string(site[i]) + ") is not the day after row " +
+                                  std::to_string(i - 1));
+    }
+    if (site[i] < site[i - 1]) {
+      throw std::invalid_argument("grid rows must be sorted by site; row " + std::to_string(i) +
+                                  " breaks the order");
+    }
+  }
+  // Split the rows between workers at site boundaries; small inputs are not worth a thread.
+  const int parts = n < 100000 ? 1 : std::max(1, spec.threads);
+  std::vector<std::size_t> bounds{0};
+  for (int p = 1; p < parts; ++p) {
+    std::size_t b = n * static_cast<std::size_t>(p) / static_cast<std::size_t>(parts);
+    while (b < n && b > 0 && site[b] == site[b - 1]) ++b;
+    if (b > bounds.back() && b < n) bounds.push_back(b);
+  }
+  bounds.push_back(n);
+  if (bounds.size() == 2) {
+    features_range(site, day, value, n, 0, n, spec, out);
+    return;
+  }
+  std::vector<std::thread> pool;
+  for (std::size_t k = 0; k + 1 < bounds.size(); ++k) {
+    pool.emplace_back(features_range, site, day, value, n, bounds[k], bounds[k + 1], std::cref(spec), out);
+  }
+  for (auto& t : pool) t.join();
 }
 
 void compute_features(const DailyGrid& grid, const FeatureSpec& spec, double* out) {

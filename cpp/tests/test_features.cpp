@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -46,7 +47,7 @@ TEST(Features, LagsRollingAndGapsStayWithinSite) {
   airwatch::FeatureSpec spec{{0, 1}, {3}, {3}, {3}, false};
   const auto names = airwatch::feature_names(spec);
   ASSERT_EQ(names, (std::vector<std::string>{"lag_0", "lag_1", "mean_3", "std_3", "max_3", "days_since_obs",
-                                             "last_value"}));
+                                             "last_value", "missing_7"}));
   const std::size_t n = site.size();
   std::vector<double> out(n * names.size());
   airwatch::compute_features(site.data(), day.data(), value.data(), n, spec, out.data());
@@ -64,6 +65,36 @@ TEST(Features, LagsRollingAndGapsStayWithinSite) {
   EXPECT_EQ(at(5, 5), 0.0);
   EXPECT_EQ(at(6, 2), 2.0);  // last_value carries day 1 over the gap
   EXPECT_EQ(at(6, 5), 9.0);
+  EXPECT_EQ(at(7, 4), 3.0);  // missing_7 on day 4: day 2 plus days -3..-1 before the first row
+}
+
+TEST(Features, EwmSkipsMissingDaysAndThreadsAgree) {
+  std::vector<int32_t> site, day;
+  std::vector<double> value;
+  for (int s = 0; s < 50; ++s) {
+    for (int d = 0; d < 4000; ++d) {
+      site.push_back(s);
+      day.push_back(d);
+      value.push_back(d % 5 == 0 ? std::numeric_limits<double>::quiet_NaN() : (s * 7 + d) % 13);
+    }
+  }
+  airwatch::FeatureSpec one{{0, 1}, {3, 30}, {7}, {7}, true, {0.5}, 1};
+  airwatch::FeatureSpec two = one;
+  two.threads = 2;
+  const std::size_t n = site.size();
+  const std::size_t k = airwatch::feature_names(one).size();
+  std::vector<double> a(n * k), b(n * k);
+  airwatch::compute_features(site.data(), day.data(), value.data(), n, one, a.data());
+  airwatch::compute_features(site.data(), day.data(), value.data(), n, two, b.data());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ASSERT_TRUE((std::isnan(a[i]) && std::isnan(b[i])) || a[i] == b[i]) << i;
+  }
+  // ewm_0.5 column: day 0 missing, day 1 = 7 % 13 ... first observed value starts the mean.
+  const auto names = airwatch::feature_names(one);
+  const auto e = static_cast<std::size_t>(std::find(names.begin(), names.end(), "ewm_0.5") - names.begin());
+  EXPECT_TRUE(std::isnan(a[e * n + 0]));
+  EXPECT_EQ(a[e * n + 1], 1.0);                    // (0*7+1) % 13
+  EXPECT_EQ(a[e * n + 2], 0.5 * 2.0 + 0.5 * 1.0);  // next day's value 2
 }
 
 TEST(Features, RejectsNonConsecutiveGrid) {

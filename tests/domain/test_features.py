@@ -8,7 +8,7 @@ import pytest
 
 from airwatch import _core
 
-LAGS, MEANS, STDS, MAXES = [0, 1, 3], [3, 7], [7], [7]
+LAGS, MEANS, STDS, MAXES, EWMS = [0, 1, 3], [3, 7], [7], [7], [0.3]
 
 
 def random_series(seed: int, sites: int = 4, days: int = 60) -> pd.DataFrame:
@@ -37,13 +37,18 @@ def reference(frame: pd.DataFrame) -> pd.DataFrame:
         for w in MAXES:
             cols[f"max_{w}"] = v.rolling(w, min_periods=(w + 1) // 2).max()
         idx = pd.Series(np.where(v.notna(), np.arange(len(v)), np.nan)).ffill()
+        for a in EWMS:
+            cols[f"ewm_{a}"] = v.ewm(alpha=a, adjust=False, ignore_na=True).mean()
         cols["days_since_obs"] = np.arange(len(v)) - idx
         cols["last_value"] = v.ffill()
+        padded = pd.concat([pd.Series([np.nan] * 6), v], ignore_index=True)
+        cols["missing_7"] = padded.isna().astype(float).rolling(7).sum().iloc[6:].to_numpy()
         out.append(pd.DataFrame(cols))
     return pd.concat(out, ignore_index=True)
 
 
 @pytest.mark.parametrize("seed", range(8))
+@pytest.mark.filterwarnings("ignore")
 def test_features_match_reference(seed: int) -> None:
     frame = random_series(seed)
     site, day, value = (
@@ -51,7 +56,7 @@ def test_features_match_reference(seed: int) -> None:
         for c, t in (("site", np.int32), ("day", np.int32), ("value", np.float64))
     )
     g_site, g_day, g_value = _core.daily_grid(site, day, value)
-    names, matrix = _core.compute_features(g_site, g_day, g_value, LAGS, MEANS, STDS, MAXES, False)
+    names, matrix = _core.compute_features(g_site, g_day, g_value, LAGS, MEANS, STDS, MAXES, False, EWMS, 2)
     ours = pd.DataFrame(matrix, columns=names)
     ref = reference(frame)
     assert list(g_day) == list(ref["day"])

@@ -21,15 +21,18 @@ struct DailyGrid {
 DailyGrid daily_grid(const int32_t* site, const int32_t* day, const double* value, std::size_t n);
 
 struct FeatureSpec {
-  std::vector<int> lags;          // value k days before the issue day (k >= 1), issue day is lag 0
-  std::vector<int> mean_windows;  // rolling mean over the w days ending on the issue day
-  std::vector<int> std_windows;   // rolling standard deviation (sample, ddof = 1)
-  std::vector<int> max_windows;   // rolling maximum
-  bool calendar = true;           // day-of-year sine/cosine and weekday of the issue day
+  std::vector<int> lags;                // value k days before the issue day (k >= 1), issue day is lag 0
+  std::vector<int> mean_windows;        // rolling mean over the w days ending on the issue day
+  std::vector<int> std_windows;         // rolling standard deviation (sample, ddof = 1)
+  std::vector<int> max_windows;         // rolling maximum
+  bool calendar = true;                 // day-of-year sine/cosine and weekday of the issue day
+  std::vector<double> ewm_alphas = {};  // exponentially weighted means, m = a*x + (1-a)*m over observed days
+  int threads = 1;                      // worker threads (sites are split between them)
 };
-// Always present after the rolling statistics: days_since_obs (days since the newest value on or
-// before the issue day) and last_value (that value: the persistence forecast when the issue day
-// itself has no value).
+// After the rolling statistics come ewm_<alpha> for each alpha, then always: days_since_obs (days
+// since the newest value on or before the issue day), last_value (that value: the persistence
+// forecast when the issue day itself has no value) and missing_7 (days without a value among the
+// last 7, a missing-data indicator).
 
 // Feature names in the column order compute_features writes.
 std::vector<std::string> feature_names(const FeatureSpec& spec);

@@ -1,0 +1,171 @@
+#include "airwatch/aggregate.hpp"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+namespace airwatch {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr int kPm25MinHours = 18;
+constexpr int kOzoneFirstStart = 7;
+constexpr int kOzonePeriods = 17;
+constexpr int kOzoneMinPeriods = 13;
+constexpr double kOzoneStandard = 0.070;
+
+double truncate3(double v) { return std::floor(v * 1000.0 + 1e-6) / 1000.0; }
+
+void check_rows(const int32_t* site, const int32_t* day, const int32_t* hour, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (hour[i] < 0 || hour[i] > 23) {
+      throw std::invalid_argument("hour must be 0..23; row " + std::to_string(i) + " has " +
+                                  std::to_string(hour[i]));
+    }
+    if (i == 0) continue;
+    const bool before =
+        site[i] < site[i - 1] ||
+        (site[i] == site[i - 1] && (day[i] < day[i - 1] || (day[i] == day[i - 1] && hour[i] <= hour[i - 1])));
+    if (before) {
+      throw std::invalid_argument("rows must be sorted by (site, day, hour), one per hour; row " +
+                                  std::to_string(i) + " breaks the order");
+    }
+  }
+}
+
+// Site segments [begin, end) split into `parts` groups of about equal rows, for the worker threads.
+std::vector<std::pair<std::size_t, std::size_t>> site_ranges(const int32_t* site, std::size_t n, int parts) {
+  std::vector<std::pair<std::size_t, std::size_t>> ranges;
+  std::size_t begin = 0;
+  for (int p = 1; p <= parts && begin < n; ++p) {
+    std::size_t end = p == parts ? n : n * static_cast<std::size_t>(p) / static_cast<std::size_t>(parts);
+    if (end <= begin) end = begin + 1;
+    while (end < n && site[end] == site[end - 1]) ++end;  // never split a site
+    ranges.emplace_back(begin, end);
+    begin = end;
+  }
+  return ranges;
+}
+
+template <typename PerSite>
+DailyAggregate run_sites(const int32_t* site, std::size_t n, int threads, PerSite per_site) {
+  const auto ranges = site_ranges(site, n, n < 200000 ? 1 : threads);
+  std::vector<DailyAggregate> parts(ranges.size());
+  auto work = [&](std::size_t k) {
+    std::size_t i = ranges[k].first;
+    while (i < ranges[k].second) {
+      std::size_t j = i;
+      while (j < ranges[k].second && site[j] == site[i]) ++j;
+      per_site(i, j, parts[k]);
+      i = j;
+    }
+  };
+  if (parts.size() <= 1) {
+    if (!parts.empty()) work(0);
+  } else {
+    std::vector<std::thread> pool;
+    for (std::size_t k = 0; k < parts.size(); ++k) pool.emplace_back(work, k);
+    for (auto& t : pool) t.join();
+  }
+  if (parts.size() == 1) return std::move(parts[0]);
+  DailyAggregate out;
+  for (auto& p : parts) {
+    out.site.insert(out.site.end(), p.site.begin(), p.site.end());
+    out.day.insert(out.day.end(), p.day.begin(), p.day.end());
+    out.value.insert(out.value.end(), p.value.begin(), p.value.end());
+    out.count.insert(out.count.end(), p.count.begin(), p.count.end());
+    out.valid.insert(out.valid.end(), p.valid.begin(), p.valid.end());
+    out.max_hour.insert(out.max_hour.end(), p.max_hour.begin(), p.max_hour.end());
+  }
+  return out;
+}
+
+}  // namespace
+
+DailyAggregate pm25_daily(const int32_t* site, const int32_t* day, const int32_t* hour, const double* value,
+                          std::size_t n, int threads) {
+  check_rows(site, day, hour, n);
+  return run_sites(site, n, threads, [&](std::size_t b, std::size_t e, DailyAggregate& out) {
+    std::size_t i = b;
+    while (i < e) {
+      std::size_t j = i;
+      double sum = 0.0;
+      int count = 0;
+      while (j < e && day[j] == day[i]) {
+        if (!std::isnan(value[j])) {
+          sum += value[j];
+          ++count;
+        }
+        ++j;
+      }
+      out.site.push_back(site[i]);
+      out.day.push_back(day[i]);
+      out.value.push_back(count > 0 ? sum / count : kNaN);
+      out.count.push_back(count);
+      out.valid.push_back(count >= kPm25MinHours ? 1 : 0);
+      out.max_hour.push_back(-1);
+      i = j;
+    }
+  });
+}
+
+std::vector<double> ozone_8h_averages(const double* hourly, std::size_t hours) {
+  std::vector<double> out(hours, kNaN);
+  for (std::size_t h = 0; h < hours; ++h) {
+    double sum = 0.0;
+    int count = 0;
+    for (std::size_t k = h; k < h + 8 && k < hours; ++k) {
+      if (!std::isnan(hourly[k])) {
+        sum += truncate3(hourly[k]);
+        ++count;
+      }
+    }
+    if (count >= 6) out[h] = truncate3(sum / count);
+  }
+  return out;
+}
+
+DailyAggregate ozone_mda8(const int32_t* site, const int32_t* day, const int32_t* hour, const double* value,
+                          std::size_t n, int threads) {
+  check_rows(site, day, hour, n);
+  return run_sites(site, n, threads, [&](std::size_t b, std::size_t e, DailyAggregate& out) {
+    // The site's hours on a dense grid from its first day to the day after its last (periods reach
+    // 7 hours into the next day).
+    const int32_t first = day[b];
+    const std::size_t days = static_cast<std::size_t>(day[e - 1] - first) + 2;
+    std::vector<double> hourly(days * 24, kNaN);
+    for (std::size_t i = b; i < e; ++i) {
+      hourly[static_cast<std::size_t>(day[i] - first) * 24 + static_cast<std::size_t>(hour[i])] = value[i];
+    }
+    const std::vector<double> avg8 = ozone_8h_averages(hourly.data(), hourly.size());
+    std::size_t i = b;
+    while (i < e) {
+      const int32_t this_day = day[i];
+      const std::size_t d = static_cast<std::size_t>(this_day - first);
+      double best = kNaN;
+      int best_hour = -1;
+      int periods = 0;
+      for (int h = kOzoneFirstStart; h < kOzoneFirstStart + kOzonePeriods; ++h) {
+        const double a = avg8[d * 24 + static_cast<std::size_t>(h)];
+        if (std::isnan(a)) continue;
+        ++periods;
+        if (std::isnan(best) || a > best) {
+          best = a;
+          best_hour = h;
+        }
+      }
+      out.site.push_back(site[i]);
+      out.day.push_back(day[i]);
+      out.value.push_back(best);
+      out.count.push_back(periods);
+      out.valid.push_back(periods >= kOzoneMinPeriods || (!std::isnan(best) && best > kOzoneStandard) ? 1
+                                                                                                      : 0);
+      out.max_hour.push_back(best_hour);
+      while (i < e && day[i] == this_day) ++i;
+    }
+  });
+}
+
+}  // namespace airwatch
