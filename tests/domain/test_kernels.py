@@ -116,8 +116,8 @@ def test_mda8_and_daily_mean_match_aqs_on_real_responses() -> None:
     sample["day"] = (pd.to_datetime(sample["date_local"]) - pd.Timestamp("1970-01-01")).dt.days
     sample["hour"] = sample["time_local"].str[:2].astype(int)
     sample = sample.sort_values(["site", "day", "hour"])
-    args = [np.ascontiguousarray(sample[c].to_numpy(dtype=t)) for c, t in
-            (("site", np.int32), ("day", np.int32), ("hour", np.int32), ("sample_measurement", np.float64))]  # fmt: skip
+    kinds = (("site", np.int32), ("day", np.int32), ("hour", np.int32), ("sample_measurement", np.float64))
+    args = [np.ascontiguousarray(sample[c].to_numpy(dtype=t)) for c, t in kinds]
     mda8 = pd.DataFrame(_core.ozone_mda8(*args, 1))
     means = pd.DataFrame(_core.pm25_daily(*args, 1))  # the same 24-hour mean kernel, on the ozone hours
     daily["site"] = (daily["state_code"] + daily["county_code"] + daily["site_number"]).astype(int)

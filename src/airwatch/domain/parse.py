@@ -341,8 +341,9 @@ def parse_aqs_sample(rows: list[dict[str, object]], *, raw_key: str) -> pd.DataF
     hourly = []
     for r in rows:
         time_local = str(r.get("time_local") or "")
-        hourly.append({**r, "arithmetic_mean": r.get("sample_measurement"), "first_max_value": r.get("sample_measurement"),
-                       "_hour": int(time_local[:2]) if time_local[:2].isdigit() else -1})  # fmt: skip
+        measured = r.get("sample_measurement")
+        hour = int(time_local[:2]) if time_local[:2].isdigit() else -1
+        hourly.append({**r, "arithmetic_mean": measured, "first_max_value": measured, "_hour": hour})
     out = parse_aqs_daily(hourly, raw_key=raw_key)
     out["hour"] = np.array([h["_hour"] for h in hourly], dtype=np.int32)
     out["obs_count"] = 1.0
