@@ -194,6 +194,7 @@ def test_nearest_sites_on_real_site_list() -> None:
         d = haversine(q_lat[qi], q_lon[qi], lat, lon)
         order = np.argsort(d, kind="stable")[:8]
         np.testing.assert_allclose(dist[qi * 8 : qi * 8 + 8], d[order], rtol=1e-9)
+        np.testing.assert_allclose(d[index[qi * 8 : qi * 8 + 8]], d[order], rtol=1e-9)
 
 
 def test_neighbor_mean_matches_brute_force() -> None:
