@@ -1,10 +1,19 @@
 """Transform: one daily value per site and pollutant, laid on a calendar, with the feature block.
 
-The site-day rule (documented in docs/data.md): among the valid rows of a site and day, prefer the
-pollutant's parameters in order (PM2.5: 88101 FRM/FEM before 88502), then the sample duration that
-defines the daily statistic (24-hour, or 8-hour running for ozone) over block averages and 1-hour
-rows, then the lowest POC. Features come from the C++ kernel and use only values on or before the
-issue day; the target of horizon h is the value h days after it.
+Daily values: reported daily summaries are used as they are; hourly rows (AQS sampleData, AirData
+hourly files, AirNow) are first aggregated by EPA's rules in the C++ core (PM2.5 24-hour average with
+at least 18 hours, ozone MDA8 per 40 CFR 50 Appendix U) and only complete days are kept.
+
+The site-day rule (docs/data.md): among the valid rows of a site and day, prefer reported daily values
+over aggregates of hours, then the pollutant's parameters in order (PM2.5: 88101 FRM/FEM before
+88502), then the sample duration that defines the daily statistic (24-hour, or 8-hour running for
+ozone) over block averages and 1-hour rows, then the lowest POC.
+
+Features come from the C++ kernels and use only values on or before the issue day: the site's own
+series (lags, rolling statistics, EWMs, missing-data indicators, calendar), the distance-weighted mean
+of the nearest other sites (neighbour features, k-d tree), and co-located pollutants and meteorology
+measured at the site or, failing that, at the nearest site within a radius. The target of horizon h is
+the value h days after the issue day.
 """
 
 from __future__ import annotations
@@ -18,47 +27,127 @@ from airwatch import _core
 from airwatch.domain.schemas import POLLUTANTS
 
 _DURATION_RANK = {"": 0, "24 HOUR": 0, "8-HR RUN AVG BEGIN HOUR": 0, "24-HR BLK AVG": 1}
+AGGREGATED = "aggregated from hours"  # sample_duration label of daily values made from hourly rows
+
+
+@dataclass(frozen=True)
+class AuxiliarySeries:
+    """A co-located series used as a feature: an AQS parameter's daily value at or near the site."""
+
+    name: str
+    parameters: tuple[int, ...]
+    statistic: str  # "value" (the normalized daily value) for pollutants; "mean" for meteorology
+
+
+# Other pollutants and AQS meteorology; each joins the site's series where measured.
+AUXILIARY: tuple[AuxiliarySeries, ...] = (
+    AuxiliarySeries("ozone", (44201,), "value"),
+    AuxiliarySeries("pm25", (88101, 88502), "value"),
+    AuxiliarySeries("no2", (42602,), "value"),
+    AuxiliarySeries("co", (42101,), "value"),
+    AuxiliarySeries("temperature", (62101,), "value"),
+    AuxiliarySeries("wind_speed", (61103, 61101), "value"),
+    AuxiliarySeries("humidity", (62201,), "value"),
+    AuxiliarySeries("pressure", (64101,), "value"),
+)
 
 
 @dataclass(frozen=True)
 class FeatureConfig:
-    """Which features the kernel computes; part of the dataset version."""
+    """Which features the kernels compute; part of the dataset version."""
 
     lags: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6)
     mean_windows: tuple[int, ...] = (3, 7, 14, 30)
     std_windows: tuple[int, ...] = (7,)
     max_windows: tuple[int, ...] = (7,)
+    ewm_alphas: tuple[float, ...] = (0.3, 0.1)
     calendar: bool = True
     horizons: tuple[int, ...] = (1,)
     site_columns: tuple[str, ...] = field(default=("latitude", "longitude"))
+    neighbors: int = 8
+    neighbor_radius_km: float = 150.0
+    auxiliary_radius_km: float = 50.0
+    auxiliary_min_days: int = 30  # a site needs this many days of a series to serve as its source
+
+
+def _daily_from_hours(hourly: pd.DataFrame, pollutant: str) -> pd.DataFrame:
+    """Complete days from hourly rows, per monitor, by EPA's rules (C++)."""
+    if hourly.empty:
+        return hourly
+    keys = ["site_id", "parameter", "poc"]
+    rows = hourly.sort_values([*keys, "day", "hour"], kind="stable").drop_duplicates([*keys, "day", "hour"])
+    monitor = rows.groupby(keys, sort=False, observed=True).ngroup().to_numpy(dtype=np.int32)
+    kernel = _core.ozone_mda8 if pollutant == "ozone" else _core.pm25_daily
+    out = kernel(
+        np.ascontiguousarray(monitor),
+        np.ascontiguousarray(rows["day"].to_numpy(dtype=np.int32)),
+        np.ascontiguousarray(rows["hour"].to_numpy(dtype=np.int32)),
+        np.ascontiguousarray(rows["value"].to_numpy(dtype=np.float64)),
+    )
+    first = rows.groupby(monitor, sort=True).head(1).reset_index(drop=True)
+    meta = first.iloc[out["site"]].reset_index(drop=True)
+    daily = meta.assign(
+        day=out["day"], hour=-1, value=out["value"], obs_count=out["count"].astype(np.float64),
+        sample_duration=AGGREGATED,
+    )  # fmt: skip
+    daily = daily[out["valid"].astype(bool)]
+    daily["date"] = (np.datetime64("1970-01-01", "D") + daily["day"].to_numpy().astype("timedelta64[D]")).astype(
+        "datetime64[s]"
+    )
+    return daily.reset_index(drop=True)
 
 
 def site_daily_values(observations: pd.DataFrame, pollutant: str) -> pd.DataFrame:
     """One row per (site, day) for a pollutant by the site-day rule."""
     spec = POLLUTANTS[pollutant]
-    daily = observations["hour"] < 0  # hourly rows are aggregated to days first (EPA rules, issue 4)
-    rows = observations[daily & observations["parameter"].isin(spec.parameters)].copy()
+    wanted = observations[observations["parameter"].isin(spec.parameters)]
+    hourly = wanted["hour"] >= 0
+    rows = pd.concat([wanted[~hourly], _daily_from_hours(wanted[hourly], pollutant)], ignore_index=True)
     if rows.empty:
         return rows
     rank = {p: i for i, p in enumerate(spec.parameters)}
+    rows["_aggregated"] = (rows["sample_duration"].astype(str) == AGGREGATED).astype(int)
     rows["_param_rank"] = rows["parameter"].map(rank)
     rows["_duration_rank"] = rows["sample_duration"].astype(str).map(_DURATION_RANK).fillna(2)
-    rows = rows.sort_values(["site_id", "day", "_param_rank", "_duration_rank", "poc"], kind="stable")
+    rows = rows.sort_values(["site_id", "day", "_aggregated", "_param_rank", "_duration_rank", "poc"], kind="stable")
     chosen = rows.drop_duplicates(["site_id", "day"], keep="first")
-    return chosen.drop(columns=["_param_rank", "_duration_rank"]).reset_index(drop=True)
+    chosen = chosen.drop(columns=["_aggregated", "_param_rank", "_duration_rank"]).reset_index(drop=True)
+    chosen["site_id"] = chosen["site_id"].astype(str)
+    return chosen
+
+
+def auxiliary_daily(observations: pd.DataFrame, series: AuxiliarySeries) -> pd.DataFrame:
+    """Daily values of an auxiliary series per site: the mean over the site's monitors and POCs."""
+    if series.name in POLLUTANTS:
+        daily = site_daily_values(observations, series.name)
+        return daily[["site_id", "day", "value", "latitude", "longitude"]]
+    rows = observations[observations["parameter"].isin(series.parameters) & (observations["hour"] < 0)]
+    if rows.empty:
+        return pd.DataFrame(columns=["site_id", "day", "value", "latitude", "longitude"])
+    rows = rows.assign(site_id=rows["site_id"].astype(str))
+    return rows.groupby(["site_id", "day"], as_index=False, observed=True).agg(
+        value=("value", "mean"), latitude=("latitude", "last"), longitude=("longitude", "last")
+    )
 
 
 def site_table(daily: pd.DataFrame) -> pd.DataFrame:
     """Site metadata: the newest known coordinates and name of each site."""
     ordered = daily.sort_values(["site_id", "day"])
-    meta = ordered.groupby("site_id", sort=True).agg(
+    meta = ordered.groupby("site_id", sort=True, observed=True).agg(
         latitude=("latitude", "last"), longitude=("longitude", "last"), site_name=("site_name", "last")
     )
     return meta.reset_index()
 
 
-def build_features(daily: pd.DataFrame, config: FeatureConfig | None = None) -> pd.DataFrame:
-    """The feature frame: one row per site and issue day with features and horizon targets."""
+def build_features(
+    daily: pd.DataFrame,
+    config: FeatureConfig | None = None,
+    auxiliary: dict[str, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
+    """The feature frame: one row per site and issue day with features and horizon targets.
+
+    auxiliary: daily series of other pollutants and meteorology by name (from auxiliary_daily).
+    """
     config = config or FeatureConfig()
     sites = site_table(daily)
     site_index = {s: i for i, s in enumerate(sites["site_id"])}
@@ -77,6 +166,8 @@ def build_features(daily: pd.DataFrame, config: FeatureConfig | None = None) -> 
         list(config.std_windows),
         list(config.max_windows),
         config.calendar,
+        list(config.ewm_alphas),
+        2,
     )
     frame = pd.DataFrame(matrix, columns=names, copy=False)
     frame.insert(0, "site_id", sites["site_id"].to_numpy()[g_site])
@@ -85,17 +176,68 @@ def build_features(daily: pd.DataFrame, config: FeatureConfig | None = None) -> 
     frame.insert(3, "value", g_value)
     for column in config.site_columns:
         frame[column] = sites[column].to_numpy()[g_site]
+    lat = np.ascontiguousarray(sites["latitude"].to_numpy(dtype=np.float64))
+    lon = np.ascontiguousarray(sites["longitude"].to_numpy(dtype=np.float64))
+    if config.neighbors > 0:
+        mean, count = _core.neighbor_mean(g_site, g_day, g_value, lat, lon, config.neighbors, config.neighbor_radius_km)
+        frame["nb_mean_0"] = mean
+        frame["nb_count_0"] = count.astype(np.float64)
+        frame["nb_mean_1"] = _shift_within_site(g_site, mean, -1)
+        frame["nb_delta"] = frame["nb_mean_0"] - frame["nb_mean_1"]
+    for name, series in (auxiliary or {}).items():
+        values, distance = _auxiliary_features(sites, g_site, g_day, series, config)
+        frame[f"aux_{name}"] = values
+        frame[f"aux_{name}_km"] = distance
     for h in config.horizons:
         frame[f"target_{h}"] = _shift_within_site(g_site, g_value, h)
     return frame
 
 
+def _auxiliary_features(
+    sites: pd.DataFrame, g_site: np.ndarray, g_day: np.ndarray, series: pd.DataFrame, config: FeatureConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each grid row's issue-day value of an auxiliary series, from the site itself or the nearest
+    site within the radius that has enough of it; NaN (and NaN distance) where none does.
+    """
+    n = len(g_site)
+    if series.empty:
+        return np.full(n, np.nan), np.full(n, np.nan)
+    counts = series.groupby("site_id", observed=True)["value"].count()
+    sources = series[series["site_id"].isin(counts[counts >= config.auxiliary_min_days].index)]
+    if sources.empty:
+        return np.full(n, np.nan), np.full(n, np.nan)
+    meta = sources.groupby("site_id", observed=True).agg(latitude=("latitude", "last"), longitude=("longitude", "last"))
+    meta = meta.dropna()
+    idx, km = _core.nearest_sites(
+        np.ascontiguousarray(meta["latitude"].to_numpy(dtype=np.float64)),
+        np.ascontiguousarray(meta["longitude"].to_numpy(dtype=np.float64)),
+        np.ascontiguousarray(sites["latitude"].to_numpy(dtype=np.float64)),
+        np.ascontiguousarray(sites["longitude"].to_numpy(dtype=np.float64)),
+        1,
+        config.auxiliary_radius_km,
+    )
+    source_of_site = np.where(idx >= 0, idx, -1)
+    source_ids = meta.index.to_numpy()
+    lookup = sources.assign(src=pd.Categorical(sources["site_id"], categories=source_ids).codes)
+    table = pd.Series(lookup["value"].to_numpy(), index=pd.MultiIndex.from_arrays([lookup["src"], lookup["day"]]))
+    table = table[~table.index.duplicated()]
+    row_source = source_of_site[g_site]
+    keys = pd.MultiIndex.from_arrays([row_source, g_day])
+    values = table.reindex(keys).to_numpy(dtype=np.float64, copy=True)
+    values[row_source < 0] = np.nan
+    return values, np.where(row_source >= 0, km[g_site], np.nan)
+
+
 def _shift_within_site(site: np.ndarray, value: np.ndarray, h: int) -> np.ndarray:
-    """Value h rows ahead when that row is the same site (the grid is gap-free, so h days ahead)."""
+    """Value h rows ahead (h < 0: behind) when that row is the same site; the grid is gap-free."""
     out = np.full(value.shape, np.nan)
-    if h < len(value):
+    if h > 0 and h < len(value):
         same = site[h:] == site[:-h]
         out[:-h] = np.where(same, value[h:], np.nan)
+    elif h < 0 and -h < len(value):
+        k = -h
+        same = site[:-k] == site[k:]
+        out[k:] = np.where(same, value[:-k], np.nan)
     return out
 
 

@@ -8,7 +8,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from airwatch.domain.schemas import POLLUTANTS
-from airwatch.domain.transform import FeatureConfig, build_features, site_daily_values
+from airwatch.domain.transform import AUXILIARY, FeatureConfig, auxiliary_daily, build_features, site_daily_values
 from airwatch.flows.context import OBSERVATIONS, Context, features_dataset
 from airwatch.io import datasets
 from airwatch.io.datasets import fingerprint
@@ -35,7 +35,14 @@ def transform_pollutant(ctx: Context, pollutant: str) -> TransformSummary:
     daily = site_daily_values(observations, pollutant)
     if daily.empty:
         raise ValueError(f"transform: no valid {pollutant} observations in {observations_manifest.version}")
-    frame = build_features(daily, config)
+    auxiliary = {}
+    for series in AUXILIARY:
+        if series.name == pollutant:
+            continue
+        aux = auxiliary_daily(observations, series)
+        if not aux.empty:
+            auxiliary[series.name] = aux
+    frame = build_features(daily, config, auxiliary)
     sites = int(frame["site_id"].nunique())
     manifest, published = datasets.publish(
         ctx.store,
@@ -43,7 +50,7 @@ def transform_pollutant(ctx: Context, pollutant: str) -> TransformSummary:
         version,
         frame,
         inputs={"observations": observations_manifest.version},
-        extra={"sites": sites, "feature_config": asdict(config)},
+        extra={"sites": sites, "feature_config": asdict(config), "auxiliary": sorted(auxiliary)},
     )
     return TransformSummary(pollutant, manifest.version, manifest.rows, sites, published)
 
