@@ -196,8 +196,10 @@ def build_features(
 def _auxiliary_features(
     sites: pd.DataFrame, g_site: np.ndarray, g_day: np.ndarray, series: pd.DataFrame, config: FeatureConfig
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each grid row's issue-day value of an auxiliary series, from the site itself or the nearest
-    site within the radius that has enough of it; NaN (and NaN distance) where none does.
+    """Each grid row's issue-day value of an auxiliary series, and the distance to where it came from.
+
+    The source is the site itself or the nearest site within the radius that has enough of the series;
+    NaN (and NaN distance) where none does.
     """
     n = len(g_site)
     if series.empty:
