@@ -120,14 +120,16 @@ std::pair<std::vector<std::string>, nb::ndarray<nb::numpy, double, nb::ndim<2>, 
                              threads};
   auto names = airwatch::feature_names(spec);
   const std::size_t k = names.size();
-  auto* owned = new std::vector<double>(n * k);
-  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<double>*>(p); });
+  // Left uninitialized: the kernel writes every cell, and zeroing hundreds of MB first costs as much
+  // as computing them.
+  auto* owned = new double[n * k];
+  nb::capsule owner(owned, [](void* p) noexcept { delete[] static_cast<double*>(p); });
   {
     nb::gil_scoped_release release;
-    airwatch::compute_features(site.data(), day.data(), value.data(), n, spec, owned->data());
+    airwatch::compute_features(site.data(), day.data(), value.data(), n, spec, owned);
   }
   // Column-major: each feature is one contiguous column, ready for a DataFrame or LightGBM.
-  nb::ndarray<nb::numpy, double, nb::ndim<2>, nb::f_contig> matrix(owned->data(), {n, k}, owner);
+  nb::ndarray<nb::numpy, double, nb::ndim<2>, nb::f_contig> matrix(owned, {n, k}, owner);
   return {std::move(names), matrix};
 }
 
