@@ -64,8 +64,9 @@ def test_hourly_observations_in_the_normalized_schema(ctx: Context, server, capl
     assert len(ozone) == len(served) > 48  # the real record misses some hours (calibrations)
     assert ozone["value"].max() < 0.2  # PPB converted to AQS's ppm
     expected = server.rows[(server.rows["Parameter"] == "OZONE") & (server.rows["UTC"] == "2019-08-01T18:00")]
+    # 18:00 UTC is 13:00 local standard time in North Carolina (UTC-5; -78.9 degrees / 15 rounds to -5).
     got = ozone[(ozone["day"] == (np.datetime64("2019-08-01") - np.datetime64("1970-01-01")).astype(int))
-                & (ozone["hour"] == 18)]  # fmt: skip
+                & (ozone["hour"] == 13)]  # fmt: skip
     assert got["value"].iloc[0] == pytest.approx(expected["Value"].iloc[0] / 1000)
     for path in Path(ctx.settings.store).rglob("*"):
         if path.is_file():

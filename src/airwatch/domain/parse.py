@@ -412,12 +412,16 @@ def _airnow_frame(
 
 
 def parse_airnow_data(rows: list[dict[str, object]], *, raw_key: str) -> pd.DataFrame:
-    """Normalized hourly observations from AirNow ``/aq/data/`` records (day and hour in UTC)."""
+    """Normalized hourly observations from AirNow ``/aq/data/`` records (local standard time)."""
     if not rows:
         return pd.DataFrame(columns=list(_EMPTY_COLUMNS))
     raw = pd.DataFrame.from_records(rows)
     utc = pd.to_datetime(raw["UTC"], format="%Y-%m-%dT%H:%M", errors="coerce")
-    day = (utc.dt.floor("D").to_numpy(dtype="datetime64[D]") - _EPOCH).astype(np.int64)
+    # AQS days are local standard time; AirNow's records carry UTC hours and no offset. The offset is
+    # taken from the longitude (15 degrees an hour), right for most US sites (docs/core.md).
+    lon = pd.to_numeric(raw["Longitude"], errors="coerce").fillna(0.0)
+    local = utc + pd.to_timedelta(np.round(lon.to_numpy() / 15.0), unit="h")
+    day = (local.dt.floor("D").to_numpy(dtype="datetime64[D]") - _EPOCH).astype(np.int64)
     day[utc.isna().to_numpy()] = _core.MISSING_DAY
     intl = raw.get("IntlAQSCode", pd.Series([""] * len(raw))).astype(str)
     return _airnow_frame(
@@ -426,7 +430,7 @@ def parse_airnow_data(rows: list[dict[str, object]], *, raw_key: str) -> pd.Data
         raw["Parameter"].astype(str).tolist(),
         pd.to_numeric(raw["Value"], errors="coerce").to_numpy(dtype=np.float64),
         day,
-        utc.dt.hour.fillna(-1).to_numpy(),
+        local.dt.hour.fillna(-1).to_numpy(),
         pd.to_numeric(raw["Latitude"], errors="coerce").to_numpy(dtype=np.float64),
         pd.to_numeric(raw["Longitude"], errors="coerce").to_numpy(dtype=np.float64),
         raw.get("SiteName", pd.Series([""] * len(raw))).astype(str).tolist(),
