@@ -280,6 +280,64 @@ def predict(store: StoreOpt = None, pollutant: PollutantOpt = None) -> None:
         console.print(f"predict: {s.pollutant} {s.sites} sites for {s.forecast_date} -> {s.key}")
 
 
+@app.command("backtest")
+def backtest_cmd(
+    input_dir: Annotated[
+        Path, typer.Option("--input", help="Folder of EPA daily files (AirData or download-tool CSV, gzipped or not).")
+    ],
+    pollutant: Annotated[str, typer.Option("--pollutant", help="pm25 or ozone.")],
+    output: Annotated[Path, typer.Option("--output", help="Where to write the metrics JSON.")] = Path("metrics.json"),
+    test_start: Annotated[
+        str | None, typer.Option("--test-start", help="Score only forecasts for dates on or after YYYY-MM-DD.")
+    ] = None,
+    folds: Annotated[int, typer.Option("--folds", help="Number of rolling-origin test folds.", min=1)] = 3,
+    fold_days: Annotated[
+        int, typer.Option("--fold-days", help="Days per test fold (without --test-start).", min=7)
+    ] = 91,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for every random choice.")] = 42,
+) -> None:
+    """Evaluate the forecasting pipeline on a folder of EPA daily files by rolling-origin backtest."""
+    import pandas as pd
+
+    _pollutants([pollutant])
+    settings = _settings(None)
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from airwatch.domain.backtest import BacktestConfig
+    from airwatch.flows.backtest import backtest_flow
+
+    try:
+        start = pd.Timestamp(test_start) if test_start else None
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] --test-start: {exc}")
+        raise typer.Exit(2) from None
+    config = BacktestConfig(folds=folds, fold_days=fold_days, seed=seed, test_start=start)
+    try:
+        result, info = backtest_flow(str(input_dir), pollutant, config)
+    except Exception as exc:  # noqa: BLE001 - one clear line, exit code 1
+        _fail("backtest", exc)
+        return
+    data = result.to_json(info)
+    output.write_text(json.dumps(data, indent=2))
+    table = Table(title=f"Backtest {pollutant}: {result.model} (folds {result.folds[0][0]} .. {result.folds[-1][1]})")
+    for col in ("horizon", "RMSE", "persistence", "skill vs pers.", "climatology", "skill vs clim.", "AQI hit",
+                "USG POD", "USG FAR", "80% cover", "sites", "forecasts"):  # fmt: skip
+        table.add_column(col)
+    for h, m in data["horizons"].items():
+        table.add_row(
+            f"day+{h}", f"{m['rmse']:.4g}", f"{m['persistence_rmse']:.4g}", f"{100 * m['skill_vs_persistence']:.1f}%",
+            f"{m['climatology_rmse']:.4g}", f"{100 * m['skill_vs_climatology']:.1f}%", f"{m['category_hit_rate']:.3f}",
+            f"{m['usg_pod']:.2f}", f"{m['usg_far']:.2f}", f"{m.get('interval_80_coverage', float('nan')):.2f}",
+            str(int(m["n_sites"])), str(int(m["n_forecasts"])),
+        )  # fmt: skip
+    console.print(table)
+    for h, m in data["held_out_sites"].items():
+        console.print(f"held-out sites, day+{h}: skill vs persistence {100 * m['skill_vs_persistence']:.1f}% "
+                      f"({int(m['n_sites'])} sites)")  # fmt: skip
+    console.print(f"metrics written to {output}")
+
+
 @app.command()
 def config(
     store: StoreOpt = None,

@@ -54,38 +54,35 @@ class Persistence:
 
 @dataclass
 class Climatology:
-    """Tomorrow equals the training mean of the site for the target's calendar month."""
+    """The training mean of the site for the target's calendar month (falling back to all sites)."""
 
     name: str = CLIMATOLOGY
     params: dict[str, Any] = field(default_factory=lambda: {"by": "site, target month"})
-    table_: dict[tuple[str, int], float] = field(default_factory=dict)
-    month_: dict[int, float] = field(default_factory=dict)
+    horizon: int = 1
+    table_: pd.Series | None = None
+    month_: pd.Series | None = None
     overall_: float = float("nan")
 
-    @staticmethod
-    def _target_month(frame: pd.DataFrame) -> np.ndarray:
-        return (pd.to_datetime(frame["date"]) + pd.Timedelta(days=1)).dt.month.to_numpy()
+    def _target_month(self, frame: pd.DataFrame) -> np.ndarray:
+        return (pd.to_datetime(frame["date"]) + pd.Timedelta(days=self.horizon)).dt.month.to_numpy()
 
     def fit(self, frame: pd.DataFrame, target: np.ndarray) -> Climatology:
-        data = pd.DataFrame({"site_id": frame["site_id"].to_numpy(), "month": self._target_month(frame), "y": target})
+        data = pd.DataFrame(
+            {"site_id": frame["site_id"].astype(str).to_numpy(), "month": self._target_month(frame), "y": target}
+        )
         data = data.dropna(subset=["y"])
-        self.table_ = {
-            (str(s), int(m)): float(v) for (s, m), v in data.groupby(["site_id", "month"])["y"].mean().items()
-        }
-        self.month_ = {int(m): float(v) for m, v in data.groupby("month")["y"].mean().items()}
+        self.table_ = data.groupby(["site_id", "month"])["y"].mean()
+        self.month_ = data.groupby("month")["y"].mean()
         self.overall_ = float(data["y"].mean()) if len(data) else float("nan")
         return self
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        assert self.table_ is not None and self.month_ is not None, "fit first"
         months = self._target_month(frame)
-        sites = frame["site_id"].to_numpy()
-        return np.array(
-            [
-                self.table_.get((str(s), int(m)), self.month_.get(int(m), self.overall_))
-                for s, m in zip(sites, months, strict=True)
-            ],
-            dtype=np.float64,
-        )
+        keys = pd.MultiIndex.from_arrays([frame["site_id"].astype(str).to_numpy(), months])
+        by_site = self.table_.reindex(keys).to_numpy(dtype=np.float64, copy=True)
+        by_month = self.month_.reindex(months).to_numpy(dtype=np.float64)
+        return np.where(np.isnan(by_site), np.where(np.isnan(by_month), self.overall_, by_month), by_site)
 
 
 @dataclass
@@ -110,7 +107,7 @@ class DeltaModel:
                     ("ridge", Ridge(alpha=float(self.params.get("alpha", 1.0)))),
                 ]
             )
-        if self.name == LIGHTGBM:
+        if self.name == LIGHTGBM or self.name.startswith(LIGHTGBM + "_q"):
             return lgb.LGBMRegressor(**self.params, random_state=self.seed, deterministic=True, n_jobs=2, verbose=-1)
         raise ValueError(f"unknown learned candidate {self.name!r}")
 
@@ -124,24 +121,34 @@ class DeltaModel:
         return frame["last_value"].to_numpy(dtype=np.float64) + delta
 
 
-def make_candidates(features: list[str], *, seed: int, lightgbm_rounds: int) -> list[Forecaster]:
-    """The candidate set, in a fixed order."""
-    lgb_params = {
-        "n_estimators": lightgbm_rounds,
-        "learning_rate": 0.03,
+def lightgbm_params(rounds: int) -> dict[str, Any]:
+    return {
+        "n_estimators": rounds,
+        "learning_rate": 0.05,
         "num_leaves": 31,
         "min_child_samples": 50,
-        "subsample": 0.8,
+        "subsample": 0.7,
         "subsample_freq": 1,
         "colsample_bytree": 0.8,
         "reg_lambda": 1.0,
+        "max_bin": 127,
     }
+
+
+def make_candidates(features: list[str], *, seed: int, lightgbm_rounds: int, horizon: int = 1) -> list[Forecaster]:
+    """The candidate set, in a fixed order."""
     return [
         Persistence(),
-        Climatology(),
+        Climatology(horizon=horizon),
         DeltaModel(RIDGE, features, {"alpha": 1.0}, seed=seed),
-        DeltaModel(LIGHTGBM, features, lgb_params, seed=seed),
+        DeltaModel(LIGHTGBM, features, lightgbm_params(lightgbm_rounds), seed=seed),
     ]
+
+
+def make_quantile(features: list[str], alpha: float, *, seed: int, rounds: int) -> DeltaModel:
+    """LightGBM for one quantile of the change from persistence (the 80% interval uses 0.1 and 0.9)."""
+    params = {**lightgbm_params(rounds), "objective": "quantile", "alpha": alpha}
+    return DeltaModel(f"{LIGHTGBM}_q{int(alpha * 100)}", features, params, seed=seed)
 
 
 @dataclass(frozen=True)

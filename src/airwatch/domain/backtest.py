@@ -1,0 +1,248 @@
+"""Rolling-origin backtests: honest, time-ordered evaluation of the whole forecasting pipeline.
+
+Layout in time, per horizon h (issue day d, target day d + h):
+
+    | ......... training ......... |gap| selection window |gap| test fold 1 | test fold 2 | ... |
+
+- The model is chosen once, on a selection window that ends before the first test fold: candidates
+  are fit on everything before it and gated (beat persistence; overfitting check). The scored period
+  never influences the choice.
+- Each test fold refits the chosen model (and the baselines) on every row whose target day is at most
+  the fold's first issue day (fold start - h): no forecast is trained on an observation from after its
+  issue day. Features only look back from the issue day (C++ kernel), and climatology is computed from
+  the training rows of the fold.
+- Held-out sites: the same folds, training on all but a random fifth of the sites and scoring only
+  those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from airwatch import _core
+from airwatch.domain.select import select
+from airwatch.domain.train import (
+    CLIMATOLOGY,
+    PERSISTENCE,
+    CandidateResult,
+    Forecaster,
+    make_candidates,
+    make_quantile,
+    score,
+)
+from airwatch.domain.transform import feature_columns
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    folds: int = 3
+    fold_days: int = 91
+    selection_days: int = 182
+    horizons: tuple[int, ...] = (1, 2, 3)
+    seed: int = 42
+    lightgbm_rounds: int = 300
+    quantile_rounds: int = 150
+    min_skill: float = 0.0
+    max_overfit_gap: float = 0.35
+    test_start: pd.Timestamp | None = None
+    held_out_share: float = 0.2
+
+
+@dataclass
+class HorizonResult:
+    metrics: dict[str, float]
+    predictions: pd.DataFrame
+
+
+@dataclass
+class BacktestResult:
+    pollutant: str
+    model: str
+    selection: dict[str, Any]
+    horizons: dict[int, HorizonResult]
+    held_out_sites: dict[int, dict[str, float]] = field(default_factory=dict)
+    folds: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_json(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {
+            "pollutant": self.pollutant,
+            "model": self.model,
+            **(extra or {}),
+            "folds": [{"start": a, "end": b} for a, b in self.folds],
+            "selection": self.selection,
+            "horizons": {str(h): r.metrics for h, r in self.horizons.items()},
+            "held_out_sites": {str(h): m for h, m in self.held_out_sites.items()},
+        }
+
+
+def target_dates(frame: pd.DataFrame, h: int) -> pd.Series:
+    return pd.to_datetime(frame["date"]) + pd.Timedelta(days=h)
+
+
+def fold_windows(last_target: pd.Timestamp, config: BacktestConfig) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """Test windows (first and last target day), oldest first."""
+    if config.test_start is not None:
+        start = pd.Timestamp(config.test_start)
+        total = (last_target - start).days + 1
+        if total <= 0:
+            raise ValueError(f"--test-start {start.date()} is after the last target day {last_target.date()}")
+        size = max(1, int(np.ceil(total / config.folds)))
+        edges = [start + pd.Timedelta(days=i * size) for i in range(config.folds)]
+        return [(a, min(a + pd.Timedelta(days=size - 1), last_target)) for a in edges if a <= last_target]
+    first = last_target - pd.Timedelta(days=config.folds * config.fold_days - 1)
+    return [
+        (first + pd.Timedelta(days=i * config.fold_days), first + pd.Timedelta(days=(i + 1) * config.fold_days - 1))
+        for i in range(config.folds)
+    ]
+
+
+def _usable(frame: pd.DataFrame, h: int) -> pd.DataFrame:
+    return frame[frame[f"target_{h}"].notna() & frame["last_value"].notna()]
+
+
+def _fit_predict(candidate: Forecaster, train: pd.DataFrame, test: pd.DataFrame, h: int) -> np.ndarray:
+    candidate.fit(train, train[f"target_{h}"].to_numpy(dtype=np.float64))
+    return np.asarray(candidate.predict(test), dtype=np.float64)
+
+
+def choose_model(frame: pd.DataFrame, first_test: pd.Timestamp, config: BacktestConfig) -> tuple[str, dict[str, Any]]:
+    """Pick the candidate on the selection window before the first test fold, by day+1 RMSE with gates."""
+    h = min(config.horizons)
+    usable = _usable(frame, h)
+    td = target_dates(usable, h)
+    sel_end = first_test - pd.Timedelta(days=h + 1)
+    sel_start = sel_end - pd.Timedelta(days=config.selection_days - 1)
+    train = usable[td <= sel_start - pd.Timedelta(days=h)]
+    val = usable[(td >= sel_start) & (td <= sel_end)]
+    if train.empty or val.empty:
+        raise ValueError("not enough history before the test folds to choose a model; add data or fewer folds")
+    features = feature_columns(frame)
+    results = []
+    for candidate in make_candidates(features, seed=config.seed, lightgbm_rounds=config.lightgbm_rounds, horizon=h):
+        predicted_val = _fit_predict(candidate, train, val, h)
+        predicted_train = np.asarray(candidate.predict(train), dtype=np.float64)
+        y_val, y_train = val[f"target_{h}"].to_numpy(), train[f"target_{h}"].to_numpy()
+        results.append(
+            CandidateResult(
+                candidate.name,
+                score(predicted_train, y_train, train["last_value"].to_numpy()),
+                score(predicted_val, y_val, val["last_value"].to_numpy()),
+            )
+        )
+    selection = select(results, min_skill=config.min_skill, max_gap=config.max_overfit_gap)
+    report = {
+        "window": [str(sel_start.date()), str(sel_end.date())],
+        "horizon": h,
+        "candidates": {
+            r.name: {
+                "validation_rmse": r.validation["rmse"],
+                "skill": r.validation["skill_vs_persistence"],
+                "overfit_gap": r.overfit_gap,
+            }
+            for r in results
+        },  # fmt: skip
+        "gates": {o.name: {"passed": o.passed, "reasons": list(o.reasons)} for o in selection.outcomes},
+    }
+    return selection.selected.name, report
+
+
+def _candidate(name: str, features: list[str], config: BacktestConfig, h: int) -> Forecaster:
+    return next(c for c in make_candidates(features, seed=config.seed, lightgbm_rounds=config.lightgbm_rounds,
+                                           horizon=h) if c.name == name)  # fmt: skip
+
+
+def metrics(pollutant: str, p: pd.DataFrame) -> dict[str, float]:
+    """All the scores of one horizon's pooled test forecasts (C++ kernels)."""
+    y = np.ascontiguousarray(p["observed"].to_numpy(dtype=np.float64))
+    model = np.ascontiguousarray(p["forecast"].to_numpy(dtype=np.float64))
+    pers = np.ascontiguousarray(p["persistence"].to_numpy(dtype=np.float64))
+    clim = np.ascontiguousarray(p["climatology"].to_numpy(dtype=np.float64))
+    m = _core.error_summary(model, y)
+    cat = _core.category_scores(pollutant, model, y, 2)
+    out = {
+        "rmse": m["rmse"],
+        "mae": m["mae"],
+        "bias": m["bias"],
+        "persistence_rmse": _core.error_summary(pers, y)["rmse"],
+        "skill_vs_persistence": _core.rmse_skill(model, pers, y),
+        "climatology_rmse": _core.error_summary(clim, y)["rmse"],
+        "skill_vs_climatology": _core.rmse_skill(model, clim, y),
+        "category_hit_rate": cat["hit_rate"],
+        "usg_events": float(cat["events"]),
+        "usg_pod": cat["pod"],
+        "usg_far": cat["far"],
+        "n_sites": float(p["site_id"].nunique()),
+        "n_forecasts": float(len(p)),
+    }
+    if "lower" in p:
+        inside = (y >= p["lower"].to_numpy()) & (y <= p["upper"].to_numpy())
+        out["interval_80_coverage"] = float(np.mean(inside)) if len(p) else float("nan")
+    return {k: float(v) for k, v in out.items()}
+
+
+def backtest(
+    frame: pd.DataFrame,
+    pollutant: str,
+    config: BacktestConfig,
+    progress: Callable[[str], None] | None = None,
+) -> BacktestResult:
+    """Run the rolling-origin backtest of one pollutant on a feature frame (from build_features)."""
+    say = progress or (lambda _msg: None)
+    features = feature_columns(frame)
+    last = max(target_dates(_usable(frame, h), h).max() for h in config.horizons)
+    windows = fold_windows(last, config)
+    model_name, selection = choose_model(frame, windows[0][0], config)
+    say(f"{pollutant}: selected {model_name} on {selection['window'][0]}..{selection['window'][1]}")
+    rng = np.random.default_rng(config.seed)
+    sites = np.array(sorted(frame["site_id"].astype(str).unique()))
+    held_out = set(rng.choice(sites, size=max(1, int(len(sites) * config.held_out_share)), replace=False))
+    result = BacktestResult(
+        pollutant, model_name, selection, {}, folds=[(str(a.date()), str(b.date())) for a, b in windows]
+    )
+    for h in config.horizons:
+        usable = _usable(frame, h)
+        td = target_dates(usable, h)
+        parts, held_parts = [], []
+        for start, end in windows:
+            train = usable[td <= start - pd.Timedelta(days=h)]
+            test = usable[(td >= start) & (td <= end)]
+            if train.empty or test.empty:
+                continue
+            say(f"{pollutant} day+{h}: fold {start.date()}..{end.date()} ({len(train):,} train, {len(test):,} test)")
+            part = test[["site_id", "date"]].assign(
+                horizon=h, observed=test[f"target_{h}"].to_numpy(), persistence=test["last_value"].to_numpy()
+            )
+            part["climatology"] = _fit_predict(_candidate(CLIMATOLOGY, features, config, h), train, test, h)
+            if model_name == PERSISTENCE:
+                part["forecast"] = part["persistence"]
+            elif model_name == CLIMATOLOGY:
+                part["forecast"] = part["climatology"]
+            else:
+                part["forecast"] = _fit_predict(_candidate(model_name, features, config, h), train, test, h)
+                lo = make_quantile(features, 0.1, seed=config.seed, rounds=config.quantile_rounds)
+                hi = make_quantile(features, 0.9, seed=config.seed, rounds=config.quantile_rounds)
+                part["lower"] = _fit_predict(lo, train, test, h)
+                part["upper"] = _fit_predict(hi, train, test, h)
+            parts.append(part)
+            # Held-out sites: train without them, score only them.
+            train_in = train[~train["site_id"].astype(str).isin(held_out)]
+            test_out = test[test["site_id"].astype(str).isin(held_out)]
+            if model_name not in (PERSISTENCE, CLIMATOLOGY) and len(test_out) and len(train_in):
+                hp = test_out[["site_id", "date"]].assign(
+                    observed=test_out[f"target_{h}"].to_numpy(), persistence=test_out["last_value"].to_numpy()
+                )
+                hp["climatology"] = _fit_predict(_candidate(CLIMATOLOGY, features, config, h), train, test_out, h)
+                hp["forecast"] = _fit_predict(_candidate(model_name, features, config, h), train_in, test_out, h)
+                held_parts.append(hp)
+        if not parts:
+            raise ValueError(f"no test fold of day+{h} has both training and test rows")
+        predictions = pd.concat(parts, ignore_index=True)
+        result.horizons[h] = HorizonResult(metrics(pollutant, predictions), predictions)
+        if held_parts:
+            result.held_out_sites[h] = metrics(pollutant, pd.concat(held_parts, ignore_index=True))
+    return result
