@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from airwatch.domain.parse import parse_daily_file
 from airwatch.flows.ingest import bundled_sample_dir
 
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 SHARED_EPA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "epa"
 
 

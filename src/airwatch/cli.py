@@ -15,6 +15,9 @@ from rich.table import Table
 
 from airwatch.settings import Settings, SettingsError, load_settings
 
+# Prefect's server sends usage telemetry to the internet by default; AirWatch runs offline.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -315,7 +318,7 @@ def backtest_cmd(
     config = BacktestConfig(folds=folds, fold_days=fold_days, seed=seed, test_start=start)
     try:
         result, info = backtest_flow(str(input_dir), pollutant, config)
-    except Exception as exc:  # noqa: BLE001 - one clear line, exit code 1
+    except Exception as exc:
         _fail("backtest", exc)
         return
     data = result.to_json(info)

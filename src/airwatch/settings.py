@@ -45,6 +45,12 @@ class TrainSettings(_Section):
         description="Reject a candidate whose validation RMSE exceeds its training RMSE by more than this fraction.",
     )
     lightgbm_rounds: int = Field(400, ge=10, description="Boosting rounds for LightGBM.")
+    max_fold_spread: float = Field(
+        0.25, ge=0.0, description="Reject a candidate whose skill ranges more than this across validation folds."
+    )
+    min_improvement_vs_champion: float = Field(
+        0.0, ge=0.0, description="Promote only if the candidate's RMSE is this fraction below the champion's."
+    )
 
 
 class PredictSettings(_Section):

@@ -145,7 +145,7 @@ def choose_model(frame: pd.DataFrame, first_test: pd.Timestamp, config: Backtest
                 "overfit_gap": r.overfit_gap,
             }
             for r in results
-        },  # fmt: skip
+        },
         "gates": {o.name: {"passed": o.passed, "reasons": list(o.reasons)} for o in selection.outcomes},
     }
     return selection.selected.name, report

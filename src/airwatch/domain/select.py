@@ -54,3 +54,36 @@ def select(results: list[CandidateResult], *, min_skill: float, max_gap: float) 
     passing = [by_name[o.name] for o in outcomes if o.passed and o.name != PERSISTENCE]
     chosen = min(passing, key=lambda r: r.validation["rmse"]) if passing else by_name[PERSISTENCE]
     return Selection(chosen, outcomes)
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    """Whether a candidate takes the champion's place, and why."""
+
+    promote: bool
+    reason: str
+
+
+def fold_spread_gate(fold_skills: list[float], *, max_spread: float) -> GateOutcome:
+    """The skill must hold across the validation folds: their range stays under max_spread."""
+    finite = [s for s in fold_skills if s == s]
+    if len(finite) < 2:
+        return GateOutcome("fold_spread", True, ("fewer than two folds to compare",))
+    spread = max(finite) - min(finite)
+    if spread > max_spread:
+        return GateOutcome("fold_spread", False, (f"skill varies by {spread:.1%} across folds (> {max_spread:.1%})",))
+    return GateOutcome("fold_spread", True, (f"skill range across folds {spread:.1%}",))
+
+
+def champion_gate(candidate_rmse: float, champion_rmse: float | None, *, margin: float) -> PromotionDecision:
+    """Promote only when the candidate beats the current champion, re-scored on the same window."""
+    if champion_rmse is None or champion_rmse != champion_rmse:
+        return PromotionDecision(True, "no champion that can be scored on this window")
+    needed = champion_rmse * (1 - margin)
+    if candidate_rmse < needed:
+        return PromotionDecision(
+            True, f"RMSE {candidate_rmse:.5g} beats champion {champion_rmse:.5g} (margin {margin:.1%})"
+        )
+    return PromotionDecision(
+        False, f"RMSE {candidate_rmse:.5g} does not beat champion {champion_rmse:.5g} (margin {margin:.1%})"
+    )

@@ -221,3 +221,17 @@ def fit_and_score(candidate: Forecaster, split: Split, *, horizon: int) -> Candi
         observed = frame[target].to_numpy(dtype=np.float64)
         results[side] = score(candidate.predict(frame), observed, frame["last_value"].to_numpy(dtype=np.float64))
     return CandidateResult(candidate.name, results["train"], results["validation"], candidate)
+
+
+def validation_fold_skills(candidate: Forecaster, split: Split, *, horizon: int, folds: int = 3) -> list[float]:
+    """Skill over persistence on consecutive thirds of the validation window (the fold-spread gate)."""
+    frame = split.validation.sort_values("date")
+    target = f"target_{horizon}"
+    skills = []
+    for part in np.array_split(np.arange(len(frame)), folds):
+        rows = frame.iloc[part]
+        if rows.empty:
+            continue
+        skills.append(score(candidate.predict(rows), rows[target].to_numpy(), rows["last_value"].to_numpy())[
+            "skill_vs_persistence"])  # fmt: skip
+    return skills

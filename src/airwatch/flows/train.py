@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 from rich.progress import Progress
 
 from airwatch.domain.schemas import POLLUTANTS
-from airwatch.domain.train import fit_and_score, make_candidates, time_split
+from airwatch.domain.train import fit_and_score, make_candidates, time_split, validation_fold_skills
 from airwatch.domain.transform import feature_columns
 from airwatch.flows.context import Context, features_dataset, training_prefix
 from airwatch.io import datasets
@@ -70,6 +70,7 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool = False) -> dict[s
             for candidate in candidates:
                 progress.update(bar, description=f"training {pollutant}: {candidate.name}")
                 result = fit_and_score(candidate, split, horizon=HORIZON)
+                fold_skills = validation_fold_skills(candidate, split, horizon=HORIZON)
                 with registry.start_run(
                     pollutant, candidate.name, nested=True, tags={**common, "candidate": candidate.name}
                 ) as run:
@@ -87,6 +88,7 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool = False) -> dict[s
                         "train": result.train,
                         "validation": result.validation,
                         "overfit_gap": result.overfit_gap,
+                        "fold_skills": fold_skills,
                         "run_id": run.info.run_id,
                         "model_uri": model_uri,
                     }

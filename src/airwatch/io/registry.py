@@ -15,6 +15,8 @@ from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
 CHAMPION = "champion"
+PREVIOUS = "previous"
+CHALLENGER = "challenger"
 log = logging.getLogger(__name__)
 
 # What a logged model needs to load elsewhere; pinned here so MLflow does not spend time inferring it.
@@ -127,6 +129,16 @@ class Registry:
 
     def set_champion(self, version: RegisteredVersion) -> None:
         self.client.set_registered_model_alias(version.name, CHAMPION, version.version)
+
+    def set_alias(self, version: RegisteredVersion, alias: str) -> None:
+        self.client.set_registered_model_alias(version.name, alias, version.version)
+
+    def tag_version(self, version: RegisteredVersion, tags: dict[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_model_version_tag(version.name, version.version, key, value)
+
+    def load_version(self, version: RegisteredVersion) -> Any:
+        return mlflow.pyfunc.load_model(f"models:/{version.name}/{version.version}")
 
     def load_champion(self, pollutant: str) -> tuple[Any, RegisteredVersion]:
         champion = self.champion(pollutant)

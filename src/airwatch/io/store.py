@@ -7,8 +7,10 @@ manifests are published exactly once.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 
@@ -37,6 +39,10 @@ class Store(ABC):
     @abstractmethod
     def list(self, prefix: str) -> list[str]:
         """Keys under prefix, sorted."""
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove an object (used for locks only: data and manifests are never deleted)."""
 
 
 class LocalStore(Store):
@@ -97,6 +103,39 @@ class LocalStore(Store):
             if p.is_file() and not p.name.startswith(".tmp-")
         ]
         return sorted(keys)
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+
+class StoreLock:
+    """A lock held as a create-only object in the store, so writers on other machines see it too.
+
+    A lock older than ttl seconds is taken to belong to a crashed holder and is broken.
+    """
+
+    def __init__(self, store: Store, name: str, *, owner: str, timeout: float = 60.0, ttl: float = 300.0) -> None:
+        self.store, self.key, self.owner, self.timeout, self.ttl = store, f"locks/{name}.lock", owner, timeout, ttl
+
+    def __enter__(self) -> StoreLock:
+        deadline = time.monotonic() + self.timeout
+        while True:
+            body = json.dumps({"owner": self.owner, "since": time.time()}).encode()
+            if self.store.write_bytes(self.key, body, if_absent=True):
+                return self
+            try:
+                since = float(json.loads(self.store.read_bytes(self.key))["since"])
+            except (StoreError, ValueError, KeyError):
+                since = time.time()
+            if time.time() - since > self.ttl:
+                self.store.delete(self.key)
+                continue
+            if time.monotonic() > deadline:
+                raise StoreError(f"could not take lock {self.key} within {self.timeout:.0f}s")
+            time.sleep(0.05)
+
+    def __exit__(self, *exc: object) -> None:
+        self.store.delete(self.key)
 
 
 def open_store(url: str) -> Store:
