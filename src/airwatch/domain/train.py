@@ -127,11 +127,11 @@ def lightgbm_params(rounds: int) -> dict[str, Any]:
         "learning_rate": 0.05,
         "num_leaves": 31,
         "min_child_samples": 50,
-        "subsample": 0.7,
+        "subsample": 0.5,
         "subsample_freq": 1,
-        "colsample_bytree": 0.8,
+        "colsample_bytree": 0.7,
         "reg_lambda": 1.0,
-        "max_bin": 127,
+        "max_bin": 63,
     }
 
 
