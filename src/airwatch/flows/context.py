@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 from airwatch import __version__
 from airwatch.io.registry import Registry
@@ -25,6 +27,20 @@ def training_prefix(pollutant: str) -> str:
     return f"models/{pollutant}/training/"
 
 
+def _git_suffix() -> str:
+    root = Path(__file__).resolve().parents[3]
+    if not (root / ".git").exists():
+        return ""
+    try:
+        sha = subprocess.run(  # noqa: S603 - fixed command, no user input
+            ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],  # noqa: S607
+            capture_output=True, text=True, timeout=5, check=True,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return f"+g{sha}" if sha else ""
+
+
 @dataclass
 class Context:
     """Settings plus the adapters they configure."""
@@ -43,6 +59,7 @@ class Context:
     def registry(self) -> Registry:
         return Registry(self.settings.tracking_uri(), self.settings.artifact_location())
 
-    @property
+    @cached_property
     def code_version(self) -> str:
-        return __version__
+        """The package version, plus the git commit when running from a checkout."""
+        return __version__ + _git_suffix()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from rich.progress import Progress
 
+from airwatch.domain.report import diagnostic_figures, feature_importance
 from airwatch.domain.schemas import POLLUTANTS
 from airwatch.domain.train import fit_and_score, make_candidates, time_split, validation_fold_skills
 from airwatch.domain.transform import feature_columns
@@ -81,6 +83,15 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool = False) -> dict[s
                         | {"overfit_gap": result.overfit_gap}
                     )
                     model_uri = registry.log_model(candidate, features, split.validation)
+                    registry.log_figures(
+                        diagnostic_figures(
+                            pollutant,
+                            split.validation["date"],
+                            np.asarray(candidate.predict(split.validation), dtype=np.float64),
+                            split.validation[f"target_{HORIZON}"].to_numpy(dtype=np.float64),
+                            feature_importance(candidate),
+                        )
+                    )
                 report["candidates"].append(
                     {
                         "name": candidate.name,

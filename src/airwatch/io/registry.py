@@ -93,6 +93,14 @@ class Registry:
         mlflow.log_dict(data, name)
 
     @staticmethod
+    def log_figures(figures: dict[str, Any]) -> None:
+        import matplotlib.pyplot as plt
+
+        for name, figure in figures.items():
+            mlflow.log_figure(figure, f"plots/{name}")
+            plt.close(figure)
+
+    @staticmethod
     def log_model(candidate: Any, features: list[str], example: pd.DataFrame) -> str:
         """Log a candidate as a pyfunc model in the active run; returns its model URI."""
         columns = ["site_id", "date", *features]

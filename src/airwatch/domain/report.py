@@ -1,0 +1,81 @@
+"""Diagnostic figures of a candidate's validation forecasts (logged to MLflow by the train stage)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # files, never a screen
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from airwatch import _core
+
+
+def diagnostic_figures(
+    pollutant: str,
+    dates: pd.Series,
+    predicted: np.ndarray,
+    observed: np.ndarray,
+    importance: pd.Series | None = None,
+) -> dict[str, Figure]:
+    """Predicted vs actual, RMSE by month and by observed AQI category, and feature importance."""
+    figures: dict[str, Figure] = {}
+    ok = ~(np.isnan(predicted) | np.isnan(observed))
+    p, o = predicted[ok], observed[ok]
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.scatter(o, p, s=4, alpha=0.3)
+    top = float(np.nanmax([o.max(initial=0), p.max(initial=0)]))
+    ax.plot([0, top], [0, top], color="black", linewidth=1)
+    ax.set_xlabel("observed")
+    ax.set_ylabel("forecast")
+    ax.set_title(f"{pollutant}: forecast vs observed (validation)")
+    figures["predicted_vs_actual.png"] = fig
+
+    frame = pd.DataFrame({"month": pd.to_datetime(dates[ok]).dt.month.to_numpy(), "err2": (p - o) ** 2})
+    by_month = np.sqrt(frame.groupby("month")["err2"].mean())
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.bar(by_month.index, by_month.to_numpy())
+    ax.set_xlabel("month")
+    ax.set_ylabel("RMSE")
+    ax.set_title(f"{pollutant}: error by month")
+    figures["error_by_month.png"] = fig
+
+    names = _core.category_names()
+    categories = _core.aqi_category(_core.aqi(pollutant, np.ascontiguousarray(o, dtype=np.float64)))
+    frame = pd.DataFrame({"category": categories, "err2": (p - o) ** 2})
+    by_cat = np.sqrt(frame.groupby("category")["err2"].mean())
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.bar([names[c] if c >= 0 else "missing" for c in by_cat.index], by_cat.to_numpy())
+    ax.set_ylabel("RMSE")
+    ax.set_title(f"{pollutant}: error by observed AQI category")
+    ax.tick_params(axis="x", labelrotation=20)
+    fig.tight_layout()
+    figures["error_by_aqi_category.png"] = fig
+
+    if importance is not None and len(importance):
+        top_features = importance.sort_values().tail(20)
+        fig, ax = plt.subplots(figsize=(6, 6))
+        ax.barh(top_features.index, top_features.to_numpy())
+        ax.set_title(f"{pollutant}: feature importance")
+        fig.tight_layout()
+        figures["feature_importance.png"] = fig
+    return figures
+
+
+def feature_importance(candidate: object) -> pd.Series | None:
+    """Importance of each input feature of a fitted learned candidate (gain for LightGBM, |coef| for ridge)."""
+    model = getattr(candidate, "model_", None)
+    features = getattr(candidate, "features", None)
+    if model is None or features is None:
+        return None
+    if hasattr(model, "booster_"):
+        gain = model.booster_.feature_importance(importance_type="gain")
+        return pd.Series(gain, index=features)
+    if hasattr(model, "named_steps"):
+        coef = np.abs(model.named_steps["ridge"].coef_)
+        names = model.named_steps["impute"].get_feature_names_out(features)
+        return pd.Series(coef, index=names)
+    return None
