@@ -107,6 +107,14 @@ def _usable(frame: pd.DataFrame, h: int) -> pd.DataFrame:
     return frame[frame[f"target_{h}"].notna() & frame["last_value"].notna()]
 
 
+def fold_split(
+    usable: pd.DataFrame, h: int, start: pd.Timestamp, end: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training rows (target day at most the fold's first issue day) and test rows (target in the fold)."""
+    td = target_dates(usable, h)
+    return usable[td <= start - pd.Timedelta(days=h)], usable[(td >= start) & (td <= end)]
+
+
 def _fit_predict(candidate: Forecaster, train: pd.DataFrame, test: pd.DataFrame, h: int) -> np.ndarray:
     candidate.fit(train, train[f"target_{h}"].to_numpy(dtype=np.float64))
     return np.asarray(candidate.predict(test), dtype=np.float64)
@@ -208,12 +216,10 @@ def backtest(
     )
     for h in config.horizons:
         usable = _usable(frame, h)
-        td = target_dates(usable, h)
         parts, held_parts = [], []
         quantiles: tuple[Forecaster, Forecaster] | None = None
         for start, end in windows:
-            train = usable[td <= start - pd.Timedelta(days=h)]
-            test = usable[(td >= start) & (td <= end)]
+            train, test = fold_split(usable, h, start, end)
             if train.empty or test.empty:
                 continue
             say(f"{pollutant} day+{h}: fold {start.date()}..{end.date()} ({len(train):,} train, {len(test):,} test)")

@@ -1,0 +1,61 @@
+"""The backtest end to end on real EPA files, and its guarantees about time."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from airwatch.cli import app
+from airwatch.domain.backtest import BacktestConfig, fold_split, fold_windows
+from tests.conftest import SHARED_EPA
+
+QUEENS = SHARED_EPA / "adviz_queens_college_ny"
+
+
+def test_folds_and_training_never_reach_past_the_issue_day() -> None:
+    dates = pd.date_range("2019-01-01", "2019-12-31")
+    frame = pd.DataFrame({"date": dates, "target_2": np.arange(len(dates), dtype=float), "last_value": 1.0})
+    windows = fold_windows(pd.Timestamp("2019-12-31"), BacktestConfig(folds=3, fold_days=30))
+    assert windows[0][0] == pd.Timestamp("2019-10-03") and windows[-1][1] == pd.Timestamp("2019-12-31")
+    for start, end in windows:
+        train, test = fold_split(frame, 2, start, end)
+        last_target_in_training = train["date"].max() + pd.Timedelta(days=2)
+        first_issue_day = test["date"].min()
+        assert last_target_in_training <= first_issue_day  # no training observation after any issue day
+    assert fold_windows(pd.Timestamp("2019-12-31"), BacktestConfig(folds=2, test_start=pd.Timestamp("2019-07-01")))[0][
+        0
+    ] == pd.Timestamp("2019-07-01")
+
+
+@pytest.mark.skipif(not QUEENS.exists(), reason="needs ../shared/data/epa")
+def test_backtest_command_on_real_files(tmp_path: Path) -> None:
+    folder = tmp_path / "in" / "nested"
+    folder.mkdir(parents=True)
+    for name in (
+        "ozone_daily_2001_2019_queens_college_360810124.csv.gz",
+        "pm25_daily_2001_2019_queens_college_360810124.csv.gz",
+    ):
+        shutil.copy(QUEENS / name, folder)
+    out = tmp_path / "metrics.json"
+    result = CliRunner().invoke(
+        app, ["backtest", "--input", str(tmp_path / "in"), "--pollutant", "ozone", "--test-start", "2019-06-01",
+              "--folds", "2", "--output", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["pollutant"] == "ozone" and data["model"] in {"ridge", "lightgbm", "persistence", "climatology"}
+    assert set(data["horizons"]) == {"1", "2", "3"}
+    for m in data["horizons"].values():
+        for key in ("rmse", "mae", "persistence_rmse", "skill_vs_persistence", "climatology_rmse",
+                    "skill_vs_climatology", "category_hit_rate", "n_sites", "n_forecasts"):  # fmt: skip
+            assert key in m
+        assert m["n_forecasts"] > 100
+    assert data["folds"][0]["start"] == "2019-06-01"
+    assert data["selection"]["window"][1] < "2019-06-01"  # chosen before the scored period
+    assert data["horizons"]["1"]["skill_vs_persistence"] > 0.05
