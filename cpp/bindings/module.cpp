@@ -25,6 +25,7 @@
 #include "airwatch/metrics.hpp"
 #include "airwatch/spatial.hpp"
 #include "airwatch/validate.hpp"
+#include "airwatch/weather.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -330,6 +331,26 @@ std::tuple<Out<double>, Out<int32_t>> py_neighbor_mean(In<int32_t> site, In<int3
   return {to_numpy(std::move(mean)), to_numpy(std::move(count))};
 }
 
+nb::dict py_ghcn(In<uint8_t> data, const std::vector<std::string>& elements) {
+  const std::string_view view(reinterpret_cast<const char*>(data.data()), data.shape(0));
+  airwatch::GhcnDaily g;
+  {
+    nb::gil_scoped_release release;
+    g = airwatch::parse_ghcn_dly(view, elements);
+  }
+  nb::dict d;
+  d["stations"] = nb::cast(g.stations);
+  d["station"] = to_numpy(std::move(g.station));
+  d["day"] = to_numpy(std::move(g.day));
+  d["element"] = to_numpy(std::move(g.element));
+  d["value"] = to_numpy(std::move(g.value));
+  d["missing"] = g.missing;
+  d["flagged"] = g.flagged;
+  d["out_of_bounds"] = g.out_of_bounds;
+  d["malformed_lines"] = g.malformed_lines;
+  return d;
+}
+
 }  // namespace
 
 NB_MODULE(_core, m) {
@@ -397,5 +418,8 @@ NB_MODULE(_core, m) {
         "lat"_a.noconvert(), "lon"_a.noconvert(), "k"_a, "radius_km"_a,
         "Inverse-distance weighted mean of the k nearest other sites' values on each grid row's day, and how "
         "many contributed.");
+  m.def("parse_ghcn_dly", &py_ghcn, "data"_a.noconvert(), "elements"_a,
+        "NOAA GHCN-Daily .dly text (uint8 array) to long rows in metric units; flagged (QFLAG), missing "
+        "(-9999) and out-of-bounds values are dropped and counted.");
   m.attr("MISSING_DAY") = airwatch::kMissingDay;
 }

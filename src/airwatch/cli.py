@@ -298,6 +298,18 @@ def backtest_cmd(
         int, typer.Option("--fold-days", help="Days per test fold (without --test-start).", min=7)
     ] = 91,
     seed: Annotated[int, typer.Option("--seed", help="Seed for every random choice.")] = 42,
+    weather: Annotated[
+        Path | None,
+        typer.Option("--weather", help="Folder of NOAA station files (GHCN-Daily .dly, daily-summaries CSV)."),
+    ] = None,
+    weather_mode: Annotated[
+        str | None,
+        typer.Option(
+            "--weather-mode",
+            help="none, lagged (issue-day observations) or observed-as-forecast (target-day observations as a "
+            "perfect forecast). With --weather and no mode: both lagged and observed-as-forecast.",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate the forecasting pipeline on a folder of EPA daily files by rolling-origin backtest."""
     import pandas as pd
@@ -316,14 +328,40 @@ def backtest_cmd(
         console.print(f"[red]error:[/red] --test-start: {exc}")
         raise typer.Exit(2) from None
     config = BacktestConfig(folds=folds, fold_days=fold_days, seed=seed, test_start=start)
+    from airwatch.domain.weather import LAGGED, MODES, NONE, OBSERVED
+
+    if weather_mode is not None and weather_mode not in MODES:
+        console.print(f"[red]error:[/red] --weather-mode must be one of {', '.join(MODES)}")
+        raise typer.Exit(2)
+    if weather_mode not in (None, NONE) and weather is None:
+        console.print("[red]error:[/red] --weather-mode needs --weather DIR")
+        raise typer.Exit(2)
+    modes = (weather_mode,) if weather_mode else ((LAGGED, OBSERVED) if weather else (NONE,))
     try:
-        result, info = backtest_flow(str(input_dir), pollutant, config)
+        results, info = backtest_flow(str(input_dir), pollutant, config, str(weather) if weather else None, modes)
     except Exception as exc:
         _fail("backtest", exc)
         return
-    data = result.to_json(info)
+    main_mode = LAGGED if LAGGED in results else modes[0]
+    data = results[main_mode].to_json({**info, "weather": main_mode})
+    if len(results) > 1:
+        data["modes"] = {m: {"model": r.model, "horizons": r.to_json()["horizons"]} for m, r in results.items()}
     output.write_text(json.dumps(data, indent=2))
-    table = Table(title=f"Backtest {pollutant}: {result.model} (folds {result.folds[0][0]} .. {result.folds[-1][1]})")
+    for mode, result in results.items():
+        _backtest_table(pollutant, mode, result.to_json())
+    for h, m in data["held_out_sites"].items():
+        console.print(
+            f"held-out sites ({main_mode}), day+{h}: skill vs persistence "
+            f"{100 * m['skill_vs_persistence']:.1f}% ({int(m['n_sites'])} sites)"
+        )
+    console.print(f"metrics written to {output}")
+
+
+def _backtest_table(pollutant: str, mode: str, data: dict[str, Any]) -> None:
+    folds = data["folds"]
+    table = Table(
+        title=f"Backtest {pollutant}, weather {mode}: {data['model']} ({folds[0]['start']} .. {folds[-1]['end']})"
+    )
     for col in ("horizon", "RMSE", "persistence", "skill vs pers.", "climatology", "skill vs clim.", "AQI hit",
                 "USG POD", "USG FAR", "80% cover", "sites", "forecasts"):  # fmt: skip
         table.add_column(col)
@@ -335,10 +373,6 @@ def backtest_cmd(
             str(int(m["n_sites"])), str(int(m["n_forecasts"])),
         )  # fmt: skip
     console.print(table)
-    for h, m in data["held_out_sites"].items():
-        console.print(f"held-out sites, day+{h}: skill vs persistence {100 * m['skill_vs_persistence']:.1f}% "
-                      f"({int(m['n_sites'])} sites)")  # fmt: skip
-    console.print(f"metrics written to {output}")
 
 
 @app.command()

@@ -120,7 +120,12 @@ def _fit_predict(candidate: Forecaster, train: pd.DataFrame, test: pd.DataFrame,
     return np.asarray(candidate.predict(test), dtype=np.float64)
 
 
-def choose_model(frame: pd.DataFrame, first_test: pd.Timestamp, config: BacktestConfig) -> tuple[str, dict[str, Any]]:
+FeatureChooser = Callable[[int], list[str]]
+
+
+def choose_model(
+    frame: pd.DataFrame, first_test: pd.Timestamp, config: BacktestConfig, features_for: FeatureChooser
+) -> tuple[str, dict[str, Any]]:
     """Pick the candidate on the selection window before the first test fold, by day+1 RMSE with gates."""
     h = min(config.horizons)
     usable = _usable(frame, h)
@@ -131,7 +136,7 @@ def choose_model(frame: pd.DataFrame, first_test: pd.Timestamp, config: Backtest
     val = usable[(td >= sel_start) & (td <= sel_end)]
     if train.empty or val.empty:
         raise ValueError("not enough history before the test folds to choose a model; add data or fewer folds")
-    features = feature_columns(frame)
+    features = features_for(h)
     results = []
     for candidate in make_candidates(features, seed=config.seed, lightgbm_rounds=config.lightgbm_rounds, horizon=h):
         predicted_val = _fit_predict(candidate, train, val, h)
@@ -200,13 +205,18 @@ def backtest(
     pollutant: str,
     config: BacktestConfig,
     progress: Callable[[str], None] | None = None,
+    features_for: FeatureChooser | None = None,
 ) -> BacktestResult:
-    """Run the rolling-origin backtest of one pollutant on a feature frame (from build_features)."""
+    """Run the rolling-origin backtest of one pollutant on a feature frame (from build_features).
+
+    features_for(h): the columns a model of horizon h may use (default: every feature column).
+    """
     say = progress or (lambda _msg: None)
-    features = feature_columns(frame)
+    all_features = feature_columns(frame)
+    features_for = features_for or (lambda _h: all_features)
     last = max(target_dates(_usable(frame, h), h).max() for h in config.horizons)
     windows = fold_windows(last, config)
-    model_name, selection = choose_model(frame, windows[0][0], config)
+    model_name, selection = choose_model(frame, windows[0][0], config, features_for)
     say(f"{pollutant}: selected {model_name} on {selection['window'][0]}..{selection['window'][1]}")
     rng = np.random.default_rng(config.seed)
     sites = np.array(sorted(frame["site_id"].astype(str).unique()))
@@ -215,6 +225,7 @@ def backtest(
         pollutant, model_name, selection, {}, folds=[(str(a.date()), str(b.date())) for a, b in windows]
     )
     for h in config.horizons:
+        features = features_for(h)
         usable = _usable(frame, h)
         parts, held_parts = [], []
         quantiles: tuple[Forecaster, Forecaster] | None = None

@@ -13,8 +13,17 @@ from prefect import flow, get_run_logger
 
 from airwatch.domain.backtest import BacktestConfig, BacktestResult, backtest
 from airwatch.domain.parse import ParseError, parse_daily_path
-from airwatch.domain.transform import AUXILIARY, FeatureConfig, auxiliary_daily, build_features, site_daily_values
+from airwatch.domain.transform import (
+    AUXILIARY,
+    FeatureConfig,
+    auxiliary_daily,
+    build_features,
+    feature_columns,
+    site_daily_values,
+    site_table,
+)
 from airwatch.domain.validate import validate_observations
+from airwatch.domain.weather import LAGGED, NONE, OBSERVED, columns_for_horizon, load_weather_folder, weather_features
 from airwatch.flows.ingest import find_daily_files
 
 log = logging.getLogger(__name__)
@@ -36,9 +45,24 @@ def load_folder(folder: Path) -> tuple[pd.DataFrame, list[str], list[str]]:
     return validate_observations(observations, max_day=int(today)).valid, used, skipped
 
 
+def _chooser(frame: pd.DataFrame, mode: str):  # type: ignore[no-untyped-def]
+    columns = feature_columns(frame)
+    if mode == NONE:
+        return lambda _h: [c for c in columns if not c.startswith("wx")]
+    if mode == LAGGED:
+        return lambda _h: [c for c in columns if not c.startswith("wxf")]
+    return lambda h: columns_for_horizon(columns, h)
+
+
 @flow(name="backtest")
-def backtest_flow(folder: str, pollutant: str, config: BacktestConfig) -> tuple[BacktestResult, dict[str, object]]:
-    """Load, transform with the production feature code, and backtest one pollutant."""
+def backtest_flow(
+    folder: str,
+    pollutant: str,
+    config: BacktestConfig,
+    weather_dir: str | None = None,
+    weather_modes: tuple[str, ...] = (NONE,),
+) -> tuple[dict[str, BacktestResult], dict[str, object]]:
+    """Load, transform with the production feature code, and backtest one pollutant per weather mode."""
     logger = get_run_logger()
     observations, used, skipped = load_folder(Path(folder))
     for s in skipped:
@@ -50,15 +74,30 @@ def backtest_flow(folder: str, pollutant: str, config: BacktestConfig) -> tuple[
     auxiliary = {k: v for k, v in auxiliary.items() if not v.empty}
     feature_config = replace(FeatureConfig(), horizons=config.horizons)
     frame = build_features(daily, feature_config, auxiliary)
-    logger.info("backtest: %s, %d sites, %d site-days from %d files", pollutant, frame["site_id"].nunique(),
-                len(daily), len(used))  # fmt: skip
-    result = backtest(frame, pollutant, config, progress=logger.info)
     info: dict[str, object] = {
         "input": str(folder),
         "files": len(used),
         "skipped_files": len(skipped),
         "site_days": len(daily),
         "auxiliary": sorted(auxiliary),
-        "weather": "none",
     }
-    return result, info
+    if weather_dir and any(m != NONE for m in weather_modes):
+        weather, stations, counts = load_weather_folder(Path(weather_dir))
+        sites = site_table(daily)
+        codes = frame["site_id"].map({s: i for i, s in enumerate(sites["site_id"])}).to_numpy(dtype=np.int64)
+        widest = OBSERVED if OBSERVED in weather_modes else LAGGED
+        columns = weather_features(sites, codes, frame["day"].to_numpy(dtype=np.int64), weather, stations,
+                                   mode=widest, horizons=config.horizons)  # fmt: skip
+        frame = pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
+        matched = frame.groupby("site_id")["wx_station_km"].first()
+        info["weather_input"] = {"dir": str(weather_dir), **counts, "stations": len(stations),
+                                 "sites_with_station": int(matched.notna().sum()), "sites": len(matched)}  # fmt: skip
+        logger.info("backtest: weather from %d stations; %d of %d sites have one within 50 km",
+                    len(stations), int(matched.notna().sum()), len(matched))  # fmt: skip
+    logger.info("backtest: %s, %d sites, %d site-days from %d files", pollutant, frame["site_id"].nunique(),
+                len(daily), len(used))  # fmt: skip
+    results = {}
+    for mode in weather_modes:
+        logger.info("backtest: weather mode %s", mode)
+        results[mode] = backtest(frame, pollutant, config, progress=logger.info, features_for=_chooser(frame, mode))
+    return results, info

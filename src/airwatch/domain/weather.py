@@ -1,0 +1,196 @@
+"""Weather: NOAA station observations as daily series, matched to air-quality sites, as features.
+
+Sources (shared/data/noaa): GHCN-Daily ``.dly`` station files (parsed in C++; QFLAG-flagged values,
+-9999 and values outside physical bounds dropped) and NCEI daily-summaries CSV exports (standard units:
+degrees F, inches, mph, converted here to degrees C, mm and m/s, with the same bounds). Each
+air-quality site takes the nearest station within a radius that has enough data (k-d tree in C++); the
+distance is a feature. A site with no station in range gets missing weather features (the models
+handle missing values), and the match is reported.
+
+Modes (how a backtest may use weather, stated in its output):
+- ``lagged``: the issue day's observed weather (known when the forecast is made);
+- ``observed-as-forecast``: the target day's observed weather standing in for a forecast ("perfect
+  prog", an upper bound on what a weather forecast can add);
+- ``archived-forecast``: what a forecaster knew (needs archived forecasts; not in shared/).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from airwatch import _core
+from airwatch.domain.parse import decompress
+
+ELEMENTS = ["TMAX", "TMIN", "PRCP", "AWND", "WDF2"]
+NONE, LAGGED, OBSERVED, ARCHIVED = "none", "lagged", "observed-as-forecast", "archived-forecast"
+MODES = (NONE, LAGGED, OBSERVED, ARCHIVED)
+BOUNDS = {
+    "TMAX": (-70.0, 60.0),
+    "TMIN": (-70.0, 60.0),
+    "PRCP": (0.0, 1000.0),
+    "AWND": (0.0, 75.0),
+    "WDF2": (0.0, 360.0),
+}
+_EPOCH = np.datetime64("1970-01-01", "D")
+
+
+class WeatherError(ValueError):
+    """A weather file is not a layout this parser knows; the message names it."""
+
+
+def parse_ghcn_dly(name: str, data: bytes) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Daily weather (station_id, day, TMAX, TMIN, PRCP, AWND, WDF2) from a .dly file, and its drop counts."""
+    text = np.frombuffer(decompress(name, data), dtype=np.uint8)
+    g = _core.parse_ghcn_dly(text, ELEMENTS)
+    long = pd.DataFrame({"station": g["station"], "day": g["day"], "element": g["element"], "value": g["value"]})
+    wide = long.pivot_table(index=["station", "day"], columns="element", values="value", aggfunc="first")
+    wide.columns = [ELEMENTS[int(c)] for c in wide.columns]
+    wide = wide.reindex(columns=ELEMENTS).reset_index()
+    wide.insert(0, "station_id", np.array(g["stations"], dtype=object)[wide.pop("station").to_numpy()])
+    counts = {k: int(g[k]) for k in ("missing", "flagged", "out_of_bounds", "malformed_lines")}
+    return wide, counts
+
+
+def parse_ghcn_csv(name: str, data: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Daily weather from an NCEI daily-summaries CSV (standard units), and the stations it names."""
+    text = np.frombuffer(decompress(name, data), dtype=np.uint8)
+    columns = [("STATION", 4), ("DATE", 2), ("LATITUDE", 0), ("LONGITUDE", 0), *((e, 0) for e in ELEMENTS)]
+    _, header, d, _ = _core.read_csv(text, columns, 2)
+    if "STATION" not in header or "DATE" not in header:
+        raise WeatherError(f"{name}: not an NCEI daily-summaries CSV (no STATION/DATE columns)")
+    codes, stations = d["STATION"]
+    n = len(codes)
+    frame = pd.DataFrame({"station_id": np.array(stations, dtype=object)[codes], "day": d["DATE"]})
+    # NCEI "standard" units to metric: degrees F, inches, mph.
+    scale = {"TMAX": (1 / 1.8, -32 / 1.8), "TMIN": (1 / 1.8, -32 / 1.8), "PRCP": (25.4, 0.0), "AWND": (0.44704, 0.0),
+             "WDF2": (1.0, 0.0)}  # fmt: skip
+    for e in ELEMENTS:
+        values = d[e] * scale[e][0] + scale[e][1] if e in d else np.full(n, np.nan)
+        lo, hi = BOUNDS[e]
+        frame[e] = np.where((values >= lo) & (values <= hi), values, np.nan)
+    frame = frame[frame["day"] != _core.MISSING_DAY]
+    meta = (
+        pd.DataFrame(
+            {
+                "station_id": frame["station_id"],
+                "latitude": d.get("LATITUDE", np.full(n, np.nan))[frame.index],
+                "longitude": d.get("LONGITUDE", np.full(n, np.nan))[frame.index],
+            }
+        )
+        .dropna()
+        .drop_duplicates("station_id")
+    )
+    return frame.reset_index(drop=True), meta
+
+
+def known_stations() -> pd.DataFrame:
+    """Coordinates of the stations of shared/data/noaa (the .dly files carry none)."""
+    path = Path(str(resources.files("airwatch") / "sample_data" / "ghcnd_stations.csv"))
+    return pd.read_csv(path, usecols=["station_id", "name", "latitude", "longitude"])
+
+
+def load_weather_folder(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """Daily weather of every station file below folder (.dly and daily-summaries CSV, gzipped or not)."""
+    frames, metas, counts = [], [known_stations()], {"files": 0, "flagged": 0, "out_of_bounds": 0, "skipped": 0}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        name = path.name.removesuffix(".gz")
+        try:
+            if name.endswith(".dly"):
+                wide, c = parse_ghcn_dly(path.name, path.read_bytes())
+                counts["flagged"] += c["flagged"]
+                counts["out_of_bounds"] += c["out_of_bounds"]
+            elif name.endswith(".csv"):
+                wide, meta = parse_ghcn_csv(path.name, path.read_bytes())
+                metas.append(meta)
+            else:
+                continue
+        except WeatherError:
+            counts["skipped"] += 1  # e.g. a monthly (GSOM) file: not daily weather
+            continue
+        frames.append(wide)
+        counts["files"] += 1
+    if not frames:
+        raise FileNotFoundError(f"no NOAA daily station file (.dly or daily-summaries CSV) under {folder}")
+    weather = pd.concat(frames, ignore_index=True)
+    # Several files may cover one station-day (a .dly and a CSV export): the first value of each wins.
+    weather = weather.groupby(["station_id", "day"], as_index=False).first()
+    stations = pd.concat(metas, ignore_index=True).drop_duplicates("station_id")
+    # A station serves as a site's weather only with a year of temperatures: precipitation-only
+    # gauges (CoCoRaHS) would otherwise win the nearest-station match and bring no temperature.
+    coverage = weather.groupby("station_id")["TMAX"].count()
+    stations = stations[stations["station_id"].isin(coverage[coverage >= 365].index)]
+    return weather, stations.reset_index(drop=True), counts
+
+
+def match_stations(sites: pd.DataFrame, stations: pd.DataFrame, *, radius_km: float) -> tuple[np.ndarray, np.ndarray]:
+    """For each site, the index of its nearest station within radius_km (-1 if none) and the distance."""
+    idx, km = _core.nearest_sites(
+        np.ascontiguousarray(stations["latitude"].to_numpy(dtype=np.float64)),
+        np.ascontiguousarray(stations["longitude"].to_numpy(dtype=np.float64)),
+        np.ascontiguousarray(sites["latitude"].to_numpy(dtype=np.float64)),
+        np.ascontiguousarray(sites["longitude"].to_numpy(dtype=np.float64)),
+        1,
+        radius_km,
+    )
+    return idx, km
+
+
+def weather_features(
+    sites: pd.DataFrame,
+    g_site: np.ndarray,
+    g_day: np.ndarray,
+    weather: pd.DataFrame,
+    stations: pd.DataFrame,
+    *,
+    mode: str,
+    horizons: tuple[int, ...],
+    radius_km: float = 50.0,
+) -> dict[str, np.ndarray]:
+    """Weather columns for each grid row (site, issue day) under a mode; empty for mode none."""
+    if mode not in MODES:
+        raise ValueError(f"weather mode must be one of {MODES}, got {mode!r}")
+    if mode == NONE:
+        return {}
+    if mode == ARCHIVED:
+        raise ValueError("archived-forecast needs archived weather forecasts, which this input does not have")
+    idx, km = match_stations(sites, stations, radius_km=radius_km)
+    station_of_row = idx[g_site]
+    codes = pd.Categorical(weather["station_id"], categories=stations["station_id"]).codes
+    table = weather.assign(code=codes).set_index(["code", "day"])[ELEMENTS]
+    table = table[~table.index.duplicated()]
+
+    def lookup(offset: int, prefix: str) -> dict[str, np.ndarray]:
+        keys = pd.MultiIndex.from_arrays([station_of_row, g_day + offset])
+        got = table.reindex(keys)
+        out = {f"{prefix}_{e.lower()}": got[e].to_numpy(dtype=np.float64, copy=True) for e in ELEMENTS}
+        for v in out.values():
+            v[station_of_row < 0] = np.nan
+        wd = np.deg2rad(out.pop(f"{prefix}_wdf2"))
+        out[f"{prefix}_wind_u"] = -np.sin(wd)  # direction the wind blows from, as a unit vector
+        out[f"{prefix}_wind_v"] = -np.cos(wd)
+        out[f"{prefix}_trange"] = out[f"{prefix}_tmax"] - out[f"{prefix}_tmin"]
+        # Stagnation: light wind and no rain, when PM2.5 builds up and ozone cooks.
+        out[f"{prefix}_stagnant"] = ((out[f"{prefix}_awnd"] < 2.5) & (out[f"{prefix}_prcp"] < 1.0)).astype(float)
+        out[f"{prefix}_stagnant"][np.isnan(out[f"{prefix}_awnd"])] = np.nan
+        return out
+
+    columns = {"wx_station_km": np.where(station_of_row >= 0, km[g_site], np.nan)}
+    columns.update(lookup(0, "wx"))  # the issue day's observed weather: known at issue time
+    doy = pd.to_datetime(_EPOCH + g_day.astype("timedelta64[D]")).dayofyear.to_numpy()
+    summer = np.clip(-np.cos(2 * np.pi * (doy - 1) / 365.25), 0, None)  # 0 in winter, 1 at midsummer
+    columns["wx_heat_season"] = columns["wx_tmax"] * summer
+    if mode == OBSERVED:
+        for h in horizons:
+            target = lookup(h, f"wxf{h}")
+            target[f"wxf{h}_heat_season"] = target[f"wxf{h}_tmax"] * summer
+            columns.update(target)
+    return columns
+
+
+def columns_for_horizon(columns: list[str], horizon: int) -> list[str]:
+    """The feature columns a model of this horizon may use: target-day weather of its own horizon only."""
+    return [c for c in columns if not c.startswith("wxf") or c.startswith(f"wxf{horizon}_")]

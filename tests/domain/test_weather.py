@@ -1,0 +1,92 @@
+"""NOAA station files: both formats, flags, missing values, unit conversions, gaps; and station matching."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from airwatch.domain.weather import (
+    LAGGED,
+    OBSERVED,
+    columns_for_horizon,
+    parse_ghcn_csv,
+    parse_ghcn_dly,
+    weather_features,
+)
+from tests.conftest import SHARED_EPA
+
+NOAA = SHARED_EPA.parent / "noaa"
+needs_shared = pytest.mark.skipif(not NOAA.exists(), reason="needs ../shared/data/noaa")
+
+
+def dly_line(element: str, year: int, month: int, cells: dict[int, tuple[int, str]]) -> str:
+    out = f"USW00094789{year:04d}{month:02d}{element}"
+    for d in range(1, 32):
+        value, qflag = cells.get(d, (-9999, " "))
+        out += f"{value:5d} {qflag}{' ' if value == -9999 else 'W'}"
+    return out
+
+
+def test_dly_units_flags_missing_and_gaps() -> None:
+    text = "\n".join(
+        [
+            dly_line("TMAX", 2019, 7, {1: (322, " "), 2: (301, "X"), 4: (280, " ")}),  # day 3 is a gap
+            dly_line("PRCP", 2019, 7, {1: (254, " ")}),
+            dly_line("AWND", 2019, 7, {1: (1377, " ")}),  # 137.7 m/s: out of physical bounds
+            dly_line("SNOW", 2019, 7, {1: (0, " ")}),  # not requested
+        ]
+    )
+    frame, counts = parse_ghcn_dly("x.dly.gz", gzip.compress(text.encode()))
+    assert counts["flagged"] == 1 and counts["out_of_bounds"] == 1
+    day1 = frame[frame["day"] == (np.datetime64("2019-07-01") - np.datetime64("1970-01-01")).astype(int)].iloc[0]
+    assert day1["TMAX"] == pytest.approx(32.2) and day1["PRCP"] == pytest.approx(25.4) and np.isnan(day1["AWND"])
+    assert len(frame) == 2  # days 1 and 4; the flagged day 2 and the gap on day 3 have no row
+
+
+def test_csv_standard_units_are_converted() -> None:
+    csv = (
+        '"STATION","NAME","DATE","AWND","PRCP","SNOW","SNWD","TMAX","TMIN"\n'
+        '"USW00094728","NY CITY CENTRAL PARK, NY US","2019-07-20","10.00","1.00","0.0","0.0","95",""\n'
+        '"USW00094728","NY CITY CENTRAL PARK, NY US","2019-07-21","","","0.0","0.0","212","70"\n'
+    )
+    frame, meta = parse_ghcn_csv("cp.csv", csv.encode())
+    assert frame.loc[0, "TMAX"] == pytest.approx(35.0)
+    assert frame.loc[0, "PRCP"] == pytest.approx(25.4) and frame.loc[0, "AWND"] == pytest.approx(4.4704)
+    assert np.isnan(frame.loc[0, "TMIN"])  # blank stays missing
+    assert np.isnan(frame.loc[1, "TMAX"])  # 212 F (100 C) is outside physical bounds
+    assert meta.empty  # this export has no coordinates
+
+
+@needs_shared
+def test_real_files_agree_across_formats() -> None:
+    """O'Hare: the .dly file and the CDO CSV export give the same TMAX (README: 6138 of 6138 days)."""
+    dly, _ = parse_ghcn_dly("o.dly.gz", (NOAA / "ghcnd_dly_chicago_ohare_il" / "USW00094846.dly.gz").read_bytes())
+    csv, meta = parse_ghcn_csv(
+        "o.csv.gz", (NOAA / "ghcnd_daily_csv_chicago_il" / "Ohare_FULL_temp_2000_2019.csv.gz").read_bytes()
+    )
+    both = dly.merge(csv, on=["station_id", "day"], suffixes=("_dly", "_csv")).dropna(subset=["TMAX_dly", "TMAX_csv"])
+    assert len(both) > 5000
+    # The CSV rounds to whole degrees F; 0.5 F is 0.28 C.
+    assert (both["TMAX_dly"] - both["TMAX_csv"]).abs().max() < 0.3
+    assert meta.iloc[0]["latitude"] == pytest.approx(41.995, abs=0.01)
+
+
+def test_weather_features_modes_and_no_station() -> None:
+    sites = pd.DataFrame({"site_id": ["a", "b"], "latitude": [40.74, 10.0], "longitude": [-73.82, 10.0]})
+    stations = pd.DataFrame({"station_id": ["S"], "latitude": [40.64], "longitude": [-73.76]})
+    days = np.arange(100, 110)
+    weather = pd.DataFrame({"station_id": "S", "day": days, "TMAX": days * 1.0, "TMIN": 0.0, "PRCP": 0.0,
+                            "AWND": 1.0, "WDF2": 90.0})  # fmt: skip
+    g_site = np.array([0] * 5 + [1] * 5)
+    g_day = np.array([100, 101, 102, 103, 104] * 2)
+    lagged = weather_features(sites, g_site, g_day, weather, stations, mode=LAGGED, horizons=(1, 2))
+    assert lagged["wx_tmax"][:5].tolist() == [100, 101, 102, 103, 104]  # the issue day's own weather
+    assert np.isnan(lagged["wx_tmax"][5:]).all() and np.isnan(lagged["wx_station_km"][5:]).all()
+    assert not any(k.startswith("wxf") for k in lagged)
+    assert lagged["wx_stagnant"][0] == 1.0 and lagged["wx_wind_u"][0] == pytest.approx(-1.0)
+    observed = weather_features(sites, g_site, g_day, weather, stations, mode=OBSERVED, horizons=(1, 2))
+    assert observed["wxf2_tmax"][:5].tolist() == [102, 103, 104, 105, 106]  # the target day's weather
+    assert columns_for_horizon(list(observed), 1) == [c for c in observed if not c.startswith("wxf2")]
