@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from prefect import flow, get_run_logger
 
-from airwatch.domain.backtest import BacktestConfig, BacktestResult, backtest
+from airwatch.domain.backtest import BacktestConfig, BacktestResult, backtest, metrics
 from airwatch.domain.parse import ParseError, parse_daily_path
 from airwatch.domain.transform import (
     AUXILIARY,
@@ -97,7 +97,19 @@ def backtest_flow(
     logger.info("backtest: %s, %d sites, %d site-days from %d files", pollutant, frame["site_id"].nunique(),
                 len(daily), len(used))  # fmt: skip
     results = {}
+    near: dict[str, dict[str, dict[str, float]]] = {}
     for mode in weather_modes:
         logger.info("backtest: weather mode %s", mode)
         results[mode] = backtest(frame, pollutant, config, progress=logger.info, features_for=_chooser(frame, mode))
+        if "wx_station_km" in frame:
+            # The same scores for the sites with a weather station within 25 km.
+            km = frame.groupby("site_id")["wx_station_km"].first()
+            close = set(km[km <= 25.0].index.astype(str))
+            near[mode] = {
+                str(h): metrics(pollutant, r.predictions[r.predictions["site_id"].astype(str).isin(close)])
+                for h, r in results[mode].horizons.items()
+                if r.predictions["site_id"].astype(str).isin(close).any()
+            }
+    if near:
+        info["sites_with_station_within_25km"] = near
     return results, info

@@ -1,0 +1,110 @@
+"""Client of Open-Meteo's forecast and historical-forecast APIs (no key): daily weather for a point.
+
+Returns the same daily elements and metric units as the NOAA station parser (TMAX, TMIN in degrees C,
+PRCP in mm, AWND in m/s, WDF2 in degrees), so a forecast can stand where observed weather stood in
+training. Retries with exponential backoff and jitter on 5xx, timeouts, broken connections and damaged
+bodies; a 4xx is an error carrying Open-Meteo's reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import date
+
+import httpx
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+DAILY = {
+    "temperature_2m_max": "TMAX",
+    "temperature_2m_min": "TMIN",
+    "precipitation_sum": "PRCP",
+    "wind_speed_10m_mean": "AWND",
+    "wind_direction_10m_dominant": "WDF2",
+}
+_EPOCH = np.datetime64("1970-01-01", "D")
+
+
+class OpenMeteoError(RuntimeError):
+    """A request failed for good; the message names it and gives Open-Meteo's reason."""
+
+
+class _Transient(OpenMeteoError):
+    pass
+
+
+@dataclass
+class OpenMeteoClient:
+    base_url: str = "https://api.open-meteo.com"
+    historical_base_url: str = "https://historical-forecast-api.open-meteo.com"
+    max_retries: int = 4
+    backoff: float = 1.0
+    timeout: float = 30.0
+    min_interval: float = 0.2
+    _last: float = field(default=0.0, init=False, repr=False)
+
+    def daily(
+        self, latitude: float, longitude: float, start: date, end: date, *, archived: bool = False
+    ) -> pd.DataFrame:
+        """Daily forecast (or, archived, the forecast issued at the time) for local days start..end."""
+        base = self.historical_base_url if archived else self.base_url
+        params = {
+            "latitude": f"{latitude:.4f}",
+            "longitude": f"{longitude:.4f}",
+            "daily": ",".join(DAILY),
+            "start_date": start.isoformat(),
+            "end_date": end.isoformat(),
+            "timezone": "auto",
+            "wind_speed_unit": "ms",
+        }
+        description = f"{base}/v1/forecast?" + "&".join(f"{k}={v}" for k, v in params.items())
+        payload = self._get(f"{base.rstrip('/')}/v1/forecast", params, description)
+        try:
+            daily = payload["daily"]
+            frame = pd.DataFrame({"date": pd.to_datetime(daily["time"])})
+            for source, element in DAILY.items():
+                frame[element] = pd.to_numeric(pd.Series(daily.get(source, [None] * len(frame))), errors="coerce")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise OpenMeteoError(f"{description}: unexpected response ({exc})") from None
+        frame["day"] = (frame["date"].to_numpy(dtype="datetime64[D]") - _EPOCH).astype(np.int64)
+        return frame.drop(columns="date")
+
+    def _get(self, url: str, params: dict[str, str], description: str) -> dict:  # type: ignore[type-arg]
+        attempt = 0
+        while True:
+            try:
+                return self._get_once(url, params, description)
+            except _Transient as exc:
+                attempt += 1
+                if attempt > self.max_retries:
+                    raise OpenMeteoError(f"{description}: gave up after {attempt} attempts: {exc}") from None
+                delay = self.backoff * 2 ** (attempt - 1) * (0.5 + random.random())
+                log.warning("Open-Meteo %s: %s; retry %d in %.1fs", description, exc, attempt, delay)
+                time.sleep(delay)
+
+    def _get_once(self, url: str, params: dict[str, str], description: str) -> dict:  # type: ignore[type-arg]
+        wait = self._last + self.min_interval - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        self._last = time.monotonic()
+        try:
+            response = httpx.get(url, params=params, timeout=self.timeout)
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            raise _Transient(type(exc).__name__) from None
+        if response.status_code >= 500:
+            raise _Transient(f"HTTP {response.status_code}")
+        try:
+            payload = json.loads(response.content)
+        except ValueError:
+            if response.status_code >= 400:
+                raise OpenMeteoError(f"{description}: HTTP {response.status_code}") from None
+            raise _Transient("damaged response body") from None
+        if response.status_code >= 400 or (isinstance(payload, dict) and payload.get("error")):
+            reason = payload.get("reason", "") if isinstance(payload, dict) else ""
+            raise OpenMeteoError(f"{description}: HTTP {response.status_code}: {reason}")
+        return payload
