@@ -1,0 +1,69 @@
+"""What each feature group adds to ozone forecasts: a backtest per feature set, same folds and data.
+
+    .venv/bin/python scripts/weather_ablation.py ../shared/data/epa/adviz_queens_college_ny ../shared/data/noaa
+
+Feature groups: the site's own series (lags, rolling statistics, EWMs, missing-data indicators,
+calendar, coordinates), neighbour sites, co-located pollutants, the issue day's observed weather
+(lagged), the target day's observed weather (observed-as-forecast). Prints day+1 RMSE skill over
+persistence for each cumulative set. Scores only the rolling-origin test folds; the model is chosen on
+the selection window before them, as in `airwatch backtest`.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from airwatch.domain.backtest import BacktestConfig, backtest
+from airwatch.domain.transform import (
+    AUXILIARY,
+    FeatureConfig,
+    auxiliary_daily,
+    build_features,
+    feature_columns,
+    site_daily_values,
+    site_table,
+)
+from airwatch.domain.weather import OBSERVED, columns_for_horizon, load_weather_folder, weather_features
+from airwatch.flows.backtest import load_folder
+
+
+def main() -> None:
+    epa, noaa = Path(sys.argv[1]), Path(sys.argv[2])
+    pollutant = sys.argv[3] if len(sys.argv) > 3 else "ozone"
+    observations, _, _ = load_folder(epa)
+    daily = site_daily_values(observations, pollutant)
+    auxiliary = {a.name: auxiliary_daily(observations, a) for a in AUXILIARY if a.name != pollutant}
+    auxiliary = {k: v for k, v in auxiliary.items() if not v.empty}
+    config = BacktestConfig(horizons=(1,))
+    frame = build_features(daily, replace(FeatureConfig(), horizons=(1,)), auxiliary)
+    weather, stations, _ = load_weather_folder(noaa)
+    sites = site_table(daily)
+    codes = frame["site_id"].map({s: i for i, s in enumerate(sites["site_id"])}).to_numpy(dtype=np.int64)
+    wx = weather_features(sites, codes, frame["day"].to_numpy(dtype=np.int64), weather, stations, mode=OBSERVED,
+                          horizons=(1,))  # fmt: skip
+    for k, v in wx.items():
+        frame[k] = v
+    columns = feature_columns(frame)
+    own = [c for c in columns if not c.startswith(("nb_", "aux_", "wx"))]
+    groups = [
+        ("own series", own),
+        ("+ neighbour sites", own + [c for c in columns if c.startswith("nb_")]),
+        ("+ co-located pollutants", own + [c for c in columns if c.startswith(("nb_", "aux_"))]),
+        ("+ issue-day weather (lagged)", [c for c in columns if not c.startswith("wxf")]),
+        ("+ target-day weather (observed-as-forecast)", columns_for_horizon(columns, 1)),
+    ]
+    print(f"{pollutant} at {epa.name}: {frame['site_id'].nunique()} sites")
+    print(f"{'features':<46}{'model':>10}{'day+1 skill':>14}{'vs climatology':>16}")
+    for label, cols in groups:
+        result = backtest(frame, pollutant, config, features_for=lambda _h, cols=cols: cols)
+        m = result.horizons[1].metrics
+        print(f"{label:<46}{result.model:>10}{100 * m['skill_vs_persistence']:>13.1f}%"
+              f"{100 * m['skill_vs_climatology']:>15.1f}%")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
