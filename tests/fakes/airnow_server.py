@@ -18,6 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
+from tests.fakes.http import send
+
 SHARED_EPA = Path(__file__).resolve().parents[3] / "shared" / "data" / "epa"
 KEY = "sentinel-airnow-key-5d21e0"
 PARAMETER = {"O3": "OZONE", "PM2.5": "PM2.5", "NO2": "NO2", "CO": "CO", "PM10": "PM10"}
@@ -64,13 +66,7 @@ class AirNowServer:
                 pass
 
             def _send(self, code: int, body: bytes, truncate: bool = False) -> None:
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body[: len(body) // 2] if truncate else body)
-                if truncate:
-                    self.close_connection = True
+                send(self, code, body, truncate=truncate)
 
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)

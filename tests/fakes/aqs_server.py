@@ -25,6 +25,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
+from tests.fakes.http import send
+
 SHARED_EPA = Path(__file__).resolve().parents[3] / "shared" / "data" / "epa"
 EMAIL = "test@example.org"
 KEY = "sentinel-aqs-key-7f3a9c"  # tests search for this string everywhere afterwards
@@ -151,13 +153,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, code: int, body: bytes, *, truncate: bool = False) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body[: len(body) // 2] if truncate else body)
-        if truncate:
-            self.close_connection = True
+        send(self, code, body, truncate=truncate)
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)

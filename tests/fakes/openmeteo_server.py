@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from airwatch.domain.weather import parse_ghcn_dly
+from tests.fakes.http import send
 
 NOAA = Path(__file__).resolve().parents[3] / "shared" / "data" / "noaa"
 
@@ -38,13 +39,7 @@ class OpenMeteoServer:
                 pass
 
             def _send(self, code: int, body: bytes, truncate: bool = False) -> None:
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body[: len(body) // 2] if truncate else body)
-                if truncate:
-                    self.close_connection = True
+                send(self, code, body, truncate=truncate)
 
             def do_GET(self) -> None:
                 server.requests.append(self.path)

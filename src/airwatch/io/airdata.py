@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-import random
-import time
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 import httpx
 
-log = logging.getLogger(__name__)
+from airwatch.io.retry import Transient, with_retries
 
 
 class DownloadError(RuntimeError):
@@ -26,21 +23,17 @@ def file_name(url: str) -> str:
 
 def download(url: str, *, retries: int = 4, backoff: float = 2.0, timeout: float = 300.0) -> bytes:
     """The body of url; retried with exponential backoff and jitter on 5xx, timeouts and broken connections."""
-    attempt = 0
-    while True:
+
+    def once() -> bytes:
         try:
             with httpx.Client(timeout=timeout, follow_redirects=True) as client:
                 response = client.get(url)
-            if response.status_code < 500:
-                if response.status_code >= 400:
-                    raise DownloadError(f"{url}: HTTP {response.status_code}")
-                return response.content
-            problem = f"HTTP {response.status_code}"
         except (httpx.TimeoutException, httpx.TransportError) as exc:
-            problem = type(exc).__name__
-        attempt += 1
-        if attempt > retries:
-            raise DownloadError(f"{url}: gave up after {attempt} attempts ({problem})")
-        delay = backoff * 2 ** (attempt - 1) * (0.5 + random.random())
-        log.warning("download %s: %s; retry %d in %.1fs", url, problem, attempt, delay)
-        time.sleep(delay)
+            raise Transient(type(exc).__name__) from None
+        if response.status_code >= 500:
+            raise Transient(f"HTTP {response.status_code}")
+        if response.status_code >= 400:
+            raise DownloadError(f"{url}: HTTP {response.status_code}")
+        return response.content
+
+    return with_retries(once, retries=retries, backoff=backoff, describe=f"download {url}", give_up=DownloadError)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 import httpx
 
 from airwatch.io.redact import install_log_redaction, redact
+from airwatch.io.retry import Pacer, Transient, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +26,7 @@ class AirNowError(RuntimeError):
     """A request failed for good; the message names the (redacted) request."""
 
 
-class _Transient(AirNowError):
+class _Transient(AirNowError, Transient):
     pass
 
 
@@ -47,12 +46,12 @@ class AirNowClient:
     backoff: float = 2.0
     timeout: float = 120.0
     chunk_hours: int = 24
-    _last: float = field(default=0.0, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.key:
             raise AirNowError("an AirNow API key is required (AIRWATCH_AIRNOW__KEY)")
         install_log_redaction()
+        self._pacer = Pacer(self.min_interval)
         self._http = httpx.Client(base_url=self.base_url.rstrip("/"), timeout=self.timeout)
 
     def close(self) -> None:
@@ -83,23 +82,16 @@ class AirNowClient:
 
     def _fetch(self, query: dict[str, str]) -> AirNowResponse:
         description = "aq/data?" + "&".join(f"{k}={v}" for k, v in query.items())
-        attempt = 0
-        while True:
-            try:
-                return self._fetch_once(query, description)
-            except _Transient as exc:
-                attempt += 1
-                if attempt > self.max_retries:
-                    raise AirNowError(f"{description}: gave up after {attempt} attempts: {exc}") from None
-                delay = self.backoff * 2 ** (attempt - 1) * (0.5 + random.random())
-                log.warning("AirNow %s: %s; retry %d in %.1fs", description, exc, attempt, delay)
-                time.sleep(delay)
+        return with_retries(
+            lambda: self._fetch_once(query, description),
+            retries=self.max_retries,
+            backoff=self.backoff,
+            describe=f"AirNow {description}",
+            give_up=AirNowError,
+        )
 
     def _fetch_once(self, query: dict[str, str], description: str) -> AirNowResponse:
-        wait = self._last + self.min_interval - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-        self._last = time.monotonic()
+        self._pacer.wait()
         try:
             response = self._http.get("/aq/data/", params={**query, "API_KEY": self.key})
         except (httpx.TimeoutException, httpx.TransportError) as exc:

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,6 +20,7 @@ from typing import Any
 import httpx
 
 from airwatch.io.redact import install_log_redaction, redact
+from airwatch.io.retry import Pacer, Transient, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +32,7 @@ class AqsError(RuntimeError):
     """A request failed for good; the message names the (redacted) request."""
 
 
-class AqsTransientError(AqsError):
+class AqsTransientError(AqsError, Transient):
     """A request failed in a way worth retrying."""
 
 
@@ -131,13 +129,12 @@ class AqsClient:
     max_retries: int = 5
     backoff: float = 2.0
     timeout: float = 120.0
-    _last: float = field(default=0.0, init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.email or not self.key:
             raise AqsError("AQS email and key are required (AIRWATCH_AQS__EMAIL, AIRWATCH_AQS__KEY)")
         install_log_redaction()
+        self._pacer = Pacer(self.min_interval)
         self._http = httpx.Client(base_url=self.base_url.rstrip("/"), timeout=self.timeout)
 
     def close(self) -> None:
@@ -149,29 +146,18 @@ class AqsClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _pace(self) -> None:
-        with self._lock:
-            wait = self._last + self.min_interval - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            self._last = time.monotonic()
-
     def fetch(self, request: AqsRequest) -> AqsResponse:
         """One request with retries; raises AqsError naming the request when it cannot succeed."""
-        attempt = 0
-        while True:
-            try:
-                return self._fetch_once(request)
-            except AqsTransientError as exc:
-                attempt += 1
-                if attempt > self.max_retries:
-                    raise AqsError(f"{request.describe()}: gave up after {attempt} attempts: {exc}") from None
-                delay = self.backoff * 2 ** (attempt - 1) * (0.5 + random.random())
-                log.warning("AQS %s: %s; retry %d in %.1fs", request.describe(), exc, attempt, delay)
-                time.sleep(delay)
+        return with_retries(
+            lambda: self._fetch_once(request),
+            retries=self.max_retries,
+            backoff=self.backoff,
+            describe=f"AQS {request.describe()}",
+            give_up=AqsError,
+        )
 
     def _fetch_once(self, request: AqsRequest) -> AqsResponse:
-        self._pace()
+        self._pacer.wait()
         query = [*request.params, ("email", self.email), ("key", self.key)]
         try:
             response = self._http.get(f"/{request.service}/{request.endpoint}", params=query)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
-import random
-import time
 from dataclasses import dataclass, field
 from datetime import date
 
 import httpx
 import numpy as np
 import pandas as pd
+
+from airwatch.io.retry import Pacer, Transient, with_retries
 
 log = logging.getLogger(__name__)
 DAILY = {
@@ -34,7 +34,7 @@ class OpenMeteoError(RuntimeError):
     """A request failed for good; the message names it and gives Open-Meteo's reason."""
 
 
-class _Transient(OpenMeteoError):
+class _Transient(OpenMeteoError, Transient):
     pass
 
 
@@ -46,7 +46,10 @@ class OpenMeteoClient:
     backoff: float = 1.0
     timeout: float = 30.0
     min_interval: float = 0.2
-    _last: float = field(default=0.0, init=False, repr=False)
+    _pacer: Pacer = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._pacer = Pacer(self.min_interval)
 
     def daily(
         self, latitude: float, longitude: float, start: date, end: date, *, archived: bool = False
@@ -75,23 +78,16 @@ class OpenMeteoClient:
         return frame.drop(columns="date")
 
     def _get(self, url: str, params: dict[str, str], description: str) -> dict:  # type: ignore[type-arg]
-        attempt = 0
-        while True:
-            try:
-                return self._get_once(url, params, description)
-            except _Transient as exc:
-                attempt += 1
-                if attempt > self.max_retries:
-                    raise OpenMeteoError(f"{description}: gave up after {attempt} attempts: {exc}") from None
-                delay = self.backoff * 2 ** (attempt - 1) * (0.5 + random.random())
-                log.warning("Open-Meteo %s: %s; retry %d in %.1fs", description, exc, attempt, delay)
-                time.sleep(delay)
+        return with_retries(
+            lambda: self._get_once(url, params, description),
+            retries=self.max_retries,
+            backoff=self.backoff,
+            describe=f"Open-Meteo {description}",
+            give_up=OpenMeteoError,
+        )
 
     def _get_once(self, url: str, params: dict[str, str], description: str) -> dict:  # type: ignore[type-arg]
-        wait = self._last + self.min_interval - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-        self._last = time.monotonic()
+        self._pacer.wait()
         try:
             response = httpx.get(url, params=params, timeout=self.timeout)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
