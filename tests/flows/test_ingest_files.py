@@ -135,3 +135,12 @@ def test_download_errors_name_the_url(http_dir) -> None:
     _, base = http_dir
     with pytest.raises(DownloadError, match=r"missing\.zip: HTTP 404"):
         download(f"{base}/missing.zip", retries=0)
+
+
+def test_the_whole_bundled_sample_ingests_and_validates(tmp_path: Path, sample_dir: Path) -> None:
+    """What `make run` ingests by default: every file there must be EPA data that validates cleanly."""
+    ctx = ctx_for(tmp_path)
+    summary = ingest_flow(ctx)
+    assert summary.files == len(list(sample_dir.glob("*.csv.gz"))) == 26
+    result = validate_flow(ctx)
+    assert result.quarantined == 0 and result.valid == 77120

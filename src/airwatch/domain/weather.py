@@ -89,7 +89,7 @@ def parse_ghcn_csv(name: str, data: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def known_stations() -> pd.DataFrame:
     """Coordinates of the stations of shared/data/noaa (the .dly files carry none)."""
-    path = Path(str(resources.files("airwatch") / "sample_data" / "ghcnd_stations.csv"))
+    path = Path(str(resources.files("airwatch") / "reference" / "ghcnd_stations.csv"))
     return pd.read_csv(path, usecols=["station_id", "name", "latitude", "longitude"])
 
 
