@@ -12,41 +12,19 @@ the selection window before them, as in `airwatch backtest`.
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 from airwatch.domain.backtest import BacktestConfig, backtest
-from airwatch.domain.transform import (
-    AUXILIARY,
-    FeatureConfig,
-    auxiliary_daily,
-    build_features,
-    feature_columns,
-    site_daily_values,
-    site_table,
-)
-from airwatch.domain.weather import OBSERVED, columns_for_horizon, load_weather_folder, weather_features
-from airwatch.flows.backtest import load_folder
+from airwatch.domain.transform import feature_columns
+from airwatch.domain.weather import OBSERVED, columns_for_horizon
+from airwatch.flows.backtest import backtest_frame
 
 
 def main() -> None:
     epa, noaa = Path(sys.argv[1]), Path(sys.argv[2])
     pollutant = sys.argv[3] if len(sys.argv) > 3 else "ozone"
-    observations, _, _ = load_folder(epa)
-    daily = site_daily_values(observations, pollutant)
-    auxiliary = {a.name: auxiliary_daily(observations, a) for a in AUXILIARY if a.name != pollutant}
-    auxiliary = {k: v for k, v in auxiliary.items() if not v.empty}
     config = BacktestConfig(horizons=(1,))
-    frame = build_features(daily, replace(FeatureConfig(), horizons=(1,)), auxiliary)
-    weather, stations, _ = load_weather_folder(noaa)
-    sites = site_table(daily)
-    codes = frame["site_id"].map({s: i for i, s in enumerate(sites["site_id"])}).to_numpy(dtype=np.int64)
-    wx = weather_features(sites, codes, frame["day"].to_numpy(dtype=np.int64), weather, stations, mode=OBSERVED,
-                          horizons=(1,))  # fmt: skip
-    for k, v in wx.items():
-        frame[k] = v
+    frame, _, _ = backtest_frame(str(epa), pollutant, config.horizons, str(noaa), (OBSERVED,))
     columns = feature_columns(frame)
     own = [c for c in columns if not c.startswith(("nb_", "aux_", "wx"))]
     groups = [

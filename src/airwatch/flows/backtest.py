@@ -45,7 +45,7 @@ def load_folder(folder: Path) -> tuple[pd.DataFrame, list[str], list[str]]:
     return validate_observations(observations, max_day=int(today)).valid, used, skipped
 
 
-def _chooser(frame: pd.DataFrame, mode: str):  # type: ignore[no-untyped-def]
+def feature_chooser(frame: pd.DataFrame, mode: str):  # type: ignore[no-untyped-def]
     columns = feature_columns(frame)
     if mode == NONE:
         return lambda _h: [c for c in columns if not c.startswith("wx")]
@@ -54,26 +54,20 @@ def _chooser(frame: pd.DataFrame, mode: str):  # type: ignore[no-untyped-def]
     return lambda h: columns_for_horizon(columns, h)
 
 
-@flow(name="backtest")
-def backtest_flow(
-    folder: str,
-    pollutant: str,
-    config: BacktestConfig,
-    weather_dir: str | None = None,
-    weather_modes: tuple[str, ...] = (NONE,),
-) -> tuple[dict[str, BacktestResult], dict[str, object]]:
-    """Load, transform with the production feature code, and backtest one pollutant per weather mode."""
-    logger = get_run_logger()
+def backtest_frame(
+    folder: str, pollutant: str, horizons: tuple[int, ...], weather_dir: str | None, weather_modes: tuple[str, ...]
+) -> tuple[pd.DataFrame, dict[str, object], list[str]]:
+    """The feature frame a backtest runs on, a description of its input, and the skipped files.
+
+    The frame comes from the production feature code, plus weather columns when asked.
+    """
     observations, used, skipped = load_folder(Path(folder))
-    for s in skipped:
-        logger.warning("backtest: skipped %s", s)
     daily = site_daily_values(observations, pollutant)
     if daily.empty:
         raise ValueError(f"no valid {pollutant} observations under {folder}")
     auxiliary = {a.name: auxiliary_daily(observations, a) for a in AUXILIARY if a.name != pollutant}
     auxiliary = {k: v for k, v in auxiliary.items() if not v.empty}
-    feature_config = replace(FeatureConfig(), horizons=config.horizons)
-    frame = build_features(daily, feature_config, auxiliary)
+    frame = build_features(daily, replace(FeatureConfig(), horizons=horizons), auxiliary)
     info: dict[str, object] = {
         "input": str(folder),
         "files": len(used),
@@ -87,20 +81,38 @@ def backtest_flow(
         codes = frame["site_id"].map({s: i for i, s in enumerate(sites["site_id"])}).to_numpy(dtype=np.int64)
         widest = OBSERVED if OBSERVED in weather_modes else LAGGED
         columns = weather_features(sites, codes, frame["day"].to_numpy(dtype=np.int64), weather, stations,
-                                   mode=widest, horizons=config.horizons)  # fmt: skip
+                                   mode=widest, horizons=horizons)  # fmt: skip
         frame = pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
         matched = frame.groupby("site_id")["wx_station_km"].first()
         info["weather_input"] = {"dir": str(weather_dir), **counts, "stations": len(stations),
                                  "sites_with_station": int(matched.notna().sum()), "sites": len(matched)}  # fmt: skip
-        logger.info("backtest: weather from %d stations; %d of %d sites have one within 50 km",
-                    len(stations), int(matched.notna().sum()), len(matched))  # fmt: skip
+    return frame, info, skipped
+
+
+@flow(name="backtest")
+def backtest_flow(
+    folder: str,
+    pollutant: str,
+    config: BacktestConfig,
+    weather_dir: str | None = None,
+    weather_modes: tuple[str, ...] = (NONE,),
+) -> tuple[dict[str, BacktestResult], dict[str, object]]:
+    """Load, transform with the production feature code, and backtest one pollutant per weather mode."""
+    logger = get_run_logger()
+    frame, info, skipped = backtest_frame(folder, pollutant, config.horizons, weather_dir, weather_modes)
+    for s in skipped:
+        logger.warning("backtest: skipped %s", s)
+    if "weather_input" in info:
+        logger.info("backtest: weather %s", info["weather_input"])
     logger.info("backtest: %s, %d sites, %d site-days from %d files", pollutant, frame["site_id"].nunique(),
-                len(daily), len(used))  # fmt: skip
+                info["site_days"], info["files"])  # fmt: skip
     results = {}
     near: dict[str, dict[str, dict[str, float]]] = {}
     for mode in weather_modes:
         logger.info("backtest: weather mode %s", mode)
-        results[mode] = backtest(frame, pollutant, config, progress=logger.info, features_for=_chooser(frame, mode))
+        results[mode] = backtest(
+            frame, pollutant, config, progress=logger.info, features_for=feature_chooser(frame, mode)
+        )
         if "wx_station_km" in frame:
             # The same scores for the sites with a weather station within 25 km.
             km = frame.groupby("site_id")["wx_station_km"].first()
