@@ -17,17 +17,13 @@ from typing import Any
 import httpx
 
 from airwatch.io.redact import install_log_redaction, redact
-from airwatch.io.retry import Pacer, Transient, with_retries
+from airwatch.io.retry import Pacer, get_json, with_retries
 
 log = logging.getLogger(__name__)
 
 
 class AirNowError(RuntimeError):
     """A request failed for good; the message names the (redacted) request."""
-
-
-class _Transient(AirNowError, Transient):
-    pass
 
 
 @dataclass(frozen=True)
@@ -92,23 +88,16 @@ class AirNowClient:
 
     def _fetch_once(self, query: dict[str, str], description: str) -> AirNowResponse:
         self._pacer.wait()
-        try:
-            response = self._http.get("/aq/data/", params={**query, "API_KEY": self.key})
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise _Transient(redact(f"{type(exc).__name__}: {exc}")) from None
-        if response.status_code >= 500:
-            raise _Transient(f"HTTP {response.status_code}")
-        try:
-            payload = json.loads(response.content)
-        except ValueError:
-            if response.status_code >= 400:
-                raise AirNowError(f"{description}: HTTP {response.status_code}") from None
-            raise _Transient("damaged response body (not JSON)") from None
+        code, payload = get_json(
+            lambda: self._http.get("/aq/data/", params={**query, "API_KEY": self.key}),
+            describe=description,
+            error=AirNowError,
+        )
         if isinstance(payload, dict) and "WebServiceError" in payload:
             messages = "; ".join(str(e.get("Message", "")) for e in payload["WebServiceError"])
-            if response.status_code >= 400:
-                raise AirNowError(redact(f"{description}: HTTP {response.status_code}: {messages}"))
+            if code >= 400:
+                raise AirNowError(redact(f"{description}: HTTP {code}: {messages}"))
             return AirNowResponse(description, b"[]", [])  # the 2026 services answer "no data" this way
-        if response.status_code >= 400 or not isinstance(payload, list):
-            raise AirNowError(f"{description}: HTTP {response.status_code}, unexpected body")
+        if code >= 400 or not isinstance(payload, list):
+            raise AirNowError(f"{description}: HTTP {code}, unexpected body")
         return AirNowResponse(description, json.dumps(payload, separators=(",", ":")).encode(), payload)

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 
 from airwatch.io.redact import install_log_redaction, redact
-from airwatch.io.retry import Pacer, Transient, with_retries
+from airwatch.io.retry import Pacer, Transient, get_json, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -159,25 +159,21 @@ class AqsClient:
     def _fetch_once(self, request: AqsRequest) -> AqsResponse:
         self._pacer.wait()
         query = [*request.params, ("email", self.email), ("key", self.key)]
+        code, payload = get_json(
+            lambda: self._http.get(f"/{request.service}/{request.endpoint}", params=query),
+            describe=request.describe(),
+            error=AqsError,
+        )
         try:
-            response = self._http.get(f"/{request.service}/{request.endpoint}", params=query)
-            body = response.content
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            # Messages from httpx may carry the URL, credentials included.
-            raise AqsTransientError(redact(f"{type(exc).__name__}: {exc}")) from None
-        if response.status_code >= 500:
-            raise AqsTransientError(f"HTTP {response.status_code}")
-        try:
-            payload = json.loads(body)
             header = payload["Header"][0]
-        except (ValueError, KeyError, IndexError, TypeError):
-            if response.status_code >= 400:
-                raise AqsError(f"{request.describe()}: HTTP {response.status_code}") from None
+        except (KeyError, IndexError, TypeError):
+            if code >= 400:
+                raise AqsError(f"{request.describe()}: HTTP {code}") from None
             raise AqsTransientError("damaged response body (not the API's JSON)") from None
         status = str(header.get("status", ""))
-        if response.status_code >= 400 or status.lower() == "failed":
+        if code >= 400 or status.lower() == "failed":
             errors = "; ".join(str(e) for e in header.get("error", []) or [])
-            raise AqsError(redact(f"{request.describe()}: HTTP {response.status_code}, status {status!r}: {errors}"))
+            raise AqsError(redact(f"{request.describe()}: HTTP {code}, status {status!r}: {errors}"))
         rows = payload.get("Data", payload.get("Body", [])) or []
         if status == NO_DATA:
             rows = []

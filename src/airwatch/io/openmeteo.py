@@ -8,7 +8,6 @@ bodies; a 4xx is an error carrying Open-Meteo's reason.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,7 +16,7 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from airwatch.io.retry import Pacer, Transient, with_retries
+from airwatch.io.retry import Pacer, get_json, with_retries
 
 log = logging.getLogger(__name__)
 DAILY = {
@@ -32,10 +31,6 @@ _EPOCH = np.datetime64("1970-01-01", "D")
 
 class OpenMeteoError(RuntimeError):
     """A request failed for good; the message names it and gives Open-Meteo's reason."""
-
-
-class _Transient(OpenMeteoError, Transient):
-    pass
 
 
 @dataclass
@@ -88,19 +83,10 @@ class OpenMeteoClient:
 
     def _get_once(self, url: str, params: dict[str, str], description: str) -> dict:  # type: ignore[type-arg]
         self._pacer.wait()
-        try:
-            response = httpx.get(url, params=params, timeout=self.timeout)
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise _Transient(type(exc).__name__) from None
-        if response.status_code >= 500:
-            raise _Transient(f"HTTP {response.status_code}")
-        try:
-            payload = json.loads(response.content)
-        except ValueError:
-            if response.status_code >= 400:
-                raise OpenMeteoError(f"{description}: HTTP {response.status_code}") from None
-            raise _Transient("damaged response body") from None
-        if response.status_code >= 400 or (isinstance(payload, dict) and payload.get("error")):
+        code, payload = get_json(
+            lambda: httpx.get(url, params=params, timeout=self.timeout), describe=description, error=OpenMeteoError
+        )
+        if code >= 400 or (isinstance(payload, dict) and payload.get("error")):
             reason = payload.get("reason", "") if isinstance(payload, dict) else ""
-            raise OpenMeteoError(f"{description}: HTTP {response.status_code}: {reason}")
+            raise OpenMeteoError(f"{description}: HTTP {code}: {reason}")
         return payload

@@ -1,13 +1,21 @@
-"""Retries with exponential backoff and jitter, and request pacing: shared by every HTTP client."""
+"""What every HTTP client shares: retries, pacing, and which failures are worth retrying.
+
+Retries use exponential backoff with jitter; pacing keeps a minimum interval between requests.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import httpx
+
+from airwatch.io.redact import redact
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -57,3 +65,28 @@ class Pacer:
             if pause > 0:
                 time.sleep(pause)
             self._last = time.monotonic()
+
+
+def get_json(
+    send: Callable[[], httpx.Response], *, describe: str, error: Callable[[str], Exception]
+) -> tuple[int, Any]:
+    """Send one request and parse its JSON body: (status code, payload).
+
+    Timeouts, broken connections, 5xx and a successful response whose body is not JSON (truncated,
+    damaged) are Transient; a 4xx without a JSON body is error(...). A 4xx with a JSON body is returned,
+    for the caller to read the API's own error message.
+    """
+    try:
+        response = send()
+        body = response.content
+    except (httpx.TimeoutException, httpx.TransportError) as exc:
+        # httpx's messages may carry the URL, credentials included.
+        raise Transient(redact(f"{type(exc).__name__}: {exc}")) from None
+    if response.status_code >= 500:
+        raise Transient(f"HTTP {response.status_code}")
+    try:
+        return response.status_code, json.loads(body)
+    except ValueError:
+        if response.status_code >= 400:
+            raise error(f"{describe}: HTTP {response.status_code}") from None
+        raise Transient("damaged response body (not JSON)") from None
