@@ -30,9 +30,9 @@ NATIONAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "epa" / "ai
 def run_airwatch(csv: Path, out: Path) -> dict:
     import pyarrow.parquet as pq
 
-    from airwatch.domain.parse import parse_daily_path
     from airwatch.domain.validate import validate_observations
     from airwatch.io.datasets import to_parquet_bytes
+    from airwatch.io.files import parse_daily_path
 
     frame = parse_daily_path(csv)
     result = validate_observations(frame, max_day=40_000)

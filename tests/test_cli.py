@@ -56,6 +56,11 @@ def test_run_end_to_end_twice(env: dict[str, Path]) -> None:
         ]
         for r in nested:
             assert "val_rmse" in r.data.metrics and r.data.params["candidate"]
+            assert {a.path for a in client.list_artifacts(r.info.run_id, "plots")} >= {
+                "plots/predicted_vs_actual.png",
+                "plots/error_by_month.png",
+                "plots/error_by_aqi_category.png",
+            }
             assert client.search_logged_models([exp.experiment_id], filter_string=f"source_run_id = '{r.info.run_id}'")
         champion = client.get_model_version_by_alias(f"airwatch-{pollutant}", "champion")
         assert str(champion.version) == "1"

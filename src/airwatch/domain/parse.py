@@ -13,7 +13,6 @@ from __future__ import annotations
 import gzip
 import io
 import mmap
-import os
 import re
 import zipfile
 from collections.abc import Callable
@@ -65,16 +64,6 @@ def decompress(name: str, data: Buffer) -> Buffer:
     if data[:2] == b"\x1f\x8b":  # by content: a name can lie (a .gz that was already unpacked)
         return gzip.decompress(data)
     return data
-
-
-def parse_daily_path(path: str | os.PathLike[str], *, raw_key: str | None = None) -> pd.DataFrame:
-    """Normalized observations from an EPA CSV file on disk; plain files are memory-mapped, not read."""
-    with open(path, "rb") as fh:
-        if os.fstat(fh.fileno()).st_size == 0:
-            return parse_daily_file(str(path), b"", raw_key=raw_key)
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            frame = parse_daily_file(str(path), mapped, raw_key=raw_key)
-    return frame
 
 
 def parse_daily_file(name: str, data: Buffer, *, raw_key: str | None = None) -> pd.DataFrame:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import matplotlib
+from typing import Any
 
-matplotlib.use("Agg")  # files, never a screen
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+
+# Figures are built without pyplot: no global backend or figure registry to set at import or clean
+# up later, and Figure.savefig renders PNG on its own.
 from matplotlib.figure import Figure
 
 from airwatch import _core
+
+
+def _axes(width: float, height: float) -> tuple[Figure, Any]:
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots()
 
 
 def diagnostic_figures(
@@ -25,7 +30,7 @@ def diagnostic_figures(
     figures: dict[str, Figure] = {}
     ok = ~(np.isnan(predicted) | np.isnan(observed))
     p, o = predicted[ok], observed[ok]
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig, ax = _axes(5, 5)
     ax.scatter(o, p, s=4, alpha=0.3)
     top = float(np.nanmax([o.max(initial=0), p.max(initial=0)]))
     ax.plot([0, top], [0, top], color="black", linewidth=1)
@@ -36,7 +41,7 @@ def diagnostic_figures(
 
     frame = pd.DataFrame({"month": pd.to_datetime(dates[ok]).dt.month.to_numpy(), "err2": (p - o) ** 2})
     by_month = np.sqrt(frame.groupby("month")["err2"].mean())
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = _axes(6, 3.5)
     ax.bar(by_month.index, by_month.to_numpy())
     ax.set_xlabel("month")
     ax.set_ylabel("RMSE")
@@ -47,7 +52,7 @@ def diagnostic_figures(
     categories = _core.aqi_category(_core.aqi(pollutant, np.ascontiguousarray(o, dtype=np.float64)))
     frame = pd.DataFrame({"category": categories, "err2": (p - o) ** 2})
     by_cat = np.sqrt(frame.groupby("category")["err2"].mean())
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+    fig, ax = _axes(7, 3.5)
     ax.bar([names[c] if c >= 0 else "missing" for c in by_cat.index], by_cat.to_numpy())
     ax.set_ylabel("RMSE")
     ax.set_title(f"{pollutant}: error by observed AQI category")
@@ -57,7 +62,7 @@ def diagnostic_figures(
 
     if importance is not None and len(importance):
         top_features = importance.sort_values().tail(20)
-        fig, ax = plt.subplots(figsize=(6, 6))
+        fig, ax = _axes(6, 6)
         ax.barh(top_features.index, top_features.to_numpy())
         ax.set_title(f"{pollutant}: feature importance")
         fig.tight_layout()

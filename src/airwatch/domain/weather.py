@@ -16,9 +16,6 @@ Modes (how a backtest may use weather, stated in its output):
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
@@ -85,45 +82,6 @@ def parse_ghcn_csv(name: str, data: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
         .drop_duplicates("station_id")
     )
     return frame.reset_index(drop=True), meta
-
-
-def known_stations() -> pd.DataFrame:
-    """Coordinates of the stations of shared/data/noaa (the .dly files carry none)."""
-    path = Path(str(resources.files("airwatch") / "reference" / "ghcnd_stations.csv"))
-    return pd.read_csv(path, usecols=["station_id", "name", "latitude", "longitude"])
-
-
-def load_weather_folder(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
-    """Daily weather of every station file below folder (.dly and daily-summaries CSV, gzipped or not)."""
-    frames, metas, counts = [], [known_stations()], {"files": 0, "flagged": 0, "out_of_bounds": 0, "skipped": 0}
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        name = path.name.removesuffix(".gz")
-        try:
-            if name.endswith(".dly"):
-                wide, c = parse_ghcn_dly(path.name, path.read_bytes())
-                counts["flagged"] += c["flagged"]
-                counts["out_of_bounds"] += c["out_of_bounds"]
-            elif name.endswith(".csv"):
-                wide, meta = parse_ghcn_csv(path.name, path.read_bytes())
-                metas.append(meta)
-            else:
-                continue
-        except WeatherError:
-            counts["skipped"] += 1  # e.g. a monthly (GSOM) file: not daily weather
-            continue
-        frames.append(wide)
-        counts["files"] += 1
-    if not frames:
-        raise FileNotFoundError(f"no NOAA daily station file (.dly or daily-summaries CSV) under {folder}")
-    weather = pd.concat(frames, ignore_index=True)
-    # Several files may cover one station-day (a .dly and a CSV export): the first value of each wins.
-    weather = weather.groupby(["station_id", "day"], as_index=False).first()
-    stations = pd.concat(metas, ignore_index=True).drop_duplicates("station_id")
-    # A station serves as a site's weather only with a year of temperatures: precipitation-only
-    # gauges (CoCoRaHS) would otherwise win the nearest-station match and bring no temperature.
-    coverage = weather.groupby("station_id")["TMAX"].count()
-    stations = stations[stations["station_id"].isin(coverage[coverage >= 365].index)]
-    return weather, stations.reset_index(drop=True), counts
 
 
 def match_stations(sites: pd.DataFrame, stations: pd.DataFrame, *, radius_km: float) -> tuple[np.ndarray, np.ndarray]:

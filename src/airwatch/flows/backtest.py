@@ -12,7 +12,7 @@ import pandas as pd
 from prefect import flow, get_run_logger
 
 from airwatch.domain.backtest import BacktestConfig, BacktestResult, backtest, metrics
-from airwatch.domain.parse import ParseError, parse_daily_path
+from airwatch.domain.parse import ParseError
 from airwatch.domain.transform import (
     AUXILIARY,
     FeatureConfig,
@@ -23,8 +23,9 @@ from airwatch.domain.transform import (
     site_table,
 )
 from airwatch.domain.validate import validate_observations
-from airwatch.domain.weather import LAGGED, NONE, OBSERVED, columns_for_horizon, load_weather_folder, weather_features
+from airwatch.domain.weather import LAGGED, NONE, OBSERVED, columns_for_horizon, weather_features
 from airwatch.flows.ingest import find_daily_files
+from airwatch.io.files import load_weather_folder, parse_daily_path
 
 log = logging.getLogger(__name__)
 

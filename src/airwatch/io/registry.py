@@ -94,11 +94,8 @@ class Registry:
 
     @staticmethod
     def log_figures(figures: dict[str, Any]) -> None:
-        import matplotlib.pyplot as plt
-
         for name, figure in figures.items():
             mlflow.log_figure(figure, f"plots/{name}")
-            plt.close(figure)
 
     @staticmethod
     def log_model(candidate: Any, features: list[str], example: pd.DataFrame) -> str:

@@ -1,0 +1,62 @@
+"""Reading EPA and NOAA files from a folder: the file-system side of parsing, kept out of domain code."""
+
+from __future__ import annotations
+
+import mmap
+import os
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from airwatch.domain.parse import parse_daily_file
+from airwatch.domain.weather import WeatherError, parse_ghcn_csv, parse_ghcn_dly
+
+
+def parse_daily_path(path: str | os.PathLike[str], *, raw_key: str | None = None) -> pd.DataFrame:
+    """Normalized observations from an EPA CSV file on disk; plain files are memory-mapped, not read."""
+    with open(path, "rb") as fh:
+        if os.fstat(fh.fileno()).st_size == 0:
+            return parse_daily_file(str(path), b"", raw_key=raw_key)
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            frame = parse_daily_file(str(path), mapped, raw_key=raw_key)
+    return frame
+
+
+def known_stations() -> pd.DataFrame:
+    """Coordinates of the stations of shared/data/noaa (the .dly files carry none)."""
+    path = Path(str(resources.files("airwatch") / "reference" / "ghcnd_stations.csv"))
+    return pd.read_csv(path, usecols=["station_id", "name", "latitude", "longitude"])
+
+
+def load_weather_folder(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """Daily weather of every station file below folder (.dly and daily-summaries CSV, gzipped or not)."""
+    frames, metas, counts = [], [known_stations()], {"files": 0, "flagged": 0, "out_of_bounds": 0, "skipped": 0}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        name = path.name.removesuffix(".gz")
+        try:
+            if name.endswith(".dly"):
+                wide, c = parse_ghcn_dly(path.name, path.read_bytes())
+                counts["flagged"] += c["flagged"]
+                counts["out_of_bounds"] += c["out_of_bounds"]
+            elif name.endswith(".csv"):
+                wide, meta = parse_ghcn_csv(path.name, path.read_bytes())
+                metas.append(meta)
+            else:
+                continue
+        except WeatherError:
+            counts["skipped"] += 1  # e.g. a monthly (GSOM) file: not daily weather
+            continue
+        frames.append(wide)
+        counts["files"] += 1
+    if not frames:
+        raise FileNotFoundError(f"no NOAA daily station file (.dly or daily-summaries CSV) under {folder}")
+    weather = pd.concat(frames, ignore_index=True)
+    # Several files may cover one station-day (a .dly and a CSV export): the first value of each wins.
+    weather = weather.groupby(["station_id", "day"], as_index=False).first()
+    stations = pd.concat(metas, ignore_index=True).drop_duplicates("station_id")
+    # A station serves as a site's weather only with a year of temperatures: precipitation-only
+    # gauges (CoCoRaHS) would otherwise win the nearest-station match and bring no temperature.
+    coverage = weather.groupby("station_id")["TMAX"].count()
+    stations = stations[stations["station_id"].isin(coverage[coverage >= 365].index)]
+    return weather, stations.reset_index(drop=True), counts
