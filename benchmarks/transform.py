@@ -2,8 +2,9 @@
 block, in the C++ core and in Polars, DuckDB and pandas, outputs checked to agree.
 
 Data are GENERATED, shaped like the real data (they are for scale, not for skill):
-- hourly: about 1,000 sites x one year of hours (site, day, hour, value); each site-day copies a real
-  day of hourly ozone or PM2.5 from the AirNow-Tech Burdens Creek record (shared/data/epa), scaled by a
+- hourly: about 1,000 sites x one year of hours (site, day, hour, value), half ozone and half PM2.5, in
+  one table per parameter as EPA distributes hourly data; each site-day copies a real day of hourly
+  ozone or PM2.5 from the AirNow-Tech Burdens Creek record (shared/data/epa), scaled by a
   per-site factor drawn from the real AirNow daily-peak distribution; hours missing at the real rate;
 - daily: about 1,000 sites x 10 years of daily PM2.5; each site's series is a real AirData national
   88502 site series (2014-2019), tiled to 10 years.
@@ -57,7 +58,7 @@ def real_hourly_days() -> dict[str, np.ndarray]:
     return out
 
 
-def generate_hourly(sites: int, days: int, seed: int = 0) -> dict[str, np.ndarray]:
+def generate_hourly(sites: int, days: int, seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
     rng = np.random.default_rng(seed)
     real = real_hourly_days()
     peaks = pd.read_csv(SHARED / "airnow_daily_peak_2018" / "20180722-peak.dat.gz", sep="|", header=None)
@@ -74,7 +75,15 @@ def generate_hourly(sites: int, days: int, seed: int = 0) -> dict[str, np.ndarra
         value[s * days * 24 : (s + 1) * days * 24] = picks.ravel() * factor[s]
     missing_rate = np.mean(np.isnan(np.concatenate([real["ozone"].ravel(), real["pm25"].ravel()])))
     value[rng.random(value.size) < max(missing_rate, 0.03)] = np.nan
-    return {"site": site, "day": day, "hour": hour, "value": value, "ozone_site": kind == "ozone"}
+    rows = (kind == "ozone")[site]
+    # One table per parameter, like EPA's hourly_44201_* and hourly_88101_* files.
+    return {
+        name: {
+            c: np.ascontiguousarray(a[mask])
+            for c, a in (("site", site), ("day", day), ("hour", hour), ("value", value))
+        }
+        for name, mask in (("pm25", ~rows), ("ozone", rows))
+    }
 
 
 def generate_daily(sites: int, years: int, seed: int = 1) -> dict[str, np.ndarray]:
@@ -99,13 +108,10 @@ def generate_daily(sites: int, years: int, seed: int = 1) -> dict[str, np.ndarra
 
 
 # ---------------------------------------------------------------- the implementations
-def airwatch_hourly(h: dict[str, np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    oz = h["ozone_site"][h["site"]]
-    parts = []
-    for fn, mask in ((_core.pm25_daily, ~oz), (_core.ozone_mda8, oz)):
-        cols = [np.ascontiguousarray(h[c][mask]) for c in ("site", "day", "hour", "value")]
-        parts.append(pd.DataFrame(fn(*cols, 2))[["site", "day", "value", "count", "valid"]])
-    return parts[0], parts[1]
+def airwatch_hourly(h: dict[str, dict[str, np.ndarray]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    pm = pd.DataFrame(_core.pm25_daily(*(h["pm25"][c] for c in ("site", "day", "hour", "value")), 2))
+    oz = pd.DataFrame(_core.ozone_mda8(*(h["ozone"][c] for c in ("site", "day", "hour", "value")), 2))
+    return pm[["site", "day", "value", "count", "valid"]], oz[["site", "day", "value", "count", "valid"]]
 
 
 def airwatch_daily(d: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -120,16 +126,13 @@ def _trunc3_pl(expr):
 def polars_hourly(h):
     import polars as pl
 
-    df = pl.DataFrame({k: h[k] for k in ("site", "day", "hour", "value")}).with_columns(
-        pl.col("value").fill_nan(None), oz=pl.Series(h["ozone_site"][h["site"]])
-    )
+    pm_df, oz_df = (pl.DataFrame(h[p]).with_columns(pl.col("value").fill_nan(None)) for p in ("pm25", "ozone"))
     pm = (
-        df.filter(~pl.col("oz"))
-        .group_by(["site", "day"], maintain_order=True)
+        pm_df.group_by(["site", "day"], maintain_order=True)
         .agg(value=pl.col("value").mean(), count=pl.col("value").count())
         .with_columns(valid=pl.col("count") >= 18)
     )
-    o = df.filter(pl.col("oz")).with_columns(t=_trunc3_pl(pl.col("value")))
+    o = oz_df.with_columns(t=_trunc3_pl(pl.col("value")))
     shifted = [pl.col("t").shift(-k).over("site") for k in range(8)]
     o = o.with_columns(
         s8=pl.sum_horizontal([s.fill_null(0) for s in shifted]),
@@ -158,15 +161,14 @@ def duckdb_hourly(h):
 
     con = duckdb.connect()
     con.execute("SET threads TO 2")
-    con.register(
-        "h", pd.DataFrame({**{k: h[k] for k in ("site", "day", "hour", "value")}, "oz": h["ozone_site"][h["site"]]})
-    )
+    con.register("hp", pd.DataFrame(h["pm25"]))
+    con.register("ho", pd.DataFrame(h["ozone"]))
     pm = con.execute(
         "SELECT site, day, avg(value) AS value, count(value) AS count, count(value) >= 18 AS valid "
-        "FROM h WHERE NOT oz GROUP BY site, day ORDER BY site, day"
+        "FROM hp GROUP BY site, day ORDER BY site, day"
     ).df()
     oz = con.execute("""
-        WITH t AS (SELECT site, day, hour, floor(value * 1000 + 1e-6) / 1000 AS v FROM h WHERE oz),
+        WITH t AS (SELECT site, day, hour, floor(value * 1000 + 1e-6) / 1000 AS v FROM ho),
         w AS (SELECT site, day, hour,
                 sum(v) OVER (PARTITION BY site ORDER BY day, hour ROWS BETWEEN CURRENT ROW AND 7 FOLLOWING) AS s8,
                 count(v) OVER (PARTITION BY site ORDER BY day, hour ROWS BETWEEN CURRENT ROW AND 7 FOLLOWING) AS n8
@@ -188,12 +190,10 @@ def duckdb_daily(d):
 
 
 def pandas_hourly(h):
-    df = pd.DataFrame({k: h[k] for k in ("site", "day", "hour", "value")})
-    oz = h["ozone_site"][h["site"]]
-    g = df[~oz].groupby(["site", "day"])["value"]
+    g = pd.DataFrame(h["pm25"]).groupby(["site", "day"])["value"]
     pm = pd.DataFrame({"value": g.mean(), "count": g.count()}).reset_index()
     pm["valid"] = pm["count"] >= 18
-    o = df[oz].copy()
+    o = pd.DataFrame(h["ozone"])
     o["t"] = np.floor(o["value"] * 1000 + 1e-6) / 1000
     gs = o.groupby("site")["t"]
     shifted = [gs.shift(-k) for k in range(8)]
@@ -271,7 +271,7 @@ def main() -> None:
     hourly = generate_hourly(args.sites, args.hourly_days)
     daily = generate_daily(args.sites, args.years)
     input_mb = (
-        sum(v.nbytes for k, v in hourly.items() if k != "ozone_site") + sum(v.nbytes for v in daily.values())
+        sum(v.nbytes for t in hourly.values() for v in t.values()) + sum(v.nbytes for v in daily.values())
     ) / 2**20
     ref = (airwatch_hourly(hourly), airwatch_daily(daily))
     ctx = mp.get_context("fork")
@@ -287,9 +287,10 @@ def main() -> None:
             raise SystemExit(f"{name} failed or disagreed with airwatch (exit {proc.exitcode})")
         seconds, peak = queue.get()
         results.append({"impl": name, "seconds": seconds, "peak_mb": peak})
-    rows = len(hourly["site"]) + len(daily["site"])
+    hourly_rows = sum(len(t["site"]) for t in hourly.values())
+    rows = hourly_rows + len(daily["site"])
     ours = results[0]["seconds"]
-    print(f"transform benchmark (GENERATED data shaped like real EPA data): {len(hourly['site']):,} hourly rows "
+    print(f"transform benchmark (GENERATED data shaped like real EPA data): {hourly_rows:,} hourly rows "
           f"({args.sites} sites x {args.hourly_days} days), {len(daily['site']):,} daily rows "
           f"({args.sites} sites x {args.years} years); input arrays {input_mb:.0f} MB")  # fmt: skip
     print(f"{'impl':<10}{'seconds':>10}{'peak MB':>10}{'peak/input':>12}{'x slower than airwatch':>26}")

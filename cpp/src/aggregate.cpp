@@ -18,6 +18,20 @@ constexpr double kOzoneStandard = 0.070;
 
 double truncate3(double v) { return std::floor(v * 1000.0 + 1e-6) / 1000.0; }
 
+// The 8-hour average starting at hour h of already-truncated hours: at least 6 valid hours,
+// truncated to 0.001 ppm.
+double ozone_8h_average(const double* truncated, std::size_t h, std::size_t hours) {
+  double sum = 0.0;
+  int count = 0;
+  for (std::size_t k = h; k < h + 8 && k < hours; ++k) {
+    if (!std::isnan(truncated[k])) {
+      sum += truncated[k];
+      ++count;
+    }
+  }
+  return count >= 6 ? truncate3(sum / count) : kNaN;
+}
+
 void check_rows(const int32_t* site, const int32_t* day, const int32_t* hour, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     if (hour[i] < 0 || hour[i] > 23) {
@@ -112,18 +126,11 @@ DailyAggregate pm25_daily(const int32_t* site, const int32_t* day, const int32_t
 }
 
 std::vector<double> ozone_8h_averages(const double* hourly, std::size_t hours) {
+  // Each hour is truncated once, not once per period it falls in; the sums keep the same order.
+  std::vector<double> truncated(hours);
+  for (std::size_t h = 0; h < hours; ++h) truncated[h] = std::isnan(hourly[h]) ? kNaN : truncate3(hourly[h]);
   std::vector<double> out(hours, kNaN);
-  for (std::size_t h = 0; h < hours; ++h) {
-    double sum = 0.0;
-    int count = 0;
-    for (std::size_t k = h; k < h + 8 && k < hours; ++k) {
-      if (!std::isnan(hourly[k])) {
-        sum += truncate3(hourly[k]);
-        ++count;
-      }
-    }
-    if (count >= 6) out[h] = truncate3(sum / count);
-  }
+  for (std::size_t h = 0; h < hours; ++h) out[h] = ozone_8h_average(truncated.data(), h, hours);
   return out;
 }
 
@@ -139,7 +146,7 @@ DailyAggregate ozone_mda8(const int32_t* site, const int32_t* day, const int32_t
     for (std::size_t i = b; i < e; ++i) {
       hourly[static_cast<std::size_t>(day[i] - first) * 24 + static_cast<std::size_t>(hour[i])] = value[i];
     }
-    const std::vector<double> avg8 = ozone_8h_averages(hourly.data(), hourly.size());
+    for (double& v : hourly) v = std::isnan(v) ? kNaN : truncate3(v);
     std::size_t i = b;
     while (i < e) {
       const int32_t this_day = day[i];
@@ -148,7 +155,8 @@ DailyAggregate ozone_mda8(const int32_t* site, const int32_t* day, const int32_t
       int best_hour = -1;
       int periods = 0;
       for (int h = kOzoneFirstStart; h < kOzoneFirstStart + kOzonePeriods; ++h) {
-        const double a = avg8[d * 24 + static_cast<std::size_t>(h)];
+        // Only the 17 periods starting 07:00-23:00 count, so only they are computed.
+        const double a = ozone_8h_average(hourly.data(), d * 24 + static_cast<std::size_t>(h), hourly.size());
         if (std::isnan(a)) continue;
         ++periods;
         if (std::isnan(best) || a > best) {
