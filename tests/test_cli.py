@@ -37,6 +37,9 @@ def test_run_end_to_end_twice(env: dict[str, Path]) -> None:
     assert "pm25" in result.output and "ozone" in result.output and "skill %" in result.output
 
     assert len(list((store / "raw").rglob("*.csv.gz"))) == 6
+    # Weather is on by default (lagged): the bundled O'Hare station file is ingested as received.
+    assert [p.name for p in (store / "raw" / "weather").rglob("*.dly.gz")] == ["USW00094846.dly.gz"]
+    assert "weather: issue day's observed (lagged)" in result.output
     predictions = sorted((store / "predictions").rglob("*.parquet"))
     assert len(predictions) == 2
     pattern = r"predictions/(pm25|ozone)/\d{4}-\d{2}-\d{2}/predictions_\d{8}T\d{6}Z_airwatch-(pm25|ozone)-v1\.parquet"

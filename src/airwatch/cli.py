@@ -101,11 +101,16 @@ def ingest(
         typer.Option(
             "--source",
             help="files: EPA files from a folder or URLs (AirData, download tool, AirNow peak files); "
-            "aqs: the AQS Data API; airnow: the AirNow API (hourly, fresh).",
+            "aqs: the AQS Data API; airnow: the AirNow API (hourly, fresh); weather: NOAA station files "
+            "(GHCN-Daily .dly or daily-summaries CSV) from --input-dir, default the bundled O'Hare file.",
         ),
     ] = "files",
     input_dir: Annotated[
-        Path | None, typer.Option("--input-dir", help="files: folder of EPA daily files (default: the bundled sample).")
+        Path | None,
+        typer.Option(
+            "--input-dir",
+            help="files: folder of EPA daily files (default: the bundled sample); weather: folder of station files.",
+        ),
     ] = None,
     url: Annotated[
         list[str] | None, typer.Option("--url", help="files: URL of an AirData bulk file (.zip or .csv); repeatable.")
@@ -136,7 +141,7 @@ def ingest(
         str, typer.Option("--service", help="aqs: dailyData (daily summaries) or sampleData (hourly values).")
     ] = "dailyData",
 ) -> None:
-    """Bring EPA data into the store's raw area and publish an inventory (files or the AQS API)."""
+    """Bring EPA data (files, the AQS or AirNow API) or NOAA station files into the store's raw area."""
     ctx = _context(store)
     if source == "files":
         from airwatch.flows.ingest import ingest_flow
@@ -151,8 +156,18 @@ def ingest(
     if source == "airnow":
         _ingest_airnow(ctx, bbox, start, end, params)
         return
+    if source == "weather":
+        from airwatch.flows.ingest import ingest_weather_flow
+
+        try:
+            w = ingest_weather_flow(ctx, str(input_dir) if input_dir else None)
+        except Exception as exc:
+            _fail("ingest", exc)
+            return
+        console.print(f"ingest: {w.files} weather station files ({w.new_files} new), version {w.inventory_version}")
+        return
     if source != "aqs":
-        console.print(f"[red]error:[/red] --source must be files, aqs or airnow, got {source!r}")
+        console.print(f"[red]error:[/red] --source must be files, aqs, airnow or weather, got {source!r}")
         raise typer.Exit(2)
     from datetime import date
 
@@ -405,7 +420,13 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 
 
 def _print_summary(summary: Any, ctx: Any) -> None:
-    table = Table(title="AirWatch run: next-day forecasts (validation = final year held out)")
+    mode = ctx.settings.weather.mode
+    weather = {
+        "none": "no weather",
+        "lagged": "weather: issue day's observed (lagged)",
+        "forecast": "weather: target day's, observed in validation (observed-as-forecast)",
+    }[mode]
+    table = Table(title=f"AirWatch run: next-day forecasts (validation = final year held out; {weather})")
     for col in (
         "pollutant",
         "sites",

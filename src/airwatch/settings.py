@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -85,6 +85,31 @@ class AirNowSettings(_Section):
     backoff_seconds: float = Field(2.0, ge=0.0, description="First retry delay; doubles each retry, with jitter.")
 
 
+class WeatherSettings(_Section):
+    """Weather as model input: NOAA station history, and a forecast for the target day."""
+
+    mode: Literal["none", "lagged", "forecast"] = Field(
+        "lagged",
+        description=(
+            "none: no weather; lagged: the issue day's observed weather; forecast: also the target day's "
+            "weather, observed in training and from the forecast API when predicting."
+        ),
+    )
+    stations_dir: str | None = Field(
+        None, description="Folder of NOAA GHCN-Daily station files (.dly or daily-summaries CSV); default: bundled."
+    )
+    radius_km: float = Field(50.0, gt=0.0, description="A site uses the nearest station within this distance.")
+    forecast_url: str | None = Field(
+        None,
+        description="Open-Meteo forecast API base URL (e.g. https://api.open-meteo.com); unset: no forecast "
+        "API, and forecasts fall back to the issue day's observed weather.",
+    )
+    max_retries: int = Field(4, ge=0, description="Retries of a forecast request on 5xx, timeouts, damaged bodies.")
+    backoff_seconds: float = Field(1.0, ge=0.0, description="First retry delay; doubles each retry, with jitter.")
+    min_interval_seconds: float = Field(0.2, ge=0.0, description="Pause between forecast requests.")
+    timeout_seconds: float = Field(30.0, gt=0.0, description="Per-request timeout.")
+
+
 # The validate stage's section is named like the stage; pydantic warns that the name shadows the
 # deprecated BaseModel.validate classmethod, which AirWatch never calls.
 warnings.filterwarnings("ignore", message='Field name "validate"', category=UserWarning)
@@ -117,6 +142,7 @@ class Settings(BaseSettings):
     predict: PredictSettings = Field(default_factory=PredictSettings)
     aqs: AqsSettings = Field(default_factory=AqsSettings)
     airnow: AirNowSettings = Field(default_factory=AirNowSettings)
+    weather: WeatherSettings = Field(default_factory=WeatherSettings)
 
     @field_validator("store")
     @classmethod

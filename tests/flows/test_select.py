@@ -19,7 +19,13 @@ from airwatch.settings import load_settings
 
 
 def context(store: Path, **train: object) -> Context:
-    return Context(load_settings(store=str(store), train={"validation_days": 180, "lightgbm_rounds": 30, **train}))
+    return Context(
+        load_settings(
+            store=str(store),
+            train={"validation_days": 180, "lightgbm_rounds": 30, **train},
+            weather={"mode": "none"},  # promotion, not weather, is under test
+        )
+    )
 
 
 @pytest.fixture

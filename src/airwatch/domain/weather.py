@@ -124,22 +124,14 @@ def weather_features(
     def lookup(offset: int, prefix: str) -> dict[str, np.ndarray]:
         keys = pd.MultiIndex.from_arrays([station_of_row, g_day + offset])
         got = table.reindex(keys)
-        out = {f"{prefix}_{e.lower()}": got[e].to_numpy(dtype=np.float64, copy=True) for e in ELEMENTS}
-        for v in out.values():
+        raw = {e: got[e].to_numpy(dtype=np.float64, copy=True) for e in ELEMENTS}
+        for v in raw.values():
             v[station_of_row < 0] = np.nan
-        wd = np.deg2rad(out.pop(f"{prefix}_wdf2"))
-        out[f"{prefix}_wind_u"] = -np.sin(wd)  # direction the wind blows from, as a unit vector
-        out[f"{prefix}_wind_v"] = -np.cos(wd)
-        out[f"{prefix}_trange"] = out[f"{prefix}_tmax"] - out[f"{prefix}_tmin"]
-        # Stagnation: light wind and no rain, when PM2.5 builds up and ozone cooks.
-        out[f"{prefix}_stagnant"] = ((out[f"{prefix}_awnd"] < 2.5) & (out[f"{prefix}_prcp"] < 1.0)).astype(float)
-        out[f"{prefix}_stagnant"][np.isnan(out[f"{prefix}_awnd"])] = np.nan
-        return out
+        return derived_columns(prefix, raw)
 
     columns = {"wx_station_km": np.where(station_of_row >= 0, km[g_site], np.nan)}
     columns.update(lookup(0, "wx"))  # the issue day's observed weather: known at issue time
-    doy = pd.to_datetime(_EPOCH + g_day.astype("timedelta64[D]")).dayofyear.to_numpy()
-    summer = np.clip(-np.cos(2 * np.pi * (doy - 1) / 365.25), 0, None)  # 0 in winter, 1 at midsummer
+    summer = summer_weight(g_day)
     columns["wx_heat_season"] = columns["wx_tmax"] * summer
     if mode == OBSERVED:
         for h in horizons:
@@ -147,6 +139,81 @@ def weather_features(
             target[f"wxf{h}_heat_season"] = target[f"wxf{h}_tmax"] * summer
             columns.update(target)
     return columns
+
+
+def summer_weight(day: np.ndarray) -> np.ndarray:
+    """0 in winter, 1 at midsummer, by day of year (northern hemisphere)."""
+    doy = pd.to_datetime(_EPOCH + np.asarray(day).astype("timedelta64[D]")).dayofyear.to_numpy()
+    return np.clip(-np.cos(2 * np.pi * (doy - 1) / 365.25), 0, None)
+
+
+def derived_columns(prefix: str, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Model columns from daily elements (TMAX, TMIN, PRCP, AWND, WDF2 in metric units)."""
+    out = {f"{prefix}_{e.lower()}": np.asarray(raw[e], dtype=np.float64) for e in ELEMENTS}
+    wd = np.deg2rad(out.pop(f"{prefix}_wdf2"))
+    out[f"{prefix}_wind_u"] = -np.sin(wd)  # direction the wind blows from, as a unit vector
+    out[f"{prefix}_wind_v"] = -np.cos(wd)
+    out[f"{prefix}_trange"] = out[f"{prefix}_tmax"] - out[f"{prefix}_tmin"]
+    # Stagnation: light wind and no rain, when PM2.5 builds up and ozone cooks.
+    stagnant = ((out[f"{prefix}_awnd"] < 2.5) & (out[f"{prefix}_prcp"] < 1.0)).astype(float)
+    stagnant[np.isnan(out[f"{prefix}_awnd"])] = np.nan
+    out[f"{prefix}_stagnant"] = stagnant
+    return out
+
+
+def with_weather(
+    frame: pd.DataFrame,
+    weather: pd.DataFrame,
+    stations: pd.DataFrame,
+    *,
+    mode: str,
+    horizons: tuple[int, ...],
+    radius_km: float = 50.0,
+) -> pd.DataFrame:
+    """A feature frame (site_id, day, latitude, longitude, ...) with the weather columns of a mode added."""
+    if mode == NONE:
+        return frame
+    sites = frame.groupby("site_id", sort=True, observed=True)[["latitude", "longitude"]].last().reset_index()
+    codes = frame["site_id"].map({s: i for i, s in enumerate(sites["site_id"])}).to_numpy(dtype=np.int64)
+    columns = weather_features(
+        sites, codes, frame["day"].to_numpy(dtype=np.int64), weather, stations,
+        mode=mode, horizons=horizons, radius_km=radius_km,
+    )  # fmt: skip
+    return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
+
+
+def forecast_columns(
+    rows: pd.DataFrame,
+    stations: pd.DataFrame,
+    forecasts: pd.DataFrame,
+    *,
+    horizon: int,
+    radius_km: float = 50.0,
+) -> dict[str, np.ndarray]:
+    """The target-day weather columns (wxf{h}_*) of forecast rows from weather forecasts per station.
+
+    rows: one per site (latitude, longitude, day = the issue day); forecasts: station_id, day and the
+    daily elements. Each site takes its matched station's forecast, as in training.
+    """
+    idx, _ = match_stations(rows, stations, radius_km=radius_km)
+    station_ids = np.where(idx >= 0, stations["station_id"].to_numpy(dtype=object)[np.maximum(idx, 0)], None)
+    target_day = rows["day"].to_numpy(dtype=np.int64) + horizon
+    table = forecasts.set_index(["station_id", "day"])[ELEMENTS]
+    table = table[~table.index.duplicated()]
+    got = table.reindex(pd.MultiIndex.from_arrays([station_ids, target_day]))
+    raw = {e: got[e].to_numpy(dtype=np.float64, copy=True) for e in ELEMENTS}
+    out = derived_columns(f"wxf{horizon}", raw)
+    out[f"wxf{horizon}_heat_season"] = out[f"wxf{horizon}_tmax"] * summer_weight(target_day)
+    return out
+
+
+def persistence_columns(rows: pd.DataFrame, *, horizon: int) -> dict[str, np.ndarray]:
+    """The fallback when no forecast is at hand: the target day's weather taken to be the issue day's."""
+    target_day = rows["day"].to_numpy(dtype=np.int64) + horizon
+    out = {f"wxf{horizon}_{c.removeprefix('wx_')}": rows[c].to_numpy(dtype=np.float64, copy=True)
+           for c in rows.columns if c.startswith("wx_") and c not in {"wx_station_km", "wx_heat_season"}}  # fmt: skip
+    out[f"wxf{horizon}_heat_season"] = out[f"wxf{horizon}_tmax"] * summer_weight(target_day)
+    return out
 
 
 def columns_for_horizon(columns: list[str], horizon: int) -> list[str]:

@@ -20,10 +20,9 @@ from airwatch.domain.transform import (
     build_features,
     feature_columns,
     site_daily_values,
-    site_table,
 )
 from airwatch.domain.validate import validate_observations
-from airwatch.domain.weather import LAGGED, NONE, OBSERVED, columns_for_horizon, weather_features
+from airwatch.domain.weather import LAGGED, NONE, OBSERVED, columns_for_horizon, with_weather
 from airwatch.flows.ingest import find_daily_files
 from airwatch.io.files import load_weather_folder, parse_daily_path
 
@@ -78,12 +77,8 @@ def backtest_frame(
     }
     if weather_dir and any(m != NONE for m in weather_modes):
         weather, stations, counts = load_weather_folder(Path(weather_dir))
-        sites = site_table(daily)
-        codes = frame["site_id"].map({s: i for i, s in enumerate(sites["site_id"])}).to_numpy(dtype=np.int64)
         widest = OBSERVED if OBSERVED in weather_modes else LAGGED
-        columns = weather_features(sites, codes, frame["day"].to_numpy(dtype=np.int64), weather, stations,
-                                   mode=widest, horizons=horizons)  # fmt: skip
-        frame = pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
+        frame = with_weather(frame, weather, stations, mode=widest, horizons=horizons)
         matched = frame.groupby("site_id")["wx_station_km"].first()
         info["weather_input"] = {"dir": str(weather_dir), **counts, "stations": len(stations),
                                  "sites_with_station": int(matched.notna().sum()), "sites": len(matched)}  # fmt: skip

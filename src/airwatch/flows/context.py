@@ -16,7 +16,9 @@ RAW_INVENTORY = "raw/epa-daily"
 RAW_AQS = "raw/aqs"
 RAW_AIRNOW = "raw/airnow"
 RAW_SOURCES = (RAW_INVENTORY, RAW_AQS, RAW_AIRNOW)
+RAW_WEATHER = "raw/weather"
 OBSERVATIONS = "processed/observations"
+WEATHER = "processed/weather"
 
 
 def features_dataset(pollutant: str) -> str:

@@ -16,9 +16,10 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from airwatch.flows.context import RAW_INVENTORY, Context
+from airwatch.flows.context import RAW_INVENTORY, RAW_WEATHER, Context
 from airwatch.io.airdata import download, file_name
 from airwatch.io.datasets import fingerprint, publish_manifest
+from airwatch.io.files import is_weather_file
 
 DAILY_PATTERNS = ("*.csv", "*.csv.gz", "*.zip", "*-peak.dat", "*-peak.dat.gz", "*-peak_v2.dat.gz")
 
@@ -45,10 +46,10 @@ def find_daily_files(folder: Path) -> list[Path]:
     return files
 
 
-def store_raw(ctx: Context, name: str, data: bytes, source: str) -> tuple[str, bool]:
+def store_raw(ctx: Context, name: str, data: bytes, source: str, area: str = RAW_INVENTORY) -> tuple[str, bool]:
     """Store one file as received under a content-addressed key; returns (key, newly written)."""
     digest = hashlib.sha256(data).hexdigest()
-    key = f"{RAW_INVENTORY}/{digest[:2]}/{digest}/{name}"
+    key = f"{area}/{digest[:2]}/{digest}/{name}"
     written = ctx.store.write_bytes(key, data, if_absent=True)
     if written:
         meta = {
@@ -62,8 +63,8 @@ def store_raw(ctx: Context, name: str, data: bytes, source: str) -> tuple[str, b
 
 
 @task(cache_policy=NO_CACHE)
-def store_raw_file(ctx: Context, path: Path) -> tuple[str, bool]:
-    return store_raw(ctx, path.name, path.read_bytes(), str(path))
+def store_raw_file(ctx: Context, path: Path, area: str = RAW_INVENTORY) -> tuple[str, bool]:
+    return store_raw(ctx, path.name, path.read_bytes(), str(path), area)
 
 
 @task(cache_policy=NO_CACHE, retries=0)
@@ -86,14 +87,38 @@ def ingest_flow(ctx: Context, input_dir: str | None = None, urls: list[str] | No
     else:
         folder = Path(input_dir or ctx.settings.input_dir or bundled_sample_dir())
         results = [store_raw_file(ctx, p) for p in find_daily_files(folder)]
-    # The inventory is everything ingested so far from files: the store accumulates data like a lake,
-    # and a content-addressed key makes a re-ingested file a no-op.
-    keys = sorted(
-        k for k in ctx.store.list(f"{RAW_INVENTORY}/") if not k.endswith(".meta.json") and "/_manifests/" not in k
-    )
-    new = sum(1 for _, w in results if w)
-    version = fingerprint(keys)
     origin = str(folder) if folder else ", ".join(urls or [])
-    manifest, published = publish_manifest(ctx.store, RAW_INVENTORY, version, keys, len(keys), inputs={"from": origin})
-    logger.info("ingest: %d files from %s (%d new), inventory %s", len(keys), origin, new, manifest.version)
+    summary = publish_inventory(ctx, RAW_INVENTORY, results, origin)
+    logger.info("ingest: %d files from %s (%d new), inventory %s", summary.files, origin, summary.new_files,
+                summary.inventory_version)  # fmt: skip
+    return summary
+
+
+def publish_inventory(ctx: Context, area: str, results: list[tuple[str, bool]], origin: str) -> IngestSummary:
+    # The inventory is everything ingested so far into an area: the store accumulates data like a
+    # lake, and a content-addressed key makes a re-ingested file a no-op.
+    keys = sorted(k for k in ctx.store.list(f"{area}/") if not k.endswith(".meta.json") and "/_manifests/" not in k)
+    new = sum(1 for _, w in results if w)
+    manifest, published = publish_manifest(ctx.store, area, fingerprint(keys), keys, len(keys), inputs={"from": origin})
     return IngestSummary(manifest.version, len(keys), new, published)
+
+
+def bundled_weather_dir() -> Path:
+    return Path(str(resources.files("airwatch") / "sample_weather"))
+
+
+@flow(name="ingest-weather")
+def ingest_weather_flow(ctx: Context, stations_dir: str | None = None) -> IngestSummary:
+    """Store NOAA station files (GHCN-Daily .dly, daily-summaries CSV) as received; publish their inventory."""
+    logger = get_run_logger()
+    folder = Path(stations_dir or ctx.settings.weather.stations_dir or bundled_weather_dir())
+    if not folder.is_dir():
+        raise FileNotFoundError(f"weather stations folder {folder} does not exist")
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and is_weather_file(p.name))
+    if not paths:
+        raise FileNotFoundError(f"no NOAA daily station file (.dly or daily-summaries CSV) under {folder}")
+    results = [store_raw_file(ctx, p, RAW_WEATHER) for p in paths]
+    summary = publish_inventory(ctx, RAW_WEATHER, results, str(folder))
+    logger.info("ingest-weather: %d station files from %s (%d new), inventory %s", summary.files, folder,
+                summary.new_files, summary.inventory_version)  # fmt: skip
+    return summary

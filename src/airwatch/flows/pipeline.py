@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from prefect import flow
 
 from airwatch.flows.context import Context
-from airwatch.flows.ingest import IngestSummary, ingest_flow
+from airwatch.flows.ingest import IngestSummary, ingest_flow, ingest_weather_flow
 from airwatch.flows.predict import PredictSummary, predict_flow
 from airwatch.flows.select import SelectSummary, select_flow
 from airwatch.flows.train import train_flow
@@ -26,8 +26,10 @@ class RunSummary:
 
 @flow(name="run")
 def run_flow(ctx: Context, input_dir: str | None = None, force_train: bool = False) -> RunSummary:
-    """Ingest -> validate -> transform -> train -> select -> predict."""
+    """Ingest (and weather stations, when weather is on) -> validate -> transform -> train -> select -> predict."""
     ingested = ingest_flow(ctx, input_dir)
+    if ctx.settings.weather.mode != "none":
+        ingest_weather_flow(ctx)
     validated = validate_flow(ctx)
     transformed = transform_flow(ctx)
     train_flow(ctx, force=force_train)

@@ -11,9 +11,12 @@ from prefect.cache_policies import NO_CACHE
 
 from airwatch.domain.predict import aqi_columns, issue_rows
 from airwatch.domain.schemas import POLLUTANTS
-from airwatch.flows.context import Context, features_dataset
+from airwatch.domain.weather import forecast_columns, match_stations, persistence_columns
+from airwatch.flows.context import WEATHER, Context, features_dataset
+from airwatch.flows.transform import split_weather
 from airwatch.io import datasets
 from airwatch.io.datasets import to_parquet_bytes, utc_stamp
+from airwatch.io.openmeteo import OpenMeteoClient, OpenMeteoError
 
 HORIZON = 1
 
@@ -31,6 +34,64 @@ def predictions_key(pollutant: str, forecast_date: str, issued: str, model_name:
     return f"predictions/{pollutant}/{forecast_date}/predictions_{issued}_{model_name}-v{version}.parquet"
 
 
+def add_forecast_weather(
+    ctx: Context, features_manifest: datasets.Manifest, rows: pd.DataFrame
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows with the target day's weather from the forecast API, or, failing that, the issue day's.
+
+    Returns the rows and, per row, where its target-day weather came from. A missing forecast is never
+    silent: the source column says so and a warning gives the reason.
+    """
+    logger = get_run_logger()
+    ws = ctx.settings.weather
+    weather_info = features_manifest.extra.get("weather") or {}
+    weather = datasets.find_version(ctx.store, WEATHER, str(weather_info.get("version", "")))
+    if weather is None:
+        raise ValueError(f"predict: features {features_manifest.version} name no published weather dataset; "
+                         "run transform with weather on")  # fmt: skip
+    stations = split_weather(datasets.read(ctx.store, weather))[1]
+    fallback = persistence_columns(rows, horizon=HORIZON)
+    got: dict[str, np.ndarray] | None = None
+    reason = ""
+    if not ws.forecast_url:
+        reason = "no forecast API configured (AIRWATCH_WEATHER__FORECAST_URL)"
+    else:
+        client = OpenMeteoClient(
+            base_url=ws.forecast_url, max_retries=ws.max_retries, backoff=ws.backoff_seconds,
+            timeout=ws.timeout_seconds, min_interval=ws.min_interval_seconds,
+        )  # fmt: skip
+        idx, _ = match_stations(rows, stations, radius_km=ws.radius_km)
+        target = (pd.Timestamp(rows["date"].iloc[0]) + pd.Timedelta(days=HORIZON)).date()
+        try:
+            forecasts = []
+            for i in sorted(set(idx[idx >= 0].tolist())):
+                station = stations.iloc[i]
+                daily = client.daily(float(station["latitude"]), float(station["longitude"]), target, target)
+                forecasts.append(daily.assign(station_id=station["station_id"]))
+            if forecasts:
+                got = forecast_columns(rows, stations, pd.concat(forecasts), horizon=HORIZON, radius_km=ws.radius_km)
+            else:
+                reason = f"no weather station within {ws.radius_km:g} km of any site"
+        except OpenMeteoError as exc:
+            reason = f"forecast API failed: {exc}"
+    have = np.isfinite(got[f"wxf{HORIZON}_tmax"]) if got is not None else np.zeros(len(rows), dtype=bool)
+    if got is not None and not have.all():
+        reason = reason or "the forecast API returned no temperature for some stations"
+    source = np.where(have, "open-meteo", f"issue-day observed weather ({reason})")
+    out = rows.copy()
+    for name, values in fallback.items():
+        out[name] = np.where(have, got[name], values) if got is not None else values
+    if not have.all():
+        logger.warning(
+            "predict: no weather forecast for %d of %d sites (%s); their target-day weather is the issue day's "
+            "observed weather",
+            int((~have).sum()),
+            len(rows),
+            reason,
+        )
+    return out, source
+
+
 @task(cache_policy=NO_CACHE)
 def predict_pollutant(ctx: Context, pollutant: str) -> PredictSummary:
     logger = get_run_logger()
@@ -42,8 +103,12 @@ def predict_pollutant(ctx: Context, pollutant: str) -> PredictSummary:
         raise ValueError(
             f"predict: no {pollutant} site has an observation within the staleness limit of {as_of.date()}"
         )
+    columns = model.unwrap_python_model().features
+    weather_source = np.full(len(rows), "none", dtype=object)
+    if any(c.startswith(f"wxf{HORIZON}_") for c in columns):
+        rows, weather_source = add_forecast_weather(ctx, manifest, rows)
     # The same feature code made these rows; the model says which of its columns it was trained on.
-    inputs = rows[["site_id", "date", *model.unwrap_python_model().features]].copy()
+    inputs = rows[["site_id", "date", *columns]].copy()
     inputs["date"] = inputs["date"].astype("datetime64[ns]")
     forecast = np.asarray(model.predict(inputs), dtype=np.float64)
     aqi, category = aqi_columns(pollutant, forecast)
@@ -61,6 +126,7 @@ def predict_pollutant(ctx: Context, pollutant: str) -> PredictSummary:
             "horizon_days": HORIZON,
             "forecast": forecast,
             "persistence": rows["last_value"],
+            "weather_forecast": weather_source,
             "aqi": aqi,
             "aqi_category": category,
             "model_name": champion.name,

@@ -14,6 +14,7 @@ from airwatch.domain.report import diagnostic_figures, feature_importance
 from airwatch.domain.schemas import POLLUTANTS
 from airwatch.domain.train import fit_and_score, make_candidates, time_split, validation_fold_skills
 from airwatch.domain.transform import feature_columns
+from airwatch.domain.weather import columns_for_horizon
 from airwatch.flows.context import Context, features_dataset, training_prefix
 from airwatch.io import datasets
 from airwatch.io.datasets import fingerprint, utc_stamp
@@ -39,7 +40,7 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool = False) -> dict[s
         return previous
 
     frame = datasets.read(ctx.store, manifest)
-    features = feature_columns(frame)
+    features = columns_for_horizon(feature_columns(frame), HORIZON)
     split = time_split(frame, horizon=HORIZON, validation_days=ctx.settings.train.validation_days)
     candidates = make_candidates(
         features, seed=ctx.settings.train.seed, lightgbm_rounds=ctx.settings.train.lightgbm_rounds

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mmap
 import os
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
@@ -31,16 +32,28 @@ def known_stations() -> pd.DataFrame:
 
 def load_weather_folder(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
     """Daily weather of every station file below folder (.dly and daily-summaries CSV, gzipped or not)."""
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and is_weather_file(p.name))
+    if not paths:
+        raise FileNotFoundError(f"no NOAA daily station file (.dly or daily-summaries CSV) under {folder}")
+    return combine_weather((p.name, p.read_bytes()) for p in paths)
+
+
+def is_weather_file(name: str) -> bool:
+    return name.removesuffix(".gz").endswith((".dly", ".csv"))
+
+
+def combine_weather(files: Iterable[tuple[str, bytes]]) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """Daily weather (station_id, day, elements), usable stations and counts from station files' bytes."""
     frames, metas, counts = [], [known_stations()], {"files": 0, "flagged": 0, "out_of_bounds": 0, "skipped": 0}
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        name = path.name.removesuffix(".gz")
+    for file_name, data in files:
+        name = file_name.removesuffix(".gz")
         try:
             if name.endswith(".dly"):
-                wide, c = parse_ghcn_dly(path.name, path.read_bytes())
+                wide, c = parse_ghcn_dly(file_name, data)
                 counts["flagged"] += c["flagged"]
                 counts["out_of_bounds"] += c["out_of_bounds"]
             elif name.endswith(".csv"):
-                wide, meta = parse_ghcn_csv(path.name, path.read_bytes())
+                wide, meta = parse_ghcn_csv(file_name, data)
                 metas.append(meta)
             else:
                 continue
@@ -50,7 +63,7 @@ def load_weather_folder(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[
         frames.append(wide)
         counts["files"] += 1
     if not frames:
-        raise FileNotFoundError(f"no NOAA daily station file (.dly or daily-summaries CSV) under {folder}")
+        raise FileNotFoundError("no NOAA daily station file (.dly or daily-summaries CSV) among the weather files")
     weather = pd.concat(frames, ignore_index=True)
     # Several files may cover one station-day (a .dly and a CSV export): the first value of each wins.
     weather = weather.groupby(["station_id", "day"], as_index=False).first()

@@ -1,0 +1,102 @@
+"""Weather in production: station files ingested and transformed, and the predict stage taking the
+target day's weather from the forecast API (its local stand-in), or saying why it falls back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from airwatch.flows.context import RAW_WEATHER, WEATHER, Context
+from airwatch.flows.ingest import ingest_flow, ingest_weather_flow
+from airwatch.flows.predict import predict_flow
+from airwatch.flows.select import select_flow
+from airwatch.flows.train import train_flow
+from airwatch.flows.transform import transform_flow
+from airwatch.flows.validate import validate_flow
+from airwatch.io import datasets
+from airwatch.settings import load_settings
+from tests.conftest import SHARED_EPA
+
+pytestmark = pytest.mark.skipif(not (SHARED_EPA.parent / "noaa").exists(), reason="needs ../shared/data/noaa")
+
+
+def context(store: Path, **weather: object) -> Context:
+    return Context(
+        load_settings(
+            store=str(store),
+            train={"validation_days": 180, "lightgbm_rounds": 30},
+            weather={"mode": "forecast", "backoff_seconds": 0.01, "min_interval_seconds": 0, **weather},
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def server():
+    from tests.fakes.openmeteo_server import OpenMeteoServer
+
+    with OpenMeteoServer() as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Path:
+    root = tmp_path_factory.mktemp("wx") / "store"
+    folder = root.parent / "input"
+    folder.mkdir()
+    for year in (1999, 2000, 2001):
+        name = f"ozone_daily_{year}_cook_county_IL.csv.gz"
+        (folder / name).write_bytes((sample_dir / name).read_bytes())
+    ctx = context(root)
+    ingest_flow(ctx, str(folder))
+    ingest_weather_flow(ctx)  # the bundled O'Hare station file
+    validate_flow(ctx)
+    transform_flow(ctx, ["ozone"])
+    train_flow(ctx, ["ozone"])
+    select_flow(ctx, ["ozone"])
+    return root
+
+
+def predictions(ctx: Context) -> pd.DataFrame:
+    (summary,) = predict_flow(ctx, ["ozone"])
+    return pd.read_parquet(ctx.store.url.removeprefix("file://") + "/" + summary.key)
+
+
+def test_weather_is_ingested_raw_and_processed_with_the_target_day_columns(store: Path) -> None:
+    ctx = context(store)
+    (raw_key,) = datasets.latest(ctx.store, RAW_WEATHER).parts
+    assert raw_key.endswith("/USW00094846.dly.gz")
+    weather = datasets.read(ctx.store, datasets.latest(ctx.store, WEATHER))
+    assert set(weather["station_id"]) == {"USW00094846"} and weather["TMAX"].notna().sum() > 20000
+    features = datasets.read(ctx.store, datasets.latest(ctx.store, "processed/features/ozone"))
+    # Training rows see the target day's observed weather (perfect prog); its day is issue day + 1.
+    row = features[features["wxf1_tmax"].notna()].iloc[100]
+    nxt = weather[(weather["day"] == row["day"] + 1)]
+    assert row["wxf1_tmax"] == pytest.approx(float(nxt["TMAX"].iloc[0]))
+    # A second ingest of the same station files adds nothing.
+    assert ingest_weather_flow(ctx).new_files == 0
+
+
+def test_predict_uses_the_forecast_api_when_configured(store: Path, server) -> None:
+    before = len(server.requests)
+    got = predictions(context(store, forecast_url=server.base_url))
+    assert (got["weather_forecast"] == "open-meteo").all()
+    asked = server.requests[before:]
+    # One request per matched station (O'Hare), for the forecast day only.
+    assert len(asked) == 1 and "latitude=41.9950" in asked[0]
+    assert f"start_date={got['forecast_date'].iloc[0]}" in asked[0]
+
+
+def test_predict_without_a_forecast_api_falls_back_and_says_so(store: Path) -> None:
+    got = predictions(context(store))
+    assert got["weather_forecast"].str.startswith("issue-day observed weather (no forecast API configured").all()
+    assert got["forecast"].notna().all()
+
+
+def test_predict_falls_back_when_the_forecast_api_fails(store: Path, server) -> None:
+    server.faults.extend(["500"] * 3)
+    got = predictions(context(store, forecast_url=server.base_url, max_retries=2))
+    server.faults.clear()
+    assert got["weather_forecast"].str.contains("forecast API failed").all()
+    assert got["forecast"].notna().all()
