@@ -47,7 +47,8 @@ def load_grid() -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
 
 
 def run_airwatch(site, day, value) -> pd.DataFrame:
-    names, matrix = _core.compute_features(site, day, value, LAGS, MEANS, STDS, MAXES, False)
+    # The peers compute no missing-data count, so neither does this run: the same transform everywhere.
+    names, matrix = _core.compute_features(site, day, value, LAGS, MEANS, STDS, MAXES, False, [], 2, [])
     return pd.DataFrame(matrix, columns=names, copy=False)
 
 

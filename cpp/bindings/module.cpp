@@ -108,7 +108,7 @@ std::tuple<Out<int32_t>, Out<int32_t>, Out<double>> py_daily_grid(In<int32_t> si
 std::pair<std::vector<std::string>, nb::ndarray<nb::numpy, double, nb::ndim<2>, nb::f_contig>> py_features(
     In<int32_t> site, In<int32_t> day, In<double> value, std::vector<int> lags, std::vector<int> mean_windows,
     std::vector<int> std_windows, std::vector<int> max_windows, bool calendar, std::vector<double> ewm_alphas,
-    int threads) {
+    int threads, std::vector<int> missing_windows) {
   const std::size_t n = site.shape(0);
   require_same_length(n, day.shape(0), "day");
   require_same_length(n, value.shape(0), "value");
@@ -118,7 +118,8 @@ std::pair<std::vector<std::string>, nb::ndarray<nb::numpy, double, nb::ndim<2>, 
                              std::move(max_windows),
                              calendar,
                              std::move(ewm_alphas),
-                             threads};
+                             threads,
+                             std::move(missing_windows)};
   auto names = airwatch::feature_names(spec);
   const std::size_t k = names.size();
   // Left uninitialized: the kernel writes every cell, and zeroing hundreds of MB first costs as much
@@ -369,7 +370,7 @@ NB_MODULE(_core, m) {
         "days).");
   m.def("compute_features", &py_features, "site"_a.noconvert(), "day"_a.noconvert(), "value"_a.noconvert(),
         "lags"_a, "mean_windows"_a, "std_windows"_a, "max_windows"_a, "calendar"_a = true,
-        "ewm_alphas"_a = std::vector<double>{}, "threads"_a = 2,
+        "ewm_alphas"_a = std::vector<double>{}, "threads"_a = 2, "missing_windows"_a = std::vector<int>{7},
         "Feature block for each row of a daily grid, from values on or before the row's day. Returns "
         "(names, matrix) with matrix of shape (rows, features), column-major.");
   m.def("error_summary", &py_error_summary, "forecast"_a.noconvert(), "observed"_a.noconvert(),

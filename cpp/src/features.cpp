@@ -109,7 +109,7 @@ std::vector<std::string> feature_names(const FeatureSpec& spec) {
   }
   names.emplace_back("days_since_obs");
   names.emplace_back("last_value");
-  names.emplace_back("missing_7");
+  for (int w : spec.missing_windows) names.push_back("missing_" + std::to_string(w));
   if (spec.calendar) {
     names.emplace_back("doy_sin");
     names.emplace_back("doy_cos");
@@ -131,7 +131,7 @@ void features_range(const int32_t* site, const int32_t* day, const double* value
   std::vector<double> run_sum(spec.mean_windows.size(), 0.0);
   std::vector<int> run_count(spec.mean_windows.size(), 0);
   std::vector<double> ewm(spec.ewm_alphas.size(), kNaN);
-  int missing7 = 0;
+  std::vector<int> missing(spec.missing_windows.size(), 0);
   for (std::size_t i = begin; i < end; ++i) {
     if (i > begin && site[i] != site[i - 1]) {
       seg_start = i;
@@ -139,7 +139,7 @@ void features_range(const int32_t* site, const int32_t* day, const double* value
       std::fill(run_sum.begin(), run_sum.end(), 0.0);
       std::fill(run_count.begin(), run_count.end(), 0);
       std::fill(ewm.begin(), ewm.end(), kNaN);
-      missing7 = 0;
+      std::fill(missing.begin(), missing.end(), 0);
     }
     const std::size_t avail = i - seg_start;  // rows of this site before row i
     std::size_t col = 0;
@@ -204,10 +204,14 @@ void features_range(const int32_t* site, const int32_t* day, const double* value
     if (!std::isnan(value[i])) last_obs = i;
     column(col++)[i] = last_obs != kNone ? static_cast<double>(i - last_obs) : kNaN;
     column(col++)[i] = last_obs != kNone ? value[last_obs] : kNaN;
-    missing7 += std::isnan(value[i]) ? 1 : 0;
-    if (avail >= 7 && std::isnan(value[i - 7])) --missing7;
-    // Days before the site's first row count as missing too.
-    column(col++)[i] = static_cast<double>(missing7 + (avail < 6 ? static_cast<int>(6 - avail) : 0));
+    for (std::size_t m = 0; m < spec.missing_windows.size(); ++m) {
+      const auto w = static_cast<std::size_t>(spec.missing_windows[m]);
+      missing[m] += std::isnan(value[i]) ? 1 : 0;
+      if (avail >= w && std::isnan(value[i - w])) --missing[m];
+      // Days before the site's first row count as missing too.
+      column(col++)[i] =
+          static_cast<double>(missing[m] + (avail + 1 < w ? static_cast<int>(w - 1 - avail) : 0));
+    }
     if (spec.calendar) {
       const int doy = day_of_year(day[i]);
       const double angle = 2.0 * std::numbers::pi * (doy - 1) / 365.25;
@@ -228,6 +232,7 @@ void compute_features(const int32_t* site, const int32_t* day, const double* val
   check_windows(spec.mean_windows, "mean windows", 1);
   check_windows(spec.std_windows, "std windows", 2);
   check_windows(spec.max_windows, "max windows", 1);
+  check_windows(spec.missing_windows, "missing windows", 1);
   for (double a : spec.ewm_alphas) {
     if (!(a > 0.0 && a <= 1.0))
       throw std::invalid_argument("ewm alphas must be in (0, 1], got " + std::to_string(a));

@@ -25,6 +25,7 @@ def compute_features(
     calendar: bool = True,
     ewm_alphas: list[float] = ...,
     threads: int = 2,
+    missing_windows: list[int] = ...,
 ) -> tuple[list[str], npt.NDArray[np.float64]]: ...
 def error_summary(forecast: npt.NDArray[np.float64], observed: npt.NDArray[np.float64]) -> dict[str, float]: ...
 def rmse_skill(

@@ -96,3 +96,23 @@ def test_metrics_match_numpy() -> None:
     skill = _core.rmse_skill(f, r, o)
     expected = 1 - np.sqrt(np.mean((f[ok] - o[ok]) ** 2) / np.mean((r[ok] - o[ok]) ** 2))
     assert skill == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("windows", [[], [3], [1, 10]])
+def test_missing_windows_count_days_without_a_value(windows: list[int]) -> None:
+    frame = random_series(3)
+    site, day, value = (
+        np.ascontiguousarray(frame[c].to_numpy(dtype=t))
+        for c, t in (("site", np.int32), ("day", np.int32), ("value", np.float64))
+    )
+    g_site, g_day, g_value = _core.daily_grid(site, day, value)
+    names, matrix = _core.compute_features(g_site, g_day, g_value, [0], [], [], [], False, [], 2, windows)
+    assert [n for n in names if n.startswith("missing_")] == [f"missing_{w}" for w in windows]
+    ours = pd.DataFrame(matrix, columns=names)
+    for w in windows:
+        expected = []
+        for s in np.unique(g_site):
+            v = pd.Series(g_value[g_site == s])
+            padded = pd.concat([pd.Series([np.nan] * (w - 1)), v], ignore_index=True)  # before the first row: missing
+            expected.append(padded.isna().astype(float).rolling(w).sum().iloc[w - 1 :].to_numpy())
+        np.testing.assert_array_equal(ours[f"missing_{w}"], np.concatenate(expected))

@@ -28,11 +28,13 @@ struct FeatureSpec {
   bool calendar = true;                 // day-of-year sine/cosine and weekday of the issue day
   std::vector<double> ewm_alphas = {};  // exponentially weighted means, m = a*x + (1-a)*m over observed days
   int threads = 1;                      // worker threads (sites are split between them)
+  std::vector<int> missing_windows = {7};  // missing_<w>: days without a value among the last w
 };
 // After the rolling statistics come ewm_<alpha> for each alpha, then always: days_since_obs (days
 // since the newest value on or before the issue day), last_value (that value: the persistence
-// forecast when the issue day itself has no value) and missing_7 (days without a value among the
-// last 7, a missing-data indicator).
+// forecast when the issue day itself has no value), then missing_<w> for each missing window (days
+// without a value among the last w, days before the site's first row included: a missing-data
+// indicator).
 
 // Feature names in the column order compute_features writes.
 std::vector<std::string> feature_names(const FeatureSpec& spec);
