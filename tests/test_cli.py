@@ -52,6 +52,7 @@ def test_run_end_to_end_twice(env: dict[str, Path]) -> None:
         runs = client.search_runs([exp.experiment_id])
         nested = [r for r in runs if r.data.tags.get("mlflow.parentRunId")]
         assert sorted(r.data.tags["candidate"] for r in nested) == [
+            "blend",
             "climatology",
             "lightgbm",
             "persistence",

@@ -44,7 +44,7 @@ class TrainSettings(_Section):
         ge=0.0,
         description="Reject a candidate whose validation RMSE exceeds its training RMSE by more than this fraction.",
     )
-    lightgbm_rounds: int = Field(400, ge=10, description="Boosting rounds for LightGBM.")
+    lightgbm_rounds: int = Field(500, ge=10, description="Boosting rounds for LightGBM.")
     max_fold_spread: float = Field(
         0.25, ge=0.0, description="Reject a candidate whose skill ranges more than this across validation folds."
     )

@@ -49,7 +49,13 @@ def test_backtest_command_on_real_files(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
-    assert data["pollutant"] == "ozone" and data["model"] in {"ridge", "lightgbm", "persistence", "climatology"}
+    assert data["pollutant"] == "ozone" and data["model"] in {
+        "ridge",
+        "lightgbm",
+        "blend",
+        "persistence",
+        "climatology",
+    }
     assert set(data["horizons"]) == {"1", "2", "3"}
     for m in data["horizons"].values():
         for key in ("rmse", "mae", "persistence_rmse", "skill_vs_persistence", "climatology_rmse",

@@ -47,7 +47,7 @@ class BacktestConfig:
     selection_days: int = 182
     horizons: tuple[int, ...] = (1, 2, 3)
     seed: int = 42
-    lightgbm_rounds: int = 300
+    lightgbm_rounds: int = 500
     quantile_rounds: int = 100
     min_skill: float = 0.0
     max_overfit_gap: float = 0.35

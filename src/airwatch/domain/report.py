@@ -72,6 +72,9 @@ def diagnostic_figures(
 
 def feature_importance(candidate: object) -> pd.Series | None:
     """Importance of each input feature of a fitted learned candidate (gain for LightGBM, |coef| for ridge)."""
+    members = getattr(candidate, "members_", None)
+    if members:  # a blend: its LightGBM member's gains
+        return next((feature_importance(m) for m in members if hasattr(m.model_, "booster_")), None)
     model = getattr(candidate, "model_", None)
     features = getattr(candidate, "features", None)
     if model is None or features is None:

@@ -24,6 +24,7 @@ PERSISTENCE = "persistence"
 CLIMATOLOGY = "climatology"
 RIDGE = "ridge"
 LIGHTGBM = "lightgbm"
+BLEND = "blend"
 BASELINES = (PERSISTENCE, CLIMATOLOGY)
 
 
@@ -121,12 +122,41 @@ class DeltaModel:
         return frame["last_value"].to_numpy(dtype=np.float64) + delta
 
 
+@dataclass
+class Blend:
+    """The mean of the ridge and LightGBM forecasts.
+
+    Their errors differ (a linear response to weather and lags against thresholds and interactions),
+    so the average beats either on days neither owns.
+    """
+
+    features: list[str]
+    params: dict[str, Any]
+    seed: int = 42
+    name: str = BLEND
+    members_: list[DeltaModel] = field(default_factory=list)
+
+    def fit(self, frame: pd.DataFrame, target: np.ndarray) -> Blend:
+        self.members_ = [
+            DeltaModel(RIDGE, self.features, {"alpha": self.params["ridge_alpha"]}, seed=self.seed).fit(frame, target),
+            DeltaModel(LIGHTGBM, self.features, lightgbm_params(self.params["lightgbm_rounds"]), seed=self.seed).fit(
+                frame, target
+            ),
+        ]
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.mean([m.predict(frame) for m in self.members_], axis=0)
+
+
 def lightgbm_params(rounds: int) -> dict[str, Any]:
+    # Small trees, a slow rate and large leaves: chosen on development windows before the reported
+    # backtest periods (Cook County 2000, Queens 2018), where they beat 31 leaves at 0.05.
     return {
         "n_estimators": rounds,
-        "learning_rate": 0.05,
-        "num_leaves": 31,
-        "min_child_samples": 50,
+        "learning_rate": 0.03,
+        "num_leaves": 15,
+        "min_child_samples": 100,
         "subsample": 0.5,
         "subsample_freq": 1,
         "colsample_bytree": 0.7,
@@ -142,12 +172,13 @@ def make_candidates(features: list[str], *, seed: int, lightgbm_rounds: int, hor
         Climatology(horizon=horizon),
         DeltaModel(RIDGE, features, {"alpha": 1.0}, seed=seed),
         DeltaModel(LIGHTGBM, features, lightgbm_params(lightgbm_rounds), seed=seed),
+        Blend(features, {"ridge_alpha": 1.0, "lightgbm_rounds": lightgbm_rounds}, seed=seed),
     ]
 
 
 def make_quantile(features: list[str], alpha: float, *, seed: int, rounds: int) -> DeltaModel:
     """LightGBM for one quantile of the change from persistence (the 80% interval uses 0.1 and 0.9)."""
-    params = {**lightgbm_params(rounds), "objective": "quantile", "alpha": alpha}
+    params = {**lightgbm_params(rounds), "objective": "quantile", "alpha": alpha, "learning_rate": 0.05}
     return DeltaModel(f"{LIGHTGBM}_q{int(alpha * 100)}", features, params, seed=seed)
 
 
