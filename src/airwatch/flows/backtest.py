@@ -33,6 +33,10 @@ def load_folder(folder: Path) -> tuple[pd.DataFrame, list[str], list[str]]:
     """Valid normalized observations of every EPA daily file below folder; (frame, used, skipped)."""
     frames, used, skipped = [], [], []
     for path in find_daily_files(folder):
+        if "-peak" in path.name:
+            # Preliminary real-time values: a backtest scores against validated (AQS/AirData) data only.
+            skipped.append(f"{path.relative_to(folder)}: AirNow daily peak file (preliminary, not AQS-validated)")
+            continue
         try:
             frames.append(parse_daily_path(path, raw_key=str(path.relative_to(folder))))
             used.append(str(path.relative_to(folder)))
