@@ -162,6 +162,10 @@ def lightgbm_params(rounds: int) -> dict[str, Any]:
         "colsample_bytree": 0.7,
         "reg_lambda": 1.0,
         "max_bin": 63,
+        # Without a fixed layout LightGBM times row- and column-wise histograms on each new dataset
+        # and keeps the faster, so a busy machine could change the sums and the model; fixing it
+        # makes deterministic=True hold. Row-wise suits many rows, few features and 2 threads.
+        "force_row_wise": True,
     }
 
 
