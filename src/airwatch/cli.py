@@ -321,8 +321,17 @@ def backtest_cmd(
         str | None,
         typer.Option(
             "--weather-mode",
-            help="none, lagged (issue-day observations) or observed-as-forecast (target-day observations as a "
-            "perfect forecast). With --weather and no mode: both lagged and observed-as-forecast.",
+            help="none, lagged (issue-day observations), observed-as-forecast (target-day observations as a "
+            "perfect forecast) or archived-forecast (target-day weather from archived forecasts, needs "
+            "--forecast-url). With --weather and no mode: both lagged and observed-as-forecast.",
+        ),
+    ] = None,
+    forecast_url: Annotated[
+        str | None,
+        typer.Option(
+            "--forecast-url",
+            help="archived-forecast: base URL of Open-Meteo's historical-forecast API "
+            "(https://historical-forecast-api.open-meteo.com).",
         ),
     ] = None,
 ) -> None:
@@ -353,7 +362,9 @@ def backtest_cmd(
         raise typer.Exit(2)
     modes = (weather_mode,) if weather_mode else ((LAGGED, OBSERVED) if weather else (NONE,))
     try:
-        results, info = backtest_flow(str(input_dir), pollutant, config, str(weather) if weather else None, modes)
+        results, info = backtest_flow(
+            str(input_dir), pollutant, config, str(weather) if weather else None, modes, forecast_url
+        )
     except Exception as exc:
         _fail("backtest", exc)
         return

@@ -65,3 +65,40 @@ def test_backtest_command_on_real_files(tmp_path: Path) -> None:
     assert data["folds"][0]["start"] == "2019-06-01"
     assert data["selection"]["window"][1] < "2019-06-01"  # chosen before the scored period
     assert data["horizons"]["1"]["skill_vs_persistence"] > 0.05
+
+
+NOAA = SHARED_EPA.parent / "noaa"
+
+
+@pytest.mark.skipif(not (QUEENS.exists() and NOAA.exists()), reason="needs ../shared/data")
+def test_weather_modes_are_labelled_and_archived_forecasts_come_from_the_api(tmp_path: Path) -> None:
+    from tests.fakes.openmeteo_server import OpenMeteoServer
+
+    (tmp_path / "in").mkdir()
+    shutil.copy(QUEENS / "ozone_daily_2001_2019_queens_college_360810124.csv.gz", tmp_path / "in")
+    common = ["backtest", "--input", str(tmp_path / "in"), "--pollutant", "ozone", "--test-start", "2019-05-01",
+              "--folds", "2", "--weather", str(NOAA / "ghcnd_dly_jfk_ny")]  # fmt: skip
+    both = tmp_path / "both.json"
+    result = CliRunner().invoke(app, [*common, "--output", str(both)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(both.read_text())
+    assert data["weather"] == "lagged" and set(data["modes"]) == {"lagged", "observed-as-forecast"}
+    assert "weather lagged" in result.output and "weather observed-as-forecast" in result.output
+
+    archived = tmp_path / "archived.json"
+    with OpenMeteoServer() as server:
+        result = CliRunner().invoke(app, [*common, "--weather-mode", "archived-forecast", "--forecast-url",
+                                          server.base_url, "--output", str(archived)])  # fmt: skip
+        asked = list(server.requests)
+    assert result.exit_code == 0, result.output
+    got = json.loads(archived.read_text())
+    assert got["weather"] == "archived-forecast" and "weather archived-forecast" in result.output
+    # One request per matched station (JFK) and year, 2001 to 2020 (the horizons after the last day).
+    assert len(asked) == 20 and all("latitude=40.6390&longitude=-73.7640" in a for a in asked)
+    # The stand-in serves JFK's observations as its "forecasts", so archived-forecast must score like
+    # observed-as-forecast (values rounded to 0.1 as Open-Meteo sends them).
+    observed = data["modes"]["observed-as-forecast"]["horizons"]["1"]["skill_vs_persistence"]
+    assert got["horizons"]["1"]["skill_vs_persistence"] == pytest.approx(observed, abs=0.02)
+
+    result = CliRunner().invoke(app, [*common, "--weather-mode", "archived-forecast", "--output", str(archived)])
+    assert result.exit_code == 1 and "--forecast-url" in result.output

@@ -11,7 +11,8 @@ Modes (how a backtest may use weather, stated in its output):
 - ``lagged``: the issue day's observed weather (known when the forecast is made);
 - ``observed-as-forecast``: the target day's observed weather standing in for a forecast ("perfect
   prog", an upper bound on what a weather forecast can add);
-- ``archived-forecast``: what a forecaster knew (needs archived forecasts; not in shared/).
+- ``archived-forecast``: what a forecaster knew: the target day's weather from archived forecasts
+  (Open-Meteo's historical-forecast API), at the matched station.
 """
 
 from __future__ import annotations
@@ -107,21 +108,30 @@ def weather_features(
     mode: str,
     horizons: tuple[int, ...],
     radius_km: float = 50.0,
+    forecasts: pd.DataFrame | None = None,
 ) -> dict[str, np.ndarray]:
-    """Weather columns for each grid row (site, issue day) under a mode; empty for mode none."""
+    """Weather columns for each grid row (site, issue day) under a mode; empty for mode none.
+
+    forecasts (archived-forecast only): station_id, day and the elements as forecast for that day.
+    """
     if mode not in MODES:
         raise ValueError(f"weather mode must be one of {MODES}, got {mode!r}")
     if mode == NONE:
         return {}
-    if mode == ARCHIVED:
-        raise ValueError("archived-forecast needs archived weather forecasts, which this input does not have")
+    if mode == ARCHIVED and forecasts is None:
+        raise ValueError("archived-forecast needs archived weather forecasts (a forecast API URL)")
     idx, km = match_stations(sites, stations, radius_km=radius_km)
     station_of_row = idx[g_site]
-    codes = pd.Categorical(weather["station_id"], categories=stations["station_id"]).codes
-    table = weather.assign(code=codes).set_index(["code", "day"])[ELEMENTS]
-    table = table[~table.index.duplicated()]
 
-    def lookup(offset: int, prefix: str) -> dict[str, np.ndarray]:
+    def by_station_day(frame: pd.DataFrame) -> pd.DataFrame:
+        codes = pd.Categorical(frame["station_id"], categories=stations["station_id"]).codes
+        table = frame.assign(code=codes).set_index(["code", "day"])[ELEMENTS]
+        return table[~table.index.duplicated()]
+
+    observed = by_station_day(weather)
+    forecast = by_station_day(forecasts) if mode == ARCHIVED and forecasts is not None else observed
+
+    def lookup(offset: int, prefix: str, table: pd.DataFrame = observed) -> dict[str, np.ndarray]:
         keys = pd.MultiIndex.from_arrays([station_of_row, g_day + offset])
         got = table.reindex(keys)
         raw = {e: got[e].to_numpy(dtype=np.float64, copy=True) for e in ELEMENTS}
@@ -133,9 +143,9 @@ def weather_features(
     columns.update(lookup(0, "wx"))  # the issue day's observed weather: known at issue time
     summer = summer_weight(g_day)
     columns["wx_heat_season"] = columns["wx_tmax"] * summer
-    if mode == OBSERVED:
+    if mode in (OBSERVED, ARCHIVED):
         for h in horizons:
-            target = lookup(h, f"wxf{h}")
+            target = lookup(h, f"wxf{h}", forecast)
             target[f"wxf{h}_heat_season"] = target[f"wxf{h}_tmax"] * summer
             columns.update(target)
     return columns
@@ -169,6 +179,7 @@ def with_weather(
     mode: str,
     horizons: tuple[int, ...],
     radius_km: float = 50.0,
+    forecasts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """A feature frame (site_id, day, latitude, longitude, ...) with the weather columns of a mode added."""
     if mode == NONE:
@@ -177,7 +188,7 @@ def with_weather(
     codes = frame["site_id"].map({s: i for i, s in enumerate(sites["site_id"])}).to_numpy(dtype=np.int64)
     columns = weather_features(
         sites, codes, frame["day"].to_numpy(dtype=np.int64), weather, stations,
-        mode=mode, horizons=horizons, radius_km=radius_km,
+        mode=mode, horizons=horizons, radius_km=radius_km, forecasts=forecasts,
     )  # fmt: skip
     return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +22,10 @@ from airwatch.domain.transform import (
     site_daily_values,
 )
 from airwatch.domain.validate import validate_observations
-from airwatch.domain.weather import LAGGED, NONE, OBSERVED, columns_for_horizon, with_weather
+from airwatch.domain.weather import ARCHIVED, LAGGED, NONE, OBSERVED, columns_for_horizon, match_stations, with_weather
 from airwatch.flows.ingest import find_daily_files
 from airwatch.io.files import load_weather_folder, parse_daily_path
+from airwatch.io.openmeteo import OpenMeteoClient
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,21 @@ def load_folder(folder: Path) -> tuple[pd.DataFrame, list[str], list[str]]:
     return validate_observations(observations, max_day=int(today)).valid, used, skipped
 
 
+def archived_forecasts(frame: pd.DataFrame, stations: pd.DataFrame, forecast_url: str) -> pd.DataFrame:
+    """Archived forecasts (Open-Meteo historical-forecast API) at the stations matched to the frame's sites.
+
+    They cover the frame's days and the three days after them.
+    """
+    sites = frame.groupby("site_id", observed=True)[["latitude", "longitude"]].last().reset_index()
+    idx, _ = match_stations(sites, stations, radius_km=50.0)
+    matched = stations.iloc[sorted(set(idx[idx >= 0].tolist()))]
+    epoch = date(1970, 1, 1)
+    first = epoch + timedelta(days=int(frame["day"].min()))
+    last = epoch + timedelta(days=int(frame["day"].max()) + 3)
+    client = OpenMeteoClient(base_url=forecast_url, historical_base_url=forecast_url)
+    return client.station_forecasts(matched, first, last, archived=True)
+
+
 def feature_chooser(frame: pd.DataFrame, mode: str):  # type: ignore[no-untyped-def]
     columns = feature_columns(frame)
     if mode == NONE:
@@ -59,7 +75,12 @@ def feature_chooser(frame: pd.DataFrame, mode: str):  # type: ignore[no-untyped-
 
 
 def backtest_frame(
-    folder: str, pollutant: str, horizons: tuple[int, ...], weather_dir: str | None, weather_modes: tuple[str, ...]
+    folder: str,
+    pollutant: str,
+    horizons: tuple[int, ...],
+    weather_dir: str | None,
+    weather_modes: tuple[str, ...],
+    forecast_url: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, object], list[str]]:
     """The feature frame a backtest runs on, a description of its input, and the skipped files.
 
@@ -81,8 +102,16 @@ def backtest_frame(
     }
     if weather_dir and any(m != NONE for m in weather_modes):
         weather, stations, counts = load_weather_folder(Path(weather_dir))
-        widest = OBSERVED if OBSERVED in weather_modes else LAGGED
-        frame = with_weather(frame, weather, stations, mode=widest, horizons=horizons)
+        forecasts = None
+        if ARCHIVED in weather_modes:
+            if OBSERVED in weather_modes:
+                raise ValueError("archived-forecast and observed-as-forecast fill the same columns; run them apart")
+            if not forecast_url:
+                raise ValueError("archived-forecast needs a forecast API URL (--forecast-url)")
+            forecasts = archived_forecasts(frame, stations, forecast_url)
+            info["archived_forecasts"] = {"url": forecast_url, "station_days": len(forecasts)}
+        widest = next((m for m in (OBSERVED, ARCHIVED) if m in weather_modes), LAGGED)
+        frame = with_weather(frame, weather, stations, mode=widest, horizons=horizons, forecasts=forecasts)
         matched = frame.groupby("site_id")["wx_station_km"].first()
         info["weather_input"] = {"dir": str(weather_dir), **counts, "stations": len(stations),
                                  "sites_with_station": int(matched.notna().sum()), "sites": len(matched)}  # fmt: skip
@@ -96,10 +125,11 @@ def backtest_flow(
     config: BacktestConfig,
     weather_dir: str | None = None,
     weather_modes: tuple[str, ...] = (NONE,),
+    forecast_url: str | None = None,
 ) -> tuple[dict[str, BacktestResult], dict[str, object]]:
     """Load, transform with the production feature code, and backtest one pollutant per weather mode."""
     logger = get_run_logger()
-    frame, info, skipped = backtest_frame(folder, pollutant, config.horizons, weather_dir, weather_modes)
+    frame, info, skipped = backtest_frame(folder, pollutant, config.horizons, weather_dir, weather_modes, forecast_url)
     for s in skipped:
         logger.warning("backtest: skipped %s", s)
     if "weather_input" in info:

@@ -63,13 +63,10 @@ def add_forecast_weather(
         idx, _ = match_stations(rows, stations, radius_km=ws.radius_km)
         target = (pd.Timestamp(rows["date"].iloc[0]) + pd.Timedelta(days=HORIZON)).date()
         try:
-            forecasts = []
-            for i in sorted(set(idx[idx >= 0].tolist())):
-                station = stations.iloc[i]
-                daily = client.daily(float(station["latitude"]), float(station["longitude"]), target, target)
-                forecasts.append(daily.assign(station_id=station["station_id"]))
-            if forecasts:
-                got = forecast_columns(rows, stations, pd.concat(forecasts), horizon=HORIZON, radius_km=ws.radius_km)
+            matched = stations.iloc[sorted(set(idx[idx >= 0].tolist()))]
+            if len(matched):
+                forecasts = client.station_forecasts(matched, target, target)
+                got = forecast_columns(rows, stations, forecasts, horizon=HORIZON, radius_km=ws.radius_km)
             else:
                 reason = f"no weather station within {ws.radius_km:g} km of any site"
         except OpenMeteoError as exc:

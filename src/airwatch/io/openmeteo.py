@@ -72,6 +72,24 @@ class OpenMeteoClient:
         frame["day"] = (frame["date"].to_numpy(dtype="datetime64[D]") - _EPOCH).astype(np.int64)
         return frame.drop(columns="date")
 
+    def station_forecasts(
+        self, stations: pd.DataFrame, start: date, end: date, *, archived: bool = False
+    ) -> pd.DataFrame:
+        """Daily forecasts (station_id, day, elements) at each station (station_id, latitude, longitude).
+
+        Long ranges are asked a year at a time, one request per station and year.
+        """
+        frames = []
+        for station in stations.itertuples(index=False):
+            first = start
+            while first <= end:
+                last = min(end, date(first.year, 12, 31))
+                daily = self.daily(float(station.latitude), float(station.longitude), first, last, archived=archived)
+                frames.append(daily.assign(station_id=station.station_id))
+                first = date(first.year + 1, 1, 1)
+        columns = ["station_id", "day", *DAILY.values()]
+        return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
     def _get(self, url: str, params: dict[str, str], description: str) -> dict:  # type: ignore[type-arg]
         return with_retries(
             lambda: self._get_once(url, params, description),
