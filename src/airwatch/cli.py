@@ -380,6 +380,16 @@ def backtest_cmd(
             f"held-out sites ({main_mode}), day+{h}: skill vs persistence "
             f"{100 * m['skill_vs_persistence']:.1f}% ({int(m['n_sites'])} sites)"
         )
+    for label, text in (("sites_with_station", "a station within 50 km"),
+                        ("sites_with_station_within_25km", "a station within 25 km")):  # fmt: skip
+        for mode, horizons in info.get(label, {}).items():  # type: ignore[attr-defined]
+            if "1" in horizons:
+                m = horizons["1"]
+                console.print(
+                    f"sites with {text} ({mode}), day+1: skill vs persistence "
+                    f"{100 * m['skill_vs_persistence']:.1f}% ({int(m['n_sites'])} sites, "
+                    f"{int(m['n_forecasts'])} forecasts)"
+                )
     console.print(f"metrics written to {output}")
 
 

@@ -137,21 +137,22 @@ def backtest_flow(
     logger.info("backtest: %s, %d sites, %d site-days from %d files", pollutant, frame["site_id"].nunique(),
                 info["site_days"], info["files"])  # fmt: skip
     results = {}
-    near: dict[str, dict[str, dict[str, float]]] = {}
+    near: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     for mode in weather_modes:
         logger.info("backtest: weather mode %s", mode)
         results[mode] = backtest(
             frame, pollutant, config, progress=logger.info, features_for=feature_chooser(frame, mode)
         )
         if "wx_station_km" in frame:
-            # The same scores for the sites with a weather station within 25 km.
+            # The same scores for the sites that have a weather station (within the 50 km matching
+            # radius) and for those with one within 25 km.
             km = frame.groupby("site_id")["wx_station_km"].first()
-            close = set(km[km <= 25.0].index.astype(str))
-            near[mode] = {
-                str(h): metrics(pollutant, r.predictions[r.predictions["site_id"].astype(str).isin(close)])
-                for h, r in results[mode].horizons.items()
-                if r.predictions["site_id"].astype(str).isin(close).any()
-            }
-    if near:
-        info["sites_with_station_within_25km"] = near
+            for label, limit in (("sites_with_station", 50.0), ("sites_with_station_within_25km", 25.0)):
+                close = set(km[km <= limit].index.astype(str))
+                near.setdefault(label, {})[mode] = {
+                    str(h): metrics(pollutant, r.predictions[r.predictions["site_id"].astype(str).isin(close)])
+                    for h, r in results[mode].horizons.items()
+                    if r.predictions["site_id"].astype(str).isin(close).any()
+                }
+    info.update(near)
     return results, info
