@@ -50,6 +50,7 @@ def add_forecast_weather(
         raise ValueError(f"predict: features {features_manifest.version} name no published weather dataset; "
                          "run transform with weather on")  # fmt: skip
     stations = split_weather(datasets.read(ctx.store, weather))[1]
+    radius_km = float(weather_info.get("radius_km", ws.radius_km))  # the match the features were built with
     fallback = persistence_columns(rows, horizon=HORIZON)
     got: dict[str, np.ndarray] | None = None
     reason = ""
@@ -60,15 +61,15 @@ def add_forecast_weather(
             base_url=ws.forecast_url, max_retries=ws.max_retries, backoff=ws.backoff_seconds,
             timeout=ws.timeout_seconds, min_interval=ws.min_interval_seconds,
         )  # fmt: skip
-        idx, _ = match_stations(rows, stations, radius_km=ws.radius_km)
+        idx, _ = match_stations(rows, stations, radius_km=radius_km)
         target = (pd.Timestamp(rows["date"].iloc[0]) + pd.Timedelta(days=HORIZON)).date()
         try:
             matched = stations.iloc[sorted(set(idx[idx >= 0].tolist()))]
             if len(matched):
                 forecasts = client.station_forecasts(matched, target, target)
-                got = forecast_columns(rows, stations, forecasts, horizon=HORIZON, radius_km=ws.radius_km)
+                got = forecast_columns(rows, stations, forecasts, horizon=HORIZON, radius_km=radius_km)
             else:
-                reason = f"no weather station within {ws.radius_km:g} km of any site"
+                reason = f"no weather station within {radius_km:g} km of any site"
         except OpenMeteoError as exc:
             reason = f"forecast API failed: {exc}"
     have = np.isfinite(got[f"wxf{HORIZON}_tmax"]) if got is not None else np.zeros(len(rows), dtype=bool)
