@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
-from tests.fakes.http import send
+from tests.fakes.http import StandInHandler
 
 SHARED_EPA = Path(__file__).resolve().parents[3] / "shared" / "data" / "epa"
 KEY = "sentinel-airnow-key-5d21e0"
@@ -61,13 +60,7 @@ class AirNowServer:
         self.requests: list[str] = []
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _send(self, code: int, body: bytes, truncate: bool = False) -> None:
-                send(self, code, body, truncate=truncate)
-
+        class Handler(StandInHandler):
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 q = {k.lower(): v[0] for k, v in parse_qs(parts.query).items()}

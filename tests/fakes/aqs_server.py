@@ -18,14 +18,14 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
-from tests.fakes.http import send
+from tests.fakes.http import StandInHandler
 
 SHARED_EPA = Path(__file__).resolve().parents[3] / "shared" / "data" / "epa"
 EMAIL = "test@example.org"
@@ -146,14 +146,8 @@ def _header(status: str, url: str, rows: int | None = None, error: list[str] | N
     return [h]
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(StandInHandler):
     state: ServerState
-
-    def log_message(self, *args: Any) -> None:  # keep test output clean
-        pass
-
-    def _send(self, code: int, body: bytes, *, truncate: bool = False) -> None:
-        send(self, code, body, truncate=truncate)
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)

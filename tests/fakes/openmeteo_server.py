@@ -11,7 +11,7 @@ import json
 import threading
 import time
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from airwatch.domain.weather import parse_ghcn_dly
-from tests.fakes.http import send
+from tests.fakes.http import StandInHandler
 
 NOAA = Path(__file__).resolve().parents[3] / "shared" / "data" / "noaa"
 
@@ -34,13 +34,7 @@ class OpenMeteoServer:
         self.requests: list[str] = []
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _send(self, code: int, body: bytes, truncate: bool = False) -> None:
-                send(self, code, body, truncate=truncate)
-
+        class Handler(StandInHandler):
             def do_GET(self) -> None:
                 server.requests.append(self.path)
                 fault = server.faults.popleft() if server.faults else None
