@@ -34,6 +34,7 @@ BOUNDS = {
     "WDF2": (0.0, 360.0),
 }
 _EPOCH = np.datetime64("1970-01-01", "D")
+RADIUS_KM = 50.0  # a site takes the nearest station within this distance
 
 
 class WeatherError(ValueError):
@@ -107,7 +108,7 @@ def weather_features(
     *,
     mode: str,
     horizons: tuple[int, ...],
-    radius_km: float = 50.0,
+    radius_km: float = RADIUS_KM,
     forecasts: pd.DataFrame | None = None,
 ) -> dict[str, np.ndarray]:
     """Weather columns for each grid row (site, issue day) under a mode; empty for mode none.
@@ -178,7 +179,7 @@ def with_weather(
     *,
     mode: str,
     horizons: tuple[int, ...],
-    radius_km: float = 50.0,
+    radius_km: float = RADIUS_KM,
     forecasts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """A feature frame (site_id, day, latitude, longitude, ...) with the weather columns of a mode added."""
@@ -199,7 +200,7 @@ def forecast_columns(
     forecasts: pd.DataFrame,
     *,
     horizon: int,
-    radius_km: float = 50.0,
+    radius_km: float = RADIUS_KM,
 ) -> dict[str, np.ndarray]:
     """The target-day weather columns (wxf{h}_*) of forecast rows from weather forecasts per station.
 

@@ -22,7 +22,16 @@ from airwatch.domain.transform import (
     site_daily_values,
 )
 from airwatch.domain.validate import validate_observations
-from airwatch.domain.weather import ARCHIVED, LAGGED, NONE, OBSERVED, columns_for_horizon, match_stations, with_weather
+from airwatch.domain.weather import (
+    ARCHIVED,
+    LAGGED,
+    NONE,
+    OBSERVED,
+    RADIUS_KM,
+    columns_for_horizon,
+    match_stations,
+    with_weather,
+)
 from airwatch.flows.ingest import find_daily_files
 from airwatch.io.files import load_weather_folder, parse_daily_path
 from airwatch.io.openmeteo import OpenMeteoClient
@@ -56,7 +65,7 @@ def archived_forecasts(frame: pd.DataFrame, stations: pd.DataFrame, forecast_url
     They cover the frame's days and the three days after them.
     """
     sites = frame.groupby("site_id", observed=True)[["latitude", "longitude"]].last().reset_index()
-    idx, _ = match_stations(sites, stations, radius_km=50.0)
+    idx, _ = match_stations(sites, stations, radius_km=RADIUS_KM)
     matched = stations.iloc[sorted(set(idx[idx >= 0].tolist()))]
     epoch = date(1970, 1, 1)
     first = epoch + timedelta(days=int(frame["day"].min()))
@@ -147,7 +156,7 @@ def backtest_flow(
             # The same scores for the sites that have a weather station (within the 50 km matching
             # radius) and for those with one within 25 km.
             km = frame.groupby("site_id")["wx_station_km"].first()
-            for label, limit in (("sites_with_station", 50.0), ("sites_with_station_within_25km", 25.0)):
+            for label, limit in (("sites_with_station", RADIUS_KM), ("sites_with_station_within_25km", 25.0)):
                 close = set(km[km <= limit].index.astype(str))
                 near.setdefault(label, {})[mode] = {
                     str(h): metrics(pollutant, r.predictions[r.predictions["site_id"].astype(str).isin(close)])
