@@ -334,6 +334,14 @@ def backtest_cmd(
             "(https://historical-forecast-api.open-meteo.com).",
         ),
     ] = None,
+    sites: Annotated[
+        Path | None,
+        typer.Option(
+            "--sites",
+            help="EPA AirData site list (aqs_sites.csv[.gz]) for sites whose files give no coordinates; "
+            "default: one found under --input, else the bundled copy.",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate the forecasting pipeline on a folder of EPA daily files by rolling-origin backtest."""
     import pandas as pd
@@ -363,8 +371,9 @@ def backtest_cmd(
     modes = (weather_mode,) if weather_mode else ((LAGGED, OBSERVED) if weather else (NONE,))
     try:
         results, info = backtest_flow(
-            str(input_dir), pollutant, config, str(weather) if weather else None, modes, forecast_url
-        )
+            str(input_dir), pollutant, config, str(weather) if weather else None, modes, forecast_url,
+            str(sites) if sites else None,
+        )  # fmt: skip
     except Exception as exc:
         _fail("backtest", exc)
         return

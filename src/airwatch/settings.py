@@ -27,6 +27,11 @@ class ValidateSettings(_Section):
     max_quarantine_share: float = Field(
         0.05, ge=0.0, le=1.0, description="Fail the run when more than this share of rows is quarantined."
     )
+    site_list: str | None = Field(
+        None,
+        description="EPA AirData site list (aqs_sites.csv, .gz or .zip) that gives coordinates to sites whose "
+        "files write none; default: the copy bundled with the package (extracted by EPA 2024-08-20).",
+    )
 
 
 class TrainSettings(_Section):

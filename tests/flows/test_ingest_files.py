@@ -144,3 +144,16 @@ def test_the_whole_bundled_sample_ingests_and_validates(tmp_path: Path, sample_d
     assert summary.files == len(list(sample_dir.glob("*.csv.gz"))) == 26
     result = validate_flow(ctx)
     assert result.quarantined == 0 and result.valid == 77120
+
+
+def test_validate_takes_missing_coordinates_from_the_site_list(tmp_path: Path, small_input: Path) -> None:
+    """The 2001 Cook County ozone file writes "." for 17-031-4006's coordinates; the site list fills them."""
+    ctx = ctx_for(tmp_path)
+    ingest_flow(ctx, input_dir=str(small_input))
+    validate_flow(ctx)
+    manifest = datasets.latest(ctx.store, OBSERVATIONS)
+    assert "170314006" in manifest.extra["coordinates_from_site_list"]
+    observations = datasets.read(ctx.store, manifest)
+    assert observations["latitude"].notna().all()
+    site = observations[observations["site_id"].astype(str) == "170314006"]
+    assert site["latitude"].round(4).unique().tolist() == [42.0278]

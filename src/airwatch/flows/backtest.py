@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from prefect import flow, get_run_logger
 
 from airwatch.domain.backtest import BacktestConfig, BacktestResult, backtest, metrics
 from airwatch.domain.parse import ParseError
+from airwatch.domain.sites import fill_coordinates, is_site_list
 from airwatch.domain.transform import (
     AUXILIARY,
     FeatureConfig,
@@ -33,14 +34,29 @@ from airwatch.domain.weather import (
     with_weather,
 )
 from airwatch.flows.ingest import find_daily_files
-from airwatch.io.files import load_weather_folder, parse_daily_path
+from airwatch.io.files import load_site_list, load_weather_folder, parse_daily_path
 from airwatch.io.openmeteo import OpenMeteoClient
 
 log = logging.getLogger(__name__)
 
 
-def load_folder(folder: Path) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """Valid normalized observations of every EPA daily file below folder; (frame, used, skipped)."""
+@dataclass(frozen=True)
+class Folder:
+    """Valid observations of a folder of EPA daily files, and what was read, skipped and completed."""
+
+    observations: pd.DataFrame
+    used: list[str]
+    skipped: list[str]
+    site_list: str  # where the coordinates of sites whose files carry none came from
+    located: list[str]  # the sites that got their coordinates from it
+
+
+def load_folder(folder: Path, site_list: str | None = None) -> Folder:
+    """Valid normalized observations of every EPA daily file below folder.
+
+    Sites whose files carry no coordinates take them from site_list, else from an AirData site list
+    (aqs_sites.csv) inside the folder, else from the bundled one.
+    """
     frames, used, skipped = [], [], []
     for path in find_daily_files(folder):
         if "-peak" in path.name:
@@ -54,9 +70,13 @@ def load_folder(folder: Path) -> tuple[pd.DataFrame, list[str], list[str]]:
             skipped.append(f"{path.relative_to(folder)}: {exc}")
     if not frames:
         raise FileNotFoundError(f"no EPA daily file of a known layout under {folder}")
-    observations = pd.concat(frames, ignore_index=True)
+    if site_list is None:
+        site_list = next((str(p) for p in sorted(folder.rglob("*")) if is_site_list(p.name)), None)
+    sites = load_site_list(site_list)
+    observations, located = fill_coordinates(pd.concat(frames, ignore_index=True), sites.sites)
     today = (np.datetime64(datetime.now(UTC).date(), "D") - np.datetime64("1970-01-01", "D")).astype(int)
-    return validate_observations(observations, max_day=int(today)).valid, used, skipped
+    valid = validate_observations(observations, max_day=int(today)).valid
+    return Folder(valid, used, skipped, sites.source, located)
 
 
 def archived_forecasts(frame: pd.DataFrame, stations: pd.DataFrame, forecast_url: str) -> pd.DataFrame:
@@ -90,12 +110,14 @@ def backtest_frame(
     weather_dir: str | None,
     weather_modes: tuple[str, ...],
     forecast_url: str | None = None,
+    site_list: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, object], list[str]]:
     """The feature frame a backtest runs on, a description of its input, and the skipped files.
 
     The frame comes from the production feature code, plus weather columns when asked.
     """
-    observations, used, skipped = load_folder(Path(folder))
+    loaded = load_folder(Path(folder), site_list)
+    observations, used, skipped = loaded.observations, loaded.used, loaded.skipped
     daily = site_daily_values(observations, pollutant)
     if daily.empty:
         raise ValueError(f"no valid {pollutant} observations under {folder}")
@@ -108,6 +130,7 @@ def backtest_frame(
         "skipped_files": len(skipped),
         "site_days": len(daily),
         "auxiliary": sorted(auxiliary),
+        "site_list": {"source": loaded.site_list, "sites_located": loaded.located},
     }
     if weather_dir and any(m != NONE for m in weather_modes):
         weather, stations, counts = load_weather_folder(Path(weather_dir))
@@ -135,12 +158,18 @@ def backtest_flow(
     weather_dir: str | None = None,
     weather_modes: tuple[str, ...] = (NONE,),
     forecast_url: str | None = None,
+    site_list: str | None = None,
 ) -> tuple[dict[str, BacktestResult], dict[str, object]]:
     """Load, transform with the production feature code, and backtest one pollutant per weather mode."""
     logger = get_run_logger()
-    frame, info, skipped = backtest_frame(folder, pollutant, config.horizons, weather_dir, weather_modes, forecast_url)
+    frame, info, skipped = backtest_frame(
+        folder, pollutant, config.horizons, weather_dir, weather_modes, forecast_url, site_list
+    )
     for s in skipped:
         logger.warning("backtest: skipped %s", s)
+    located = info["site_list"]["sites_located"]  # type: ignore[index]
+    if located:
+        logger.info("backtest: coordinates of %d sites from the site list %s", len(located), info["site_list"])
     if "weather_input" in info:
         logger.info("backtest: weather %s", info["weather_input"])
     logger.info("backtest: %s, %d sites, %d site-days from %d files", pollutant, frame["site_id"].nunique(),

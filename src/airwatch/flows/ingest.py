@@ -16,6 +16,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from airwatch.domain.sites import is_site_list
 from airwatch.flows.context import RAW_INVENTORY, RAW_WEATHER, Context
 from airwatch.io.airdata import download, file_name
 from airwatch.io.datasets import fingerprint, publish_manifest
@@ -40,7 +41,8 @@ def find_daily_files(folder: Path) -> list[Path]:
     """EPA daily CSV files below a folder, recursively, in a stable order."""
     if not folder.is_dir():
         raise FileNotFoundError(f"input folder {folder} does not exist")
-    files = sorted({p for pattern in DAILY_PATTERNS for p in folder.rglob(pattern)})
+    # The site list (aqs_sites.csv) comes with AirData's bulk files but is reference data, not observations.
+    files = sorted({p for pattern in DAILY_PATTERNS for p in folder.rglob(pattern) if not is_site_list(p.name)})
     if not files:
         raise FileNotFoundError(f"no EPA files (*.csv, *.csv.gz, *.zip) under {folder}")
     return files

@@ -19,10 +19,12 @@ from airwatch.domain.parse import (
     parse_aqs_sample,
     parse_daily_file,
 )
+from airwatch.domain.sites import fill_coordinates
 from airwatch.domain.validate import enforce_threshold, resolve_revisions, validate_observations
 from airwatch.flows.context import OBSERVATIONS, RAW_AIRNOW, RAW_SOURCES, Context
 from airwatch.io import datasets
 from airwatch.io.datasets import fingerprint, to_parquet_bytes
+from airwatch.io.files import load_site_list
 from airwatch.io.store import StoreError
 
 
@@ -75,7 +77,8 @@ def validate_flow(ctx: Context) -> ValidateSummary:
     logger = get_run_logger()
     inventories = latest_inventories(ctx)
     versions = {m.dataset: m.version for m in inventories}
-    version = fingerprint("observations", versions, ctx.code_version)
+    site_list = load_site_list(ctx.settings.validate.site_list)
+    version = fingerprint("observations", versions, site_list.sha256, ctx.code_version)
     existing = datasets.find_version(ctx.store, OBSERVATIONS, version)
     if existing is not None:
         logger.info("validate: observations %s already published, nothing to do", version)
@@ -86,7 +89,10 @@ def validate_flow(ctx: Context) -> ValidateSummary:
 
     parsed = parse_raw(ctx, [k for m in inventories for k in m.parts])
     revisions = resolve_revisions(parsed)
-    observations = revisions.current
+    observations, located = fill_coordinates(revisions.current, site_list.sites)
+    if located:
+        logger.info("validate: coordinates of %d sites taken from the site list %s: %s", len(located),
+                    site_list.source, ", ".join(located))  # fmt: skip
     if not revisions.superseded.empty:
         # Older revisions stay traceable: each names the raw object that replaced it.
         ctx.store.write_bytes(f"processed/superseded/{version}/rows.parquet", to_parquet_bytes(revisions.superseded))
@@ -103,8 +109,9 @@ def validate_flow(ctx: Context) -> ValidateSummary:
         OBSERVATIONS,
         version,
         result.valid,
-        inputs={"raw_inventories": versions},
+        inputs={"raw_inventories": versions, "site_list": site_list.sha256},
         extra={
+            "coordinates_from_site_list": located,
             "rows": len(observations),
             "quarantined": len(result.quarantined),
             "superseded": len(revisions.superseded),

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import mmap
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
 from airwatch.domain.parse import parse_daily_file
+from airwatch.domain.sites import parse_site_list
 from airwatch.domain.weather import WeatherError, parse_ghcn_csv, parse_ghcn_dly
 
 
@@ -28,6 +31,27 @@ def known_stations() -> pd.DataFrame:
     """Coordinates of the stations of shared/data/noaa (the .dly files carry none)."""
     path = Path(str(resources.files("airwatch") / "reference" / "ghcnd_stations.csv"))
     return pd.read_csv(path, usecols=["station_id", "name", "latitude", "longitude"])
+
+
+def bundled_site_list() -> Path:
+    """EPA's AirData site list as shipped with the package (extracted 2024-08-20)."""
+    return Path(str(resources.files("airwatch") / "reference" / "aqs_sites.csv.gz"))
+
+
+@dataclass(frozen=True)
+class SiteList:
+    sites: pd.DataFrame  # site_id, latitude, longitude
+    source: str
+    sha256: str
+
+
+def load_site_list(path: str | os.PathLike[str] | None = None) -> SiteList:
+    """The site list at path (default: the bundled one), where it came from and its digest."""
+    source = Path(path) if path is not None else bundled_site_list()
+    if not source.is_file():
+        raise FileNotFoundError(f"site list {source} does not exist (expected AirData's aqs_sites.csv)")
+    data = source.read_bytes()
+    return SiteList(parse_site_list(source.name, data), str(source), hashlib.sha256(data).hexdigest())
 
 
 def load_weather_folder(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
