@@ -11,7 +11,9 @@ import pytest
 from airwatch.domain.weather import (
     LAGGED,
     OBSERVED,
+    bearing_deg,
     columns_for_horizon,
+    match_upstream,
     parse_ghcn_csv,
     parse_ghcn_dly,
     weather_features,
@@ -90,3 +92,51 @@ def test_weather_features_modes_and_no_station() -> None:
     observed = weather_features(sites, g_site, g_day, weather, stations, mode=OBSERVED, horizons=(1, 2))
     assert observed["wxf2_tmax"][:5].tolist() == [102, 103, 104, 105, 106]  # the target day's weather
     assert columns_for_horizon(list(observed), 1) == [c for c in observed if not c.startswith("wxf2")]
+
+
+# Real coordinates: a Chicago site, O'Hare, Minneapolis-Crystal (575 km north-west), Midway (close,
+# south-east), Denver (1,400 km west: beyond a day's drift), Miami (south-east).
+CHICAGO = pd.DataFrame({"site_id": ["chicago"], "latitude": [41.9], "longitude": [-87.7]})
+STATIONS = pd.DataFrame(
+    {
+        "station_id": ["OHARE", "MSP", "MIDWAY", "DEN", "MIA"],
+        "latitude": [41.995, 45.062, 41.786, 39.833, 25.788],
+        "longitude": [-87.9336, -93.354, -87.752, -104.658, -80.317],
+    }
+)
+
+
+def test_bearing_points_clockwise_from_north() -> None:
+    lat, lon = np.zeros(4), np.zeros(4)
+    got = bearing_deg(lat, lon, np.array([1.0, 0.0, -1.0, 0.0]), np.array([0.0, 1.0, 0.0, -1.0]))
+    assert got == pytest.approx([0.0, 90.0, 180.0, 270.0])
+
+
+def test_upstream_is_the_nearest_station_a_day_west() -> None:
+    idx, km = match_upstream(CHICAGO, STATIONS)
+    assert STATIONS["station_id"][idx[0]] == "MSP" and km[0] == pytest.approx(575, abs=5)
+    # Nothing in the ring and sector: no upstream station (east of Chicago there is only Miami).
+    east = pd.DataFrame({"site_id": ["x"], "latitude": [25.0], "longitude": [-70.0]})
+    assert match_upstream(east, STATIONS)[0].tolist() == [-1]
+    # A site without coordinates has none either.
+    nowhere = pd.DataFrame({"site_id": ["y"], "latitude": [np.nan], "longitude": [np.nan]})
+    assert match_upstream(nowhere, STATIONS)[0].tolist() == [-1]
+
+
+def test_upstream_features_are_the_issue_days_weather_there() -> None:
+    days = np.arange(100, 106)
+    weather = pd.concat(
+        [
+            pd.DataFrame({"station_id": "OHARE", "day": days, "TMAX": 30.0, "TMIN": 20.0, "PRCP": 0.0,
+                          "AWND": 2.0, "WDF2": 180.0}),
+            pd.DataFrame({"station_id": "MSP", "day": days, "TMAX": days - 80.0, "TMIN": 5.0, "PRCP": 3.0,
+                          "AWND": 6.0, "WDF2": 315.0}),
+        ]
+    )  # fmt: skip
+    g_day = np.array([101, 102, 103])
+    stations = STATIONS[STATIONS["station_id"] != "MIDWAY"].reset_index(drop=True)  # O'Hare is the local one
+    cols = weather_features(CHICAGO, np.zeros(3, dtype=np.int64), g_day, weather, stations, mode=LAGGED, horizons=(1,))
+    assert cols["wxup_tmax"].tolist() == [21.0, 22.0, 23.0]  # the issue day's, never the target day's
+    assert cols["wxup_dtmax"].tolist() == [-9.0, -8.0, -7.0]  # colder upstream: a cold front coming
+    assert cols["wxup_dtmin"].tolist() == [-15.0] * 3
+    assert cols["wxup_prcp"].tolist() == [3.0] * 3 and cols["wx_tmax"].tolist() == [30.0] * 3

@@ -35,6 +35,11 @@ BOUNDS = {
 }
 _EPOCH = np.datetime64("1970-01-01", "D")
 RADIUS_KM = 50.0  # a site takes the nearest station within this distance
+# Upstream: mid-latitude weather systems drift west to east at about 5-12 m/s, 400-1000 km a day, so
+# today's weather 300-1000 km to the west (between south-west and north-west) is part of tomorrow's
+# here. Chosen from that physics, then checked on development windows (docs/weather.md).
+UPSTREAM_KM = (300.0, 1000.0)
+UPSTREAM_BEARING = (225.0, 315.0)  # degrees clockwise from north, from the site to the station
 
 
 class WeatherError(ValueError):
@@ -99,6 +104,45 @@ def match_stations(sites: pd.DataFrame, stations: pd.DataFrame, *, radius_km: fl
     return idx, km
 
 
+def bearing_deg(lat: np.ndarray, lon: np.ndarray, to_lat: np.ndarray, to_lon: np.ndarray) -> np.ndarray:
+    """Initial great-circle bearing from each point to its counterpart, degrees clockwise from north."""
+    p1, p2 = np.radians(lat), np.radians(to_lat)
+    dl = np.radians(np.asarray(to_lon) - np.asarray(lon))
+    y = np.sin(dl) * np.cos(p2)
+    x = np.cos(p1) * np.sin(p2) - np.sin(p1) * np.cos(p2) * np.cos(dl)
+    return np.degrees(np.arctan2(y, x)) % 360.0
+
+
+def match_upstream(sites: pd.DataFrame, stations: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """For each site, its nearest station upstream (UPSTREAM_KM away, within UPSTREAM_BEARING), or -1."""
+    lo_km, hi_km = UPSTREAM_KM
+    lo_deg, hi_deg = UPSTREAM_BEARING
+    n, k = len(sites), len(stations)
+    out_idx, out_km = np.full(n, -1, dtype=np.int64), np.full(n, np.nan)
+    if n == 0 or k == 0:
+        return out_idx, out_km
+    # Every station within the outer radius, nearest first (k-d tree), then the ring and sector test.
+    idx, km = _core.nearest_sites(
+        np.ascontiguousarray(stations["latitude"].to_numpy(dtype=np.float64)),
+        np.ascontiguousarray(stations["longitude"].to_numpy(dtype=np.float64)),
+        np.ascontiguousarray(sites["latitude"].to_numpy(dtype=np.float64)),
+        np.ascontiguousarray(sites["longitude"].to_numpy(dtype=np.float64)),
+        k,
+        hi_km,
+    )
+    idx, km = np.asarray(idx).reshape(n, k), np.asarray(km).reshape(n, k)
+    safe = np.maximum(idx, 0)
+    lat = np.repeat(sites["latitude"].to_numpy(dtype=np.float64)[:, None], k, axis=1)
+    lon = np.repeat(sites["longitude"].to_numpy(dtype=np.float64)[:, None], k, axis=1)
+    bearing = bearing_deg(lat, lon, stations["latitude"].to_numpy()[safe], stations["longitude"].to_numpy()[safe])
+    ok = (idx >= 0) & (km >= lo_km) & (bearing >= lo_deg) & (bearing <= hi_deg)
+    first = np.argmax(ok, axis=1)
+    found = ok[np.arange(n), first]
+    out_idx[found] = idx[found, first[found]]
+    out_km[found] = km[found, first[found]]
+    return out_idx, out_km
+
+
 def weather_features(
     sites: pd.DataFrame,
     g_site: np.ndarray,
@@ -132,18 +176,25 @@ def weather_features(
     observed = by_station_day(weather)
     forecast = by_station_day(forecasts) if mode == ARCHIVED and forecasts is not None else observed
 
-    def lookup(offset: int, prefix: str, table: pd.DataFrame = observed) -> dict[str, np.ndarray]:
-        keys = pd.MultiIndex.from_arrays([station_of_row, g_day + offset])
+    def lookup(
+        offset: int, prefix: str, table: pd.DataFrame = observed, station: np.ndarray = station_of_row
+    ) -> dict[str, np.ndarray]:
+        keys = pd.MultiIndex.from_arrays([station, g_day + offset])
         got = table.reindex(keys)
         raw = {e: got[e].to_numpy(dtype=np.float64, copy=True) for e in ELEMENTS}
         for v in raw.values():
-            v[station_of_row < 0] = np.nan
+            v[station < 0] = np.nan
         return derived_columns(prefix, raw)
 
     columns = {"wx_station_km": np.where(station_of_row >= 0, km[g_site], np.nan)}
     columns.update(lookup(0, "wx"))  # the issue day's observed weather: known at issue time
     summer = summer_weight(g_day)
     columns["wx_heat_season"] = columns["wx_tmax"] * summer
+    # The issue day's observed weather upstream, and how it differs from here: a front on its way.
+    up_idx, _ = match_upstream(sites, stations)
+    columns.update(lookup(0, "wxup", station=up_idx[g_site]))
+    columns["wxup_dtmax"] = columns["wxup_tmax"] - columns["wx_tmax"]
+    columns["wxup_dtmin"] = columns["wxup_tmin"] - columns["wx_tmin"]
     if mode in (OBSERVED, ARCHIVED):
         for h in horizons:
             target = lookup(h, f"wxf{h}", forecast)
