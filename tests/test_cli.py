@@ -37,8 +37,12 @@ def test_run_end_to_end_twice(env: dict[str, Path]) -> None:
     assert "pm25" in result.output and "ozone" in result.output and "skill %" in result.output
 
     assert len(list((store / "raw").rglob("*.csv.gz"))) == 6
-    # Weather is on by default (lagged): the bundled O'Hare station file is ingested as received.
-    assert [p.name for p in (store / "raw" / "weather").rglob("*.dly.gz")] == ["USW00094846.dly.gz"]
+    # Weather is on by default (lagged): the bundled station files (O'Hare, and Minneapolis upstream)
+    # are ingested as received.
+    assert sorted(p.name for p in (store / "raw" / "weather").rglob("*.dly.gz")) == [
+        "USW00094846.dly.gz",
+        "USW00094960_KMIC_1997_2019.dly.gz",
+    ]
     assert "weather: issue day's observed (lagged)" in result.output
     predictions = sorted((store / "predictions").rglob("*.parquet"))
     assert len(predictions) == 2

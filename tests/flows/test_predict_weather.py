@@ -65,15 +65,21 @@ def predictions(ctx: Context) -> pd.DataFrame:
 
 def test_weather_is_ingested_raw_and_processed_with_the_target_day_columns(store: Path) -> None:
     ctx = context(store)
-    (raw_key,) = datasets.latest(ctx.store, RAW_WEATHER).parts
-    assert raw_key.endswith("/USW00094846.dly.gz")
+    keys = sorted(k.rsplit("/", 1)[-1] for k in datasets.latest(ctx.store, RAW_WEATHER).parts)
+    assert keys == ["USW00094846.dly.gz", "USW00094960_KMIC_1997_2019.dly.gz"]
     weather = datasets.read(ctx.store, datasets.latest(ctx.store, WEATHER))
-    assert set(weather["station_id"]) == {"USW00094846"} and weather["TMAX"].notna().sum() > 20000
+    assert set(weather["station_id"]) == {"USW00094846", "USW00094960"}
+    assert weather.loc[weather["station_id"] == "USW00094846", "TMAX"].notna().sum() > 20000
     features = datasets.read(ctx.store, datasets.latest(ctx.store, "processed/features/ozone"))
     # Training rows see the target day's observed weather (perfect prog); its day is issue day + 1.
     row = features[features["wxf1_tmax"].notna()].iloc[100]
     nxt = weather[(weather["day"] == row["day"] + 1)]
-    assert row["wxf1_tmax"] == pytest.approx(float(nxt["TMAX"].iloc[0]))
+    assert row["wxf1_tmax"] == pytest.approx(float(nxt[nxt["station_id"] == "USW00094846"]["TMAX"].iloc[0]))
+    # Upstream weather: the issue day's at Minneapolis, 575 km north-west of the Chicago sites.
+    row = features[features["wxup_tmax"].notna()].iloc[100]
+    same_day = weather[(weather["day"] == row["day"]) & (weather["station_id"] == "USW00094960")]
+    assert row["wxup_tmax"] == pytest.approx(float(same_day["TMAX"].iloc[0]))
+    assert row["wxup_dtmax"] == pytest.approx(row["wxup_tmax"] - row["wx_tmax"])
     # A second ingest of the same station files adds nothing.
     assert ingest_weather_flow(ctx).new_files == 0
 
