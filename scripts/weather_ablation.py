@@ -3,9 +3,9 @@
     .venv/bin/python scripts/weather_ablation.py ../shared/data/epa/adviz_queens_college_ny ../shared/data/noaa
 
 Feature groups: the site's own series (lags, rolling statistics, EWMs, missing-data indicators,
-calendar, coordinates), neighbour sites, co-located pollutants, the issue day's observed weather
-(lagged), the target day's observed weather (observed-as-forecast). Prints day+1 RMSE skill over
-persistence for each cumulative set. Scores only the rolling-origin test folds; the model is chosen on
+calendar, coordinates), neighbour sites, co-located pollutants, the issue day's observed weather at
+the site's station and upstream (lagged), the target day's observed weather (observed-as-forecast).
+Prints day+1 RMSE skill over persistence for each cumulative set. Scores only the rolling-origin test folds; the model is chosen on
 the selection window before them, as in `airwatch backtest`.
 """
 
@@ -31,7 +31,8 @@ def main() -> None:
         ("own series", own),
         ("+ neighbour sites", own + [c for c in columns if c.startswith("nb_")]),
         ("+ co-located pollutants", own + [c for c in columns if c.startswith(("nb_", "aux_"))]),
-        ("+ issue-day weather (lagged)", [c for c in columns if not c.startswith("wxf")]),
+        ("+ issue-day weather here (lagged)", [c for c in columns if not c.startswith(("wxf", "wxup"))]),
+        ("+ issue-day weather upstream (lagged)", [c for c in columns if not c.startswith("wxf")]),
         ("+ target-day weather (observed-as-forecast)", columns_for_horizon(columns, 1)),
     ]
     print(f"{pollutant} at {epa.name}: {frame['site_id'].nunique()} sites")
