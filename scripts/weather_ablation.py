@@ -5,8 +5,8 @@
 Feature groups: the site's own series (lags, rolling statistics, EWMs, missing-data indicators,
 calendar, coordinates), neighbour sites, co-located pollutants, the issue day's observed weather at
 the site's station and upstream (lagged), the target day's observed weather (observed-as-forecast).
-Prints day+1 RMSE skill over persistence for each cumulative set. Scores only the rolling-origin test folds; the model is chosen on
-the selection window before them, as in `airwatch backtest`.
+Prints day+1 RMSE skill over persistence for each cumulative set. Scores only the rolling-origin test
+folds; the model is chosen on the selection window before them, as in `airwatch backtest`.
 """
 
 from __future__ import annotations
