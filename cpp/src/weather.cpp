@@ -22,6 +22,11 @@ ElementRule rule_for(std::string_view element) {
   if (element == "AWND" || element == "WSF2" || element == "WSF5" || element == "WSFG")
     return {0.1, 0.0, 75.0};
   if (element == "WDF2" || element == "WDF5" || element == "WDFG") return {1.0, 0.0, 360.0};
+  if (element == "RHAV" || element == "RHMN" || element == "RHMX") return {1.0, 0.0, 100.0};
+  // Tenths of hPa; sea-level pressure has never been recorded outside 870-1084 hPa, and station
+  // pressure at US airports stays above 500 hPa.
+  if (element == "ASLP") return {0.1, 870.0, 1090.0};
+  if (element == "ASTP") return {0.1, 500.0, 1090.0};
   return {1.0, -1e12, 1e12};
 }
 

@@ -39,12 +39,17 @@ def test_dly_units_flags_missing_and_gaps() -> None:
             dly_line("PRCP", 2019, 7, {1: (254, " ")}),
             dly_line("AWND", 2019, 7, {1: (1377, " ")}),  # 137.7 m/s: out of physical bounds
             dly_line("SNOW", 2019, 7, {1: (0, " ")}),  # not requested
+            dly_line("RHAV", 2019, 7, {1: (67, " "), 4: (104, " ")}),  # 104 %: out of bounds
+            dly_line("ASLP", 2019, 7, {1: (10132, " "), 4: (1013, " ")}),  # tenths of hPa; 101.3 hPa is wrong
         ]
     )
     frame, counts = parse_ghcn_dly("x.dly.gz", gzip.compress(text.encode()))
-    assert counts["flagged"] == 1 and counts["out_of_bounds"] == 1
+    assert counts["flagged"] == 1 and counts["out_of_bounds"] == 3
     day1 = frame[frame["day"] == (np.datetime64("2019-07-01") - np.datetime64("1970-01-01")).astype(int)].iloc[0]
     assert day1["TMAX"] == pytest.approx(32.2) and day1["PRCP"] == pytest.approx(25.4) and np.isnan(day1["AWND"])
+    assert day1["RHAV"] == pytest.approx(67.0) and day1["ASLP"] == pytest.approx(1013.2)
+    day4 = frame.iloc[-1]
+    assert day4["TMAX"] == pytest.approx(28.0) and np.isnan(day4["RHAV"]) and np.isnan(day4["ASLP"])
     assert len(frame) == 2  # days 1 and 4; the flagged day 2 and the gap on day 3 have no row
 
 

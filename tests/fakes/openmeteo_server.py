@@ -64,7 +64,8 @@ class OpenMeteoServer:
                                     "wind_speed_10m_mean": "m/s"},
                     "daily": {"time": [str(d) for d in days], "temperature_2m_max": col("TMAX"),
                               "temperature_2m_min": col("TMIN"), "precipitation_sum": col("PRCP"),
-                              "wind_speed_10m_mean": col("AWND"), "wind_direction_10m_dominant": col("WDF2")},
+                              "wind_speed_10m_mean": col("AWND"), "wind_direction_10m_dominant": col("WDF2"),
+                              "relative_humidity_2m_mean": col("RHAV"), "pressure_msl_mean": col("ASLP")},
                 }  # fmt: skip
                 self._send(200, json.dumps(body).encode(), truncate=fault == "truncated")
 

@@ -27,9 +27,10 @@ def client(server, **kw) -> OpenMeteoClient:
 
 def test_daily_forecast_in_station_units(server) -> None:
     frame = client(server).daily(40.74, -73.82, date(2019, 7, 1), date(2019, 7, 3), archived=True)
-    assert len(frame) == 3 and list(frame.columns) == ["TMAX", "TMIN", "PRCP", "AWND", "WDF2", "day"]
-    expected = server.weather.loc[(date(2019, 7, 1) - date(1970, 1, 1)).days, "TMAX"]
-    assert frame["TMAX"].iloc[0] == pytest.approx(expected, abs=0.05)
+    assert len(frame) == 3 and list(frame.columns) == ["TMAX", "TMIN", "PRCP", "AWND", "WDF2", "RHAV", "ASLP", "day"]
+    for element in ("TMAX", "RHAV", "ASLP"):  # relative humidity in %, sea-level pressure in hPa
+        expected = server.weather.loc[(date(2019, 7, 1) - date(1970, 1, 1)).days, element]
+        assert frame[element].iloc[0] == pytest.approx(expected, abs=0.05)
 
 
 @pytest.mark.parametrize("fault", ["500", "slow", "truncated"])

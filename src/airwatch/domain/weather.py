@@ -23,7 +23,9 @@ import pandas as pd
 from airwatch import _core
 from airwatch.domain.parse import decompress
 
-ELEMENTS = ["TMAX", "TMIN", "PRCP", "AWND", "WDF2"]
+# RHAV (mean relative humidity, %) and ASLP (mean sea-level pressure, hPa) exist only at some stations
+# and years (JFK from 2006); elsewhere their columns stay missing, which the models handle.
+ELEMENTS = ["TMAX", "TMIN", "PRCP", "AWND", "WDF2", "RHAV", "ASLP"]
 NONE, LAGGED, OBSERVED, ARCHIVED = "none", "lagged", "observed-as-forecast", "archived-forecast"
 MODES = (NONE, LAGGED, OBSERVED, ARCHIVED)
 BOUNDS = {
@@ -32,6 +34,8 @@ BOUNDS = {
     "PRCP": (0.0, 1000.0),
     "AWND": (0.0, 75.0),
     "WDF2": (0.0, 360.0),
+    "RHAV": (0.0, 100.0),
+    "ASLP": (870.0, 1090.0),
 }
 _EPOCH = np.datetime64("1970-01-01", "D")
 RADIUS_KM = 50.0  # a site takes the nearest station within this distance
@@ -47,7 +51,7 @@ class WeatherError(ValueError):
 
 
 def parse_ghcn_dly(name: str, data: bytes) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Daily weather (station_id, day, TMAX, TMIN, PRCP, AWND, WDF2) from a .dly file, and its drop counts."""
+    """Daily weather (station_id, day and ELEMENTS) from a .dly file, and its drop counts."""
     text = np.frombuffer(decompress(name, data), dtype=np.uint8)
     g = _core.parse_ghcn_dly(text, ELEMENTS)
     long = pd.DataFrame({"station": g["station"], "day": g["day"], "element": g["element"], "value": g["value"]})
@@ -69,9 +73,9 @@ def parse_ghcn_csv(name: str, data: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
     codes, stations = d["STATION"]
     n = len(codes)
     frame = pd.DataFrame({"station_id": np.array(stations, dtype=object)[codes], "day": d["DATE"]})
-    # NCEI "standard" units to metric: degrees F, inches, mph.
+    # NCEI "standard" units to metric: degrees F, inches, mph, inches of mercury.
     scale = {"TMAX": (1 / 1.8, -32 / 1.8), "TMIN": (1 / 1.8, -32 / 1.8), "PRCP": (25.4, 0.0), "AWND": (0.44704, 0.0),
-             "WDF2": (1.0, 0.0)}  # fmt: skip
+             "WDF2": (1.0, 0.0), "RHAV": (1.0, 0.0), "ASLP": (33.8639, 0.0)}  # fmt: skip
     for e in ELEMENTS:
         values = d[e] * scale[e][0] + scale[e][1] if e in d else np.full(n, np.nan)
         lo, hi = BOUNDS[e]
@@ -170,7 +174,8 @@ def weather_features(
 
     def by_station_day(frame: pd.DataFrame) -> pd.DataFrame:
         codes = pd.Categorical(frame["station_id"], categories=stations["station_id"]).codes
-        table = frame.assign(code=codes).set_index(["code", "day"])[ELEMENTS]
+        # An element a source does not have (humidity at most stations) stays missing.
+        table = frame.assign(code=codes).set_index(["code", "day"]).reindex(columns=ELEMENTS)
         return table[~table.index.duplicated()]
 
     observed = by_station_day(weather)
@@ -210,7 +215,7 @@ def summer_weight(day: np.ndarray) -> np.ndarray:
 
 
 def derived_columns(prefix: str, raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Model columns from daily elements (TMAX, TMIN, PRCP, AWND, WDF2 in metric units)."""
+    """Model columns from daily elements (TMAX, TMIN, PRCP, AWND, WDF2, RHAV, ASLP in metric units)."""
     out = {f"{prefix}_{e.lower()}": np.asarray(raw[e], dtype=np.float64) for e in ELEMENTS}
     wd = np.deg2rad(out.pop(f"{prefix}_wdf2"))
     out[f"{prefix}_wind_u"] = -np.sin(wd)  # direction the wind blows from, as a unit vector
@@ -261,7 +266,7 @@ def forecast_columns(
     idx, _ = match_stations(rows, stations, radius_km=radius_km)
     station_ids = np.where(idx >= 0, stations["station_id"].to_numpy(dtype=object)[np.maximum(idx, 0)], None)
     target_day = rows["day"].to_numpy(dtype=np.int64) + horizon
-    table = forecasts.set_index(["station_id", "day"])[ELEMENTS]
+    table = forecasts.set_index(["station_id", "day"]).reindex(columns=ELEMENTS)
     table = table[~table.index.duplicated()]
     got = table.reindex(pd.MultiIndex.from_arrays([station_ids, target_day]))
     raw = {e: got[e].to_numpy(dtype=np.float64, copy=True) for e in ELEMENTS}

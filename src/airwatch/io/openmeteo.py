@@ -1,9 +1,9 @@
 """Client of Open-Meteo's forecast and historical-forecast APIs (no key): daily weather for a point.
 
 Returns the same daily elements and metric units as the NOAA station parser (TMAX, TMIN in degrees C,
-PRCP in mm, AWND in m/s, WDF2 in degrees), so a forecast can stand where observed weather stood in
-training. Retries with exponential backoff and jitter on 5xx, timeouts, broken connections and damaged
-bodies; a 4xx is an error carrying Open-Meteo's reason.
+PRCP in mm, AWND in m/s, WDF2 in degrees, RHAV in %, ASLP in hPa), so a forecast can stand where
+observed weather stood in training. Retries with exponential backoff and jitter on 5xx, timeouts,
+broken connections and damaged bodies; a 4xx is an error carrying Open-Meteo's reason.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ DAILY = {
     "precipitation_sum": "PRCP",
     "wind_speed_10m_mean": "AWND",
     "wind_direction_10m_dominant": "WDF2",
+    "relative_humidity_2m_mean": "RHAV",
+    "pressure_msl_mean": "ASLP",
 }
 _EPOCH = np.datetime64("1970-01-01", "D")
 
