@@ -50,6 +50,12 @@ class TrainSettings(_Section):
         description="Reject a candidate whose validation RMSE exceeds its training RMSE by more than this fraction.",
     )
     lightgbm_rounds: int = Field(500, ge=10, description="Boosting rounds for LightGBM.")
+    recency_half_life_years: float = Field(
+        10.0,
+        ge=0.0,
+        description="Learned candidates weight training rows by recency, halving every this many years "
+        "back from the newest day; 0 weights all rows alike.",
+    )
     max_fold_spread: float = Field(
         0.25, ge=0.0, description="Reject a candidate whose skill ranges more than this across validation folds."
     )

@@ -6,7 +6,15 @@ import pytest
 
 from airwatch.domain.predict import aqi_columns, issue_rows
 from airwatch.domain.select import select
-from airwatch.domain.train import CandidateResult, fit_and_score, make_candidates, time_split
+from airwatch.domain.train import (
+    RIDGE,
+    CandidateResult,
+    DeltaModel,
+    fit_and_score,
+    make_candidates,
+    recency_weights,
+    time_split,
+)
 from airwatch.domain.transform import build_features, feature_columns, site_daily_values
 from airwatch.domain.validate import validate_observations
 
@@ -64,6 +72,29 @@ def test_candidates_beat_persistence_on_real_ozone_and_are_deterministic(ozone_f
     np.testing.assert_array_equal(
         again.candidate.predict(split.validation), by["lightgbm"].candidate.predict(split.validation)
     )
+
+
+def test_recency_weights_halve_every_half_life() -> None:
+    days = np.array([0.0, 3652.5, 7305.0])
+    assert recency_weights(days, 10.0) == pytest.approx([0.25, 0.5, 1.0])
+    assert recency_weights(days, 0.0) is None
+
+
+def test_recency_weighting_follows_the_newer_regime() -> None:
+    """Twenty years where the change from persistence is +x, then five where it is -x."""
+    rng = np.random.default_rng(0)
+    day = np.arange(0, 25 * 365)
+    x = rng.normal(size=len(day))
+    delta = np.where(day < 20 * 365, x, -x)
+    frame = pd.DataFrame({"day": day, "x": x, "last_value": 10.0})
+    probe = pd.DataFrame({"day": [day[-1]], "x": [1.0], "last_value": [10.0]})
+
+    def slope(half_life: float) -> float:
+        model = DeltaModel(RIDGE, ["x"], {"alpha": 1e-6}, seed=0, half_life_years=half_life)
+        return float(model.fit(frame, 10.0 + delta).predict(probe)[0] - 10.0)
+
+    assert slope(0.0) == pytest.approx(0.6, abs=0.05)  # equal weights: 20 years of +1, 5 of -1
+    assert slope(2.0) < -0.5  # weighted: the newer relation wins
 
 
 def _result(name: str, train: float, val: float, skill: float) -> CandidateResult:

@@ -30,6 +30,7 @@ from airwatch import _core
 from airwatch.domain.select import select
 from airwatch.domain.train import (
     CLIMATOLOGY,
+    HALF_LIFE_YEARS,
     PERSISTENCE,
     CandidateResult,
     Forecaster,
@@ -48,6 +49,7 @@ class BacktestConfig:
     horizons: tuple[int, ...] = (1, 2, 3)
     seed: int = 42
     lightgbm_rounds: int = 500
+    half_life_years: float = HALF_LIFE_YEARS
     quantile_rounds: int = 100
     min_skill: float = 0.0
     max_overfit_gap: float = 0.35
@@ -138,7 +140,7 @@ def choose_model(
         raise ValueError("not enough history before the test folds to choose a model; add data or fewer folds")
     features = features_for(h)
     results = []
-    for candidate in make_candidates(features, seed=config.seed, lightgbm_rounds=config.lightgbm_rounds, horizon=h):
+    for candidate in _candidates(features, config, h):
         predicted_val = _fit_predict(candidate, train, val, h)
         predicted_train = np.asarray(candidate.predict(train), dtype=np.float64)
         y_val, y_train = val[f"target_{h}"].to_numpy(), train[f"target_{h}"].to_numpy()
@@ -166,9 +168,13 @@ def choose_model(
     return selection.selected.name, report
 
 
+def _candidates(features: list[str], config: BacktestConfig, h: int) -> list[Forecaster]:
+    return make_candidates(features, seed=config.seed, lightgbm_rounds=config.lightgbm_rounds, horizon=h,
+                           half_life_years=config.half_life_years)  # fmt: skip
+
+
 def _candidate(name: str, features: list[str], config: BacktestConfig, h: int) -> Forecaster:
-    return next(c for c in make_candidates(features, seed=config.seed, lightgbm_rounds=config.lightgbm_rounds,
-                                           horizon=h) if c.name == name)  # fmt: skip
+    return next(c for c in _candidates(features, config, h) if c.name == name)
 
 
 def metrics(pollutant: str, p: pd.DataFrame) -> dict[str, float]:
@@ -248,8 +254,20 @@ def backtest(
                     # The interval models are fit once per horizon, on the first fold's training rows:
                     # older than every later fold's issue days, so still leakage-free, at a third of the cost.
                     quantiles = (
-                        make_quantile(features, 0.1, seed=config.seed, rounds=config.quantile_rounds),
-                        make_quantile(features, 0.9, seed=config.seed, rounds=config.quantile_rounds),
+                        make_quantile(
+                            features,
+                            0.1,
+                            seed=config.seed,
+                            rounds=config.quantile_rounds,
+                            half_life_years=config.half_life_years,
+                        ),
+                        make_quantile(
+                            features,
+                            0.9,
+                            seed=config.seed,
+                            rounds=config.quantile_rounds,
+                            half_life_years=config.half_life_years,
+                        ),
                     )
                     for q in quantiles:
                         q.fit(train, train[f"target_{h}"].to_numpy(dtype=np.float64))

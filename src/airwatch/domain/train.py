@@ -2,7 +2,9 @@
 
 Every candidate predicts the next day's value from one feature frame. The learned candidates fit the
 change from persistence (target - last_value), which the forecasting notes found better than the level
-on smoke-driven PM2.5; their prediction adds persistence back.
+on smoke-driven PM2.5; their prediction adds persistence back. They weight training rows by recency
+(a half-life in years): emissions, and with them how ozone and PM2.5 answer the weather, change over
+decades, and a pooled training set may hold one area's 1980s beside another's last year.
 """
 
 from __future__ import annotations
@@ -37,6 +39,18 @@ class Forecaster(Protocol):
     def fit(self, frame: pd.DataFrame, target: np.ndarray) -> Forecaster: ...
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray: ...
+
+
+# Chosen on the development windows (docs/backtest.md) among 3, 5 and 10 years and equal weights.
+HALF_LIFE_YEARS = 10.0
+
+
+def recency_weights(day: np.ndarray, half_life_years: float) -> np.ndarray | None:
+    """Row weights halving every half_life_years back from the newest day; None (equal) for 0."""
+    if half_life_years <= 0:
+        return None
+    day = np.asarray(day, dtype=np.float64)
+    return np.power(0.5, (day.max() - day) / (365.25 * half_life_years))
 
 
 @dataclass
@@ -94,6 +108,7 @@ class DeltaModel:
     features: list[str]
     params: dict[str, Any]
     seed: int = 42
+    half_life_years: float = HALF_LIFE_YEARS
     model_: Any = None
 
     def _make(self) -> Any:
@@ -114,7 +129,9 @@ class DeltaModel:
 
     def fit(self, frame: pd.DataFrame, target: np.ndarray) -> DeltaModel:
         delta = target - frame["last_value"].to_numpy(dtype=np.float64)
-        self.model_ = self._make().fit(frame[self.features], delta)
+        weights = recency_weights(frame["day"].to_numpy(), self.half_life_years)
+        step = "ridge__sample_weight" if self.name == RIDGE else "sample_weight"
+        self.model_ = self._make().fit(frame[self.features], delta, **{step: weights})
         return self
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
@@ -133,15 +150,16 @@ class Blend:
     features: list[str]
     params: dict[str, Any]
     seed: int = 42
+    half_life_years: float = HALF_LIFE_YEARS
     name: str = BLEND
     members_: list[DeltaModel] = field(default_factory=list)
 
     def fit(self, frame: pd.DataFrame, target: np.ndarray) -> Blend:
+        ridge = {"alpha": self.params["ridge_alpha"]}
+        trees = lightgbm_params(self.params["lightgbm_rounds"])
         self.members_ = [
-            DeltaModel(RIDGE, self.features, {"alpha": self.params["ridge_alpha"]}, seed=self.seed).fit(frame, target),
-            DeltaModel(LIGHTGBM, self.features, lightgbm_params(self.params["lightgbm_rounds"]), seed=self.seed).fit(
-                frame, target
-            ),
+            DeltaModel(RIDGE, self.features, ridge, self.seed, self.half_life_years).fit(frame, target),
+            DeltaModel(LIGHTGBM, self.features, trees, self.seed, self.half_life_years).fit(frame, target),
         ]
         return self
 
@@ -169,21 +187,31 @@ def lightgbm_params(rounds: int) -> dict[str, Any]:
     }
 
 
-def make_candidates(features: list[str], *, seed: int, lightgbm_rounds: int, horizon: int = 1) -> list[Forecaster]:
+def make_candidates(
+    features: list[str],
+    *,
+    seed: int,
+    lightgbm_rounds: int,
+    horizon: int = 1,
+    half_life_years: float = HALF_LIFE_YEARS,
+) -> list[Forecaster]:
     """The candidate set, in a fixed order."""
+    hl = half_life_years
     return [
         Persistence(),
         Climatology(horizon=horizon),
-        DeltaModel(RIDGE, features, {"alpha": 1.0}, seed=seed),
-        DeltaModel(LIGHTGBM, features, lightgbm_params(lightgbm_rounds), seed=seed),
-        Blend(features, {"ridge_alpha": 1.0, "lightgbm_rounds": lightgbm_rounds}, seed=seed),
+        DeltaModel(RIDGE, features, {"alpha": 1.0}, seed, hl),
+        DeltaModel(LIGHTGBM, features, lightgbm_params(lightgbm_rounds), seed, hl),
+        Blend(features, {"ridge_alpha": 1.0, "lightgbm_rounds": lightgbm_rounds}, seed, hl),
     ]
 
 
-def make_quantile(features: list[str], alpha: float, *, seed: int, rounds: int) -> DeltaModel:
+def make_quantile(
+    features: list[str], alpha: float, *, seed: int, rounds: int, half_life_years: float = HALF_LIFE_YEARS
+) -> DeltaModel:
     """LightGBM for one quantile of the change from persistence (the 80% interval uses 0.1 and 0.9)."""
     params = {**lightgbm_params(rounds), "objective": "quantile", "alpha": alpha, "learning_rate": 0.05}
-    return DeltaModel(f"{LIGHTGBM}_q{int(alpha * 100)}", features, params, seed=seed)
+    return DeltaModel(f"{LIGHTGBM}_q{int(alpha * 100)}", features, params, seed, half_life_years)
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,9 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool = False) -> dict[s
     frame = datasets.read(ctx.store, manifest)
     features = columns_for_horizon(feature_columns(frame), HORIZON)
     split = time_split(frame, horizon=HORIZON, validation_days=ctx.settings.train.validation_days)
+    ts = ctx.settings.train
     candidates = make_candidates(
-        features, seed=ctx.settings.train.seed, lightgbm_rounds=ctx.settings.train.lightgbm_rounds
+        features, seed=ts.seed, lightgbm_rounds=ts.lightgbm_rounds, half_life_years=ts.recency_half_life_years
     )
     registry = ctx.registry
     stamp = utc_stamp()
