@@ -46,3 +46,13 @@ TEST(Ghcn, ShortLinesAreCounted) {
   EXPECT_EQ(g.malformed_lines, 1u);
   EXPECT_TRUE(g.value.empty());
 }
+
+TEST(Ghcn, HumidityAndPressureUnitsAndBounds) {
+  const std::string data =
+      line("RHAV", 2019, 7, {{67, ' '}, {104, ' '}}) + line("ASLP", 2019, 7, {{10132, ' '}, {1013, ' '}});
+  const auto g = airwatch::parse_ghcn_dly(data, {"RHAV", "ASLP"});
+  ASSERT_EQ(g.value.size(), 2u);
+  EXPECT_DOUBLE_EQ(g.value[0], 67.0);     // percent
+  EXPECT_NEAR(g.value[1], 1013.2, 1e-9);  // tenths of hPa
+  EXPECT_EQ(g.out_of_bounds, 2u);         // 104 % and 101.3 hPa dropped
+}
