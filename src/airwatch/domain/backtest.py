@@ -234,7 +234,7 @@ def backtest(
         features = features_for(h)
         usable = _usable(frame, h)
         parts, held_parts = [], []
-        quantiles: tuple[Forecaster, Forecaster] | None = None
+        quantiles: tuple[Forecaster, ...] | None = None
         for start, end in windows:
             train, test = fold_split(usable, h, start, end)
             if train.empty or test.empty:
@@ -253,22 +253,11 @@ def backtest(
                 if quantiles is None:
                     # The interval models are fit once per horizon, on the first fold's training rows:
                     # older than every later fold's issue days, so still leakage-free, at a third of the cost.
-                    quantiles = (
-                        make_quantile(
-                            features,
-                            0.1,
-                            seed=config.seed,
-                            rounds=config.quantile_rounds,
-                            half_life_years=config.half_life_years,
-                        ),
-                        make_quantile(
-                            features,
-                            0.9,
-                            seed=config.seed,
-                            rounds=config.quantile_rounds,
-                            half_life_years=config.half_life_years,
-                        ),
-                    )
+                    quantiles = tuple(
+                        make_quantile(features, alpha, seed=config.seed, rounds=config.quantile_rounds,
+                                      half_life_years=config.half_life_years)
+                        for alpha in (0.1, 0.9)
+                    )  # fmt: skip
                     for q in quantiles:
                         q.fit(train, train[f"target_{h}"].to_numpy(dtype=np.float64))
                 part["lower"] = np.asarray(quantiles[0].predict(test), dtype=np.float64)

@@ -95,17 +95,23 @@ def parse_ghcn_csv(name: str, data: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
     return frame.reset_index(drop=True), meta
 
 
-def match_stations(sites: pd.DataFrame, stations: pd.DataFrame, *, radius_km: float) -> tuple[np.ndarray, np.ndarray]:
-    """For each site, the index of its nearest station within radius_km (-1 if none) and the distance."""
+def _nearest(sites: pd.DataFrame, stations: pd.DataFrame, k: int, radius_km: float) -> tuple[np.ndarray, np.ndarray]:
+    """Up to k nearest stations within radius_km of each site, nearest first (k-d tree): (sites, k) arrays."""
     idx, km = _core.nearest_sites(
         np.ascontiguousarray(stations["latitude"].to_numpy(dtype=np.float64)),
         np.ascontiguousarray(stations["longitude"].to_numpy(dtype=np.float64)),
         np.ascontiguousarray(sites["latitude"].to_numpy(dtype=np.float64)),
         np.ascontiguousarray(sites["longitude"].to_numpy(dtype=np.float64)),
-        1,
+        k,
         radius_km,
     )
-    return idx, km
+    return np.asarray(idx).reshape(len(sites), k), np.asarray(km).reshape(len(sites), k)
+
+
+def match_stations(sites: pd.DataFrame, stations: pd.DataFrame, *, radius_km: float) -> tuple[np.ndarray, np.ndarray]:
+    """For each site, the index of its nearest station within radius_km (-1 if none) and the distance."""
+    idx, km = _nearest(sites, stations, 1, radius_km)
+    return idx[:, 0], km[:, 0]
 
 
 def bearing_deg(lat: np.ndarray, lon: np.ndarray, to_lat: np.ndarray, to_lon: np.ndarray) -> np.ndarray:
@@ -125,16 +131,8 @@ def match_upstream(sites: pd.DataFrame, stations: pd.DataFrame) -> tuple[np.ndar
     out_idx, out_km = np.full(n, -1, dtype=np.int64), np.full(n, np.nan)
     if n == 0 or k == 0:
         return out_idx, out_km
-    # Every station within the outer radius, nearest first (k-d tree), then the ring and sector test.
-    idx, km = _core.nearest_sites(
-        np.ascontiguousarray(stations["latitude"].to_numpy(dtype=np.float64)),
-        np.ascontiguousarray(stations["longitude"].to_numpy(dtype=np.float64)),
-        np.ascontiguousarray(sites["latitude"].to_numpy(dtype=np.float64)),
-        np.ascontiguousarray(sites["longitude"].to_numpy(dtype=np.float64)),
-        k,
-        hi_km,
-    )
-    idx, km = np.asarray(idx).reshape(n, k), np.asarray(km).reshape(n, k)
+    # Every station within the outer radius, nearest first, then the ring and sector test.
+    idx, km = _nearest(sites, stations, k, hi_km)
     safe = np.maximum(idx, 0)
     lat = np.repeat(sites["latitude"].to_numpy(dtype=np.float64)[:, None], k, axis=1)
     lon = np.repeat(sites["longitude"].to_numpy(dtype=np.float64)[:, None], k, axis=1)
