@@ -1,7 +1,7 @@
 """The AQS site list: coordinates for sites whose data files carry none.
 
 Older AirData "Download Daily Data" exports write "." for a site's latitude and longitude on some
-rows (all of Cook County's 17-031-4006, 4 km from O'Hare, in 1993-2001). A site without coordinates
+rows (every 1993-2001 ozone row of Cook County's 17-031-4006, 4 km from O'Hare). A site without coordinates
 has no neighbours and no weather station, so its forecasts lose every spatial feature. EPA's site
 list (AirData's aqs_sites.csv, one row per AQS site) has the coordinates of every site.
 """
