@@ -20,6 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from airwatch import catalog
+from airwatch.domain.schemas import POLLUTANTS
 from airwatch.io.store import Store, StoreError
 
 
@@ -37,11 +39,7 @@ class Manifest:
 
     @property
     def key(self) -> str:
-        return f"{manifest_prefix(self.dataset)}{self.created_utc}_{self.version}.json"
-
-
-def manifest_prefix(dataset: str) -> str:
-    return f"{dataset}/_manifests/"
+        return catalog.manifest_key(self.dataset, self.created_utc, self.version)
 
 
 def fingerprint(*parts: Any) -> str:
@@ -57,7 +55,7 @@ def utc_stamp(now: datetime | None = None) -> str:
 
 def find_version(store: Store, dataset: str, version: str) -> Manifest | None:
     """The manifest of a published version, if any."""
-    for key in store.list(manifest_prefix(dataset)):
+    for key in store.list(catalog.manifest_prefix(dataset)):
         if key.endswith(f"_{version}.json"):
             return _load(store, key)
     return None
@@ -65,7 +63,7 @@ def find_version(store: Store, dataset: str, version: str) -> Manifest | None:
 
 def latest(store: Store, dataset: str) -> Manifest:
     """The newest published version of a dataset."""
-    keys = [k for k in store.list(manifest_prefix(dataset)) if k.endswith(".json")]
+    keys = [k for k in store.list(catalog.manifest_prefix(dataset)) if k.endswith(".json")]
     if not keys:
         raise StoreError(f"dataset {dataset!r} has no published version in {store.url}; run the stage that makes it")
     return _load(store, keys[-1])
@@ -97,7 +95,7 @@ def publish(
     existing = find_version(store, dataset, version)
     if existing is not None:
         return existing, False
-    part = f"{dataset}/{version}/part-0000.parquet"
+    part = catalog.part_key(dataset, version)
     store.write_bytes(part, to_parquet_bytes(frame))
     return publish_manifest(store, dataset, version, [part], len(frame), inputs=inputs, extra=extra)
 
@@ -125,3 +123,8 @@ def read(store: Store, manifest: Manifest) -> pd.DataFrame:
     """All parts of a published version as one frame."""
     frames = [pq.read_table(io.BytesIO(store.read_bytes(p))).to_pandas() for p in manifest.parts]
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def pollutants_with_features(store: Store) -> list[str]:
+    """The pollutants that have a published feature frame (what train, select and predict work on)."""
+    return [p for p in POLLUTANTS if store.list(catalog.manifest_prefix(catalog.features(p)))]

@@ -14,8 +14,11 @@ import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 
+from airwatch import catalog
+from airwatch.errors import AirWatchError
 
-class StoreError(RuntimeError):
+
+class StoreError(AirWatchError, RuntimeError):
     """A store operation failed; the message names the key."""
 
 
@@ -115,7 +118,7 @@ class StoreLock:
     """
 
     def __init__(self, store: Store, name: str, *, owner: str, timeout: float = 60.0, ttl: float = 300.0) -> None:
-        self.store, self.key, self.owner, self.timeout, self.ttl = store, f"locks/{name}.lock", owner, timeout, ttl
+        self.store, self.key, self.owner, self.timeout, self.ttl = store, catalog.lock_key(name), owner, timeout, ttl
 
     def __enter__(self) -> StoreLock:
         deadline = time.monotonic() + self.timeout

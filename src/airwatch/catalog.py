@@ -1,0 +1,140 @@
+"""The store's layout: every key and dataset name AirWatch reads or writes is defined here, and only here.
+
+The same layout under a local folder or ``s3://bucket/prefix``::
+
+    raw/<source>/...                                   payloads as received, never rewritten
+    raw/<source>/_manifests/<utc>_<version>.json       the inventory of a source: every payload so far
+    processed/<dataset>/<version>/part-0000.parquet    a dataset version's data
+    processed/<dataset>/_manifests/<utc>_<version>.json  published last; readers follow the newest
+    processed/superseded/<version>/rows.parquet        older revisions of observations, traceable
+    quarantine/validate/<version>/rows.parquet         rows that broke a rule, with reasons
+    quarantine/files/<id>.json                         whole payloads that could not be read, with the reason
+    models/<pollutant>/training/<utc>_<training-id>.json        training reports
+    models/<pollutant>/promotions/<utc>_<model>-v<version>.json  promotion decisions (append-only)
+    predictions/<pollutant>/<forecast-date>/predictions_<issued-utc>_<model>-v<version>.parquet
+    state/watermarks/..., state/backfills/...          where incremental ingests and backfills stand
+    locks/<name>.lock                                  create-only locks
+    mlflow/                                            MLflow's SQLite file and artifacts (embedded default)
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from airwatch.domain.schemas import PayloadKind
+
+# Raw areas, one per kind of source. A payload's key inside its area is content-addressed or
+# request-scoped, so storing the same payload twice is a no-op.
+RAW_FILES = "raw/epa-daily"  # EPA files as downloaded: AirData, download-tool exports, AirNow peak files
+RAW_AQS = "raw/aqs"  # AQS Data API responses
+RAW_AIRNOW = "raw/airnow"  # AirNow API responses
+RAW_WEATHER = "raw/weather"  # NOAA station files
+OBSERVATION_SOURCES = (RAW_FILES, RAW_AQS, RAW_AIRNOW)
+
+OBSERVATIONS = "processed/observations"
+WEATHER = "processed/weather"
+MLFLOW_DIR = "mlflow"
+META_SUFFIX = ".meta.json"
+_MANIFESTS = "_manifests"
+
+
+def features(pollutant: str) -> str:
+    return f"processed/features/{pollutant}"
+
+
+def manifest_prefix(dataset: str) -> str:
+    return f"{dataset}/{_MANIFESTS}/"
+
+
+def manifest_key(dataset: str, created_utc: str, version: str) -> str:
+    return f"{manifest_prefix(dataset)}{created_utc}_{version}.json"
+
+
+def part_key(dataset: str, version: str, index: int = 0) -> str:
+    return f"{dataset}/{version}/part-{index:04d}.parquet"
+
+
+def is_payload(key: str) -> bool:
+    """Whether a key under a raw area is a payload (not its metadata, an inventory, or a temp file)."""
+    return not key.endswith(META_SUFFIX) and f"/{_MANIFESTS}/" not in key
+
+
+def meta_key(key: str) -> str:
+    return key + META_SUFFIX
+
+
+def raw_file_key(area: str, sha256: str, name: str) -> str:
+    return f"{area}/{sha256[:2]}/{sha256}/{name}"
+
+
+def aqs_payload_key(service: str, geography: str, year: str, request_id: str, sha256: str) -> str:
+    return f"{RAW_AQS}/{service}/{geography}/{year}/{request_id}/{sha256[:16]}.json.gz"
+
+
+def airnow_payload_key(area: str, request_id: str, sha256: str) -> str:
+    return f"{RAW_AIRNOW}/{area}/{request_id}/{sha256[:16]}.json.gz"
+
+
+def payload_kind(key: str) -> PayloadKind:
+    if key.startswith(f"{RAW_AIRNOW}/"):
+        return PayloadKind.AIRNOW
+    if key.startswith(f"{RAW_AQS}/sampleData/"):
+        return PayloadKind.AQS_SAMPLE
+    if key.startswith(f"{RAW_AQS}/"):
+        return PayloadKind.AQS_DAILY
+    return PayloadKind.FILE
+
+
+def superseded_key(version: str) -> str:
+    return f"processed/superseded/{version}/rows.parquet"
+
+
+def quarantined_rows_key(version: str) -> str:
+    return f"quarantine/validate/{version}/rows.parquet"
+
+
+def quarantine_reasons_key(version: str) -> str:
+    return f"quarantine/validate/{version}/reasons.json"
+
+
+QUARANTINED_FILES = "quarantine/files/"
+
+
+def quarantined_file_key(raw_key: str) -> str:
+    return f"{QUARANTINED_FILES}{hashlib.sha256(raw_key.encode()).hexdigest()[:24]}.json"
+
+
+def training_prefix(pollutant: str) -> str:
+    return f"models/{pollutant}/training/"
+
+
+def training_report_key(pollutant: str, stamp: str, training_id: str) -> str:
+    return f"{training_prefix(pollutant)}{stamp}_{training_id}.json"
+
+
+def promotions_prefix(pollutant: str) -> str:
+    return f"models/{pollutant}/promotions/"
+
+
+def promotion_key(pollutant: str, stamp: str, model_name: str, version: str) -> str:
+    return f"{promotions_prefix(pollutant)}{stamp}_{model_name}-v{version}.json"
+
+
+def predictions_prefix(pollutant: str) -> str:
+    return f"predictions/{pollutant}/"
+
+
+def predictions_key(pollutant: str, forecast_date: str, issued: str, model_name: str, version: str) -> str:
+    return f"{predictions_prefix(pollutant)}{forecast_date}/predictions_{issued}_{model_name}-v{version}.parquet"
+
+
+def watermark_key(service: str, params: list[str], geography: str) -> str:
+    return f"state/watermarks/aqs/{service}/{'-'.join(sorted(params))}_{geography}.json"
+
+
+def backfill_key(run_id: str) -> str:
+    return f"state/backfills/{run_id}.json"
+
+
+def lock_key(name: str) -> str:
+    return f"locks/{name}.lock"
