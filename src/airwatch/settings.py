@@ -14,6 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from airwatch.errors import AirWatchError
+
 ENV_PREFIX = "AIRWATCH_"
 
 
@@ -26,6 +28,12 @@ class ValidateSettings(_Section):
 
     max_quarantine_share: float = Field(
         0.05, ge=0.0, le=1.0, description="Fail the run when more than this share of rows is quarantined."
+    )
+    max_quarantined_file_share: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Fail the run when more than this share of the input files could not be read at all.",
     )
     site_list: str | None = Field(
         None,
@@ -200,7 +208,7 @@ class Settings(BaseSettings):
         return data
 
 
-class SettingsError(ValueError):
+class SettingsError(AirWatchError, ValueError):
     """A setting is unknown or malformed; the message names it."""
 
 

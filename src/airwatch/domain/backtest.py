@@ -30,7 +30,6 @@ from airwatch import _core
 from airwatch.domain.select import select
 from airwatch.domain.train import (
     CLIMATOLOGY,
-    HALF_LIFE_YEARS,
     PERSISTENCE,
     CandidateResult,
     Forecaster,
@@ -43,16 +42,22 @@ from airwatch.domain.transform import feature_columns
 
 @dataclass(frozen=True)
 class BacktestConfig:
+    """How a backtest runs.
+
+    The training parameters have no defaults here: they come from the same settings as production
+    training (airwatch.settings.TrainSettings), so the backtest measures what runs.
+    """
+
+    seed: int
+    lightgbm_rounds: int
+    half_life_years: float
+    min_skill: float
+    max_overfit_gap: float
     folds: int = 3
     fold_days: int = 91
     selection_days: int = 182
     horizons: tuple[int, ...] = (1, 2, 3)
-    seed: int = 42
-    lightgbm_rounds: int = 500
-    half_life_years: float = HALF_LIFE_YEARS
     quantile_rounds: int = 100
-    min_skill: float = 0.0
-    max_overfit_gap: float = 0.35
     test_start: pd.Timestamp | None = None
     held_out_share: float = 0.2
 

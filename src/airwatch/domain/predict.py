@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 import numpy as np
 import pandas as pd
 
 from airwatch import _core
+from airwatch.domain.schemas import POLLUTANTS
+from airwatch.domain.weather import forecast_columns, persistence_columns
 
 
 def issue_rows(features: pd.DataFrame, *, max_staleness_days: int) -> tuple[pd.Timestamp, pd.DataFrame]:
@@ -25,3 +29,78 @@ def aqi_columns(pollutant: str, forecast: np.ndarray) -> tuple[np.ndarray, list[
     categories = _core.aqi_category(aqi)
     names = _core.category_names()
     return aqi, [names[c] if c >= 0 else "Missing" for c in categories]
+
+
+OPEN_METEO = "open-meteo"
+
+
+def with_target_weather(
+    rows: pd.DataFrame,
+    stations: pd.DataFrame,
+    forecasts: pd.DataFrame | None,
+    reason: str,
+    *,
+    horizon: int,
+    radius_km: float,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows with the target day's weather from the forecasts, or, failing that, the issue day's.
+
+    Returns the rows and, per row, where its target-day weather came from: a missing forecast is never
+    silent, the source says why it fell back (reason, or the forecast had no temperature there).
+    """
+    fallback = persistence_columns(rows, horizon=horizon)
+    got = None
+    if forecasts is not None:
+        got = forecast_columns(rows, stations, forecasts, horizon=horizon, radius_km=radius_km)
+    have = np.isfinite(got[f"wxf{horizon}_tmax"]) if got is not None else np.zeros(len(rows), dtype=bool)
+    if got is not None and not have.all():
+        reason = reason or "the forecast API returned no temperature for some stations"
+    out = rows.copy()
+    for name, values in fallback.items():
+        out[name] = np.where(have, got[name], values) if got is not None else values
+    return out, np.where(have, OPEN_METEO, f"issue-day observed weather ({reason})")
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """What every published forecast row traces back to."""
+
+    model_name: str
+    model_version: str
+    model_run_id: str
+    candidate: str
+    features_version: str
+    code_version: str
+    issued_utc: str
+
+
+def prediction_frame(
+    pollutant: str,
+    rows: pd.DataFrame,
+    forecast: np.ndarray,
+    weather_source: np.ndarray,
+    lineage: Lineage,
+    *,
+    horizon: int,
+) -> pd.DataFrame:
+    """The published forecasts: one row per site with the AQI, its category and the lineage."""
+    aqi, category = aqi_columns(pollutant, forecast)
+    issue = pd.Timestamp(rows["date"].iloc[0])
+    return pd.DataFrame(
+        {
+            "site_id": rows["site_id"],
+            "latitude": rows["latitude"],
+            "longitude": rows["longitude"],
+            "pollutant": pollutant,
+            "units": POLLUTANTS[pollutant].units,
+            "issue_date": issue.date().isoformat(),
+            "forecast_date": (issue + pd.Timedelta(days=horizon)).date().isoformat(),
+            "horizon_days": horizon,
+            "forecast": forecast,
+            "persistence": rows["last_value"],
+            "weather_forecast": weather_source,
+            "aqi": aqi,
+            "aqi_category": category,
+            **asdict(lineage),
+        }
+    )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+from airwatch.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -56,3 +59,21 @@ def pollutant_of(parameter: int) -> str | None:
         if parameter in spec.parameters:
             return spec.name
     return None
+
+
+class PayloadKind(StrEnum):
+    """What a raw payload is, which decides how it is parsed."""
+
+    FILE = "file"  # an EPA file: AirData, download-tool export or AirNow peak file, told by name and header
+    AQS_DAILY = "aqs-daily"  # AQS Data API dailyData JSON
+    AQS_SAMPLE = "aqs-sample"  # AQS Data API sampleData JSON (hourly)
+    AIRNOW = "airnow"  # AirNow API /aq/data/ JSON (hourly)
+
+
+def pollutants_to_run(requested: list[str] | None, present: dict[str, int]) -> tuple[list[str], list[str]]:
+    """The pollutants to forecast, and those asked for (or known, by default) that have no observation."""
+    wanted = list(requested or POLLUTANTS)
+    unknown = [p for p in wanted if p not in POLLUTANTS]
+    if unknown:
+        raise InputError(f"unknown pollutant(s) {', '.join(unknown)}; known: {', '.join(POLLUTANTS)}")
+    return [p for p in wanted if present.get(p)], [p for p in wanted if not present.get(p)]

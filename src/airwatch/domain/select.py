@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from airwatch.domain.train import BASELINES, PERSISTENCE, CandidateResult
+from airwatch.domain.train import BASELINES, PERSISTENCE, CandidateReport, CandidateResult, TrainingReport
 
 
 @dataclass(frozen=True)
@@ -87,3 +88,85 @@ def champion_gate(candidate_rmse: float, champion_rmse: float | None, *, margin:
     return PromotionDecision(
         False, f"RMSE {candidate_rmse:.5g} does not beat champion {champion_rmse:.5g} (margin {margin:.1%})"
     )
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The candidate a training offers for promotion, and every gate's verdict."""
+
+    candidate: CandidateReport
+    outcomes: tuple[GateOutcome, ...]
+
+
+def choose(report: TrainingReport, *, min_skill: float, max_gap: float, max_spread: float) -> Choice:
+    """The best candidate passing the gates; persistence when the best one's skill does not hold across folds."""
+    results = [CandidateResult(c.name, c.train, c.validation) for c in report.candidates]
+    selection = select(results, min_skill=min_skill, max_gap=max_gap)
+    chosen = report.candidate(selection.selected.name)
+    spread = fold_spread_gate(chosen.fold_skills, max_spread=max_spread)
+    if not spread.passed and chosen.name != PERSISTENCE:
+        chosen = report.candidate(PERSISTENCE)
+    return Choice(chosen, (*selection.outcomes, spread))
+
+
+def already_champion(
+    champion_tags: dict[str, str], champion_run_id: str, report: TrainingReport, choice: Choice
+) -> bool:
+    """Whether the champion is this training's choice already (a re-run registers nothing new)."""
+    return champion_tags.get("training_id") == report.training_id and champion_run_id == choice.candidate.run_id
+
+
+def version_tags(report: TrainingReport, choice: Choice) -> dict[str, str]:
+    """The lineage a registered version carries."""
+    c = choice.candidate
+    return {
+        "pollutant": report.pollutant,
+        "candidate": c.name,
+        "training_id": report.training_id,
+        "features_version": report.features_version,
+        "observations_version": report.observations_version,
+        "code_version": report.code_version,
+        "val_rmse": f"{c.validation['rmse']:.6g}",
+        "val_skill_vs_persistence": f"{c.validation['skill_vs_persistence']:.4f}",
+    }
+
+
+def promotion_record(
+    report: TrainingReport,
+    choice: Choice,
+    decision: PromotionDecision,
+    *,
+    model: str,
+    version: str,
+    champion_version: str | None,
+    champion_rmse: float | None,
+    at_utc: str,
+    by: str,
+) -> dict[str, Any]:
+    """The append-only record of one promotion decision."""
+    return {
+        "pollutant": report.pollutant,
+        "at_utc": at_utc,
+        "by": by,
+        "decision": "promoted" if decision.promote else "not promoted",
+        "reason": decision.reason,
+        "model": model,
+        "candidate_version": version,
+        "candidate": choice.candidate.name,
+        "candidate_rmse": choice.candidate.validation["rmse"],
+        "previous_champion_version": champion_version,
+        "previous_champion_rmse_same_window": champion_rmse,
+        "training_id": report.training_id,
+        "features_version": report.features_version,
+        "gates": [{"name": o.name, "passed": o.passed, "reasons": list(o.reasons)} for o in choice.outcomes],
+    }
+
+
+def decision_tags(record: dict[str, Any]) -> dict[str, str]:
+    """What a registered version's tags say about the decision on it."""
+    return {
+        "promotion_decision": record["decision"],
+        "promotion_reason": record["reason"],
+        "promotion_at": record["at_utc"],
+        "promotion_by": record["by"],
+    }

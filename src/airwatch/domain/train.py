@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
@@ -39,10 +40,6 @@ class Forecaster(Protocol):
     def fit(self, frame: pd.DataFrame, target: np.ndarray) -> Forecaster: ...
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray: ...
-
-
-# Chosen on the development windows (docs/backtest.md) among 3, 5 and 10 years and equal weights.
-HALF_LIFE_YEARS = 10.0
 
 
 def recency_weights(day: np.ndarray, half_life_years: float) -> np.ndarray | None:
@@ -107,8 +104,8 @@ class DeltaModel:
     name: str
     features: list[str]
     params: dict[str, Any]
-    seed: int = 42
-    half_life_years: float = HALF_LIFE_YEARS
+    seed: int
+    half_life_years: float
     model_: Any = None
 
     def _make(self) -> Any:
@@ -149,8 +146,8 @@ class Blend:
 
     features: list[str]
     params: dict[str, Any]
-    seed: int = 42
-    half_life_years: float = HALF_LIFE_YEARS
+    seed: int
+    half_life_years: float
     name: str = BLEND
     members_: list[DeltaModel] = field(default_factory=list)
 
@@ -193,7 +190,7 @@ def make_candidates(
     seed: int,
     lightgbm_rounds: int,
     horizon: int = 1,
-    half_life_years: float = HALF_LIFE_YEARS,
+    half_life_years: float,
 ) -> list[Forecaster]:
     """The candidate set, in a fixed order."""
     hl = half_life_years
@@ -206,9 +203,7 @@ def make_candidates(
     ]
 
 
-def make_quantile(
-    features: list[str], alpha: float, *, seed: int, rounds: int, half_life_years: float = HALF_LIFE_YEARS
-) -> DeltaModel:
+def make_quantile(features: list[str], alpha: float, *, seed: int, rounds: int, half_life_years: float) -> DeltaModel:
     """LightGBM for one quantile of the change from persistence (the 80% interval uses 0.1 and 0.9)."""
     params = {**lightgbm_params(rounds), "objective": "quantile", "alpha": alpha, "learning_rate": 0.05}
     return DeltaModel(f"{LIGHTGBM}_q{int(alpha * 100)}", features, params, seed, half_life_years)
@@ -298,3 +293,99 @@ def validation_fold_skills(candidate: Forecaster, split: Split, *, horizon: int,
         skills.append(score(candidate.predict(rows), rows[target].to_numpy(), rows["last_value"].to_numpy())[
             "skill_vs_persistence"])  # fmt: skip
     return skills
+
+
+class CandidateReport(BaseModel):
+    """One candidate of a training: its scores on both sides of the split and where its model is logged."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    params: dict[str, Any]
+    train: dict[str, float]
+    validation: dict[str, float]
+    overfit_gap: float
+    fold_skills: list[float]
+    run_id: str
+    model_uri: str
+
+
+class TrainingReport(BaseModel):
+    """What a training run produced, handed from the train stage to the select stage (stored as JSON)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pollutant: str
+    training_id: str
+    features_version: str
+    observations_version: str
+    code_version: str
+    horizon: int
+    created_utc: str
+    features: list[str]
+    sites: int
+    train_rows: int
+    validation_rows: int
+    validation_start: str
+    validation_end: str
+    candidates: list[CandidateReport]
+    parent_run_id: str = ""
+
+    def candidate(self, name: str) -> CandidateReport:
+        return next(c for c in self.candidates if c.name == name)
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """What a training fits: the feature columns, the time-ordered split and the candidates."""
+
+    features: list[str]
+    split: Split
+    candidates: list[Forecaster]
+
+
+def plan_training(
+    frame: pd.DataFrame,
+    features: list[str],
+    *,
+    horizon: int,
+    validation_days: int,
+    seed: int,
+    lightgbm_rounds: int,
+    half_life_years: float,
+) -> TrainingPlan:
+    split = time_split(frame, horizon=horizon, validation_days=validation_days)
+    candidates = make_candidates(
+        features, seed=seed, lightgbm_rounds=lightgbm_rounds, horizon=horizon, half_life_years=half_life_years
+    )
+    return TrainingPlan(features, split, candidates)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A fitted candidate's scores, its skill on each validation fold and its validation forecasts."""
+
+    result: CandidateResult
+    fold_skills: list[float]
+    validation_forecast: np.ndarray
+
+    def metrics(self) -> dict[str, float]:
+        r = self.result
+        return (
+            {f"train_{k}": v for k, v in r.train.items()}
+            | {f"val_{k}": v for k, v in r.validation.items()}
+            | {"overfit_gap": r.overfit_gap}
+        )
+
+    def report(self, params: dict[str, Any], run_id: str, model_uri: str) -> CandidateReport:
+        r = self.result
+        return CandidateReport(name=r.name, params=params, train=r.train, validation=r.validation,
+                               overfit_gap=r.overfit_gap, fold_skills=self.fold_skills, run_id=run_id,
+                               model_uri=model_uri)  # fmt: skip
+
+
+def evaluate(candidate: Forecaster, split: Split, *, horizon: int) -> Evaluation:
+    """Fit on the training side, then score both sides and the validation folds."""
+    result = fit_and_score(candidate, split, horizon=horizon)
+    forecast = np.asarray(candidate.predict(split.validation), dtype=np.float64)
+    return Evaluation(result, validation_fold_skills(candidate, split, horizon=horizon), forecast)

@@ -25,6 +25,8 @@ import pandas as pd
 
 from airwatch import _core
 from airwatch.domain.schemas import POLLUTANTS
+from airwatch.domain.weather import with_weather
+from airwatch.errors import NoDataError
 
 _DURATION_RANK = {"": 0, "24 HOUR": 0, "8-HR RUN AVG BEGIN HOUR": 0, "24-HR BLK AVG": 1}
 AGGREGATED = "aggregated from hours"  # sample_duration label of daily values made from hourly rows
@@ -247,3 +249,42 @@ def feature_columns(frame: pd.DataFrame) -> list[str]:
     """The model inputs of a feature frame (everything but keys, the raw value and targets)."""
     skip = {"site_id", "day", "date", "value"}
     return [c for c in frame.columns if c not in skip and not c.startswith("target_")]
+
+
+@dataclass(frozen=True)
+class WeatherInput:
+    """Station weather for the feature frame, and how it may be used (a mode of domain.weather)."""
+
+    table: pd.DataFrame  # station_id, day and the daily elements
+    stations: pd.DataFrame  # station_id, latitude, longitude
+    mode: str
+    radius_km: float
+    forecasts: pd.DataFrame | None = None  # archived forecasts per station and day (archived-forecast)
+
+
+@dataclass(frozen=True)
+class Features:
+    """A pollutant's feature frame and what went into it."""
+
+    frame: pd.DataFrame
+    site_days: int
+    auxiliary: list[str]
+
+
+def feature_frame(
+    observations: pd.DataFrame, pollutant: str, config: FeatureConfig, weather: WeatherInput | None = None
+) -> Features:
+    """Daily values by the site-day rule, the C++ feature block, co-located series and weather.
+
+    The transform stage and the backtest both run this, so the backtest measures what production runs.
+    """
+    daily = site_daily_values(observations, pollutant)
+    if daily.empty:
+        raise NoDataError(f"no valid {pollutant} observations")
+    auxiliary = {a.name: auxiliary_daily(observations, a) for a in AUXILIARY if a.name != pollutant}
+    auxiliary = {name: series for name, series in auxiliary.items() if not series.empty}
+    frame = build_features(daily, config, auxiliary)
+    if weather is not None:
+        frame = with_weather(frame, weather.table, weather.stations, mode=weather.mode, horizons=config.horizons,
+                             radius_km=weather.radius_km, forecasts=weather.forecasts)  # fmt: skip
+    return Features(frame, len(daily), sorted(auxiliary))

@@ -6,12 +6,27 @@ reason codes of every rule it breaks.
 
 from __future__ import annotations
 
+import gzip
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from airwatch import _core
+from airwatch.domain.parse import (
+    ParseError,
+    parse_airnow_data,
+    parse_airnow_peak,
+    parse_aqs_daily,
+    parse_aqs_sample,
+    parse_daily_file,
+)
+from airwatch.domain.schemas import POLLUTANTS, PayloadKind
+from airwatch.domain.sites import fill_coordinates
+from airwatch.errors import AirWatchError
 
 REASONS: list[tuple[int, str]] = [(int(bit), str(code)) for bit, code in _core.reason_codes()]
 
@@ -19,7 +34,7 @@ REASONS: list[tuple[int, str]] = [(int(bit), str(code)) for bit, code in _core.r
 NOT_A_PROBLEM = frozenset({"out_of_scope", "missing_value"})
 
 
-class QuarantineThresholdError(RuntimeError):
+class QuarantineThresholdError(AirWatchError, RuntimeError):
     """Too large a share of the input was quarantined for the run to go on."""
 
 
@@ -109,6 +124,20 @@ def enforce_threshold(result: ValidationResult, max_share: float, *, source: str
         )
 
 
+def enforce_file_threshold(quarantined: int, total: int, max_share: float) -> None:
+    """Fail when more than max_share of the input files could not be read at all."""
+    if total and quarantined / total > max_share:
+        raise QuarantineThresholdError(
+            f"{quarantined} of {total} input files ({quarantined / total:.0%}) could not be read, above the "
+            f"limit of {max_share:.0%}; `airwatch quarantine list` shows why"
+        )
+
+
+def day_number(day: date) -> int:
+    """Days since 1970-01-01 (the core's day numbers)."""
+    return (day - date(1970, 1, 1)).days
+
+
 KEY_COLUMNS = ["site_id", "parameter", "poc", "sample_duration", "pollutant_standard", "event_type", "day", "hour"]
 
 
@@ -137,3 +166,90 @@ def resolve_revisions(observations: pd.DataFrame) -> RevisionResult:
     current = order.loc[~superseded].sort_index()
     old = order.loc[superseded].assign(superseded_by=winner_raw[superseded]).sort_index()
     return RevisionResult(current.reset_index(drop=True), old.reset_index(drop=True))
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A whole payload that could not be read, and why."""
+
+    key: str
+    reason: str
+
+
+def parse_payload(kind: PayloadKind, key: str, data: bytes) -> pd.DataFrame:
+    """Normalized observations of one raw payload (API JSON, AirNow peak file or EPA CSV)."""
+    if kind == PayloadKind.FILE:
+        if "-peak" in key.rsplit("/", 1)[-1]:
+            return parse_airnow_peak(key, data, raw_key=key)
+        return parse_daily_file(key, data, raw_key=key)
+    payload = json.loads(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
+    if kind == PayloadKind.AIRNOW:
+        return parse_airnow_data(payload, raw_key=key)
+    records = payload.get("Data") or []
+    if kind == PayloadKind.AQS_SAMPLE:
+        return parse_aqs_sample(records, raw_key=key)
+    return parse_aqs_daily(records, raw_key=key)
+
+
+def parse_payloads(payloads: Iterable[tuple[PayloadKind, str, bytes]]) -> tuple[pd.DataFrame, list[Rejected]]:
+    """Observations of every payload that can be read, and the payloads that cannot, with the reason.
+
+    A payload that is not an EPA layout, is damaged, or is not text at all is rejected as a whole; the
+    others go on, so one bad file never blocks the rest.
+    """
+    frames, rejected = [], []
+    for kind, key, data in payloads:
+        try:
+            frame = parse_payload(kind, key, data)
+        except MemoryError:
+            raise
+        except Exception as exc:  # any failure to read a payload is that payload's problem
+            rejected.append(Rejected(key, _reason(key, exc)))
+            continue
+        if len(frame):
+            frames.append(frame)
+    observations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return observations, rejected
+
+
+def _reason(key: str, exc: Exception) -> str:
+    message = str(exc).removeprefix(f"{key}: ")
+    if isinstance(exc, ParseError):
+        return message
+    if isinstance(exc, UnicodeDecodeError):
+        return "not text (bytes that are not UTF-8)"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not JSON: {message}"
+    return f"{type(exc).__name__}: {message}"
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """Parsed observations after revisions, site coordinates and the row rules."""
+
+    result: ValidationResult
+    superseded: pd.DataFrame
+    located: list[str]  # sites whose coordinates came from the site list
+
+    @property
+    def rows(self) -> int:
+        return len(self.result.valid) + len(self.result.quarantined)
+
+
+def clean(parsed: pd.DataFrame, sites: pd.DataFrame, *, max_day: int) -> Cleaned:
+    """Keep each key's newest revision, fill missing coordinates from the site list, apply the rules.
+
+    The validate stage and the backtest both run this, so the backtest measures what production runs.
+    """
+    revisions = resolve_revisions(parsed)
+    observations, located = fill_coordinates(revisions.current, sites)
+    return Cleaned(validate_observations(observations, max_day=max_day), revisions.superseded, located)
+
+
+def pollutant_counts(observations: pd.DataFrame) -> dict[str, int]:
+    """Rows of each forecast pollutant's AQS parameters (the pollutants a run can forecast)."""
+    if observations.empty:
+        return {}
+    counts = observations["parameter"].value_counts()
+    present = {name: int(counts.reindex(list(spec.parameters)).fillna(0).sum()) for name, spec in POLLUTANTS.items()}
+    return {name: n for name, n in present.items() if n}

@@ -17,11 +17,14 @@ Modes (how a backtest may use weather, stated in its output):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
 from airwatch import _core
 from airwatch.domain.parse import decompress
+from airwatch.errors import AirWatchError
 
 # RHAV (mean relative humidity, %) and ASLP (mean sea-level pressure, hPa) exist only at some stations
 # and years (JFK from 2006); elsewhere their columns stay missing, which the models handle.
@@ -46,7 +49,12 @@ UPSTREAM_KM = (300.0, 1000.0)
 UPSTREAM_BEARING = (225.0, 315.0)  # degrees clockwise from north, from the site to the station
 
 
-class WeatherError(ValueError):
+# How the production setting (AIRWATCH_WEATHER__MODE) uses weather in training: "forecast" trains on the
+# target day's observed weather, which a forecast stands in for when predicting.
+SETTING_MODES = {"none": NONE, "lagged": LAGGED, "forecast": OBSERVED}
+
+
+class WeatherError(AirWatchError, ValueError):
     """A weather file is not a layout this parser knows; the message names it."""
 
 
@@ -285,3 +293,57 @@ def persistence_columns(rows: pd.DataFrame, *, horizon: int) -> dict[str, np.nda
 def columns_for_horizon(columns: list[str], horizon: int) -> list[str]:
     """The feature columns a model of this horizon may use: target-day weather of its own horizon only."""
     return [c for c in columns if not c.startswith("wxf") or c.startswith(f"wxf{horizon}_")]
+
+
+def is_weather_file(name: str) -> bool:
+    return name.removesuffix(".gz").endswith((".dly", ".csv"))
+
+
+def combine_weather(
+    files: Iterable[tuple[str, bytes]], known_stations: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """Daily weather (station_id, day, elements), usable stations and counts from station files' bytes.
+
+    known_stations: coordinates of stations whose files carry none (.dly files), station_id, latitude,
+    longitude.
+    """
+    frames, metas, counts = [], [known_stations], {"files": 0, "flagged": 0, "out_of_bounds": 0, "skipped": 0}
+    for file_name, data in files:
+        name = file_name.removesuffix(".gz")
+        try:
+            if name.endswith(".dly"):
+                wide, c = parse_ghcn_dly(file_name, data)
+                counts["flagged"] += c["flagged"]
+                counts["out_of_bounds"] += c["out_of_bounds"]
+            elif name.endswith(".csv"):
+                wide, meta = parse_ghcn_csv(file_name, data)
+                metas.append(meta)
+            else:
+                continue
+        except WeatherError:
+            counts["skipped"] += 1  # e.g. a monthly (GSOM) file: not daily weather
+            continue
+        frames.append(wide)
+        counts["files"] += 1
+    if not frames:
+        raise WeatherError("no NOAA daily station file (.dly or daily-summaries CSV) among the weather files")
+    weather = pd.concat(frames, ignore_index=True)
+    # Several files may cover one station-day (a .dly and a CSV export): the first value of each wins.
+    weather = weather.groupby(["station_id", "day"], as_index=False).first()
+    stations = pd.concat(metas, ignore_index=True).drop_duplicates("station_id")
+    # A station serves as a site's weather only with a year of temperatures: precipitation-only
+    # gauges (CoCoRaHS) would otherwise win the nearest-station match and bring no temperature.
+    coverage = weather.groupby("station_id")["TMAX"].count()
+    stations = stations[stations["station_id"].isin(coverage[coverage >= 365].index)]
+    return weather, stations.reset_index(drop=True), counts
+
+
+def weather_dataset(weather: pd.DataFrame, stations: pd.DataFrame) -> pd.DataFrame:
+    """One table of daily weather with each station's coordinates (the processed weather dataset)."""
+    return weather.merge(stations[["station_id", "latitude", "longitude"]], on="station_id", how="inner")
+
+
+def split_weather(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The weather dataset as daily weather and the station table."""
+    stations = frame.drop_duplicates("station_id")[["station_id", "latitude", "longitude"]].reset_index(drop=True)
+    return frame.drop(columns=["latitude", "longitude"]), stations
