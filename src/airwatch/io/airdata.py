@@ -7,10 +7,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from airwatch.errors import AirWatchError
 from airwatch.io.retry import Transient, with_retries
 
 
-class DownloadError(RuntimeError):
+class DownloadError(AirWatchError, RuntimeError):
     """A file could not be downloaded; the message names the URL."""
 
 

@@ -16,13 +16,15 @@ from typing import Any
 
 import httpx
 
+from airwatch.errors import AirWatchError
 from airwatch.io.redact import install_log_redaction, redact
 from airwatch.io.retry import Pacer, get_json, with_retries
+from airwatch.settings import AirNowSettings
 
 log = logging.getLogger(__name__)
 
 
-class AirNowError(RuntimeError):
+class AirNowError(AirWatchError, RuntimeError):
     """A request failed for good; the message names the (redacted) request."""
 
 
@@ -42,6 +44,16 @@ class AirNowClient:
     backoff: float = 2.0
     timeout: float = 120.0
     chunk_hours: int = 24
+
+    @classmethod
+    def from_settings(cls, airnow: AirNowSettings) -> AirNowClient:
+        return cls(
+            base_url=airnow.base_url,
+            key=airnow.key.get_secret_value() if airnow.key else "",
+            min_interval=airnow.min_interval_seconds,
+            max_retries=airnow.max_retries,
+            backoff=airnow.backoff_seconds,
+        )
 
     def __post_init__(self) -> None:
         if not self.key:

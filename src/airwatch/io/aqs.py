@@ -19,68 +19,23 @@ from typing import Any
 
 import httpx
 
+from airwatch.domain.ingest import AqsRequest, Geography, split_requests
+from airwatch.errors import AirWatchError
 from airwatch.io.redact import install_log_redaction, redact
 from airwatch.io.retry import Pacer, Transient, get_json, with_retries
+from airwatch.settings import AqsSettings
 
 log = logging.getLogger(__name__)
 
-MAX_PARAMS_PER_REQUEST = 5
 NO_DATA = "No data matched your selection"
 
 
-class AqsError(RuntimeError):
+class AqsError(AirWatchError, RuntimeError):
     """A request failed for good; the message names the (redacted) request."""
 
 
 class AqsTransientError(AqsError, Transient):
     """A request failed in a way worth retrying."""
-
-
-@dataclass(frozen=True)
-class Geography:
-    """Which monitors a request covers: one of the API's filters and its parameters."""
-
-    endpoint: str  # bySite, byCounty, byState, byCBSA, byBox
-    params: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def site(cls, state: str, county: str, site: str) -> Geography:
-        return cls("bySite", (("state", state.zfill(2)), ("county", county.zfill(3)), ("site", site.zfill(4))))
-
-    @classmethod
-    def county(cls, state: str, county: str) -> Geography:
-        return cls("byCounty", (("state", state.zfill(2)), ("county", county.zfill(3))))
-
-    @classmethod
-    def state(cls, state: str) -> Geography:
-        return cls("byState", (("state", state.zfill(2)),))
-
-    @classmethod
-    def cbsa(cls, cbsa: str) -> Geography:
-        return cls("byCBSA", (("cbsa", cbsa.zfill(5)),))
-
-    @classmethod
-    def box(cls, minlat: float, maxlat: float, minlon: float, maxlon: float) -> Geography:
-        return cls(
-            "byBox",
-            (("minlat", str(minlat)), ("maxlat", str(maxlat)), ("minlon", str(minlon)), ("maxlon", str(maxlon))),
-        )
-
-    @property
-    def slug(self) -> str:
-        return self.endpoint + "-" + "-".join(v for _, v in self.params)
-
-
-@dataclass(frozen=True)
-class AqsRequest:
-    """One API call, before credentials are added."""
-
-    service: str
-    endpoint: str
-    params: tuple[tuple[str, str], ...]
-
-    def describe(self) -> str:
-        return f"{self.service}/{self.endpoint}?" + "&".join(f"{k}={v}" for k, v in self.params)
 
 
 @dataclass(frozen=True)
@@ -91,31 +46,6 @@ class AqsResponse:
     status: str
     body: bytes  # the JSON as received, with email/key in the Header url redacted
     rows: list[dict[str, Any]]
-
-
-def split_requests(
-    service: str, params: list[str], start: date, end: date, geography: Geography, extra: dict[str, str] | None = None
-) -> list[AqsRequest]:
-    """The API calls for a date range: one per calendar year and group of at most 5 parameters."""
-    if end < start:
-        raise ValueError(f"end {end} is before start {start}")
-    if not params:
-        raise ValueError("at least one parameter code is required")
-    groups = [params[i : i + MAX_PARAMS_PER_REQUEST] for i in range(0, len(params), MAX_PARAMS_PER_REQUEST)]
-    requests = []
-    for group in groups:
-        for year in range(start.year, end.year + 1):
-            b = max(start, date(year, 1, 1))
-            e = min(end, date(year, 12, 31))
-            query = (
-                ("param", ",".join(group)),
-                ("bdate", b.strftime("%Y%m%d")),
-                ("edate", e.strftime("%Y%m%d")),
-                *geography.params,
-                *sorted((extra or {}).items()),
-            )
-            requests.append(AqsRequest(service, geography.endpoint, query))
-    return requests
 
 
 @dataclass
@@ -129,6 +59,18 @@ class AqsClient:
     max_retries: int = 5
     backoff: float = 2.0
     timeout: float = 120.0
+
+    @classmethod
+    def from_settings(cls, aqs: AqsSettings) -> AqsClient:
+        return cls(
+            base_url=aqs.base_url,
+            email=aqs.email or "",
+            key=aqs.key.get_secret_value() if aqs.key else "",
+            min_interval=aqs.min_interval_seconds,
+            max_retries=aqs.max_retries,
+            backoff=aqs.backoff_seconds,
+            timeout=aqs.timeout_seconds,
+        )
 
     def __post_init__(self) -> None:
         if not self.email or not self.key:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import mmap
 import os
-from collections.abc import Iterable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -13,18 +14,82 @@ from pathlib import Path
 import pandas as pd
 
 from airwatch.domain.parse import parse_daily_file
-from airwatch.domain.sites import parse_site_list
-from airwatch.domain.weather import WeatherError, parse_ghcn_csv, parse_ghcn_dly
+from airwatch.domain.schemas import PayloadKind
+from airwatch.domain.sites import is_site_list, parse_site_list
+from airwatch.domain.weather import combine_weather, is_weather_file
+from airwatch.errors import InputError
+
+# What an EPA download can be: CSV (plain, gzipped, zipped) and AirNow's daily peak files.
+DAILY_PATTERNS = ("*.csv", "*.csv.gz", "*.zip", "*-peak.dat", "*-peak.dat.gz", "*-peak_v2.dat.gz")
 
 
-def parse_daily_path(path: str | os.PathLike[str], *, raw_key: str | None = None) -> pd.DataFrame:
-    """Normalized observations from an EPA CSV file on disk; plain files are memory-mapped, not read."""
+def bundled_sample_dir() -> Path:
+    return Path(str(resources.files("airwatch") / "sample_data"))
+
+
+def bundled_weather_dir() -> Path:
+    return Path(str(resources.files("airwatch") / "sample_weather"))
+
+
+def input_folder(path: str | os.PathLike[str] | None) -> Path:
+    """The folder of EPA files to read: the one given, or the bundled sample."""
+    folder = Path(path) if path else bundled_sample_dir()
+    if not folder.is_dir():
+        raise InputError(f"input folder {folder} does not exist")
+    return folder
+
+
+def weather_folder(path: str | os.PathLike[str] | None) -> Path:
+    """The folder of NOAA station files to read: the one given, or the bundled stations."""
+    folder = Path(path) if path else bundled_weather_dir()
+    if not folder.is_dir():
+        raise InputError(f"weather stations folder {folder} does not exist")
+    return folder
+
+
+def find_daily_files(folder: Path) -> list[Path]:
+    """EPA files below a folder, recursively, in a stable order."""
+    # The site list (aqs_sites.csv) comes with AirData's bulk files but is reference data, not observations.
+    found = sorted({p for pattern in DAILY_PATTERNS for p in folder.rglob(pattern) if not is_site_list(p.name)})
+    if not found:
+        raise InputError(f"no EPA files (*.csv, *.csv.gz, *.zip, AirNow *-peak.dat) under {folder}")
+    return found
+
+
+def find_weather_files(folder: Path) -> list[Path]:
+    found = sorted(p for p in folder.rglob("*") if p.is_file() and is_weather_file(p.name))
+    if not found:
+        raise InputError(f"no NOAA daily station file (.dly or daily-summaries CSV) under {folder}")
+    return found
+
+
+def find_site_list(folder: Path) -> Path | None:
+    """An AirData site list (aqs_sites.csv) shipped inside a folder of bulk files, if any."""
+    return next((p for p in sorted(folder.rglob("*")) if is_site_list(p.name)), None)
+
+
+@contextmanager
+def mapped(path: Path) -> Iterator[bytes]:
+    """A file's content, memory-mapped rather than read (an empty file cannot be mapped)."""
     with open(path, "rb") as fh:
         if os.fstat(fh.fileno()).st_size == 0:
-            return parse_daily_file(str(path), b"", raw_key=raw_key)
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            frame = parse_daily_file(str(path), mapped, raw_key=raw_key)
-    return frame
+            yield b""
+            return
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            yield data  # type: ignore[misc]
+
+
+def parse_daily_path(path: Path) -> pd.DataFrame:
+    """Normalized observations of one EPA CSV file on disk."""
+    with mapped(path) as data:
+        return parse_daily_file(path.name, data)
+
+
+def read_folder(folder: Path) -> Iterator[tuple[PayloadKind, str, bytes]]:
+    """(kind, path relative to folder, content) of every EPA file below folder; plain files are memory-mapped."""
+    for path in find_daily_files(folder):
+        with mapped(path) as data:
+            yield PayloadKind.FILE, str(path.relative_to(folder)), data
 
 
 def known_stations() -> pd.DataFrame:
@@ -49,51 +114,11 @@ def load_site_list(path: str | os.PathLike[str] | None = None) -> SiteList:
     """The site list at path (default: the bundled one), where it came from and its digest."""
     source = Path(path) if path is not None else bundled_site_list()
     if not source.is_file():
-        raise FileNotFoundError(f"site list {source} does not exist (expected AirData's aqs_sites.csv)")
+        raise InputError(f"site list {source} does not exist (expected AirData's aqs_sites.csv)")
     data = source.read_bytes()
     return SiteList(parse_site_list(source.name, data), str(source), hashlib.sha256(data).hexdigest())
 
 
 def load_weather_folder(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
     """Daily weather of every station file below folder (.dly and daily-summaries CSV, gzipped or not)."""
-    paths = sorted(p for p in folder.rglob("*") if p.is_file() and is_weather_file(p.name))
-    if not paths:
-        raise FileNotFoundError(f"no NOAA daily station file (.dly or daily-summaries CSV) under {folder}")
-    return combine_weather((p.name, p.read_bytes()) for p in paths)
-
-
-def is_weather_file(name: str) -> bool:
-    return name.removesuffix(".gz").endswith((".dly", ".csv"))
-
-
-def combine_weather(files: Iterable[tuple[str, bytes]]) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
-    """Daily weather (station_id, day, elements), usable stations and counts from station files' bytes."""
-    frames, metas, counts = [], [known_stations()], {"files": 0, "flagged": 0, "out_of_bounds": 0, "skipped": 0}
-    for file_name, data in files:
-        name = file_name.removesuffix(".gz")
-        try:
-            if name.endswith(".dly"):
-                wide, c = parse_ghcn_dly(file_name, data)
-                counts["flagged"] += c["flagged"]
-                counts["out_of_bounds"] += c["out_of_bounds"]
-            elif name.endswith(".csv"):
-                wide, meta = parse_ghcn_csv(file_name, data)
-                metas.append(meta)
-            else:
-                continue
-        except WeatherError:
-            counts["skipped"] += 1  # e.g. a monthly (GSOM) file: not daily weather
-            continue
-        frames.append(wide)
-        counts["files"] += 1
-    if not frames:
-        raise FileNotFoundError("no NOAA daily station file (.dly or daily-summaries CSV) among the weather files")
-    weather = pd.concat(frames, ignore_index=True)
-    # Several files may cover one station-day (a .dly and a CSV export): the first value of each wins.
-    weather = weather.groupby(["station_id", "day"], as_index=False).first()
-    stations = pd.concat(metas, ignore_index=True).drop_duplicates("station_id")
-    # A station serves as a site's weather only with a year of temperatures: precipitation-only
-    # gauges (CoCoRaHS) would otherwise win the nearest-station match and bring no temperature.
-    coverage = weather.groupby("station_id")["TMAX"].count()
-    stations = stations[stations["station_id"].isin(coverage[coverage >= 365].index)]
-    return weather, stations.reset_index(drop=True), counts
+    return combine_weather(((p.name, p.read_bytes()) for p in find_weather_files(folder)), known_stations())

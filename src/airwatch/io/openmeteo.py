@@ -16,7 +16,10 @@ import httpx
 import numpy as np
 import pandas as pd
 
+from airwatch.domain.weather import match_stations
+from airwatch.errors import AirWatchError
 from airwatch.io.retry import Pacer, get_json, with_retries
+from airwatch.settings import WeatherSettings
 
 log = logging.getLogger(__name__)
 DAILY = {
@@ -31,7 +34,7 @@ DAILY = {
 _EPOCH = np.datetime64("1970-01-01", "D")
 
 
-class OpenMeteoError(RuntimeError):
+class OpenMeteoError(AirWatchError, RuntimeError):
     """A request failed for good; the message names it and gives Open-Meteo's reason."""
 
 
@@ -47,6 +50,12 @@ class OpenMeteoClient:
 
     def __post_init__(self) -> None:
         self._pacer = Pacer(self.min_interval)
+
+    @classmethod
+    def from_settings(cls, weather: WeatherSettings, base_url: str) -> OpenMeteoClient:
+        return cls(base_url=base_url, historical_base_url=base_url, max_retries=weather.max_retries,
+                   backoff=weather.backoff_seconds, timeout=weather.timeout_seconds,
+                   min_interval=weather.min_interval_seconds)  # fmt: skip
 
     def daily(
         self, latitude: float, longitude: float, start: date, end: date, *, archived: bool = False
@@ -110,3 +119,29 @@ class OpenMeteoClient:
             reason = payload.get("reason", "") if isinstance(payload, dict) else ""
             raise OpenMeteoError(f"{description}: HTTP {code}: {reason}")
         return payload
+
+
+def site_forecasts(
+    client: OpenMeteoClient | None,
+    sites: pd.DataFrame,
+    stations: pd.DataFrame,
+    *,
+    radius_km: float,
+    start: date,
+    end: date,
+    archived: bool = False,
+) -> tuple[pd.DataFrame | None, str]:
+    """Forecasts for days start..end at the stations matched to sites, or None and why there are none.
+
+    archived: the forecasts issued at the time (historical-forecast API), for backtests.
+    """
+    if client is None:
+        return None, "no forecast API configured (AIRWATCH_WEATHER__FORECAST_URL)"
+    idx, _ = match_stations(sites, stations, radius_km=radius_km)
+    matched = stations.iloc[sorted(set(idx[idx >= 0].tolist()))]
+    if not len(matched):
+        return None, f"no weather station within {radius_km:g} km of any site"
+    try:
+        return client.station_forecasts(matched, start, end, archived=archived), ""
+    except OpenMeteoError as exc:
+        return None, f"forecast API failed: {exc}"

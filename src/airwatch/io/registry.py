@@ -14,6 +14,8 @@ import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
+from airwatch.domain.train import Evaluation
+
 CHAMPION = "champion"
 PREVIOUS = "previous"
 CHALLENGER = "challenger"
@@ -114,6 +116,25 @@ class Registry:
             )
         return str(info.model_uri)
 
+    def log_candidate(
+        self,
+        pollutant: str,
+        candidate: Any,
+        evaluation: Evaluation,
+        features: list[str],
+        example: pd.DataFrame,
+        figures: dict[str, Any],
+        tags: dict[str, str],
+    ) -> tuple[str, str]:
+        """One candidate as a nested run of the active training run: (run id, model URI)."""
+        name = evaluation.result.name
+        with self.start_run(pollutant, name, nested=True, tags={**tags, "candidate": name}) as run:
+            self.log_params({**candidate.params, "candidate": name, **tags})
+            self.log_metrics(evaluation.metrics())
+            model_uri = self.log_model(candidate, features, example)
+            self.log_figures(figures)
+        return run.info.run_id, model_uri
+
     def champion(self, pollutant: str) -> RegisteredVersion | None:
         name = registered_model_name(pollutant)
         try:
@@ -137,6 +158,15 @@ class Registry:
 
     def set_alias(self, version: RegisteredVersion, alias: str) -> None:
         self.client.set_registered_model_alias(version.name, alias, version.version)
+
+    def move_aliases(self, version: RegisteredVersion, champion: RegisteredVersion | None, *, promote: bool) -> None:
+        """A promoted version becomes champion and the old champion previous; otherwise it is the challenger."""
+        if promote:
+            self.set_champion(version)
+            if champion is not None:
+                self.set_alias(champion, PREVIOUS)
+        else:
+            self.set_alias(version, CHALLENGER)
 
     def tag_version(self, version: RegisteredVersion, tags: dict[str, str]) -> None:
         for key, value in tags.items():

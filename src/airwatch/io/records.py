@@ -1,0 +1,41 @@
+"""Small JSON records in the store: training reports, promotion decisions, ingest state."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from airwatch import catalog
+from airwatch.domain.train import TrainingReport
+from airwatch.io.datasets import utc_stamp
+from airwatch.io.store import Store
+
+
+def read_json(store: Store, key: str) -> dict[str, Any] | None:
+    return json.loads(store.read_bytes(key)) if store.exists(key) else None
+
+
+def write_json(store: Store, key: str, data: dict[str, Any], *, if_absent: bool = False) -> bool:
+    return store.write_bytes(key, json.dumps(data, indent=2, sort_keys=True, default=str).encode(), if_absent=if_absent)
+
+
+def save_training_report(store: Store, report: TrainingReport) -> str:
+    key = catalog.training_report_key(report.pollutant, report.created_utc, report.training_id)
+    store.write_bytes(key, report.model_dump_json(indent=2).encode(), if_absent=True)
+    return key
+
+
+def latest_training_report(store: Store, pollutant: str) -> TrainingReport | None:
+    keys = [k for k in store.list(catalog.training_prefix(pollutant)) if k.endswith(".json")]
+    return TrainingReport.model_validate_json(store.read_bytes(keys[-1])) if keys else None
+
+
+def append_promotion(store: Store, record: dict[str, Any]) -> str:
+    """One object per decision, never rewritten."""
+    key = catalog.promotion_key(record["pollutant"], utc_stamp(), record["model"], record["candidate_version"])
+    write_json(store, key, record, if_absent=True)
+    return key
+
+
+def promotions(store: Store, pollutant: str) -> list[dict[str, Any]]:
+    return [json.loads(store.read_bytes(k)) for k in store.list(catalog.promotions_prefix(pollutant))]
