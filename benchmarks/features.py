@@ -24,7 +24,7 @@ import pandas as pd
 
 from airwatch import _core
 from airwatch.domain.parse import parse_daily_file
-from airwatch.flows.ingest import bundled_sample_dir
+from airwatch.io.files import bundled_sample_dir
 
 LAGS, MEANS, STDS, MAXES = list(range(7)), [3, 7, 14, 30], [7], [7]
 NATIONAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "epa" / "airdata_daily_pm25_national"

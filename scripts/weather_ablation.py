@@ -12,18 +12,20 @@ folds; the model is chosen on the selection window before them, as in `airwatch 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from airwatch.domain.backtest import BacktestConfig, backtest
+from airwatch.domain.backtest import backtest
 from airwatch.domain.transform import feature_columns
 from airwatch.domain.weather import OBSERVED, columns_for_horizon
-from airwatch.flows.backtest import backtest_frame
+from airwatch.flows.backtest import backtest_config, backtest_frame
+from airwatch.settings import load_settings
 
 
 def main() -> None:
     epa, noaa = Path(sys.argv[1]), Path(sys.argv[2])
     pollutant = sys.argv[3] if len(sys.argv) > 3 else "ozone"
-    config = BacktestConfig(horizons=(1,))
+    config = replace(backtest_config(load_settings()), horizons=(1,))
     frame, _, _ = backtest_frame(str(epa), pollutant, config.horizons, str(noaa), (OBSERVED,))
     columns = feature_columns(frame)
     own = [c for c in columns if not c.startswith(("nb_", "aux_", "wx"))]

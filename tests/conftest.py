@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from airwatch.domain.parse import parse_daily_file
-from airwatch.flows.ingest import bundled_sample_dir
+from airwatch.io.files import bundled_sample_dir
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 SHARED_EPA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "epa"

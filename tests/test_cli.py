@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import random
 import re
 from pathlib import Path
 
@@ -31,12 +32,19 @@ def _processed(store: Path) -> list[str]:
 
 
 def test_run_end_to_end_twice(env: dict[str, Path]) -> None:
-    store = env["store"]
+    """Twice on the same store, with one file of random bytes and one of an unknown layout among the input."""
+    store, folder = env["store"], env["input"]
+    (folder / "garbage.csv").write_bytes(bytes(random.Random(7).getrandbits(8) for _ in range(4000)))
+    (folder / "abc.csv").write_text("a,b,c\n1,2,3\n")
     result = runner.invoke(app, ["run"])
     assert result.exit_code == 0, result.output
     assert "pm25" in result.output and "ozone" in result.output and "skill %" in result.output
+    assert "quarantined files (2" in result.output
 
     assert len(list((store / "raw").rglob("*.csv.gz"))) == 6
+    listed = runner.invoke(app, ["quarantine", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "garbage.csv" in listed.output and "abc.csv" in listed.output and "unknown layout" in listed.output
     # Weather is on by default (lagged): the bundled station files (O'Hare, and Minneapolis upstream)
     # are ingested as received.
     assert sorted(p.name for p in (store / "raw" / "weather").rglob("*.dly.gz")) == [
@@ -76,6 +84,7 @@ def test_run_end_to_end_twice(env: dict[str, Path]) -> None:
     before = _processed(store)
     second = runner.invoke(app, ["run"])
     assert second.exit_code == 0, second.output
+    assert "2 files in quarantine are skipped" in second.output or "quarantined files (2" in second.output
     assert _processed(store) == before  # nothing re-processed
     assert str(client.get_model_version_by_alias("airwatch-ozone", "champion").version) == "1"
     assert len(sorted((store / "predictions").rglob("*.parquet"))) >= 2
@@ -83,7 +92,7 @@ def test_run_end_to_end_twice(env: dict[str, Path]) -> None:
 
 def test_failed_validation_keeps_previous_outputs(env: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     store, folder = env["store"], env["input"]
-    assert runner.invoke(app, ["ingest"]).exit_code == 0
+    assert runner.invoke(app, ["ingest", "files"]).exit_code == 0
     assert runner.invoke(app, ["validate"]).exit_code == 0
     manifests = sorted((store / "processed" / "observations" / "_manifests").iterdir())
 
@@ -94,10 +103,11 @@ def test_failed_validation_keeps_previous_outputs(env: dict[str, Path], monkeypa
     fields[0], fields[3] = '"06/15/1995"', '"x0.04"'
     (folder / "extra.csv.gz").write_bytes(gzip.compress("\n".join([lines[0], ",".join(fields)]).encode()))
     monkeypatch.setenv("AIRWATCH_VALIDATE__MAX_QUARANTINE_SHARE", "0")
-    assert runner.invoke(app, ["ingest"]).exit_code == 0
+    assert runner.invoke(app, ["ingest", "--source", "files"]).exit_code == 0  # the older spelling still works
     failed = runner.invoke(app, ["validate"])
     assert failed.exit_code == 1
     assert "quarantined" in failed.output and "unparseable_value" in failed.output
+    assert "Traceback" not in failed.output and failed.output.count("unparseable_value") == 1
     assert sorted((store / "processed" / "observations" / "_manifests").iterdir()) == manifests
     assert list((store / "quarantine" / "validate").rglob("rows.parquet"))
 
@@ -116,7 +126,50 @@ def test_unknown_setting_exits_with_message(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_every_option_has_help() -> None:
-    for command in ("run", "ingest", "validate", "transform", "train", "select", "predict", "config"):
-        result = runner.invoke(app, [command, "--help"])
-        assert result.exit_code == 0
-        assert "--store" in result.output
+    commands = [["run"], ["validate"], ["transform"], ["train"], ["select"], ["predict"], ["config"],
+                ["ingest", "files"], ["ingest", "aqs"], ["ingest", "airnow"], ["ingest", "weather"],
+                ["quarantine", "list"], ["quarantine", "release"], ["quarantine", "delete"]]  # fmt: skip
+    for command in commands:
+        result = runner.invoke(app, [*command, "--help"])
+        assert result.exit_code == 0, command
+        assert "--store" in result.output, command
+
+
+def test_a_user_error_is_one_line_and_debug_shows_the_traceback(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    result = runner.invoke(app, ["ingest", "files", "--store", str(tmp_path / "s"), "--input-dir", str(missing)])
+    assert result.exit_code == 1
+    assert f"ingest failed: input folder {missing} does not exist" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    debug = runner.invoke(app, ["--debug", "ingest", "files", "--store", str(tmp_path / "s"), "--input-dir",
+                                str(missing)])  # fmt: skip
+    assert debug.exit_code == 1 and "does not exist" in str(debug.exception)
+
+
+def test_a_pollutant_without_data_is_skipped_with_one_line(env: dict[str, Path]) -> None:
+    for path in env["input"].glob("ozone_*"):
+        path.unlink()
+    result = runner.invoke(app, ["run", "--pollutants", "pm25,ozone"])
+    assert result.exit_code == 0, result.output
+    assert "ozone: no valid observations in the input; skipped" in result.output
+    assert len(list((env["store"] / "predictions" / "pm25").rglob("*.parquet"))) == 1
+    assert not (env["store"] / "predictions" / "ozone").exists()
+
+
+def test_quarantined_files_can_be_released_and_deleted(env: dict[str, Path]) -> None:
+    (env["input"] / "abc.csv").write_text("a,b,c\n1,2,3\n")
+    assert runner.invoke(app, ["ingest", "files"]).exit_code == 0
+    assert runner.invoke(app, ["validate"]).exit_code == 0
+    (key,) = [str(p.relative_to(env["store"])) for p in (env["store"] / "raw").rglob("abc.csv")]
+    released = runner.invoke(app, ["quarantine", "release", key])
+    assert released.exit_code == 0 and "released" in released.output
+    again = runner.invoke(app, ["validate"])  # read again, quarantined again: its layout is still unknown
+    assert again.exit_code == 0 and "1 files quarantined" in again.output
+    deleted = runner.invoke(app, ["quarantine", "delete", key])
+    assert deleted.exit_code == 0, deleted.output
+    assert not (env["store"] / key).exists()
+    assert "no quarantined file" in runner.invoke(app, ["quarantine", "list"]).output
+    last = runner.invoke(app, ["validate"])
+    assert last.exit_code == 0 and "0 files quarantined" in last.output
+    missing = runner.invoke(app, ["quarantine", "release", key])
+    assert missing.exit_code == 1 and "is not a quarantined file" in missing.output

@@ -1,4 +1,9 @@
-"""The ``airwatch`` command line: the main job, one command per stage, and the settings."""
+"""The ``airwatch`` command line: the main job, one command per stage, backtests, quarantine and settings.
+
+A user error (bad input, settings, a missing upstream stage) prints one line and exits 1; ``--debug``
+shows the traceback. Flows are imported only once the settings are read, because importing Prefect
+reads its environment.
+"""
 
 from __future__ import annotations
 
@@ -6,37 +11,61 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
+from airwatch.errors import AirWatchError
 from airwatch.settings import Settings, SettingsError, load_settings
 
-# Prefect's server sends usage telemetry to the internet by default; AirWatch runs offline.
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# Library telemetry stays off unless the user turns it on.
+for _name, _value in (("DO_NOT_TRACK", "true"), ("MLFLOW_DISABLE_TELEMETRY", "true"),
+                      ("PREFECT_SERVER_ANALYTICS_ENABLED", "false")):  # fmt: skip
+    os.environ.setdefault(_name, _value)
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
-    help="AirWatch: next-day PM2.5 and ozone forecasts for EPA monitoring sites.",
+    help="AirWatch: PM2.5 and ozone forecasts for EPA monitoring sites.",
 )
 # Wide enough for the summary table when output goes to a file or CI log rather than a terminal.
 console = Console(width=None if sys.stdout.isatty() else 140)
+T = TypeVar("T")
+_state = {"debug": False}
 
 StoreOpt = Annotated[
     str | None,
     typer.Option("--store", help="Store URL (folder path, file:// or s3://); overrides AIRWATCH_STORE."),
 ]
-PollutantOpt = Annotated[
+PollutantsOpt = Annotated[
     list[str] | None,
-    typer.Option("--pollutant", "-p", help="Pollutant to process (pm25 or ozone); repeat for several. Default: all."),
+    typer.Option(
+        "--pollutants",
+        "--pollutant",
+        "-p",
+        help="Pollutants to process: pm25, ozone, comma-separated or repeated. Default: those with data.",
+    ),
+]
+InputDirOpt = Annotated[
+    Path | None, typer.Option("--input-dir", help="Folder of EPA files (default: the bundled real sample).")
 ]
 
 
-def _settings(store: str | None) -> Settings:
+@app.callback()
+def main_options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and every Prefect log line.")] = False,
+) -> None:
+    """AirWatch: PM2.5 and ozone forecasts for EPA monitoring sites."""
+    _state["debug"] = debug
+
+
+def _settings(store: str | None = None) -> Settings:
     try:
         return load_settings(**({"store": store} if store else {}))
     except SettingsError as exc:
@@ -44,265 +73,329 @@ def _settings(store: str | None) -> Settings:
         raise typer.Exit(2) from None
 
 
-def _context(store: str | None) -> Any:
+def _prepare(store: str | None = None) -> Settings:
+    """Read the settings (failing fast) and set up logging before any flow is imported."""
     settings = _settings(store)
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpcore", "alembic", "mlflow"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     if settings.prefect_api_url:
         os.environ["PREFECT_API_URL"] = settings.prefect_api_url
-    # Flows import Prefect; import them only once the environment is set for it.
-    from airwatch.flows.context import Context
+    return settings
 
-    return Context(settings)
+
+class _OneErrorLine(logging.Filter):
+    """Keep Prefect's failure records off the console: the command line says a failure once, at the end.
+
+    Prefect logs a failure at every level it passes (task, subflow, flow), traceback included. Only the
+    console handler filters them; the Prefect server still gets every record.
+    """
+
+    _FAILURE = ("Encountered exception", "Task run failed with exception", "Finished in state Failed",
+                "Finished in state Crashed")  # fmt: skip
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(("prefect.flow_runs", "prefect.task_runs")):
+            return True
+        return not str(record.msg).startswith(self._FAILURE)
+
+
+def _run(stage: str, call: Callable[[], T]) -> T:
+    """Run a flow; a user error becomes one line and exit code 1 (the traceback only with --debug)."""
+    if not _state["debug"]:
+        from prefect.logging.handlers import PrefectConsoleHandler
+
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, PrefectConsoleHandler) and not any(
+                isinstance(f, _OneErrorLine) for f in handler.filters
+            ):
+                handler.addFilter(_OneErrorLine())
+    try:
+        return call()
+    except AirWatchError as exc:
+        if _state["debug"]:
+            raise
+        console.print(f"[red]{stage} failed:[/red] {exc}")
+    except Exception as exc:
+        if _state["debug"]:
+            raise
+        console.print(f"[red]{stage} failed (internal error):[/red] {type(exc).__name__}: {exc} (--debug shows where)")
+    raise typer.Exit(1)
 
 
 def _pollutants(values: list[str] | None) -> list[str] | None:
     from airwatch.domain.schemas import POLLUTANTS
 
-    for v in values or []:
-        if v not in POLLUTANTS:
-            console.print(f"[red]error:[/red] --pollutant must be one of {', '.join(POLLUTANTS)}, got {v!r}")
+    names = [p.strip() for v in values or [] for p in v.split(",") if p.strip()]
+    for name in names:
+        if name not in POLLUTANTS:
+            console.print(f"[red]error:[/red] --pollutants takes {', '.join(POLLUTANTS)}; got {name!r}")
             raise typer.Exit(2)
-    return values or None
+    return names or None
 
 
-def _fail(stage: str, exc: Exception) -> None:
-    console.print(f"[red]{stage} failed:[/red] {exc}")
-    raise typer.Exit(1)
+def _usage(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(2)
 
 
 @app.command()
 def run(
     store: StoreOpt = None,
-    input_dir: Annotated[
-        Path | None,
-        typer.Option("--input-dir", help="Folder of EPA daily files (default: the bundled real sample)."),
-    ] = None,
+    input_dir: InputDirOpt = None,
+    pollutants: PollutantsOpt = None,
     force_train: Annotated[bool, typer.Option("--force-train", help="Retrain even when nothing changed.")] = False,
 ) -> None:
     """Run the main job: ingest, validate, transform, train, select, predict; print a summary."""
-    ctx = _context(store)
+    settings = _prepare(store)
+    wanted = _pollutants(pollutants)
     from airwatch.flows.pipeline import run_flow
 
-    try:
-        summary = run_flow(ctx, str(input_dir) if input_dir else None, force_train)
-    except Exception as exc:
-        _fail("run", exc)
-        return
-    _print_summary(summary, ctx)
+    summary = _run("run", lambda: run_flow(store, str(input_dir) if input_dir else None, wanted, force_train))
+    _print_summary(summary, settings)
 
 
-@app.command()
-def ingest(
+class _IngestGroup(TyperGroup):
+    """`airwatch ingest SOURCE ...`; the older `airwatch ingest --source SOURCE ...` still works."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not args or (args[0].startswith("-") and args[0] not in ("--help", "-h")):
+            source, rest, items = "files", [], iter(args)
+            for arg in items:
+                if arg == "--source":
+                    source = next(items, source)
+                elif arg.startswith("--source="):
+                    source = arg.split("=", 1)[1]
+                else:
+                    rest.append(arg)
+            args = [source, *rest]
+        return super().parse_args(ctx, args)
+
+
+ingest_app = typer.Typer(cls=_IngestGroup, help="Bring data into the store's raw area, as received, one source each.")
+app.add_typer(ingest_app, name="ingest")
+StartOpt = Annotated[
+    str | None, typer.Option("--start", help="First day YYYY-MM-DD (airnow: or first UTC hour YYYY-MM-DDTHH).")
+]
+EndOpt = Annotated[
+    str | None, typer.Option("--end", help="Last day YYYY-MM-DD (airnow: or last UTC hour YYYY-MM-DDTHH).")
+]
+ParamsOpt = Annotated[str, typer.Option("--params", help="AQS parameter codes, comma-separated (88101,44201).")]
+BboxOpt = Annotated[str | None, typer.Option("--bbox", help="min lon,min lat,max lon,max lat (decimal degrees).")]
+
+
+@ingest_app.command("files")
+def ingest_files(
     store: StoreOpt = None,
-    source: Annotated[
-        str,
-        typer.Option(
-            "--source",
-            help="files: EPA files from a folder or URLs (AirData, download tool, AirNow peak files); "
-            "aqs: the AQS Data API; airnow: the AirNow API (hourly, fresh); weather: NOAA station files "
-            "(GHCN-Daily .dly or daily-summaries CSV) from --input-dir, default the bundled O'Hare file.",
-        ),
-    ] = "files",
-    input_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--input-dir",
-            help="files: folder of EPA daily files (default: the bundled sample); weather: folder of station files.",
-        ),
-    ] = None,
+    input_dir: InputDirOpt = None,
     url: Annotated[
-        list[str] | None, typer.Option("--url", help="files: URL of an AirData bulk file (.zip or .csv); repeatable.")
+        list[str] | None, typer.Option("--url", help="URL of an AirData bulk file (.zip or .csv); repeatable.")
     ] = None,
-    params: Annotated[
-        str, typer.Option("--params", help="aqs: AQS parameter codes, comma-separated (e.g. 88101,44201).")
-    ] = "88101,44201",
-    state: Annotated[str | None, typer.Option("--state", help="aqs: 2-digit state FIPS code.")] = None,
-    county: Annotated[str | None, typer.Option("--county", help="aqs: 3-digit county code (with --state).")] = None,
-    site: Annotated[str | None, typer.Option("--site", help="aqs: 4-digit site number (with --county).")] = None,
-    cbsa: Annotated[str | None, typer.Option("--cbsa", help="aqs: 5-digit CBSA code instead of a state.")] = None,
-    bbox: Annotated[
-        str | None, typer.Option("--bbox", help="airnow: min lon,min lat,max lon,max lat (decimal degrees).")
-    ] = None,
-    start: Annotated[
-        str | None, typer.Option("--start", help="aqs: first day, YYYY-MM-DD; airnow: first UTC hour, YYYY-MM-DDTHH.")
-    ] = None,
-    end: Annotated[
-        str | None, typer.Option("--end", help="aqs: last day, YYYY-MM-DD; airnow: last UTC hour, YYYY-MM-DDTHH.")
-    ] = None,
+) -> None:
+    """EPA files from a folder (AirData, download-tool exports, AirNow peak files) or AirData URLs."""
+    _prepare(store)
+    from airwatch.flows.ingest import ingest_flow
+
+    s = _run("ingest", lambda: ingest_flow(store, str(input_dir) if input_dir else None, url or None))
+    console.print(f"ingest: {s.files} files in the inventory ({s.new_files} new), version {s.inventory_version}")
+
+
+@ingest_app.command("aqs")
+def ingest_aqs(
+    store: StoreOpt = None,
+    params: ParamsOpt = "88101,44201",
+    state: Annotated[str | None, typer.Option("--state", help="2-digit state FIPS code.")] = None,
+    county: Annotated[str | None, typer.Option("--county", help="3-digit county code (with --state).")] = None,
+    site: Annotated[str | None, typer.Option("--site", help="4-digit site number (with --county).")] = None,
+    cbsa: Annotated[str | None, typer.Option("--cbsa", help="5-digit CBSA code instead of a state.")] = None,
+    bbox: BboxOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
     incremental: Annotated[
-        bool, typer.Option("--incremental", help="aqs: fetch only what is new or revised since the watermark.")
+        bool, typer.Option("--incremental", help="Fetch only what is new or revised since the watermark.")
     ] = False,
     refresh: Annotated[
-        bool, typer.Option("--refresh", help="aqs: fetch again requests a previous run of this backfill finished.")
+        bool, typer.Option("--refresh", help="Fetch again requests a previous run of this backfill finished.")
     ] = False,
     service: Annotated[
-        str, typer.Option("--service", help="aqs: dailyData (daily summaries) or sampleData (hourly values).")
+        str, typer.Option("--service", help="dailyData (daily summaries) or sampleData (hourly values).")
     ] = "dailyData",
 ) -> None:
-    """Bring EPA data (files, the AQS or AirNow API) or NOAA station files into the store's raw area."""
-    ctx = _context(store)
-    if source == "files":
-        from airwatch.flows.ingest import ingest_flow
-
-        try:
-            s = ingest_flow(ctx, str(input_dir) if input_dir else None, url or None)
-        except Exception as exc:
-            _fail("ingest", exc)
-            return
-        console.print(f"ingest: {s.files} files in the inventory ({s.new_files} new), version {s.inventory_version}")
-        return
-    if source == "airnow":
-        _ingest_airnow(ctx, bbox, start, end, params)
-        return
-    if source == "weather":
-        from airwatch.flows.ingest import ingest_weather_flow
-
-        try:
-            w = ingest_weather_flow(ctx, str(input_dir) if input_dir else None)
-        except Exception as exc:
-            _fail("ingest", exc)
-            return
-        console.print(f"ingest: {w.files} weather station files ({w.new_files} new), version {w.inventory_version}")
-        return
-    if source != "aqs":
-        console.print(f"[red]error:[/red] --source must be files, aqs, airnow or weather, got {source!r}")
-        raise typer.Exit(2)
-    from datetime import date
-
+    """The EPA AQS Data API (needs AIRWATCH_AQS__EMAIL and AIRWATCH_AQS__KEY): a backfill or an increment."""
+    _prepare(store)
     from airwatch.flows.ingest_aqs import ingest_aqs_flow
-    from airwatch.io.aqs import Geography
 
-    if bbox:
-        try:
-            lon0, lat0, lon1, lat1 = (float(v) for v in bbox.split(","))
-        except ValueError:
-            console.print("[red]error:[/red] --bbox needs min lon,min lat,max lon,max lat")
-            raise typer.Exit(2) from None
-        geography = Geography.box(lat0, lat1, lon0, lon1)
-    elif cbsa:
-        geography = Geography.cbsa(cbsa)
-    elif state and county and site:
-        geography = Geography.site(state, county, site)
-    elif state and county:
-        geography = Geography.county(state, county)
-    elif state:
-        geography = Geography.state(state)
-    else:
-        console.print("[red]error:[/red] --source aqs needs --state (with --county, --site), --cbsa or --bbox")
-        raise typer.Exit(2)
-    try:
-        first = date.fromisoformat(start) if start else None
-        last = date.fromisoformat(end) if end else None
-    except ValueError as exc:
-        console.print(f"[red]error:[/red] --start/--end: {exc}")
-        raise typer.Exit(2) from None
-    try:
-        a = ingest_aqs_flow(ctx, [p.strip() for p in params.split(",") if p.strip()], geography, first, last,
-                            incremental, refresh, service=service)  # fmt: skip
-    except Exception as exc:
-        _fail("ingest", exc)
-        return
-    console.print(
-        f"ingest: {a.requests} AQS requests ({a.fetched} fetched, {a.skipped} already done), "
-        f"{a.new_objects} new raw objects, {a.rows} rows, inventory {a.inventory_version}"
-    )
+    first, last = _day(start, "--start"), _day(end, "--end")
+    a = _run("ingest", lambda: ingest_aqs_flow(params.split(","), state, county, site, cbsa, bbox, first, last,
+                                               incremental, refresh, service, store))  # fmt: skip
+    console.print(f"ingest: {a.requests} AQS requests ({a.fetched} fetched, {a.skipped} already done), "
+                  f"{a.new_objects} new raw objects, {a.rows} rows, inventory {a.inventory_version}")  # fmt: skip
 
 
-def _ingest_airnow(ctx: Any, bbox: str | None, start: str | None, end: str | None, params: str) -> None:
-    from datetime import datetime
-
+@ingest_app.command("airnow")
+def ingest_airnow(
+    store: StoreOpt = None,
+    bbox: BboxOpt = None,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    params: ParamsOpt = "88101,44201",
+) -> None:
+    """Fresh hourly observations from the AirNow API (needs AIRWATCH_AIRNOW__KEY)."""
+    _prepare(store)
+    if not bbox or not start or not end:
+        raise _usage("ingest airnow needs --bbox, --start and --end")
+    first, last = _hour(start, "--start", 0), _hour(end, "--end", 23)
     from airwatch.flows.ingest_airnow import ingest_airnow_flow
 
-    try:
-        box = tuple(float(v) for v in (bbox or "").split(","))
-        if len(box) != 4:
-            raise ValueError("--bbox needs four numbers")
-        first = datetime.strptime(start or "", "%Y-%m-%dT%H")
-        last = datetime.strptime(end or "", "%Y-%m-%dT%H")
-    except ValueError as exc:
-        console.print(f"[red]error:[/red] --source airnow needs --bbox and --start/--end as YYYY-MM-DDTHH: {exc}")
-        raise typer.Exit(2) from None
-    names = {"88101": "PM25", "88502": "PM25", "44201": "OZONE"}
-    wanted = sorted({names.get(p.strip(), p.strip().upper()) for p in params.split(",") if p.strip()})
-    try:
-        s = ingest_airnow_flow(ctx, box, first, last, wanted)
-    except Exception as exc:
-        _fail("ingest", exc)
-        return
+    s = _run("ingest", lambda: ingest_airnow_flow(bbox, first, last, params.split(","), store))
     console.print(f"ingest: {s.requests} AirNow requests, {s.new_objects} new raw objects, {s.rows} rows")
+
+
+@ingest_app.command("weather")
+def ingest_weather(
+    store: StoreOpt = None,
+    input_dir: Annotated[
+        Path | None,
+        typer.Option("--input-dir", help="Folder of NOAA station files (.dly, daily-summaries CSV); default: bundled."),
+    ] = None,
+) -> None:
+    """NOAA station files (GHCN-Daily .dly or daily-summaries CSV)."""
+    _prepare(store)
+    from airwatch.flows.ingest import ingest_weather_flow
+
+    w = _run("ingest", lambda: ingest_weather_flow(store, str(input_dir) if input_dir else None))
+    console.print(f"ingest: {w.files} weather station files ({w.new_files} new), version {w.inventory_version}")
+
+
+def _day(text: str | None, option: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        raise _usage(f"{option} needs a day as YYYY-MM-DD, got {text!r}") from None
+
+
+def _hour(text: str, option: str, default_hour: int) -> datetime:
+    for fmt in ("%Y-%m-%dT%H", "%Y-%m-%d"):
+        try:
+            value = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        return value if fmt != "%Y-%m-%d" else value.replace(hour=default_hour)
+    raise _usage(f"{option} needs YYYY-MM-DDTHH or YYYY-MM-DD, got {text!r}")
 
 
 @app.command()
 def validate(store: StoreOpt = None) -> None:
-    """Validate the newest raw inventory; quarantine bad rows; publish processed observations."""
-    ctx = _context(store)
+    """Validate the newest raw inventories; quarantine bad files and rows; publish processed observations."""
+    _prepare(store)
     from airwatch.flows.validate import validate_flow
 
-    try:
-        s = validate_flow(ctx)
-    except Exception as exc:
-        _fail("validate", exc)
-        return
-    console.print(
-        f"validate: {s.rows} rows, {s.valid} valid, {s.quarantined} quarantined {s.reasons}, "
-        f"{s.superseded} superseded by revisions"
-    )
+    s = _run("validate", lambda: validate_flow(store))
+    console.print(f"validate: {s.rows} rows, {s.valid} valid, {s.quarantined} quarantined {s.reasons}, "
+                  f"{s.superseded} superseded by revisions, {len(s.quarantined_files)} files quarantined")  # fmt: skip
 
 
 @app.command()
-def transform(store: StoreOpt = None, pollutant: PollutantOpt = None) -> None:
+def transform(store: StoreOpt = None, pollutants: PollutantsOpt = None) -> None:
     """Build the daily site series and feature frame of each pollutant."""
-    ctx = _context(store)
+    _prepare(store)
     from airwatch.flows.transform import transform_flow
 
-    for s in transform_flow(ctx, _pollutants(pollutant)):
+    for s in _run("transform", lambda: transform_flow(store, _pollutants(pollutants))):
         console.print(f"transform: {s.pollutant} {s.rows} rows, {s.sites} sites, version {s.version}")
 
 
 @app.command()
 def train(
     store: StoreOpt = None,
-    pollutant: PollutantOpt = None,
+    pollutants: PollutantsOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Retrain even when nothing changed.")] = False,
 ) -> None:
     """Fit every candidate on a time-ordered split and log each to MLflow."""
-    ctx = _context(store)
+    _prepare(store)
     from airwatch.flows.train import train_flow
 
-    for report in train_flow(ctx, _pollutants(pollutant), force):
-        best = min(report["candidates"], key=lambda c: c["validation"]["rmse"])
-        console.print(
-            f"train: {report['pollutant']} best validation RMSE {best['name']} {best['validation']['rmse']:.4g}"
-        )
+    for report in _run("train", lambda: train_flow(store, _pollutants(pollutants), force)):
+        best = min(report.candidates, key=lambda c: c.validation["rmse"])
+        console.print(f"train: {report.pollutant} best validation RMSE {best.name} {best.validation['rmse']:.4g}")
 
 
 @app.command("select")
-def select_cmd(store: StoreOpt = None, pollutant: PollutantOpt = None) -> None:
+def select_cmd(store: StoreOpt = None, pollutants: PollutantsOpt = None) -> None:
     """Apply the gates, register the selected candidate and set the champion alias."""
-    ctx = _context(store)
+    _prepare(store)
     from airwatch.flows.select import select_flow
 
-    for s in select_flow(ctx, _pollutants(pollutant)):
-        console.print(f"select: {s.pollutant} -> {s.selected} ({s.model_name} v{s.model_version})")
+    for s in _run("select", lambda: select_flow(store, _pollutants(pollutants))):
+        console.print(f"select: {s.pollutant} -> {s.selected} ({s.model_name} v{s.model_version}, {s.decision})")
 
 
 @app.command()
-def predict(store: StoreOpt = None, pollutant: PollutantOpt = None) -> None:
+def predict(store: StoreOpt = None, pollutants: PollutantsOpt = None) -> None:
     """Forecast the next day for every fresh site with the champion model."""
-    ctx = _context(store)
+    _prepare(store)
     from airwatch.flows.predict import predict_flow
 
-    for s in predict_flow(ctx, _pollutants(pollutant)):
+    for s in _run("predict", lambda: predict_flow(store, _pollutants(pollutants))):
         console.print(f"predict: {s.pollutant} {s.sites} sites for {s.forecast_date} -> {s.key}")
+
+
+quarantine_app = typer.Typer(help="Files no stage could read: list them, release them for another try, or delete.")
+app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("list")
+def quarantine_list(store: StoreOpt = None) -> None:
+    """List quarantined files with their reasons, and the rows the newest validation quarantined."""
+    settings = _prepare(store)
+    from airwatch.io import datasets, quarantine
+    from airwatch.io.store import open_store
+
+    s = open_store(settings.store)
+    held = _run("quarantine", lambda: quarantine.held(s))
+    table = Table(title=f"Quarantined files in {s.url}")
+    for col in ("raw key", "reason", "stage", "since"):
+        table.add_column(col, overflow="fold")
+    for h in held.values():
+        table.add_row(h.key, h.reason, h.stage, h.at_utc)
+    console.print(table if held else f"no quarantined file in {s.url}")
+    try:
+        from airwatch import catalog
+
+        m = datasets.latest(s, catalog.OBSERVATIONS)
+        console.print(f"rows quarantined by validation {m.version}: {m.extra.get('quarantined', 0)} "
+                      f"{m.extra.get('reasons', {})} ({catalog.quarantined_rows_key(m.version)})")  # fmt: skip
+    except AirWatchError:
+        pass
+
+
+@quarantine_app.command("release")
+def quarantine_release(
+    key: Annotated[str, typer.Argument(help="Raw key of the file.")], store: StoreOpt = None
+) -> None:
+    """Take a file out of quarantine; the next validate run reads it again."""
+    settings = _prepare(store)
+    from airwatch.io import quarantine
+    from airwatch.io.store import open_store
+
+    record = _run("quarantine", lambda: quarantine.release(open_store(settings.store), key))
+    console.print(f"released {record.key} (was: {record.reason}); the next `airwatch validate` reads it again")
+
+
+@quarantine_app.command("delete")
+def quarantine_delete(key: Annotated[str, typer.Argument(help="Raw key of the file.")], store: StoreOpt = None) -> None:
+    """Delete a quarantined file from the store's raw area and its inventory, for good."""
+    settings = _prepare(store)
+    from airwatch.io import quarantine
+    from airwatch.io.store import open_store
+
+    record = _run("quarantine", lambda: quarantine.delete(open_store(settings.store), key))
+    console.print(f"deleted {record.key} (was: {record.reason})")
 
 
 @app.command("backtest")
 def backtest_cmd(
-    input_dir: Annotated[
-        Path, typer.Option("--input", help="Folder of EPA daily files (AirData or download-tool CSV, gzipped or not).")
-    ],
+    input_dir: Annotated[Path, typer.Option("--input", help="Folder of EPA files (AirData or download-tool CSV).")],
     pollutant: Annotated[str, typer.Option("--pollutant", help="pm25 or ozone.")],
     output: Annotated[Path, typer.Option("--output", help="Where to write the metrics JSON.")] = Path("metrics.json"),
     test_start: Annotated[
@@ -312,7 +405,9 @@ def backtest_cmd(
     fold_days: Annotated[
         int, typer.Option("--fold-days", help="Days per test fold (without --test-start).", min=7)
     ] = 91,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for every random choice.")] = 42,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed for every random choice (default: AIRWATCH_TRAIN__SEED).")
+    ] = None,
     weather: Annotated[
         Path | None,
         typer.Option("--weather", help="Folder of NOAA station files (GHCN-Daily .dly, daily-summaries CSV)."),
@@ -344,73 +439,44 @@ def backtest_cmd(
     ] = None,
 ) -> None:
     """Evaluate the forecasting pipeline on a folder of EPA daily files by rolling-origin backtest."""
-    import pandas as pd
-
     _pollutants([pollutant])
-    settings = _settings(None)
-    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    from airwatch.domain.backtest import BacktestConfig
-    from airwatch.flows.backtest import backtest_flow
-
-    try:
-        start = pd.Timestamp(test_start) if test_start else None
-    except ValueError as exc:
-        console.print(f"[red]error:[/red] --test-start: {exc}")
-        raise typer.Exit(2) from None
-    config = BacktestConfig(folds=folds, fold_days=fold_days, seed=seed, test_start=start)
-    from airwatch.domain.weather import LAGGED, MODES, NONE, OBSERVED
+    _prepare()
+    from airwatch.domain.weather import MODES, NONE
 
     if weather_mode is not None and weather_mode not in MODES:
-        console.print(f"[red]error:[/red] --weather-mode must be one of {', '.join(MODES)}")
-        raise typer.Exit(2)
+        raise _usage(f"--weather-mode must be one of {', '.join(MODES)}")
     if weather_mode not in (None, NONE) and weather is None:
-        console.print("[red]error:[/red] --weather-mode needs --weather DIR")
-        raise typer.Exit(2)
-    modes = (weather_mode,) if weather_mode else ((LAGGED, OBSERVED) if weather else (NONE,))
-    try:
-        results, info = backtest_flow(
-            str(input_dir), pollutant, config, str(weather) if weather else None, modes, forecast_url,
-            str(sites) if sites else None,
-        )  # fmt: skip
-    except Exception as exc:
-        _fail("backtest", exc)
-        return
-    main_mode = LAGGED if LAGGED in results else modes[0]
-    data = results[main_mode].to_json({**info, "weather": main_mode})
-    if len(results) > 1:
-        data["modes"] = {m: {"model": r.model, "horizons": r.to_json()["horizons"]} for m, r in results.items()}
+        raise _usage("--weather-mode needs --weather DIR")
+    start = _day(test_start, "--test-start")
+    from airwatch.flows.backtest import backtest_flow
+
+    data = _run("backtest", lambda: backtest_flow(
+        str(input_dir), pollutant, start, folds, fold_days, seed, str(weather) if weather else None, weather_mode,
+        forecast_url, str(sites) if sites else None,
+    ))  # fmt: skip
     output.write_text(json.dumps(data, indent=2))
-    for mode, result in results.items():
-        _backtest_table(pollutant, mode, result.to_json())
+    for mode, result in data["modes"].items():
+        _backtest_table(pollutant, mode, data["folds"], result)
     for h, m in data["held_out_sites"].items():
-        console.print(
-            f"held-out sites ({main_mode}), day+{h}: skill vs persistence "
-            f"{100 * m['skill_vs_persistence']:.1f}% ({int(m['n_sites'])} sites)"
-        )
-    for label, text in (("sites_with_station", "a station within 50 km"),
+        console.print(f"held-out sites ({data['weather']}), day+{h}: skill vs persistence "
+                      f"{100 * m['skill_vs_persistence']:.1f}% ({int(m['n_sites'])} sites)")  # fmt: skip
+    for label, text in (("sites_with_station", "a station within the matching radius"),
                         ("sites_with_station_within_25km", "a station within 25 km")):  # fmt: skip
-        for mode, horizons in info.get(label, {}).items():  # type: ignore[attr-defined]
-            if "1" in horizons:
-                m = horizons["1"]
-                console.print(
-                    f"sites with {text} ({mode}), day+1: skill vs persistence "
-                    f"{100 * m['skill_vs_persistence']:.1f}% ({int(m['n_sites'])} sites, "
-                    f"{int(m['n_forecasts'])} forecasts)"
-                )
+        for mode, horizons in data.get(label, {}).items():
+            if m := horizons.get("1"):
+                console.print(f"sites with {text} ({mode}), day+1: skill vs persistence "
+                              f"{100 * m['skill_vs_persistence']:.1f}% ({int(m['n_sites'])} sites, "
+                              f"{int(m['n_forecasts'])} forecasts)")  # fmt: skip
     console.print(f"metrics written to {output}")
 
 
-def _backtest_table(pollutant: str, mode: str, data: dict[str, Any]) -> None:
-    folds = data["folds"]
-    table = Table(
-        title=f"Backtest {pollutant}, weather {mode}: {data['model']} ({folds[0]['start']} .. {folds[-1]['end']})"
-    )
+def _backtest_table(pollutant: str, mode: str, folds: list[dict[str, str]], result: dict[str, Any]) -> None:
+    span = f"{folds[0]['start']} .. {folds[-1]['end']}"
+    table = Table(title=f"Backtest {pollutant}, weather {mode}: {result['model']} ({span})")
     for col in ("horizon", "RMSE", "persistence", "skill vs pers.", "climatology", "skill vs clim.", "AQI hit",
                 "USG POD", "USG FAR", "80% cover", "sites", "forecasts"):  # fmt: skip
         table.add_column(col)
-    for h, m in data["horizons"].items():
+    for h, m in result["horizons"].items():
         table.add_row(
             f"day+{h}", f"{m['rmse']:.4g}", f"{m['persistence_rmse']:.4g}", f"{100 * m['skill_vs_persistence']:.1f}%",
             f"{m['climatology_rmse']:.4g}", f"{100 * m['skill_vs_climatology']:.1f}%", f"{m['category_hit_rate']:.3f}",
@@ -426,8 +492,7 @@ def config(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Print the effective settings, secrets masked."""
-    settings = _settings(store)
-    data = settings.masked()
+    data = _settings(store).masked()
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
@@ -449,49 +514,45 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return rows
 
 
-def _print_summary(summary: Any, ctx: Any) -> None:
-    mode = ctx.settings.weather.mode
-    weather = {
-        "none": "no weather",
-        "lagged": "weather: issue day's observed (lagged)",
-        "forecast": "weather: target day's, observed in validation (observed-as-forecast)",
-    }[mode]
-    table = Table(title=f"AirWatch run: next-day forecasts (validation = final year held out; {weather})")
-    for col in (
-        "pollutant",
-        "sites",
-        "model RMSE",
-        "persistence RMSE",
-        "skill %",
-        "selected",
-        "model",
-        "forecast for",
-        "forecast sites",
-    ):
+_WEATHER = {
+    "none": "no weather",
+    "lagged": "weather: issue day's observed (lagged)",
+    "forecast": "weather: target day's, observed in validation (observed-as-forecast)",
+}
+
+
+def _print_summary(summary: Any, settings: Settings) -> None:
+    title = f"AirWatch run: next-day forecasts (validation = final year held out; {_WEATHER[settings.weather.mode]})"
+    table = Table(title=title)
+    for col in ("pollutant", "sites", "model RMSE", "persistence RMSE", "skill %", "selected", "model",
+                "forecast for", "forecast sites"):  # fmt: skip
         table.add_column(col)
     predictions = {p.pollutant: p for p in summary.predict}
     for s in summary.select:
         p = predictions[s.pollutant]
-        table.add_row(
-            s.pollutant,
-            str(s.sites),
-            f"{s.validation_rmse:.4g}",
-            f"{s.persistence_rmse:.4g}",
-            f"{100 * s.skill_vs_persistence:.1f}",
-            s.selected,
-            f"{s.model_name} v{s.model_version}",
-            p.forecast_date,
-            str(p.sites),
-        )
+        table.add_row(s.pollutant, str(s.sites), f"{s.validation_rmse:.4g}", f"{s.persistence_rmse:.4g}",
+                      f"{100 * s.skill_vs_persistence:.1f}", s.selected, f"{s.model_name} v{s.model_version}",
+                      p.forecast_date, str(p.sites))  # fmt: skip
     console.print(table)
     v = summary.validate
-    console.print(f"store: {ctx.store.url}")
+    for pollutant in summary.skipped:
+        console.print(f"{pollutant}: no valid observations in the input; skipped")
+    console.print(f"store: {summary.store}")
     console.print(f"  raw: {summary.ingest.files} files ({summary.ingest.new_files} new)")
-    console.print(f"  processed observations: {v.valid} rows ({v.quarantined} quarantined: {v.reasons})")
+    console.print(f"  processed observations: {v.valid} rows ({v.quarantined} rows quarantined: {v.reasons})")
+    if v.quarantined_files:
+        console.print(f"  quarantined files ({len(v.quarantined_files)}; `airwatch quarantine list`):")
+        for key, reason in v.quarantined_files.items():
+            console.print(f"    {key}: {reason}")
     for p in summary.predict:
         console.print(f"  predictions: {p.key}")
-    console.print(f"mlflow: {ctx.settings.tracking_uri()}")
+    console.print(f"mlflow: {settings.tracking_uri()}")
+
+
+def main() -> None:
+    """The console script."""
+    app()
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

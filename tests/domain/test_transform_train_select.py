@@ -64,11 +64,14 @@ def test_split_is_time_ordered(ozone_features) -> None:
 def test_candidates_beat_persistence_on_real_ozone_and_are_deterministic(ozone_features) -> None:
     split = time_split(ozone_features, horizon=1, validation_days=365)
     feats = feature_columns(ozone_features)
-    results = [fit_and_score(c, split, horizon=1) for c in make_candidates(feats, seed=7, lightgbm_rounds=60)]
+    results = [
+        fit_and_score(c, split, horizon=1)
+        for c in make_candidates(feats, seed=7, lightgbm_rounds=60, half_life_years=10.0)
+    ]
     by = {r.name: r for r in results}
     assert by["persistence"].validation["skill_vs_persistence"] == 0.0
     assert by["ridge"].validation["skill_vs_persistence"] > 0.05
-    again = fit_and_score(make_candidates(feats, seed=7, lightgbm_rounds=60)[3], split, horizon=1)
+    again = fit_and_score(make_candidates(feats, seed=7, lightgbm_rounds=60, half_life_years=10.0)[3], split, horizon=1)
     np.testing.assert_array_equal(
         again.candidate.predict(split.validation), by["lightgbm"].candidate.predict(split.validation)
     )

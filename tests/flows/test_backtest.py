@@ -12,7 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from airwatch.cli import app
-from airwatch.domain.backtest import BacktestConfig, fold_split, fold_windows
+from airwatch.domain.backtest import fold_split, fold_windows
+from airwatch.flows.backtest import backtest_config
+from airwatch.settings import load_settings
 from tests.conftest import SHARED_EPA
 
 QUEENS = SHARED_EPA / "adviz_queens_college_ny"
@@ -21,16 +23,16 @@ QUEENS = SHARED_EPA / "adviz_queens_college_ny"
 def test_folds_and_training_never_reach_past_the_issue_day() -> None:
     dates = pd.date_range("2019-01-01", "2019-12-31")
     frame = pd.DataFrame({"date": dates, "target_2": np.arange(len(dates), dtype=float), "last_value": 1.0})
-    windows = fold_windows(pd.Timestamp("2019-12-31"), BacktestConfig(folds=3, fold_days=30))
+    windows = fold_windows(pd.Timestamp("2019-12-31"), backtest_config(load_settings(), folds=3, fold_days=30))
     assert windows[0][0] == pd.Timestamp("2019-10-03") and windows[-1][1] == pd.Timestamp("2019-12-31")
     for start, end in windows:
         train, test = fold_split(frame, 2, start, end)
         last_target_in_training = train["date"].max() + pd.Timedelta(days=2)
         first_issue_day = test["date"].min()
         assert last_target_in_training <= first_issue_day  # no training observation after any issue day
-    assert fold_windows(pd.Timestamp("2019-12-31"), BacktestConfig(folds=2, test_start=pd.Timestamp("2019-07-01")))[0][
-        0
-    ] == pd.Timestamp("2019-07-01")
+    assert fold_windows(
+        pd.Timestamp("2019-12-31"), backtest_config(load_settings(), folds=2, test_start=pd.Timestamp("2019-07-01"))
+    )[0][0] == pd.Timestamp("2019-07-01")
 
 
 @pytest.mark.skipif(not QUEENS.exists(), reason="needs ../shared/data/epa")

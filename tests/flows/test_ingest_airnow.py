@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from airwatch.catalog import OBSERVATIONS
 from airwatch.cli import app
 from airwatch.domain.parse import parse_airnow_peak
 from airwatch.domain.validate import validate_observations
-from airwatch.flows.context import OBSERVATIONS, Context
+from airwatch.flows.context import Context
 from airwatch.flows.ingest_airnow import ingest_airnow_flow
 from airwatch.flows.validate import validate_flow
 from airwatch.io import datasets
@@ -22,7 +23,7 @@ from airwatch.settings import load_settings
 from tests.conftest import SHARED_EPA
 
 pytestmark = pytest.mark.skipif(not SHARED_EPA.exists(), reason="needs ../shared/data/epa")
-NC = (-79.5, 35.5, -78.5, 36.5)
+NC = "-79.5,35.5,-78.5,36.5"
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +52,9 @@ def test_hourly_observations_in_the_normalized_schema(ctx: Context, server, capl
 
     caplog.set_level(logging.DEBUG)
     server.faults.extend(["500", "truncated"])
-    summary = ingest_airnow_flow(ctx, NC, datetime(2019, 8, 1, 0), datetime(2019, 8, 3, 23), ["OZONE", "PM25"])
+    summary = ingest_airnow_flow(NC, datetime(2019, 8, 1, 0), datetime(2019, 8, 3, 23), ["OZONE", "PM25"])
     assert summary.requests == 3  # one per 24 hours
-    result = validate_flow(ctx)
+    result = validate_flow()
     assert result.quarantined == 0
     obs = datasets.read(ctx.store, datasets.latest(ctx.store, OBSERVATIONS))
     assert set(obs["parameter"]) == {44201, 88502}
@@ -83,14 +84,14 @@ def test_wrong_key_fails_clearly_without_retry(ctx: Context, server, monkeypatch
     monkeypatch.setenv("AIRWATCH_AIRNOW__KEY", "wrong")
     n = len(server.requests)
     with pytest.raises(AirNowError, match="HTTP 401: Invalid API key") as err:
-        ingest_airnow_flow(Context(load_settings()), NC, datetime(2019, 8, 1), datetime(2019, 8, 1, 5))
+        ingest_airnow_flow(NC, datetime(2019, 8, 1), datetime(2019, 8, 1, 5))
     assert len(server.requests) == n + 1
     assert "wrong" not in str(err.value) and KEY not in str(err.value)
 
 
 def test_cli_airnow(ctx: Context) -> None:
     result = CliRunner().invoke(
-        app, ["ingest", "--source", "airnow", "--bbox", "-79.5,35.5,-78.5,36.5", "--start", "2019-09-10T00",
+        app, ["ingest", "airnow", "--bbox", "-79.5,35.5,-78.5,36.5", "--start", "2019-09-10T00",
               "--end", "2019-09-10T11", "--params", "44201"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output

@@ -10,12 +10,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from airwatch.catalog import OBSERVATIONS
 from airwatch.cli import app
-from airwatch.flows.context import OBSERVATIONS, Context
-from airwatch.flows.ingest_aqs import ingest_aqs_flow, make_client
+from airwatch.domain.ingest import Geography
+from airwatch.flows.context import Context
+from airwatch.flows.ingest_aqs import ingest_aqs_flow
 from airwatch.flows.validate import validate_flow
 from airwatch.io import datasets
-from airwatch.io.aqs import AqsError, Geography
+from airwatch.io.aqs import AqsClient, AqsError
 from airwatch.settings import load_settings
 from tests.conftest import SHARED_EPA
 
@@ -50,6 +52,11 @@ def ctx(tmp_path: Path, server, monkeypatch: pytest.MonkeyPatch) -> Context:
     return Context(load_settings())
 
 
+def ingest(ctx: Context, params: list[str], geography: Geography, start=None, end=None, **options):
+    """The AQS ingest flow as a deployment would call it: plain parameters, the store by URL."""
+    return ingest_aqs_flow(params, **dict(geography.params), start=start, end=end, store=ctx.settings.store, **options)
+
+
 def served_keys(server, start: str, end: str) -> int:
     d = server.state.daily
     sel = (
@@ -71,47 +78,49 @@ def objects(root: Path, prefix: str) -> set[str]:
 
 
 def test_backfill_is_complete_idempotent_and_counted(ctx: Context, server) -> None:
-    summary = ingest_aqs_flow(ctx, PARAMS, QUEENS, date(2015, 1, 1), date(2019, 12, 31))
+    summary = ingest(ctx, PARAMS, QUEENS, date(2015, 1, 1), date(2019, 12, 31))
     assert summary.requests == 5 and summary.fetched == 5
-    result = validate_flow(ctx)
+    result = validate_flow(ctx.settings.store)
     assert result.quarantined == 0
     assert result.valid == served_keys(server, "2015-01-01", "2019-12-31") > 5000
 
     root = Path(ctx.settings.store)
     before = objects(root, "processed") | objects(root, "raw")
-    again = ingest_aqs_flow(ctx, PARAMS, QUEENS, date(2015, 1, 1), date(2019, 12, 31), refresh=True)
+    again = ingest(ctx, PARAMS, QUEENS, date(2015, 1, 1), date(2019, 12, 31), refresh=True)
     assert again.fetched == 5 and again.new_objects == 0
-    assert not validate_flow(ctx).published
+    assert not validate_flow(ctx.settings.store).published
     assert objects(root, "processed") | objects(root, "raw") == before
 
 
-def test_interrupted_backfill_resumes_to_the_same_result(ctx: Context, server, tmp_path: Path) -> None:
+def test_interrupted_backfill_resumes_to_the_same_result(
+    ctx: Context, server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tests.fakes.aqs_server import Fault
 
     # Two requests succeed, the third fails for good: the run stops with an error naming it.
     server.inject(Fault("nodata", service="x"))  # a fault for another service never fires
     server.state.faults.clear()
     calls = {"n": 0}
-    client = make_client(ctx)
-    original = client._fetch_once
+    original = AqsClient._fetch_once
 
-    def dying(request):
+    def dying(self, request):
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt("killed")
-        return original(request)
+        return original(self, request)
 
-    client._fetch_once = dying  # type: ignore[method-assign]
+    monkeypatch.setattr(AqsClient, "_fetch_once", dying)
     with pytest.raises(KeyboardInterrupt):
-        ingest_aqs_flow(ctx, PARAMS, QUEENS, date(2015, 1, 1), date(2019, 12, 31), client=client)
-    resumed = ingest_aqs_flow(ctx, PARAMS, QUEENS, date(2015, 1, 1), date(2019, 12, 31))
+        ingest(ctx, PARAMS, QUEENS, date(2015, 1, 1), date(2019, 12, 31))
+    monkeypatch.setattr(AqsClient, "_fetch_once", original)
+    resumed = ingest(ctx, PARAMS, QUEENS, date(2015, 1, 1), date(2019, 12, 31))
     assert resumed.skipped == 2 and resumed.fetched == 3
-    validate_flow(ctx)
+    validate_flow(ctx.settings.store)
     interrupted = observations(ctx)
 
     fresh = Context(load_settings(store=str(tmp_path / "fresh")))
-    ingest_aqs_flow(fresh, PARAMS, QUEENS, date(2015, 1, 1), date(2019, 12, 31))
-    validate_flow(fresh)
+    ingest(fresh, PARAMS, QUEENS, date(2015, 1, 1), date(2019, 12, 31))
+    validate_flow(fresh.settings.store)
     pd.testing.assert_frame_equal(interrupted, observations(fresh))
 
 
@@ -120,32 +129,32 @@ def test_transient_faults_are_retried_to_the_same_data(ctx: Context, server, kin
     from tests.fakes.aqs_server import Fault
 
     server.inject(Fault(kind, seconds=3.0, service="dailyData"), Fault(kind, seconds=3.0, service="dailyData"))
-    ingest_aqs_flow(ctx, PARAMS, QUEENS, date(2019, 1, 1), date(2019, 12, 31))
+    ingest(ctx, PARAMS, QUEENS, date(2019, 1, 1), date(2019, 12, 31))
     assert not server.state.faults
-    validate_flow(ctx)
+    validate_flow(ctx.settings.store)
     clean = Context(load_settings(store=str(tmp_path / "clean")))
-    ingest_aqs_flow(clean, PARAMS, QUEENS, date(2019, 1, 1), date(2019, 12, 31))
-    validate_flow(clean)
+    ingest(clean, PARAMS, QUEENS, date(2019, 1, 1), date(2019, 12, 31))
+    validate_flow(clean.settings.store)
     pd.testing.assert_frame_equal(observations(ctx), observations(clean))
 
 
 def test_failed_status_is_an_error_and_nothing_partial_is_published(ctx: Context, server) -> None:
     from tests.fakes.aqs_server import Fault
 
-    ingest_aqs_flow(ctx, PARAMS, QUEENS, date(2016, 1, 1), date(2016, 12, 31))
-    validate_flow(ctx)
+    ingest(ctx, PARAMS, QUEENS, date(2016, 1, 1), date(2016, 12, 31))
+    validate_flow(ctx.settings.store)
     published = datasets.latest(ctx.store, OBSERVATIONS).version
     inventory = datasets.latest(ctx.store, "raw/aqs").version
     server.inject(Fault("nodata", service="dailyData"), Fault("failed", service="dailyData"))
     with pytest.raises(AqsError, match=r"dailyData/bySite\?param=88101,88502,44201&bdate=2018") as err:
-        ingest_aqs_flow(ctx, PARAMS, QUEENS, date(2017, 1, 1), date(2018, 12, 31))
+        ingest(ctx, PARAMS, QUEENS, date(2017, 1, 1), date(2018, 12, 31))
     assert "status 'Failed'" in str(err.value)
     assert datasets.latest(ctx.store, "raw/aqs").version == inventory
     assert datasets.latest(ctx.store, OBSERVATIONS).version == published
 
 
 def test_no_data_is_an_empty_result(ctx: Context) -> None:
-    summary = ingest_aqs_flow(ctx, ["44201"], Geography.site("36", "081", "9999"), date(2019, 1, 1), date(2019, 3, 1))
+    summary = ingest(ctx, ["44201"], Geography.site("36", "081", "9999"), date(2019, 1, 1), date(2019, 3, 1))
     assert summary.rows == 0 and summary.fetched == 1
 
 
@@ -154,17 +163,17 @@ def test_wrong_credentials_fail_at_once(ctx: Context, server, monkeypatch: pytes
     bad = Context(load_settings())
     n = len(server.state.requests)
     with pytest.raises(AqsError, match="HTTP 401"):
-        ingest_aqs_flow(bad, PARAMS, QUEENS, date(2019, 1, 1), date(2019, 1, 31))
+        ingest(bad, PARAMS, QUEENS, date(2019, 1, 1), date(2019, 1, 31))
     assert len(server.state.requests) == n + 1  # a 4xx is never retried
 
 
 def test_revisions_supersede_and_stay_traceable(ctx: Context, server) -> None:
-    ingest_aqs_flow(ctx, ["44201"], QUEENS, date(2019, 1, 1), date(2019, 12, 31))
-    validate_flow(ctx)
+    ingest(ctx, ["44201"], QUEENS, date(2019, 1, 1), date(2019, 12, 31))
+    validate_flow(ctx.settings.store)
     server.revise("360810124", "44201", 1, "2019-07-01", 0.099, "2026-11-20")
-    summary = ingest_aqs_flow(ctx, ["44201"], QUEENS, incremental=True, end=date(2019, 12, 31))
+    summary = ingest(ctx, ["44201"], QUEENS, incremental=True, end=date(2019, 12, 31))
     assert summary.rows == 1
-    result = validate_flow(ctx)
+    result = validate_flow(ctx.settings.store)
     assert result.superseded == 1
     obs = observations(ctx)
     row = obs[(obs["parameter"] == 44201) & (obs["day"] == (date(2019, 7, 1) - date(1970, 1, 1)).days)]
@@ -178,13 +187,13 @@ def test_sentinel_key_is_nowhere(ctx: Context, server, caplog: pytest.LogCapture
 
     caplog.set_level(logging.DEBUG)
     server.inject(Fault("500", service="dailyData"), Fault("truncated", service="dailyData"))
-    ingest_aqs_flow(ctx, PARAMS, QUEENS, date(2018, 1, 1), date(2019, 12, 31))
-    validate_flow(ctx)
+    ingest(ctx, PARAMS, QUEENS, date(2018, 1, 1), date(2019, 12, 31))
+    validate_flow(ctx.settings.store)
     server.inject(Fault("failed", service="dailyData"))
     with pytest.raises(AqsError) as err:
-        ingest_aqs_flow(ctx, PARAMS, QUEENS, date(2015, 1, 1), date(2015, 12, 31))
+        ingest(ctx, PARAMS, QUEENS, date(2015, 1, 1), date(2015, 12, 31))
     runner = CliRunner()
-    cli = runner.invoke(app, ["ingest", "--source", "aqs", "--params", "44201", "--state", "36", "--county", "081",
+    cli = runner.invoke(app, ["ingest", "aqs", "--params", "44201", "--state", "36", "--county", "081",
                               "--site", "0124", "--start", "2019-01-01", "--end", "2019-02-01"])  # fmt: skip
     assert cli.exit_code == 0, cli.output
     assert KEY not in str(err.value) and KEY not in repr(err.value)
@@ -201,9 +210,9 @@ def test_sentinel_key_is_nowhere(ctx: Context, server, caplog: pytest.LogCapture
 
 def test_county_backfill_of_several_sites_and_years(ctx: Context, server) -> None:
     cook = Geography.county("17", "031")
-    summary = ingest_aqs_flow(ctx, PARAMS, cook, date(1999, 1, 1), date(2001, 12, 31))
+    summary = ingest(ctx, PARAMS, cook, date(1999, 1, 1), date(2001, 12, 31))
     assert summary.requests == 3
-    result = validate_flow(ctx)
+    result = validate_flow(ctx.settings.store)
     obs = observations(ctx)
     assert obs["site_id"].nunique() >= 15 and set(obs["parameter"]) == {44201, 88101, 88502}
     d = server.state.daily
@@ -214,17 +223,15 @@ def test_county_backfill_of_several_sites_and_years(ctx: Context, server) -> Non
 
 
 def test_list_monitor_and_sample_services(ctx: Context) -> None:
-    from airwatch.flows.ingest_aqs import make_client
-
-    with make_client(ctx) as client:
+    with AqsClient.from_settings(ctx.settings.aqs) as client:
         states = client.list_states()
         assert {"code": "36", "value_represented": "New York"} in states
         assert len(client.list_counties("40")) == 77
         assert client.list_parameters("CRITERIA")[0]["code"] == "14129"
     wake = Geography.site("37", "183", "0014")
-    summary = ingest_aqs_flow(ctx, ["44201"], wake, date(2017, 6, 18), date(2017, 6, 18), service="sampleData")
+    summary = ingest(ctx, ["44201"], wake, date(2017, 6, 18), date(2017, 6, 18), service="sampleData")
     assert summary.rows == 24
-    result = validate_flow(ctx)
+    result = validate_flow(ctx.settings.store)
     # Three hours of this real day have no measurement (null): quarantined, but not a reason to fail.
     assert result.valid == 21 and result.reasons == {"missing_value": 3}
     obs = datasets.read(ctx.store, datasets.latest(ctx.store, OBSERVATIONS))

@@ -14,9 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from airwatch.catalog import OBSERVATIONS
 from airwatch.domain.parse import parse_daily_file
 from airwatch.domain.schemas import OBSERVATION_COLUMNS
-from airwatch.flows.context import OBSERVATIONS, Context
+from airwatch.flows.context import Context
 from airwatch.flows.ingest import ingest_flow
 from airwatch.flows.validate import validate_flow
 from airwatch.io import datasets
@@ -51,6 +52,10 @@ def ctx_for(tmp_path: Path, name: str = "store") -> Context:
     return Context(load_settings(store=str(tmp_path / name)))
 
 
+def url(ctx: Context) -> str:
+    return ctx.settings.store
+
+
 @needs_shared
 def test_zip_from_url_gzip_and_plain_parse_alike(tmp_path: Path, http_dir) -> None:
     folder, base = http_dir
@@ -61,9 +66,9 @@ def test_zip_from_url_gzip_and_plain_parse_alike(tmp_path: Path, http_dir) -> No
     (folder / "daily_88502_2019.zip").write_bytes(buffer.getvalue())
 
     ctx = ctx_for(tmp_path)
-    summary = ingest_flow(ctx, urls=[f"{base}/daily_88502_2019.zip"])
+    summary = ingest_flow(url(ctx), urls=[f"{base}/daily_88502_2019.zip"])
     assert summary.files == 1 and summary.new_files == 1
-    result = validate_flow(ctx)
+    result = validate_flow(url(ctx))
     assert result.rows == 3000 and result.quarantined == 0
     from_zip = datasets.read(ctx.store, datasets.latest(ctx.store, OBSERVATIONS))
     plain = parse_daily_file("x.csv", csv)
@@ -125,8 +130,8 @@ def test_malformed_row_is_quarantined_with_a_reason(tmp_path: Path, sample_dir: 
     folder.mkdir()
     (folder / "ozone.csv").write_text("\n".join(lines) + "\n")
     ctx = ctx_for(tmp_path)
-    ingest_flow(ctx, str(folder))
-    result = validate_flow(ctx)
+    ingest_flow(url(ctx), str(folder))
+    result = validate_flow(url(ctx))
     assert result.rows == len(lines) - 1
     assert result.reasons.get("malformed_row") == 1
 
@@ -140,17 +145,17 @@ def test_download_errors_name_the_url(http_dir) -> None:
 def test_the_whole_bundled_sample_ingests_and_validates(tmp_path: Path, sample_dir: Path) -> None:
     """What `make run` ingests by default: every file there must be EPA data that validates cleanly."""
     ctx = ctx_for(tmp_path)
-    summary = ingest_flow(ctx)
+    summary = ingest_flow(url(ctx))
     assert summary.files == len(list(sample_dir.glob("*.csv.gz"))) == 26
-    result = validate_flow(ctx)
+    result = validate_flow(url(ctx))
     assert result.quarantined == 0 and result.valid == 77120
 
 
 def test_validate_takes_missing_coordinates_from_the_site_list(tmp_path: Path, small_input: Path) -> None:
     """The 2001 Cook County ozone file writes "." for 17-031-4006's coordinates; the site list fills them."""
     ctx = ctx_for(tmp_path)
-    ingest_flow(ctx, input_dir=str(small_input))
-    validate_flow(ctx)
+    ingest_flow(url(ctx), input_dir=str(small_input))
+    validate_flow(url(ctx))
     manifest = datasets.latest(ctx.store, OBSERVATIONS)
     assert "170314006" in manifest.extra["coordinates_from_site_list"]
     observations = datasets.read(ctx.store, manifest)

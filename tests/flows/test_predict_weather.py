@@ -3,12 +3,15 @@ target day's weather from the forecast API (its local stand-in), or saying why i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from airwatch.flows.context import RAW_WEATHER, WEATHER, Context
+from airwatch.catalog import RAW_WEATHER, WEATHER
+from airwatch.flows.context import Context
 from airwatch.flows.ingest import ingest_flow, ingest_weather_flow
 from airwatch.flows.predict import predict_flow
 from airwatch.flows.select import select_flow
@@ -22,14 +25,16 @@ from tests.conftest import SHARED_EPA
 pytestmark = pytest.mark.skipif(not (SHARED_EPA.parent / "noaa").exists(), reason="needs ../shared/data/noaa")
 
 
-def context(store: Path, **weather: object) -> Context:
-    return Context(
-        load_settings(
-            store=str(store),
-            train={"validation_days": 180, "lightgbm_rounds": 30},
-            weather={"mode": "forecast", "backoff_seconds": 0.01, "min_interval_seconds": 0, **weather},
-        )
-    )
+@contextmanager
+def context(store: Path, **weather: object) -> Iterator[Context]:
+    """Settings in the environment, where flows read them (as a deployment's worker does)."""
+    env = {"STORE": store, "TRAIN__VALIDATION_DAYS": 180, "TRAIN__LIGHTGBM_ROUNDS": 30, "WEATHER__MODE": "forecast",
+           "WEATHER__BACKOFF_SECONDS": 0.01, "WEATHER__MIN_INTERVAL_SECONDS": 0,
+           **{f"WEATHER__{k.upper()}": v for k, v in weather.items()}}  # fmt: skip
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in env.items():
+            mp.setenv(f"AIRWATCH_{name}", str(value))
+        yield Context(load_settings())
 
 
 @pytest.fixture(scope="module")
@@ -48,23 +53,24 @@ def store(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Path:
     for year in (1999, 2000, 2001):
         name = f"ozone_daily_{year}_cook_county_IL.csv.gz"
         (folder / name).write_bytes((sample_dir / name).read_bytes())
-    ctx = context(root)
-    ingest_flow(ctx, str(folder))
-    ingest_weather_flow(ctx)  # the bundled O'Hare station file
-    validate_flow(ctx)
-    transform_flow(ctx, ["ozone"])
-    train_flow(ctx, ["ozone"])
-    select_flow(ctx, ["ozone"])
+    with context(root):
+        ingest_flow(input_dir=str(folder))
+        ingest_weather_flow()  # the bundled O'Hare station file
+        validate_flow()
+        transform_flow(pollutants=["ozone"])
+        train_flow(pollutants=["ozone"])
+        select_flow(pollutants=["ozone"])
     return root
 
 
-def predictions(ctx: Context) -> pd.DataFrame:
-    (summary,) = predict_flow(ctx, ["ozone"])
-    return pd.read_parquet(ctx.store.url.removeprefix("file://") + "/" + summary.key)
+def predictions(store: Path, **weather: object) -> pd.DataFrame:
+    with context(store, **weather):
+        (summary,) = predict_flow(pollutants=["ozone"])
+    return pd.read_parquet(store / summary.key)
 
 
 def test_weather_is_ingested_raw_and_processed_with_the_target_day_columns(store: Path) -> None:
-    ctx = context(store)
+    ctx = Context(load_settings(store=str(store)))
     keys = sorted(k.rsplit("/", 1)[-1] for k in datasets.latest(ctx.store, RAW_WEATHER).parts)
     assert keys == ["USW00094846.dly.gz", "USW00094960_KMIC_1997_2019.dly.gz"]
     weather = datasets.read(ctx.store, datasets.latest(ctx.store, WEATHER))
@@ -81,12 +87,12 @@ def test_weather_is_ingested_raw_and_processed_with_the_target_day_columns(store
     assert row["wxup_tmax"] == pytest.approx(float(same_day["TMAX"].iloc[0]))
     assert row["wxup_dtmax"] == pytest.approx(row["wxup_tmax"] - row["wx_tmax"])
     # A second ingest of the same station files adds nothing.
-    assert ingest_weather_flow(ctx).new_files == 0
+    assert ingest_weather_flow(str(store)).new_files == 0
 
 
 def test_predict_uses_the_forecast_api_when_configured(store: Path, server) -> None:
     before = len(server.requests)
-    got = predictions(context(store, forecast_url=server.base_url))
+    got = predictions(store, forecast_url=server.base_url)
     assert (got["weather_forecast"] == "open-meteo").all()
     asked = server.requests[before:]
     # One request per matched station (O'Hare), for the forecast day only.
@@ -95,14 +101,14 @@ def test_predict_uses_the_forecast_api_when_configured(store: Path, server) -> N
 
 
 def test_predict_without_a_forecast_api_falls_back_and_says_so(store: Path) -> None:
-    got = predictions(context(store))
+    got = predictions(store)
     assert got["weather_forecast"].str.startswith("issue-day observed weather (no forecast API configured").all()
     assert got["forecast"].notna().all()
 
 
 def test_predict_falls_back_when_the_forecast_api_fails(store: Path, server) -> None:
     server.faults.extend(["500"] * 3)
-    got = predictions(context(store, forecast_url=server.base_url, max_retries=2))
+    got = predictions(store, forecast_url=server.base_url, max_retries=2)
     server.faults.clear()
     assert got["weather_forecast"].str.contains("forecast API failed").all()
     assert got["forecast"].notna().all()

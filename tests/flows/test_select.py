@@ -11,9 +11,10 @@ import pytest
 from airwatch.flows.context import Context
 from airwatch.flows.ingest import ingest_flow
 from airwatch.flows.select import promote, select_flow
-from airwatch.flows.train import latest_report, train_flow
+from airwatch.flows.train import train_flow
 from airwatch.flows.transform import transform_flow
 from airwatch.flows.validate import validate_flow
+from airwatch.io.records import latest_training_report
 from airwatch.io.registry import CHALLENGER, CHAMPION, PREVIOUS, registered_model_name
 from airwatch.settings import load_settings
 
@@ -29,13 +30,22 @@ def context(store: Path, **train: object) -> Context:
 
 
 @pytest.fixture
-def store(tmp_path: Path, small_input: Path) -> Path:
+def store(tmp_path: Path, small_input: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "store"
-    ctx = context(root)
-    ingest_flow(ctx, str(small_input))
-    validate_flow(ctx)
-    transform_flow(ctx, ["ozone"])
+    # Flows read their settings from the environment, as a deployment's worker does.
+    monkeypatch.setenv("AIRWATCH_STORE", str(root))
+    monkeypatch.setenv("AIRWATCH_TRAIN__VALIDATION_DAYS", "180")
+    monkeypatch.setenv("AIRWATCH_TRAIN__LIGHTGBM_ROUNDS", "30")
+    monkeypatch.setenv("AIRWATCH_WEATHER__MODE", "none")  # promotion, not weather, is under test
+    ingest_flow(input_dir=str(small_input))
+    validate_flow()
+    transform_flow(pollutants=["ozone"])
     return root
+
+
+def strict(monkeypatch: pytest.MonkeyPatch, on: bool) -> None:
+    """Demand 99% skill over persistence, which no learned candidate has, or the default gates."""
+    monkeypatch.setenv("AIRWATCH_TRAIN__MIN_SKILL_VS_PERSISTENCE", "0.99" if on else "0.0")
 
 
 def alias(ctx: Context, name: str) -> str | None:
@@ -49,48 +59,52 @@ def promotions(root: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((root / "models" / "ozone" / "promotions").glob("*.json"))]
 
 
-def test_better_candidate_is_promoted_worse_one_is_not(store: Path) -> None:
+def test_better_candidate_is_promoted_worse_one_is_not(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = context(store)
     # 1. Demand 99% skill: nothing learned passes, persistence becomes the first champion.
-    strict = context(store, min_skill_vs_persistence=0.99)
-    train_flow(strict, ["ozone"])
-    first = select_flow(strict, ["ozone"])[0]
-    assert first.selected == "persistence" and alias(strict, CHAMPION) == "1"
+    strict(monkeypatch, True)
+    train_flow(pollutants=["ozone"])
+    first = select_flow(pollutants=["ozone"])[0]
+    assert first.selected == "persistence" and alias(ctx, CHAMPION) == "1"
 
     # 2. Normal gates: the learned model beats the champion re-scored on the same window.
-    normal = context(store)
-    train_flow(normal, ["ozone"])
-    second = select_flow(normal, ["ozone"])[0]
+    strict(monkeypatch, False)
+    train_flow(pollutants=["ozone"])
+    second = select_flow(pollutants=["ozone"])[0]
     assert second.selected != "persistence" and second.decision == "promoted"
-    assert alias(normal, CHAMPION) == "2" and alias(normal, PREVIOUS) == "1"
+    assert alias(ctx, CHAMPION) == "2" and alias(ctx, PREVIOUS) == "1"
 
     # 3. A worse candidate (persistence again) leaves the champion where it is, as a challenger.
-    train_flow(strict, ["ozone"], force=True)
-    third = select_flow(strict, ["ozone"])[0]
+    strict(monkeypatch, True)
+    train_flow(pollutants=["ozone"], force=True)
+    third = select_flow(pollutants=["ozone"])[0]
     assert third.decision == "not promoted"
-    assert alias(strict, CHAMPION) == "2" and alias(strict, CHALLENGER) == "3"
+    assert alias(ctx, CHAMPION) == "2" and alias(ctx, CHALLENGER) == "3"
 
     log = promotions(store)
     assert [r["decision"] for r in log] == ["promoted", "promoted", "not promoted"]
     assert log[1]["previous_champion_version"] == "1" and log[1]["previous_champion_rmse_same_window"] > 0
     assert all(r["by"] and r["reason"] and r["gates"] for r in log)
-    tags = strict.registry.client.get_model_version(registered_model_name("ozone"), "3").tags
+    tags = ctx.registry.client.get_model_version(registered_model_name("ozone"), "3").tags
     assert tags["promotion_decision"] == "not promoted" and "does not beat" in tags["promotion_reason"]
 
 
-def test_racing_promotions_end_with_the_better_model(store: Path) -> None:
-    strict = context(store, min_skill_vs_persistence=0.99)
+def test_racing_promotions_end_with_the_better_model(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     normal = context(store)
-    train_flow(strict, ["ozone"])
-    weak = latest_report(strict, "ozone")
-    train_flow(normal, ["ozone"])
-    strong = latest_report(normal, "ozone")
-    assert weak and strong and weak["training_id"] != strong["training_id"]
+    strict(monkeypatch, True)
+    train_flow(pollutants=["ozone"])
+    weak = latest_training_report(normal.store, "ozone")
+    strict(monkeypatch, False)
+    train_flow(pollutants=["ozone"])
+    strong = latest_training_report(normal.store, "ozone")
+    assert weak and strong and weak.training_id != strong.training_id
 
     from prefect import flow
 
     @flow
-    def race(report: dict, min_skill: float) -> None:
-        promote(context(store, min_skill_vs_persistence=min_skill), "ozone", report)
+    def race(report, min_skill: float) -> None:
+        # Two promoters with their own settings, as two workers would have.
+        promote(context(store, min_skill_vs_persistence=min_skill), report)
 
     threads = [threading.Thread(target=race, args=a) for a in ((strong, 0.0), (weak, 0.99))]
     for t in threads:
@@ -98,5 +112,5 @@ def test_racing_promotions_end_with_the_better_model(store: Path) -> None:
     for t in threads:
         t.join()
     champion = normal.registry.champion("ozone")
-    assert champion is not None and champion.tags["training_id"] == strong["training_id"]
+    assert champion is not None and champion.tags["training_id"] == strong.training_id
     assert not (store / "locks" / "promotion-ozone.lock").exists()

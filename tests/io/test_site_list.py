@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from airwatch.domain.sites import fill_coordinates
+from airwatch.errors import InputError
 from airwatch.io.files import bundled_site_list, load_site_list
 
 
@@ -23,5 +24,5 @@ def test_bundled_site_list_locates_the_sample_sites_files_leave_without(sample_o
 
 
 def test_missing_site_list_is_named(tmp_path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"nowhere\.csv does not exist"):
+    with pytest.raises(InputError, match=r"nowhere\.csv does not exist"):
         load_site_list(tmp_path / "nowhere.csv")

@@ -1,100 +1,107 @@
-"""Backtest: evaluate the pipeline on any folder of EPA daily files, by rolling origin."""
+"""Backtest: evaluate the pipeline on any folder of EPA files, by rolling origin.
+
+The folder goes through the production stages' own code: payload parsing, revisions, site
+coordinates and row rules (domain.validate.clean), then the site-day rule, features and weather
+(domain.transform.feature_frame), with the training settings production uses.
+"""
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import pandas as pd
 from prefect import flow, get_run_logger
 
-from airwatch.domain.backtest import BacktestConfig, BacktestResult, backtest, metrics
-from airwatch.domain.parse import ParseError
-from airwatch.domain.sites import fill_coordinates, is_site_list
-from airwatch.domain.transform import (
-    AUXILIARY,
-    FeatureConfig,
-    auxiliary_daily,
-    build_features,
-    feature_columns,
-    site_daily_values,
-)
-from airwatch.domain.validate import validate_observations
-from airwatch.domain.weather import (
-    ARCHIVED,
-    LAGGED,
-    NONE,
-    OBSERVED,
-    RADIUS_KM,
-    columns_for_horizon,
-    match_stations,
-    with_weather,
-)
-from airwatch.flows.ingest import find_daily_files
-from airwatch.io.files import load_site_list, load_weather_folder, parse_daily_path
-from airwatch.io.openmeteo import OpenMeteoClient
+from airwatch.domain import validate as rules
+from airwatch.domain.backtest import BacktestConfig, backtest, metrics
+from airwatch.domain.transform import FeatureConfig, WeatherInput, feature_columns, feature_frame
+from airwatch.domain.weather import ARCHIVED, LAGGED, NONE, OBSERVED, columns_for_horizon
+from airwatch.errors import InputError, NoDataError
+from airwatch.flows.tasks import compute_task
+from airwatch.io import files
+from airwatch.io.openmeteo import OpenMeteoClient, site_forecasts
+from airwatch.settings import Settings, load_settings
 
-log = logging.getLogger(__name__)
+PRELIMINARY = "-peak"  # AirNow daily peak files: real-time values, not AQS-validated, so not scored
+NEAR_KM = 25.0
 
 
-@dataclass(frozen=True)
-class Folder:
-    """Valid observations of a folder of EPA daily files, and what was read, skipped and completed."""
-
-    observations: pd.DataFrame
-    used: list[str]
-    skipped: list[str]
-    site_list: str  # where the coordinates of sites whose files carry none came from
-    located: list[str]  # the sites that got their coordinates from it
+def backtest_config(settings: Settings, **overrides: Any) -> BacktestConfig:
+    """A backtest with production's training settings (seed, rounds, recency weights, gates)."""
+    t = settings.train
+    return BacktestConfig(seed=t.seed, lightgbm_rounds=t.lightgbm_rounds, half_life_years=t.recency_half_life_years,
+                          min_skill=t.min_skill_vs_persistence, max_overfit_gap=t.max_overfit_gap,
+                          **{k: v for k, v in overrides.items() if v is not None})  # fmt: skip
 
 
-def load_folder(folder: Path, site_list: str | None = None) -> Folder:
-    """Valid normalized observations of every EPA daily file below folder.
-
-    Sites whose files carry no coordinates take them from site_list, else from an AirData site list
-    (aqs_sites.csv) inside the folder, else from the bundled one.
-    """
-    frames, used, skipped = [], [], []
-    for path in find_daily_files(folder):
-        if "-peak" in path.name:
-            # Preliminary real-time values: a backtest scores against validated (AQS/AirData) data only.
-            skipped.append(f"{path.relative_to(folder)}: AirNow daily peak file (preliminary, not AQS-validated)")
-            continue
-        try:
-            frames.append(parse_daily_path(path, raw_key=str(path.relative_to(folder))))
-            used.append(str(path.relative_to(folder)))
-        except ParseError as exc:
-            skipped.append(f"{path.relative_to(folder)}: {exc}")
-    if not frames:
-        raise FileNotFoundError(f"no EPA daily file of a known layout under {folder}")
-    if site_list is None:
-        site_list = next((str(p) for p in sorted(folder.rglob("*")) if is_site_list(p.name)), None)
-    sites = load_site_list(site_list)
-    observations, located = fill_coordinates(pd.concat(frames, ignore_index=True), sites.sites)
-    today = (np.datetime64(datetime.now(UTC).date(), "D") - np.datetime64("1970-01-01", "D")).astype(int)
-    valid = validate_observations(observations, max_day=int(today)).valid
-    return Folder(valid, used, skipped, sites.source, located)
+def load_observations(folder: Path, site_list: str | None) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
+    """Valid observations of every file below folder, what was read, and what was skipped and why."""
+    # Streamed, not listed: each file is memory-mapped only while it is parsed.
+    payloads = (p for p in files.read_folder(folder) if PRELIMINARY not in p[1])
+    skipped = [f"{p}: AirNow daily peak file (preliminary, not AQS-validated)" for p in _preliminary(folder)]
+    parsed, rejected = rules.parse_payloads(payloads)
+    skipped += [f"{r.key}: {r.reason}" for r in rejected]
+    if parsed.empty:
+        raise NoDataError(f"no EPA daily file of a known layout under {folder}")
+    sites = files.load_site_list(site_list or files.find_site_list(folder))
+    cleaned = rules.clean(parsed, sites.sites, max_day=rules.day_number(datetime.now(UTC).date()))
+    info = {"input": str(folder), "files": int(parsed["raw_key"].nunique()), "skipped_files": len(skipped),
+            "site_list": {"source": sites.source, "sites_located": cleaned.located}}  # fmt: skip
+    return cleaned.result.valid, info, skipped
 
 
-def archived_forecasts(frame: pd.DataFrame, stations: pd.DataFrame, forecast_url: str) -> pd.DataFrame:
-    """Archived forecasts (Open-Meteo historical-forecast API) at the stations matched to the frame's sites.
+def _preliminary(folder: Path) -> list[str]:
+    return [str(p.relative_to(folder)) for p in files.find_daily_files(folder) if PRELIMINARY in p.name]
 
-    They cover the frame's days and the three days after them.
-    """
-    sites = frame.groupby("site_id", observed=True)[["latitude", "longitude"]].last().reset_index()
-    idx, _ = match_stations(sites, stations, radius_km=RADIUS_KM)
-    matched = stations.iloc[sorted(set(idx[idx >= 0].tolist()))]
+
+def backtest_frame(
+    folder: str, pollutant: str, horizons: tuple[int, ...], weather_dir: str | None, modes: tuple[str, ...],
+    forecast_url: str | None = None, site_list: str | None = None, settings: Settings | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:  # fmt: skip
+    """The feature frame a backtest runs on (production code), a description of its input, the skipped files."""
+    settings = settings or load_settings()
+    observations, info, skipped = load_observations(files.input_folder(folder), site_list)
+    weather = None
+    if weather_dir and any(m != NONE for m in modes):
+        table, stations, counts = files.load_weather_folder(Path(weather_dir))
+        if ARCHIVED in modes and OBSERVED in modes:
+            raise InputError("archived-forecast and observed-as-forecast fill the same columns; run them apart")
+        widest = next((m for m in (OBSERVED, ARCHIVED) if m in modes), LAGGED)
+        forecasts = archived_forecasts(observations, stations, forecast_url, settings) if ARCHIVED in modes else None
+        weather = WeatherInput(table, stations, widest, settings.weather.radius_km, forecasts)
+        info["weather_input"] = {"dir": str(weather_dir), **counts, "stations": len(stations)}
+    features = feature_frame(observations, pollutant, replace(FeatureConfig(), horizons=horizons), weather)
+    frame = features.frame
+    info.update(site_days=features.site_days, auxiliary=features.auxiliary)
+    if weather is not None:
+        matched = frame.groupby("site_id")["wx_station_km"].first()
+        info["weather_input"].update(sites_with_station=int(matched.notna().sum()), sites=len(matched))
+    return frame, info, skipped
+
+
+def archived_forecasts(
+    observations: pd.DataFrame, stations: pd.DataFrame, url: str | None, settings: Settings
+) -> pd.DataFrame:
+    """Archived forecasts (Open-Meteo's historical-forecast API) at the stations matched to the sites."""
+    if not url:
+        raise InputError("archived-forecast needs a forecast API URL (--forecast-url)")
+    sites = observations.groupby("site_id", observed=True)[["latitude", "longitude"]].last().reset_index()
     epoch = date(1970, 1, 1)
-    first = epoch + timedelta(days=int(frame["day"].min()))
-    last = epoch + timedelta(days=int(frame["day"].max()) + 3)
-    client = OpenMeteoClient(base_url=forecast_url, historical_base_url=forecast_url)
-    return client.station_forecasts(matched, first, last, archived=True)
+    first = epoch + timedelta(days=int(observations["day"].min()))
+    last = epoch + timedelta(days=int(observations["day"].max()) + 3)
+    client = OpenMeteoClient.from_settings(settings.weather, url)
+    radius = settings.weather.radius_km
+    forecasts, reason = site_forecasts(client, sites, stations, radius_km=radius, start=first, end=last, archived=True)
+    if forecasts is None:
+        raise NoDataError(f"archived forecasts: {reason}")
+    return forecasts
 
 
-def feature_chooser(frame: pd.DataFrame, mode: str):  # type: ignore[no-untyped-def]
+def feature_chooser(frame: pd.DataFrame, mode: str) -> Any:
+    """The columns a model of horizon h may use under a weather mode."""
     columns = feature_columns(frame)
     if mode == NONE:
         return lambda _h: [c for c in columns if not c.startswith("wx")]
@@ -103,94 +110,49 @@ def feature_chooser(frame: pd.DataFrame, mode: str):  # type: ignore[no-untyped-
     return lambda h: columns_for_horizon(columns, h)
 
 
-def backtest_frame(
-    folder: str,
-    pollutant: str,
-    horizons: tuple[int, ...],
-    weather_dir: str | None,
-    weather_modes: tuple[str, ...],
-    forecast_url: str | None = None,
-    site_list: str | None = None,
-) -> tuple[pd.DataFrame, dict[str, object], list[str]]:
-    """The feature frame a backtest runs on, a description of its input, and the skipped files.
-
-    The frame comes from the production feature code, plus weather columns when asked.
-    """
-    loaded = load_folder(Path(folder), site_list)
-    observations, used, skipped = loaded.observations, loaded.used, loaded.skipped
-    daily = site_daily_values(observations, pollutant)
-    if daily.empty:
-        raise ValueError(f"no valid {pollutant} observations under {folder}")
-    auxiliary = {a.name: auxiliary_daily(observations, a) for a in AUXILIARY if a.name != pollutant}
-    auxiliary = {k: v for k, v in auxiliary.items() if not v.empty}
-    frame = build_features(daily, replace(FeatureConfig(), horizons=horizons), auxiliary)
-    info: dict[str, object] = {
-        "input": str(folder),
-        "files": len(used),
-        "skipped_files": len(skipped),
-        "site_days": len(daily),
-        "auxiliary": sorted(auxiliary),
-        "site_list": {"source": loaded.site_list, "sites_located": loaded.located},
-    }
-    if weather_dir and any(m != NONE for m in weather_modes):
-        weather, stations, counts = load_weather_folder(Path(weather_dir))
-        forecasts = None
-        if ARCHIVED in weather_modes:
-            if OBSERVED in weather_modes:
-                raise ValueError("archived-forecast and observed-as-forecast fill the same columns; run them apart")
-            if not forecast_url:
-                raise ValueError("archived-forecast needs a forecast API URL (--forecast-url)")
-            forecasts = archived_forecasts(frame, stations, forecast_url)
-            info["archived_forecasts"] = {"url": forecast_url, "station_days": len(forecasts)}
-        widest = next((m for m in (OBSERVED, ARCHIVED) if m in weather_modes), LAGGED)
-        frame = with_weather(frame, weather, stations, mode=widest, horizons=horizons, forecasts=forecasts)
-        matched = frame.groupby("site_id")["wx_station_km"].first()
-        info["weather_input"] = {"dir": str(weather_dir), **counts, "stations": len(stations),
-                                 "sites_with_station": int(matched.notna().sum()), "sites": len(matched)}  # fmt: skip
-    return frame, info, skipped
+run_backtest = compute_task(backtest, name="backtest-mode")
 
 
 @flow(name="backtest")
 def backtest_flow(
-    folder: str,
+    input: str,
     pollutant: str,
-    config: BacktestConfig,
-    weather_dir: str | None = None,
-    weather_modes: tuple[str, ...] = (NONE,),
+    test_start: date | None = None,
+    folds: int = 3,
+    fold_days: int = 91,
+    seed: int | None = None,
+    weather: str | None = None,
+    weather_mode: str | None = None,
     forecast_url: str | None = None,
-    site_list: str | None = None,
-) -> tuple[dict[str, BacktestResult], dict[str, object]]:
-    """Load, transform with the production feature code, and backtest one pollutant per weather mode."""
-    logger = get_run_logger()
-    frame, info, skipped = backtest_frame(
-        folder, pollutant, config.horizons, weather_dir, weather_modes, forecast_url, site_list
-    )
+    sites: str | None = None,
+) -> dict[str, Any]:
+    """Backtest one pollutant on a folder of EPA files, per weather mode; the metrics as JSON.
+
+    weather_mode: none, lagged, observed-as-forecast or archived-forecast; with a weather folder and no
+    mode, both lagged and observed-as-forecast.
+    """
+    log, settings = get_run_logger(), load_settings()
+    modes = (weather_mode,) if weather_mode else ((LAGGED, OBSERVED) if weather else (NONE,))
+    start = pd.Timestamp(test_start) if test_start else None
+    config = backtest_config(settings, folds=folds, fold_days=fold_days, seed=seed, test_start=start)
+    frame, info, skipped = backtest_frame(input, pollutant, config.horizons, weather, modes, forecast_url, sites,
+                                          settings)  # fmt: skip
     for s in skipped:
-        logger.warning("backtest: skipped %s", s)
-    located = info["site_list"]["sites_located"]  # type: ignore[index]
-    if located:
-        logger.info("backtest: coordinates of %d sites from the site list %s", len(located), info["site_list"])
-    if "weather_input" in info:
-        logger.info("backtest: weather %s", info["weather_input"])
-    logger.info("backtest: %s, %d sites, %d site-days from %d files", pollutant, frame["site_id"].nunique(),
-                info["site_days"], info["files"])  # fmt: skip
-    results = {}
-    near: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
-    for mode in weather_modes:
-        logger.info("backtest: weather mode %s", mode)
-        results[mode] = backtest(
-            frame, pollutant, config, progress=logger.info, features_for=feature_chooser(frame, mode)
-        )
-        if "wx_station_km" in frame:
-            # The same scores for the sites that have a weather station (within the 50 km matching
-            # radius) and for those with one within 25 km.
-            km = frame.groupby("site_id")["wx_station_km"].first()
-            for label, limit in (("sites_with_station", RADIUS_KM), ("sites_with_station_within_25km", 25.0)):
-                close = set(km[km <= limit].index.astype(str))
-                near.setdefault(label, {})[mode] = {
-                    str(h): metrics(pollutant, r.predictions[r.predictions["site_id"].astype(str).isin(close)])
-                    for h, r in results[mode].horizons.items()
-                    if r.predictions["site_id"].astype(str).isin(close).any()
-                }
-    info.update(near)
-    return results, info
+        log.warning("backtest: skipped %s", s)
+    log.info("backtest: %s, %d sites, %d site-days from %d files", pollutant, frame["site_id"].nunique(),
+             info["site_days"], info["files"])  # fmt: skip
+    results = {m: run_backtest(frame, pollutant, config, log.info, feature_chooser(frame, m)) for m in modes}
+    main = LAGGED if LAGGED in results else modes[0]
+    data = results[main].to_json({**info, "weather": main})
+    data["modes"] = {m: {"model": r.model, "horizons": r.to_json()["horizons"]} for m, r in results.items()}
+    if "wx_station_km" in frame:
+        # The same scores at the sites that have a weather station (within the matching radius), and
+        # within NEAR_KM of one.
+        km = frame.groupby("site_id")["wx_station_km"].first()
+        for label, limit in (("sites_with_station", settings.weather.radius_km), ("sites_with_station_within_25km",
+                                                                                  NEAR_KM)):  # fmt: skip
+            close = set(km[km <= limit].index.astype(str))
+            data[label] = {m: {str(h): metrics(pollutant, p) for h, r in res.horizons.items()
+                               if len(p := r.predictions[r.predictions["site_id"].astype(str).isin(close)])}
+                           for m, res in results.items()}  # fmt: skip
+    return data

@@ -1,57 +1,32 @@
-"""What every flow needs, built once from the settings: the store and the registry."""
+"""What every flow builds from its parameters and the settings: the store and the registry.
+
+Flows take plain parameters (a store URL, pollutants, dates) so that a deployment can run them with
+JSON parameters; each builds its Context inside. Everything else comes from the settings
+(``AIRWATCH_*`` variables or ``.env``).
+"""
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
+from typing import Any
 
-from airwatch import __version__
+from airwatch import lineage
 from airwatch.io.registry import Registry
 from airwatch.io.store import Store, open_store
 from airwatch.settings import Settings, load_settings
 
-RAW_INVENTORY = "raw/epa-daily"
-RAW_AQS = "raw/aqs"
-RAW_AIRNOW = "raw/airnow"
-RAW_SOURCES = (RAW_INVENTORY, RAW_AQS, RAW_AIRNOW)
-RAW_WEATHER = "raw/weather"
-OBSERVATIONS = "processed/observations"
-WEATHER = "processed/weather"
-
-
-def features_dataset(pollutant: str) -> str:
-    return f"processed/features/{pollutant}"
-
-
-def training_prefix(pollutant: str) -> str:
-    return f"models/{pollutant}/training/"
-
-
-def _git_suffix() -> str:
-    root = Path(__file__).resolve().parents[3]
-    if not (root / ".git").exists():
-        return ""
-    try:
-        sha = subprocess.run(  # noqa: S603 - fixed command, no user input
-            ["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"],  # noqa: S607
-            capture_output=True, text=True, timeout=5, check=True,
-        ).stdout.strip()  # fmt: skip
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return f"+g{sha}" if sha else ""
-
 
 @dataclass
 class Context:
-    """Settings plus the adapters they configure."""
+    """Settings plus the adapters they configure, made on first use."""
 
     settings: Settings
 
     @classmethod
-    def load(cls, settings: Settings | None = None) -> Context:
-        return cls(settings or load_settings())
+    def build(cls, store: str | None = None) -> Context:
+        """The settings in force, with the store URL a flow was given (if any) in place of AIRWATCH_STORE."""
+        return cls(load_settings(**({"store": store} if store else {})))
 
     @cached_property
     def store(self) -> Store:
@@ -61,7 +36,10 @@ class Context:
     def registry(self) -> Registry:
         return Registry(self.settings.tracking_uri(), self.settings.artifact_location())
 
-    @cached_property
-    def code_version(self) -> str:
-        """The package version, plus the git commit when running from a checkout."""
-        return __version__ + _git_suffix()
+    @staticmethod
+    def code_version(stage: str) -> str:
+        return lineage.code_version(stage)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Sent to other processes (a Dask worker) without its open clients; they are made again there.
+        return {"settings": self.settings}

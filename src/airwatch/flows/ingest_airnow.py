@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+from functools import partial
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow, get_run_logger
 
-from airwatch.flows.context import RAW_AIRNOW, Context
-from airwatch.io.airnow import AirNowClient, AirNowResponse
-from airwatch.io.datasets import fingerprint, publish_manifest
+from airwatch import catalog
+from airwatch.domain.ingest import airnow_parameters, parse_bbox
+from airwatch.flows.context import Context
+from airwatch.flows.tasks import io_task
+from airwatch.io import raw
+from airwatch.io.airnow import AirNowClient
+from airwatch.io.datasets import fingerprint
 
 
 @dataclass(frozen=True)
@@ -24,51 +25,29 @@ class AirNowIngestSummary:
     inventory_version: str
 
 
-def make_client(ctx: Context) -> AirNowClient:
-    a = ctx.settings.airnow
-    return AirNowClient(
-        base_url=a.base_url,
-        key=a.key.get_secret_value() if a.key else "",
-        min_interval=a.min_interval_seconds,
-        max_retries=a.max_retries,
-        backoff=a.backoff_seconds,
-    )
-
-
-@task(cache_policy=NO_CACHE)
-def store_response(ctx: Context, response: AirNowResponse, slug: str) -> bool:
-    digest = hashlib.sha256(response.body).hexdigest()
-    rid = fingerprint("airnow", response.description)
-    key = f"{RAW_AIRNOW}/{slug}/{rid}/{digest[:16]}.json.gz"
-    new = ctx.store.write_bytes(key, gzip.compress(response.body, mtime=0), if_absent=True)
-    if new:
-        meta = {
-            "request": response.description,  # the key is a separate query parameter, never part of this
-            "rows": len(response.rows),
-            "sha256": digest,
-            "received_utc": datetime.now(UTC).isoformat(),
-        }
-        ctx.store.write_bytes(key.removesuffix(".json.gz") + ".meta.json", json.dumps(meta, indent=2).encode())
-    return new
+@io_task
+def fetch_and_store(ctx: Context, bbox: tuple[float, float, float, float], start: datetime, end: datetime,
+                    parameters: list[str]) -> tuple[int, int, int]:  # fmt: skip
+    """Every hourly chunk kept raw: (requests, new objects, rows)."""
+    client = AirNowClient.from_settings(ctx.settings.airnow)
+    responses = client.observations(bbox, start, end, parameters)
+    area = "bbox-" + "_".join(f"{v:g}" for v in bbox)
+    new = 0
+    for r in responses:
+        # The description is the query without the key, which is a separate parameter.
+        key_for = partial(catalog.airnow_payload_key, area, fingerprint("airnow", r.description))
+        new += raw.store_response(ctx.store, key_for, r.body, {"request": r.description, "rows": len(r.rows)}).new
+    return len(responses), new, sum(len(r.rows) for r in responses)
 
 
 @flow(name="ingest-airnow")
 def ingest_airnow_flow(
-    ctx: Context,
-    bbox: tuple[float, float, float, float],
-    start: datetime,
-    end: datetime,
-    parameters: list[str] | None = None,
-    client: AirNowClient | None = None,
+    bbox: str, start: datetime, end: datetime, params: list[str] | None = None, store: str | None = None
 ) -> AirNowIngestSummary:
-    """Fetch hourly observations in a bounding box for [start, end] (UTC hours) and store them raw."""
-    logger = get_run_logger()
-    client = client or make_client(ctx)
-    responses = client.observations(bbox, start, end, parameters or ["OZONE", "PM25"])
-    slug = "bbox-" + "_".join(f"{v:g}" for v in bbox)
-    new = sum(store_response(ctx, r, slug) for r in responses)
-    keys = [k for k in ctx.store.list(f"{RAW_AIRNOW}/") if k.endswith(".json.gz")]
-    manifest, _ = publish_manifest(ctx.store, RAW_AIRNOW, fingerprint(keys), keys, len(keys))
-    rows = sum(len(r.rows) for r in responses)
-    logger.info("ingest-airnow: %d requests, %d new objects, %d rows", len(responses), new, rows)
-    return AirNowIngestSummary(len(responses), new, rows, manifest.version)
+    """Hourly observations in a box (min lon,min lat,max lon,max lat) for UTC hours start..end, kept raw."""
+    ctx = Context.build(store)
+    names = airnow_parameters(params or ["88101", "44201"])
+    requests, new, rows = fetch_and_store(ctx, parse_bbox(bbox), start, end, names)
+    inventory = raw.publish_inventory(ctx.store, catalog.RAW_AIRNOW)
+    get_run_logger().info("ingest-airnow: %d requests, %d new objects, %d rows", requests, new, rows)
+    return AirNowIngestSummary(requests, new, rows, inventory.version)

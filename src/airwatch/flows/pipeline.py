@@ -1,11 +1,14 @@
-"""The main job: every stage in order, as one Prefect flow with a subflow per stage."""
+"""The main job: every stage in order, one Prefect flow with a subflow per stage."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prefect import flow
+from prefect import flow, get_run_logger
 
+from airwatch.domain.schemas import pollutants_to_run
+from airwatch.domain.train import TrainingReport
+from airwatch.errors import NoDataError
 from airwatch.flows.context import Context
 from airwatch.flows.ingest import IngestSummary, ingest_flow, ingest_weather_flow
 from airwatch.flows.predict import PredictSummary, predict_flow
@@ -17,22 +20,40 @@ from airwatch.flows.validate import ValidateSummary, validate_flow
 
 @dataclass(frozen=True)
 class RunSummary:
+    store: str
     ingest: IngestSummary
     validate: ValidateSummary
+    skipped: list[str]  # pollutants asked for (or known) without observations
     transform: list[TransformSummary]
+    train: list[TrainingReport]
     select: list[SelectSummary]
     predict: list[PredictSummary]
 
 
 @flow(name="run")
-def run_flow(ctx: Context, input_dir: str | None = None, force_train: bool = False) -> RunSummary:
-    """Ingest (and weather stations, when weather is on) -> validate -> transform -> train -> select -> predict."""
-    ingested = ingest_flow(ctx, input_dir)
+def run_flow(
+    store: str | None = None,
+    input_dir: str | None = None,
+    pollutants: list[str] | None = None,
+    force_train: bool = False,
+) -> RunSummary:
+    """Ingest (and weather stations, when weather is on), validate, transform, train, select, predict.
+
+    pollutants: those to forecast; default: every pollutant the input has observations of.
+    """
+    ctx, log = Context.build(store), get_run_logger()
+    url = ctx.settings.store
+    ingested = ingest_flow(url, input_dir)
     if ctx.settings.weather.mode != "none":
-        ingest_weather_flow(ctx)
-    validated = validate_flow(ctx)
-    transformed = transform_flow(ctx)
-    train_flow(ctx, force=force_train)
-    selected = select_flow(ctx)
-    predicted = predict_flow(ctx)
-    return RunSummary(ingested, validated, transformed, selected, predicted)
+        ingest_weather_flow(url)
+    validated = validate_flow(url)
+    run, skipped = pollutants_to_run(pollutants, validated.pollutants)
+    for p in skipped:
+        log.warning("run: no valid %s observations in the input; %s skipped", p, p)
+    if not run:
+        raise NoDataError("no pollutant to forecast: the input has no valid PM2.5 or ozone observation")
+    transformed = transform_flow(url, run)
+    trained = train_flow(url, run, force=force_train)
+    selected = select_flow(url, run)
+    predicted = predict_flow(url, run)
+    return RunSummary(url, ingested, validated, skipped, transformed, trained, selected, predicted)

@@ -6,19 +6,20 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow, get_run_logger
 
-from airwatch.domain.predict import aqi_columns, issue_rows
-from airwatch.domain.schemas import POLLUTANTS
-from airwatch.domain.weather import forecast_columns, match_stations, persistence_columns
-from airwatch.flows.context import WEATHER, Context, features_dataset
-from airwatch.flows.transform import split_weather
+from airwatch import catalog
+from airwatch.domain.predict import OPEN_METEO, Lineage, issue_rows, prediction_frame, with_target_weather
+from airwatch.domain.weather import split_weather
+from airwatch.errors import NoDataError
+from airwatch.flows.context import Context
+from airwatch.flows.tasks import io_task
 from airwatch.io import datasets
 from airwatch.io.datasets import to_parquet_bytes, utc_stamp
-from airwatch.io.openmeteo import OpenMeteoClient, OpenMeteoError
+from airwatch.io.openmeteo import OpenMeteoClient, site_forecasts
 
 HORIZON = 1
+read = io_task(datasets.read)
 
 
 @dataclass(frozen=True)
@@ -30,119 +31,54 @@ class PredictSummary:
     model_version: str
 
 
-def predictions_key(pollutant: str, forecast_date: str, issued: str, model_name: str, version: str) -> str:
-    return f"predictions/{pollutant}/{forecast_date}/predictions_{issued}_{model_name}-v{version}.parquet"
-
-
-def add_forecast_weather(
-    ctx: Context, features_manifest: datasets.Manifest, rows: pd.DataFrame
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """The rows with the target day's weather from the forecast API, or, failing that, the issue day's.
-
-    Returns the rows and, per row, where its target-day weather came from. A missing forecast is never
-    silent: the source column says so and a warning gives the reason.
-    """
-    logger = get_run_logger()
-    ws = ctx.settings.weather
-    weather_info = features_manifest.extra.get("weather") or {}
-    weather = datasets.find_version(ctx.store, WEATHER, str(weather_info.get("version", "")))
+@io_task
+def target_weather(ctx: Context, features: datasets.Manifest, rows: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows with the target day's weather from the forecast API, or the issue day's, saying why."""
+    info = features.extra.get("weather") or {}
+    weather = datasets.find_version(ctx.store, catalog.WEATHER, str(info.get("version", "")))
     if weather is None:
-        raise ValueError(f"predict: features {features_manifest.version} name no published weather dataset; "
-                         "run transform with weather on")  # fmt: skip
+        raise NoDataError(f"predict: features {features.version} name no published weather dataset")
     stations = split_weather(datasets.read(ctx.store, weather))[1]
-    radius_km = float(weather_info.get("radius_km", ws.radius_km))  # the match the features were built with
-    fallback = persistence_columns(rows, horizon=HORIZON)
-    got: dict[str, np.ndarray] | None = None
-    reason = ""
-    if not ws.forecast_url:
-        reason = "no forecast API configured (AIRWATCH_WEATHER__FORECAST_URL)"
-    else:
-        client = OpenMeteoClient(
-            base_url=ws.forecast_url, max_retries=ws.max_retries, backoff=ws.backoff_seconds,
-            timeout=ws.timeout_seconds, min_interval=ws.min_interval_seconds,
-        )  # fmt: skip
-        idx, _ = match_stations(rows, stations, radius_km=radius_km)
-        target = (pd.Timestamp(rows["date"].iloc[0]) + pd.Timedelta(days=HORIZON)).date()
-        try:
-            matched = stations.iloc[sorted(set(idx[idx >= 0].tolist()))]
-            if len(matched):
-                forecasts = client.station_forecasts(matched, target, target)
-                got = forecast_columns(rows, stations, forecasts, horizon=HORIZON, radius_km=radius_km)
-            else:
-                reason = f"no weather station within {radius_km:g} km of any site"
-        except OpenMeteoError as exc:
-            reason = f"forecast API failed: {exc}"
-    have = np.isfinite(got[f"wxf{HORIZON}_tmax"]) if got is not None else np.zeros(len(rows), dtype=bool)
-    if got is not None and not have.all():
-        reason = reason or "the forecast API returned no temperature for some stations"
-    source = np.where(have, "open-meteo", f"issue-day observed weather ({reason})")
-    out = rows.copy()
-    for name, values in fallback.items():
-        out[name] = np.where(have, got[name], values) if got is not None else values
-    if not have.all():
-        logger.warning(
-            "predict: no weather forecast for %d of %d sites (%s); their target-day weather is the issue day's "
-            "observed weather",
-            int((~have).sum()),
-            len(rows),
-            reason,
-        )
-    return out, source
+    radius_km = float(info["radius_km"])  # the station match the features were built with
+    ws = ctx.settings.weather
+    client = OpenMeteoClient.from_settings(ws, ws.forecast_url) if ws.forecast_url else None
+    day = (pd.Timestamp(rows["date"].iloc[0]) + pd.Timedelta(days=HORIZON)).date()
+    forecasts, reason = site_forecasts(client, rows, stations, radius_km=radius_km, start=day, end=day)
+    return with_target_weather(rows, stations, forecasts, reason, horizon=HORIZON, radius_km=radius_km)
 
 
-@task(cache_policy=NO_CACHE)
 def predict_pollutant(ctx: Context, pollutant: str) -> PredictSummary:
-    logger = get_run_logger()
+    log = get_run_logger()
     model, champion = ctx.registry.load_champion(pollutant)
-    manifest = datasets.latest(ctx.store, features_dataset(pollutant))
-    features = datasets.read(ctx.store, manifest)
-    as_of, rows = issue_rows(features, max_staleness_days=ctx.settings.predict.max_staleness_days)
+    manifest = datasets.latest(ctx.store, catalog.features(pollutant))
+    as_of, rows = issue_rows(read(ctx.store, manifest), max_staleness_days=ctx.settings.predict.max_staleness_days)
     if rows.empty:
-        raise ValueError(
+        raise NoDataError(
             f"predict: no {pollutant} site has an observation within the staleness limit of {as_of.date()}"
         )
     columns = model.unwrap_python_model().features
-    weather_source = np.full(len(rows), "none", dtype=object)
+    source = np.full(len(rows), "none", dtype=object)
     if any(c.startswith(f"wxf{HORIZON}_") for c in columns):
-        rows, weather_source = add_forecast_weather(ctx, manifest, rows)
+        rows, source = target_weather(ctx, manifest, rows)
+        if (fallback := source != OPEN_METEO).any():
+            log.warning(
+                "predict: no weather forecast for %d of %d sites (%s)", fallback.sum(), len(rows), source[fallback][0]
+            )
     # The same feature code made these rows; the model says which of its columns it was trained on.
-    inputs = rows[["site_id", "date", *columns]].copy()
-    inputs["date"] = inputs["date"].astype("datetime64[ns]")
+    inputs = rows[["site_id", "date", *columns]].astype({"date": "datetime64[ns]"})
     forecast = np.asarray(model.predict(inputs), dtype=np.float64)
-    aqi, category = aqi_columns(pollutant, forecast)
-    issued = utc_stamp()
-    forecast_date = (as_of + pd.Timedelta(days=HORIZON)).date().isoformat()
-    out = pd.DataFrame(
-        {
-            "site_id": rows["site_id"],
-            "latitude": rows["latitude"],
-            "longitude": rows["longitude"],
-            "pollutant": pollutant,
-            "units": POLLUTANTS[pollutant].units,
-            "issue_date": as_of.date().isoformat(),
-            "forecast_date": forecast_date,
-            "horizon_days": HORIZON,
-            "forecast": forecast,
-            "persistence": rows["last_value"],
-            "weather_forecast": weather_source,
-            "aqi": aqi,
-            "aqi_category": category,
-            "model_name": champion.name,
-            "model_version": champion.version,
-            "model_run_id": champion.run_id,
-            "candidate": champion.tags.get("candidate", ""),
-            "features_version": manifest.version,
-            "code_version": ctx.code_version,
-            "issued_utc": issued,
-        }
-    )
-    key = predictions_key(pollutant, forecast_date, issued, champion.name, champion.version)
+    lineage = Lineage(champion.name, champion.version, champion.run_id, champion.tags.get("candidate", ""),
+                      manifest.version, ctx.code_version("predict"), utc_stamp())  # fmt: skip
+    out = prediction_frame(pollutant, rows, forecast, source, lineage, horizon=HORIZON)
+    forecast_date = str(out["forecast_date"].iloc[0])
+    key = catalog.predictions_key(pollutant, forecast_date, lineage.issued_utc, champion.name, champion.version)
     ctx.store.write_bytes(key, to_parquet_bytes(out), if_absent=True)
-    logger.info("predict: %s %d sites for %s -> %s", pollutant, len(out), forecast_date, key)
+    log.info("predict: %s %d sites for %s -> %s", pollutant, len(out), forecast_date, key)
     return PredictSummary(pollutant, forecast_date, len(out), key, champion.version)
 
 
 @flow(name="predict")
-def predict_flow(ctx: Context, pollutants: list[str] | None = None) -> list[PredictSummary]:
+def predict_flow(store: str | None = None, pollutants: list[str] | None = None) -> list[PredictSummary]:
     """Forecast the day after the newest observations with each pollutant's champion."""
-    return [predict_pollutant(ctx, p) for p in (pollutants or list(POLLUTANTS))]
+    ctx = Context.build(store)
+    return [predict_pollutant(ctx, p) for p in pollutants or datasets.pollutants_with_features(ctx.store)]
