@@ -34,7 +34,7 @@ system-deps:
 run: setup  ## Run the main job on the embedded defaults (bundled sample, local store and MLflow, ephemeral Prefect)
 	$(BIN)/airwatch run
 
-test: test-cpp test-sanitize test-py  ## All tests: C++ (ctest, plain and sanitized) and Python (pytest)
+test: lint test-cpp test-sanitize test-py  ## All checks: lint, C++ (ctest, plain and sanitized) and Python (pytest)
 
 test-cpp: system-deps
 	cmake -S . -B $(CPP_BUILD) -DAIRWATCH_BUILD_PYTHON=OFF -DAIRWATCH_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -59,14 +59,14 @@ bench: setup  ## Benchmarks: the C++ core against pandas, Polars and DuckDB on t
 	$(BIN)/python benchmarks/transform.py --json benchmarks/results/transform.json
 
 lint: setup system-deps  ## ruff, mypy and clang-format
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy
 	clang-format --dry-run -Werror $$(find cpp -name '*.cpp' -o -name '*.hpp')
 
 format: setup system-deps  ## Apply ruff format and clang-format
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks scripts
+	$(BIN)/ruff check --fix src tests benchmarks scripts
 	clang-format -i $$(find cpp -name '*.cpp' -o -name '*.hpp')
 
 clean:  ## Remove the environment, builds and the local store

@@ -8,13 +8,20 @@ JSON parameters; each builds its Context inside. Everything else comes from the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 from airwatch import lineage
 from airwatch.io.registry import Registry
 from airwatch.io.store import Store, open_store
 from airwatch.settings import Settings, load_settings
+
+
+@cache
+def _registry(tracking_uri: str, artifact_location: str | None) -> Registry:
+    # One per tracking URI and process: the stage subflows of a run share it, and with it MLflow's
+    # database connection (opening a SQLite store checks its schema, about a second each time).
+    return Registry(tracking_uri, artifact_location)
 
 
 @dataclass
@@ -34,7 +41,7 @@ class Context:
 
     @cached_property
     def registry(self) -> Registry:
-        return Registry(self.settings.tracking_uri(), self.settings.artifact_location())
+        return _registry(self.settings.tracking_uri(), self.settings.artifact_location())
 
     @staticmethod
     def code_version(stage: str) -> str:
