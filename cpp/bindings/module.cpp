@@ -12,7 +12,6 @@
 
 #include <limits>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +20,7 @@
 #include "airwatch/aqi.hpp"
 #include "airwatch/csv.hpp"
 #include "airwatch/drift.hpp"
+#include "airwatch/error.hpp"
 #include "airwatch/features.hpp"
 #include "airwatch/metrics.hpp"
 #include "airwatch/spatial.hpp"
@@ -48,13 +48,13 @@ Out<T> to_numpy(std::vector<T>&& values) {
 airwatch::Pollutant parse_pollutant(const std::string& name) {
   if (name == "pm25") return airwatch::Pollutant::pm25;
   if (name == "ozone") return airwatch::Pollutant::ozone;
-  throw std::invalid_argument("pollutant must be 'pm25' or 'ozone', got '" + name + "'");
+  throw airwatch::Error("pollutant must be 'pm25' or 'ozone', got '" + name + "'");
 }
 
 void require_same_length(std::size_t expected, std::size_t got, const char* name) {
   if (expected != got) {
-    throw std::invalid_argument(std::string("length mismatch: '") + name + "' has " + std::to_string(got) +
-                                " rows, expected " + std::to_string(expected));
+    throw airwatch::Error(std::string("length mismatch: '") + name + "' has " + std::to_string(got) +
+                          " rows, expected " + std::to_string(expected));
   }
 }
 
@@ -197,7 +197,7 @@ nb::tuple py_read_csv(In<uint8_t> data, const std::vector<std::pair<std::string,
   std::vector<airwatch::ColumnRequest> req;
   for (const auto& [name, kind] : columns) {
     if (kind < 0 || kind > static_cast<int>(airwatch::ColumnKind::site_id)) {
-      throw std::invalid_argument("unknown column kind " + std::to_string(kind) + " for '" + name + "'");
+      throw airwatch::Error("unknown column kind " + std::to_string(kind) + " for '" + name + "'");
     }
     req.push_back({name, static_cast<airwatch::ColumnKind>(kind)});
   }
@@ -297,7 +297,7 @@ std::tuple<Out<int32_t>, Out<double>> py_nearest(In<double> lat, In<double> lon,
                                                  In<double> query_lon, int k, double radius_km) {
   require_same_length(lat.shape(0), lon.shape(0), "lon");
   require_same_length(query_lat.shape(0), query_lon.shape(0), "query_lon");
-  if (k < 1) throw std::invalid_argument("k must be >= 1");
+  if (k < 1) throw airwatch::Error("k must be >= 1");
   const std::size_t q = query_lat.shape(0);
   std::vector<int32_t> index(q * static_cast<std::size_t>(k), -1);
   std::vector<double> distance(q * static_cast<std::size_t>(k), std::numeric_limits<double>::quiet_NaN());

@@ -3,12 +3,13 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <exception>
 #include <limits>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <unordered_map>
 
+#include "airwatch/error.hpp"
 #include "airwatch/validate.hpp"
 
 namespace airwatch {
@@ -333,11 +334,10 @@ CsvTable read_csv(std::string_view data, const std::vector<ColumnRequest>& req, 
   const std::size_t header_end = data.find('\n');
   std::string_view header_line = data.substr(0, header_end);
   if (!header_line.empty() && header_line.back() == '\r') header_line.remove_suffix(1);
-  if (trim(header_line).empty()) throw std::invalid_argument("empty input: no header line");
+  if (trim(header_line).empty()) throw Error("empty input: no header line");
   std::vector<std::string_view> fields;
   std::vector<std::string> scratch;
-  if (!split_line(header_line, fields, scratch))
-    throw std::invalid_argument("unterminated quote in the header line");
+  if (!split_line(header_line, fields, scratch)) throw Error("unterminated quote in the header line");
 
   CsvTable table;
   for (auto f : fields) table.header.emplace_back(trim(f));
@@ -393,7 +393,7 @@ CsvTable read_csv(std::string_view data, const std::vector<ColumnRequest>& req, 
     try {
       parse_chunk(body, req, index, table.header.size(), whole);
     } catch (const UnterminatedQuote& q) {
-      throw std::invalid_argument("unterminated quote in data row " + std::to_string(q.local_row));
+      throw Error("unterminated quote in data row " + std::to_string(q.local_row));
     }
   }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "airwatch/csv.hpp"
+#include "airwatch/error.hpp"
 #include "airwatch/validate.hpp"
 
 using airwatch::ColumnKind;
@@ -63,14 +64,13 @@ TEST(Csv, ShortRowsAreFlaggedAndQuotesChecked) {
   const auto t = airwatch::read_csv("a,b\n1,2\n3\n", {{"b", ColumnKind::float64}}, 1);
   EXPECT_EQ(t.row_flags, (std::vector<uint8_t>{0, airwatch::kRowWrongFieldCount}));
   EXPECT_TRUE(std::isnan(t.columns[0].f64[1]));
-  EXPECT_THROW(airwatch::read_csv("a,b\n1,2\n\"3,4\n", {{"a", ColumnKind::float64}}, 1),
-               std::invalid_argument);
+  EXPECT_THROW(airwatch::read_csv("a,b\n1,2\n\"3,4\n", {{"a", ColumnKind::float64}}, 1), airwatch::Error);
   try {
     airwatch::read_csv("a,b\n1,2\n\"3,4\n", {{"a", ColumnKind::float64}}, 1);
-  } catch (const std::invalid_argument& e) {
+  } catch (const airwatch::Error& e) {
     EXPECT_NE(std::string(e.what()).find("row 2"), std::string::npos);
   }
-  EXPECT_THROW(airwatch::read_csv("", {}, 1), std::invalid_argument);
+  EXPECT_THROW(airwatch::read_csv("", {}, 1), airwatch::Error);
 }
 
 TEST(Csv, LeapDaysAndCivilDays) {

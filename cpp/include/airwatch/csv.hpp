@@ -47,7 +47,7 @@ struct CsvTable {
   std::vector<uint8_t> row_flags;  // per row: kRowWrongFieldCount | kRowUnparseable, 0 when clean
 };
 
-// Parses data (the whole file, decompressed). Throws std::invalid_argument naming the data row (1-based)
+// Parses data (the whole file, decompressed). Throws airwatch::Error naming the data row (1-based)
 // of an unterminated quote, or an empty input without a header.
 CsvTable read_csv(std::string_view data, const std::vector<ColumnRequest>& columns, int threads = 2);
 
