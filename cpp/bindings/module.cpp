@@ -68,15 +68,6 @@ Out<int32_t> py_aqi(const std::string& pollutant, In<double> concentration) {
   return to_numpy(std::move(out));
 }
 
-Out<double> py_truncate(const std::string& pollutant, In<double> concentration) {
-  const auto p = parse_pollutant(pollutant);
-  std::vector<double> out(concentration.shape(0));
-  nb::gil_scoped_release release;
-  for (std::size_t i = 0; i < out.size(); ++i)
-    out[i] = airwatch::truncate_concentration(p, concentration.data()[i]);
-  return to_numpy(std::move(out));
-}
-
 Out<int32_t> py_aqi_category(In<int32_t> aqi_values) {
   std::vector<int32_t> out(aqi_values.shape(0));
   {
@@ -360,8 +351,6 @@ NB_MODULE(_core, m) {
   m.def("aqi", &py_aqi, "pollutant"_a, "concentration"_a.noconvert(),
         "Daily AQI per value (int32, -1 where missing). pollutant: 'pm25' (24-h mean, ug/m3, 2024 "
         "breakpoints) or 'ozone' (MDA8, ppm, 2015 breakpoints); values are truncated as EPA requires.");
-  m.def("truncate_concentration", &py_truncate, "pollutant"_a, "concentration"_a.noconvert(),
-        "EPA truncation before the AQI lookup: PM2.5 to 0.1 ug/m3, ozone to 0.001 ppm.");
   m.def("aqi_category", &py_aqi_category, "aqi"_a.noconvert(),
         "AQI category index 0..5 (Good..Hazardous), -1 where missing.");
   m.def("category_names", &py_category_names, "Names of the AQI categories, by index.");
