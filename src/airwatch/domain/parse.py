@@ -16,12 +16,12 @@ import mmap
 import re
 import zipfile
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from airwatch import _core
+from airwatch import core
+from airwatch.core import ColumnKind, CsvTable
 
 
 class ParseError(ValueError):
@@ -44,7 +44,9 @@ UNIT_CODES = {
     "millibars": 7,
 }
 
-F64, I64, DATE, HOUR, DICT, SITE = range(6)  # column kinds of _core.read_csv
+F64, I64, DATE, HOUR, DICT, SITE = (
+    ColumnKind.FLOAT64, ColumnKind.INT64, ColumnKind.DATE, ColumnKind.HOUR, ColumnKind.DICTIONARY, ColumnKind.SITE_ID,
+)  # fmt: skip
 _EPOCH = np.datetime64("1970-01-01", "D")
 DAILY = -1  # the hour of a daily value
 OUT_OF_SCOPE = -2  # site code of a row about a non-AQS site (validation: out_of_scope)
@@ -97,33 +99,30 @@ def parse_daily_file(name: str, data: Buffer, *, raw_key: str | None = None) -> 
 def _header(text: np.ndarray) -> list[str]:
     newlines = np.flatnonzero(text[:65536] == ord("\n"))
     first = text[: newlines[0] + 1] if len(newlines) else text
-    _, header, _, _ = _core.read_csv(first, [], 1)
-    return list(header)
+    return core.read_csv(first, [], 1).header
 
 
-def _read(
-    name: str, text: np.ndarray, columns: list[tuple[str, int]], required: list[str]
-) -> tuple[int, dict[str, Any], np.ndarray]:
-    rows, header, data, ok = _core.read_csv(text, columns, 2)
-    missing = [c for c in required if c not in header]
+def _read(name: str, text: np.ndarray, columns: list[tuple[str, ColumnKind]], required: list[str]) -> CsvTable:
+    table = core.read_csv(text, columns, 2)
+    missing = [c for c in required if c not in table.header]
     if missing:
         raise ParseError(f"{name}: missing column(s) {missing}")
-    return int(rows), data, ok
+    return table
 
 
 def _constant(value: str, n: int) -> pd.Categorical:
     return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
 
 
-def _category(data: dict[str, Any], column: str, n: int) -> pd.Categorical:
-    if column not in data:
+def _category(table: CsvTable, column: str, n: int) -> pd.Categorical:
+    if column not in table:
         return _constant("", n)
-    codes, categories = data[column]
-    return pd.Categorical.from_codes(codes, categories=list(categories))
+    d = table.dictionary(column)
+    return pd.Categorical.from_codes(d.codes, categories=d.categories)
 
 
-def _f64(data: dict[str, Any], column: str, n: int) -> np.ndarray:
-    return data[column] if column in data else np.full(n, np.nan)
+def _f64(table: CsvTable, column: str, n: int) -> np.ndarray:
+    return table.array(column) if column in table else np.full(n, np.nan)
 
 
 def _unit_codes(units: pd.Categorical) -> np.ndarray:
@@ -148,7 +147,7 @@ def _finish(
     out["units"] = units
     out["unit_code"] = _unit_codes(units)
     days = out["day"].to_numpy()
-    missing = days == _core.MISSING_DAY
+    missing = days == core.MISSING_DAY
     out["date"] = pd.Series(
         (_EPOCH + np.where(missing, 0, days).astype("timedelta64[D]")).astype("datetime64[s]")
     ).where(~missing)
@@ -166,27 +165,28 @@ def _from_download_tool(name: str, text: np.ndarray, header: list[str]) -> pd.Da
         ("DAILY_AQI_VALUE", F64), ("DAILY_OBS_COUNT", F64), ("PERCENT_COMPLETE", F64), ("AQS_PARAMETER_CODE", I64),
         ("SITE_LATITUDE", F64), ("SITE_LONGITUDE", F64), ("Site Name", DICT), ("Source", DICT),
     ]  # fmt: skip
-    n, d, ok = _read(name, text, spec, ["POC", "UNITS", "AQS_PARAMETER_CODE", "SITE_LATITUDE", "SITE_LONGITUDE"])
+    d = _read(name, text, spec, ["POC", "UNITS", "AQS_PARAMETER_CODE", "SITE_LATITUDE", "SITE_LONGITUDE"])
+    n, ok = d.rows, d.row_flags
     source = _category(d, "Source", n) if "Source" in d else _constant("AQS", n)
     columns: dict[str, object] = {
-        "parameter": d["AQS_PARAMETER_CODE"].astype(np.int32),
-        "poc": d["POC"].astype(np.int32),
-        "sample_duration": _category({}, "", n),
-        "pollutant_standard": _category({}, "", n),
-        "event_type": _category({}, "", n),
-        "day": d["Date"],
+        "parameter": d.array("AQS_PARAMETER_CODE").astype(np.int32),
+        "poc": d.array("POC").astype(np.int32),
+        "sample_duration": _constant("", n),
+        "pollutant_standard": _constant("", n),
+        "event_type": _constant("", n),
+        "day": d.array("Date"),
         "hour": np.full(n, DAILY, dtype=np.int32),
-        "value": d[value_cols[0]],
+        "value": d.array(value_cols[0]),
         "aqi_reported": _f64(d, "DAILY_AQI_VALUE", n),
         "obs_count": _f64(d, "DAILY_OBS_COUNT", n),
         "percent_complete": _f64(d, "PERCENT_COMPLETE", n),
-        "latitude": d["SITE_LATITUDE"],
-        "longitude": d["SITE_LONGITUDE"],
+        "latitude": d.array("SITE_LATITUDE"),
+        "longitude": d.array("SITE_LONGITUDE"),
         "site_name": _category(d, "Site Name", n),
         "data_source": source,
-        "date_of_last_change": _category({}, "", n),
+        "date_of_last_change": _constant("", n),
     }
-    return _finish(columns, d[site_col], _category(d, "UNITS", n), ok)
+    return _finish(columns, d.array(site_col), _category(d, "UNITS", n), ok)
 
 
 _AIRDATA_COMMON = [
@@ -203,18 +203,19 @@ def _from_airdata_daily(name: str, text: np.ndarray, header: list[str]) -> pd.Da
         ("Observation Count", F64), ("Observation Percent", F64), ("Arithmetic Mean", F64), ("1st Max Value", F64),
         ("AQI", F64), ("Local Site Name", DICT),
     ]  # fmt: skip
-    n, d, ok = _read(name, text, spec, [*_AIRDATA_REQUIRED, "1st Max Value", "Arithmetic Mean"])
-    parameter = d["Parameter Code"].astype(np.int32)
+    d = _read(name, text, spec, [*_AIRDATA_REQUIRED, "1st Max Value", "Arithmetic Mean"])
+    n, ok = d.rows, d.row_flags
+    parameter = d.array("Parameter Code").astype(np.int32)
     # For ozone the daily summary's 1st Max Value of the 8-hour running average is the MDA8;
     # for PM2.5 the daily value is the arithmetic mean.
-    value = np.where(parameter == 44201, d["1st Max Value"], d["Arithmetic Mean"])
+    value = np.where(parameter == 44201, d.array("1st Max Value"), d.array("Arithmetic Mean"))
     columns: dict[str, object] = {
         "parameter": parameter,
-        "poc": d["POC"].astype(np.int32),
+        "poc": d.array("POC").astype(np.int32),
         "sample_duration": _category(d, "Sample Duration", n),
         "pollutant_standard": _category(d, "Pollutant Standard", n),
         "event_type": _category(d, "Event Type", n),
-        "day": d["Date Local"],
+        "day": d.array("Date Local"),
         "hour": np.full(n, DAILY, dtype=np.int32),
         "value": value,
         "aqi_reported": _f64(d, "AQI", n),
@@ -226,32 +227,33 @@ def _from_airdata_daily(name: str, text: np.ndarray, header: list[str]) -> pd.Da
         "data_source": _constant("AQS", n),
         "date_of_last_change": _category(d, "Date of Last Change", n),
     }
-    site = _site_code(d["State Code"], d["County Code"], d["Site Num"])
+    site = _site_code(d.array("State Code"), d.array("County Code"), d.array("Site Num"))
     return _finish(columns, site, _category(d, "Units of Measure", n), ok)
 
 
 def _from_airdata_hourly(name: str, text: np.ndarray, header: list[str]) -> pd.DataFrame:
     spec = [*_AIRDATA_COMMON, ("Time Local", HOUR), ("Sample Measurement", F64)]
-    n, d, ok = _read(name, text, spec, [*_AIRDATA_REQUIRED, "Time Local", "Sample Measurement"])
+    d = _read(name, text, spec, [*_AIRDATA_REQUIRED, "Time Local", "Sample Measurement"])
+    n, ok = d.rows, d.row_flags
     columns: dict[str, object] = {
-        "parameter": d["Parameter Code"].astype(np.int32),
-        "poc": d["POC"].astype(np.int32),
+        "parameter": d.array("Parameter Code").astype(np.int32),
+        "poc": d.array("POC").astype(np.int32),
         "sample_duration": _constant("1 HOUR", n),
-        "pollutant_standard": _category({}, "", n),
-        "event_type": _category({}, "", n),
-        "day": d["Date Local"],
-        "hour": d["Time Local"],
-        "value": d["Sample Measurement"],
+        "pollutant_standard": _constant("", n),
+        "event_type": _constant("", n),
+        "day": d.array("Date Local"),
+        "hour": d.array("Time Local"),
+        "value": d.array("Sample Measurement"),
         "aqi_reported": np.full(n, np.nan),
         "obs_count": np.ones(n),
         "percent_complete": np.full(n, np.nan),
         "latitude": _f64(d, "Latitude", n),
         "longitude": _f64(d, "Longitude", n),
-        "site_name": _category({}, "", n),
+        "site_name": _constant("", n),
         "data_source": _constant("AQS", n),
         "date_of_last_change": _category(d, "Date of Last Change", n),
     }
-    site = _site_code(d["State Code"], d["County Code"], d["Site Num"])
+    site = _site_code(d.array("State Code"), d.array("County Code"), d.array("Site Num"))
     return _finish(columns, site, _category(d, "Units of Measure", n), ok)
 
 
@@ -297,7 +299,7 @@ def parse_aqs_daily(rows: list[dict[str, object]], *, raw_key: str) -> pd.DataFr
         raw["date_local"].notna() & days.isna()
     ).to_numpy()
     day = (days.to_numpy(dtype="datetime64[D]") - _EPOCH).astype(np.int64)
-    day[days.isna().to_numpy()] = _core.MISSING_DAY
+    day[days.isna().to_numpy()] = core.MISSING_DAY
     columns: dict[str, object] = {
         "parameter": parameter,
         "poc": integer("poc").astype(np.int32),
@@ -411,7 +413,7 @@ def parse_airnow_data(rows: list[dict[str, object]], *, raw_key: str) -> pd.Data
     lon = pd.to_numeric(raw["Longitude"], errors="coerce").fillna(0.0)
     local = utc + pd.to_timedelta(np.round(lon.to_numpy() / 15.0), unit="h")
     day = (local.dt.floor("D").to_numpy(dtype="datetime64[D]") - _EPOCH).astype(np.int64)
-    day[utc.isna().to_numpy()] = _core.MISSING_DAY
+    day[utc.isna().to_numpy()] = core.MISSING_DAY
     intl = raw.get("IntlAQSCode", pd.Series([""] * len(raw))).astype(str)
     return _airnow_frame(
         raw["FullAQSCode"].astype(str).str.zfill(9).tolist(),
@@ -436,7 +438,7 @@ def parse_airnow_peak(name: str, data: Buffer, *, raw_key: str | None = None) ->
         raise ParseError(f"{name}: expected 8 (v1) or 13 (v2) '|' fields per line, found {raw.shape[1]}")
     dates = pd.to_datetime(raw[0], format="%m/%d/%y", errors="coerce")
     day = (dates.to_numpy(dtype="datetime64[D]") - _EPOCH).astype(np.int64)
-    day[dates.isna().to_numpy()] = _core.MISSING_DAY
+    day[dates.isna().to_numpy()] = core.MISSING_DAY
     site = raw[1].str.strip()
     us = ~site.str.startswith("000") & ~site.str.startswith("80") & ~site.str.fullmatch(r"\d{9}").eq(False)
     n = len(raw)
