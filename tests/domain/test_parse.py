@@ -60,3 +60,16 @@ def test_airdata_layout_uses_mda8_for_ozone() -> None:
 def test_unknown_layout_names_the_file() -> None:
     with pytest.raises(ParseError, match=r"weird\.csv"):
         parse_daily_file("weird.csv", b"a,b\n1,2\n")
+
+
+def test_missing_column_names_the_file_once() -> None:
+    without_poc = DOWNLOAD_TOOL.replace('"POC",', "", 1)
+    with pytest.raises(ParseError) as caught:
+        parse_daily_file("x.csv", without_poc.encode())
+    assert str(caught.value).count("x.csv") == 1
+    assert str(caught.value).startswith("x.csv: missing column(s)")
+
+
+def test_reader_errors_name_the_file() -> None:
+    with pytest.raises(ParseError, match=r"^y\.csv: unterminated quote in data row 3$"):
+        parse_daily_file("y.csv", (DOWNLOAD_TOOL + '"07/05/1980,17-031-0025\n').encode())

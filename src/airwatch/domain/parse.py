@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from airwatch import core
-from airwatch.core import ColumnKind, CsvTable
+from airwatch.core import ColumnKind, CoreError, CsvTable
 
 
 class ParseError(ValueError):
@@ -73,7 +73,7 @@ def parse_daily_file(name: str, data: Buffer, *, raw_key: str | None = None) -> 
     text = np.frombuffer(decompress(name, data), dtype=np.uint8)
     try:
         header = _header(text)
-    except ValueError as exc:
+    except CoreError as exc:
         raise ParseError(f"{name}: {exc}") from None
     layout: Callable[[str, np.ndarray, list[str]], pd.DataFrame]
     if "Date Local" in header and "Arithmetic Mean" in header:
@@ -89,8 +89,8 @@ def parse_daily_file(name: str, data: Buffer, *, raw_key: str | None = None) -> 
         )
     try:
         frame = layout(name, text, header)
-    except ValueError as exc:  # from the C++ reader: an unterminated quote, naming the row
-        raise ParseError(f"{name}: {exc}") from None
+    except CoreError as exc:  # from the C++ reader (an unterminated quote, naming the row); not ParseError,
+        raise ParseError(f"{name}: {exc}") from None  # whose message already names the file
     frame["raw_key"] = _constant(raw_key or name, len(frame))
     frame["raw_row"] = np.arange(1, len(frame) + 1, dtype=np.int64)
     return frame
