@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -51,3 +52,18 @@ def test_array_likes_are_converted_without_changing_values() -> None:
         core.daily_grid([0], [np.nan], [1.0])
     with pytest.raises(TypeError, match="value"):
         core.daily_grid([0], [0], np.array(["2020-01-01"]))
+
+
+def test_source_digest_is_that_of_the_cpp_sources() -> None:
+    """The loaded core was compiled from the sources in this checkout (CMakeLists.txt's listing)."""
+    root = PACKAGE.parents[1]
+    if not (root / "cpp").is_dir():
+        pytest.skip("installed without the C++ sources")
+    paths = sorted(
+        p.relative_to(root).as_posix()
+        for d in ("cpp/src", "cpp/include", "cpp/bindings")
+        for p in (root / d).rglob("*")
+        if p.is_file() and p.suffix in (".cpp", ".hpp")
+    )
+    listing = "".join(f"{hashlib.sha256((root / p).read_bytes()).hexdigest()}  {p}\n" for p in paths)
+    assert hashlib.sha256(listing.encode()).hexdigest() == core.SOURCE_DIGEST

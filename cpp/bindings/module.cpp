@@ -405,4 +405,6 @@ NB_MODULE(_core, m) {
         "element, value, missing, flagged, out_of_bounds, malformed_lines); flagged (QFLAG), missing "
         "(-9999) and out-of-bounds values are dropped and counted.");
   m.attr("MISSING_DAY") = airwatch::kMissingDay;
+  // Set by CMakeLists.txt from the C++ sources, for dataset versions.
+  m.attr("SOURCE_DIGEST") = AIRWATCH_SOURCE_DIGEST;
 }

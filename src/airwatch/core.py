@@ -26,6 +26,7 @@ from airwatch._core import ColumnKind, CoreError
 
 __all__ = [
     "MISSING_DAY",
+    "SOURCE_DIGEST",
     "CategoryScores",
     "ColumnKind",
     "CoreError",
@@ -59,6 +60,9 @@ __all__ = [
 ]
 
 MISSING_DAY: Final[int] = _core.MISSING_DAY  # the day of an unparseable date
+# SHA-256 (hex) of the C++ sources the loaded core was compiled from: part of a dataset's code version,
+# since a rebuilt core can change the data while the git commit (uncommitted edits) stays the same.
+SOURCE_DIGEST: Final[str] = _core.SOURCE_DIGEST
 
 Bytes = bytes | bytearray | memoryview | mmap.mmap | npt.NDArray[np.uint8]
 
