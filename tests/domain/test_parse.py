@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import random
 
 import numpy as np
 import pytest
@@ -73,3 +74,27 @@ def test_missing_column_names_the_file_once() -> None:
 def test_reader_errors_name_the_file() -> None:
     with pytest.raises(ParseError, match=r"^y\.csv: unterminated quote in data row 3$"):
         parse_daily_file("y.csv", (DOWNLOAD_TOOL + '"07/05/1980,17-031-0025\n').encode())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        random.Random(11).randbytes(5000),  # e.g. an image saved under a .csv name
+        b"\xff\xfeD\x00a\x00t\x00e\x00\n\x00",  # UTF-16
+        '"Date","Site ID","Site Name"\n'.replace("Name", "Nam\xe9").encode("latin-1"),  # header not UTF-8
+    ],
+)
+def test_a_file_that_is_not_text_is_a_parse_error_naming_it(data: bytes) -> None:
+    with pytest.raises(ParseError, match=r"^x\.csv: not a text CSV file: the header"):
+        parse_daily_file("x.csv", data)
+
+
+def test_site_names_that_are_not_utf8_are_read_as_latin1() -> None:
+    header, row = DOWNLOAD_TOOL.splitlines()[:2]
+    header = header.replace('"UNITS",', '"UNITS","Site Name",')
+    rows = [row.replace('"ppm",', f'"ppm","{name}",') for name in ("Jard\u00edn", "Jard\u00edn", "Cicero")]
+    data = "\n".join([header, *rows]).encode("latin-1")
+    data = data.replace(b"Jard\xedn", "Jard\u00edn".encode(), 1)  # one row in UTF-8: the same name
+    frame = parse_daily_file("x.csv", data)
+    assert list(frame["site_name"]) == ["Jard\u00edn", "Jard\u00edn", "Cicero"]
+    assert list(frame["site_name"].cat.categories) == ["Jard\u00edn", "Cicero"]

@@ -11,6 +11,7 @@ import pytest
 from airwatch.domain.weather import (
     LAGGED,
     OBSERVED,
+    WeatherError,
     bearing_deg,
     columns_for_horizon,
     match_upstream,
@@ -65,6 +66,11 @@ def test_csv_standard_units_are_converted() -> None:
     assert np.isnan(frame.loc[0, "TMIN"])  # blank stays missing
     assert np.isnan(frame.loc[1, "TMAX"])  # 212 F (100 C) is outside physical bounds
     assert meta.empty  # this export has no coordinates
+
+
+def test_csv_that_is_not_text_is_a_weather_error_naming_it() -> None:
+    with pytest.raises(WeatherError, match=r"^w\.csv: not a text CSV file"):
+        parse_ghcn_csv("w.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
 
 
 @needs_shared

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from airwatch import core
-from airwatch.core import ColumnKind
+from airwatch.core import ColumnKind, CoreError
 from airwatch.domain.parse import decompress
 
 # RHAV (mean relative humidity, %) and ASLP (mean sea-level pressure, hPa) exist only at some stations
@@ -70,7 +70,10 @@ def parse_ghcn_csv(name: str, data: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
         ("STATION", ColumnKind.DICTIONARY), ("DATE", ColumnKind.DATE), ("LATITUDE", ColumnKind.FLOAT64),
         ("LONGITUDE", ColumnKind.FLOAT64), *((e, ColumnKind.FLOAT64) for e in ELEMENTS),
     ]  # fmt: skip
-    d = core.read_csv(decompress(name, data), columns, 2)
+    try:
+        d = core.read_csv(decompress(name, data), columns, 2)
+    except CoreError as exc:  # not text, or an unterminated quote
+        raise WeatherError(f"{name}: {exc}") from None
     if "STATION" not in d or "DATE" not in d:
         raise WeatherError(f"{name}: not an NCEI daily-summaries CSV (no STATION/DATE columns)")
     station, n = d.dictionary("STATION"), d.rows
