@@ -3,7 +3,11 @@
 Recognised from their header: AirData daily summary files (``daily_*``: ``Date Local``,
 ``Arithmetic Mean``), AirData hourly files (``hourly_*``: ``Time Local``, ``Sample Measurement``),
 and the "Download Daily Data" tool exports (``Date``, ``Site ID`` or ``AQS_SITE_ID``); AQS API
-dailyData records are parsed by :func:`parse_aqs_daily`. Every row becomes one normalized row:
+dailyData records are parsed by :func:`parse_aqs_daily`. Columns are found by name with case, spaces
+and underscores ignored (:func:`normalize`), so the download tool's layouts all read alike: the
+current one (2023-: ``Daily AQI Value``, ``Local Site Name``, ``Site Latitude``), the older upper-case
+one (``DAILY_AQI_VALUE``, ``Site Name``, ``SITE_LATITUDE``) and the oldest (``AQS_SITE_ID``, no source
+or site name). Every row becomes one normalized row:
 values that cannot be parsed become missing and rows with the wrong number of fields are marked, so
 validation can quarantine them with a reason; nothing is dropped here.
 """
@@ -76,11 +80,12 @@ def parse_daily_file(name: str, data: Buffer, *, raw_key: str | None = None) -> 
     except CoreError as exc:
         raise ParseError(f"{name}: {exc}") from None
     layout: Callable[[str, np.ndarray, list[str]], pd.DataFrame]
-    if "Date Local" in header and "Arithmetic Mean" in header:
+    names = {_key(h) for h in header}
+    if {"datelocal", "arithmeticmean"} <= names:
         layout = _from_airdata_daily
-    elif "Date Local" in header and "Sample Measurement" in header:
+    elif {"datelocal", "samplemeasurement"} <= names:
         layout = _from_airdata_hourly
-    elif "Date" in header and ({"Site ID", "AQS_SITE_ID"} & set(header)):
+    elif "date" in names and _key("Site ID") in names:
         layout = _from_download_tool
     else:
         raise ParseError(
@@ -102,12 +107,40 @@ def _header(text: np.ndarray) -> list[str]:
     return core.read_csv(first, [], 1).header
 
 
-def _read(name: str, text: np.ndarray, columns: list[tuple[str, ColumnKind]], required: list[str]) -> CsvTable:
-    table = core.read_csv(text, columns, 2)
-    missing = [c for c in required if c not in table.header]
+def normalize(name: str) -> str:
+    """A column name as layouts are matched: without case, spaces or underscores.
+
+    EPA has renamed columns between exports only in these ways ("DAILY_AQI_VALUE" became "Daily AQI
+    Value"), so "Daily AQI Value" == "DAILY_AQI_VALUE" == "daily aqi value".
+    """
+    return re.sub(r"[\s_]+", "", name).lower()
+
+
+# Different names EPA has given one column, the name the layouts below use first. AQS's own name for
+# AirData's "Site Num" is "site_number" (API responses, and the CSV exports made of them).
+_SAME_COLUMN = (("Site ID", "AQS_SITE_ID"), ("Local Site Name", "Site Name"), ("Site Num", "Site Number"))
+_ALIAS = {normalize(other): normalize(names[0]) for names in _SAME_COLUMN for other in names[1:]}
+
+
+def _key(name: str) -> str:
+    key = normalize(name)
+    return _ALIAS.get(key, key)
+
+
+def _read(
+    name: str, text: np.ndarray, header: list[str], spec: list[tuple[str, ColumnKind]], required: list[str]
+) -> CsvTable:
+    """The spec's columns, keyed by the spec's names whatever the file calls them."""
+    in_file: dict[str, str] = {}
+    for h in header:
+        in_file.setdefault(_key(h), h)
+    missing = [c for c in required if _key(c) not in in_file]
     if missing:
         raise ParseError(f"{name}: missing column(s) {missing}")
-    return table
+    found = {c: in_file[_key(c)] for c, _ in spec if _key(c) in in_file}
+    table = core.read_csv(text, [(found[c], kind) for c, kind in spec if c in found], 2)
+    columns = {c: table.columns[h] for c, h in found.items() if h in table.columns}
+    return CsvTable(table.rows, table.header, columns, table.row_flags)
 
 
 def _constant(value: str, n: int) -> pd.Categorical:
@@ -156,20 +189,19 @@ def _finish(
 
 
 def _from_download_tool(name: str, text: np.ndarray, header: list[str]) -> pd.DataFrame:
-    value_cols = [c for c in header if re.match(r"Daily .*Concentration", c)]
+    value_cols = [c for c in header if re.fullmatch(r"daily.*concentration", normalize(c))]
     if len(value_cols) != 1:
         raise ParseError(f"{name}: expected one 'Daily ... Concentration' column, found {value_cols}")
-    site_col = "Site ID" if "Site ID" in header else "AQS_SITE_ID"
     spec = [
-        ("Date", DATE), (site_col, SITE), ("POC", I64), (value_cols[0], F64), ("UNITS", DICT),
-        ("DAILY_AQI_VALUE", F64), ("DAILY_OBS_COUNT", F64), ("PERCENT_COMPLETE", F64), ("AQS_PARAMETER_CODE", I64),
-        ("SITE_LATITUDE", F64), ("SITE_LONGITUDE", F64), ("Site Name", DICT), ("Source", DICT),
+        ("Date", DATE), ("Site ID", SITE), ("POC", I64), (value_cols[0], F64), ("Units", DICT),
+        ("Daily AQI Value", F64), ("Daily Obs Count", F64), ("Percent Complete", F64), ("AQS Parameter Code", I64),
+        ("Site Latitude", F64), ("Site Longitude", F64), ("Local Site Name", DICT), ("Source", DICT),
     ]  # fmt: skip
-    d = _read(name, text, spec, ["POC", "UNITS", "AQS_PARAMETER_CODE", "SITE_LATITUDE", "SITE_LONGITUDE"])
+    d = _read(name, text, header, spec, ["POC", "Units", "AQS Parameter Code", "Site Latitude", "Site Longitude"])
     n, ok = d.rows, d.row_flags
     source = _category(d, "Source", n) if "Source" in d else _constant("AQS", n)
     columns: dict[str, object] = {
-        "parameter": d.array("AQS_PARAMETER_CODE").astype(np.int32),
+        "parameter": d.array("AQS Parameter Code").astype(np.int32),
         "poc": d.array("POC").astype(np.int32),
         "sample_duration": _constant("", n),
         "pollutant_standard": _constant("", n),
@@ -177,16 +209,16 @@ def _from_download_tool(name: str, text: np.ndarray, header: list[str]) -> pd.Da
         "day": d.array("Date"),
         "hour": np.full(n, DAILY, dtype=np.int32),
         "value": d.array(value_cols[0]),
-        "aqi_reported": _f64(d, "DAILY_AQI_VALUE", n),
-        "obs_count": _f64(d, "DAILY_OBS_COUNT", n),
-        "percent_complete": _f64(d, "PERCENT_COMPLETE", n),
-        "latitude": d.array("SITE_LATITUDE"),
-        "longitude": d.array("SITE_LONGITUDE"),
-        "site_name": _category(d, "Site Name", n),
+        "aqi_reported": _f64(d, "Daily AQI Value", n),
+        "obs_count": _f64(d, "Daily Obs Count", n),
+        "percent_complete": _f64(d, "Percent Complete", n),
+        "latitude": d.array("Site Latitude"),
+        "longitude": d.array("Site Longitude"),
+        "site_name": _category(d, "Local Site Name", n),
         "data_source": source,
         "date_of_last_change": _constant("", n),
     }
-    return _finish(columns, d.array(site_col), _category(d, "UNITS", n), ok)
+    return _finish(columns, d.array("Site ID"), _category(d, "Units", n), ok)
 
 
 _AIRDATA_COMMON = [
@@ -203,7 +235,7 @@ def _from_airdata_daily(name: str, text: np.ndarray, header: list[str]) -> pd.Da
         ("Observation Count", F64), ("Observation Percent", F64), ("Arithmetic Mean", F64), ("1st Max Value", F64),
         ("AQI", F64), ("Local Site Name", DICT),
     ]  # fmt: skip
-    d = _read(name, text, spec, [*_AIRDATA_REQUIRED, "1st Max Value", "Arithmetic Mean"])
+    d = _read(name, text, header, spec, [*_AIRDATA_REQUIRED, "1st Max Value", "Arithmetic Mean"])
     n, ok = d.rows, d.row_flags
     parameter = d.array("Parameter Code").astype(np.int32)
     # For ozone the daily summary's 1st Max Value of the 8-hour running average is the MDA8;
@@ -233,7 +265,7 @@ def _from_airdata_daily(name: str, text: np.ndarray, header: list[str]) -> pd.Da
 
 def _from_airdata_hourly(name: str, text: np.ndarray, header: list[str]) -> pd.DataFrame:
     spec = [*_AIRDATA_COMMON, ("Time Local", HOUR), ("Sample Measurement", F64)]
-    d = _read(name, text, spec, [*_AIRDATA_REQUIRED, "Time Local", "Sample Measurement"])
+    d = _read(name, text, header, spec, [*_AIRDATA_REQUIRED, "Time Local", "Sample Measurement"])
     n, ok = d.rows, d.row_flags
     columns: dict[str, object] = {
         "parameter": d.array("Parameter Code").astype(np.int32),
