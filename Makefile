@@ -6,8 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.airwatch-installed
 CPP_SOURCES := $(shell find cpp -type f) CMakeLists.txt pyproject.toml
 CPP_BUILD := build/cpp
+STUB := src/airwatch/_core.pyi
+# Values are left out (--exclude-values): the stub types the module, it does not record its constants.
+STUBGEN := $(BIN)/python -m nanobind.stubgen -m airwatch._core --exclude-values --quiet
 
-.PHONY: help setup system-deps run test test-cpp test-sanitize test-py bench lint format clean
+.PHONY: help setup system-deps run test test-cpp test-sanitize test-py check-stub stub bench lint format clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -34,7 +37,7 @@ system-deps:
 run: setup  ## Run the main job on the embedded defaults (bundled sample, local store and MLflow, ephemeral Prefect)
 	$(BIN)/airwatch run
 
-test: lint test-cpp test-sanitize test-py  ## All checks: lint, C++ (ctest, plain and sanitized) and Python (pytest)
+test: check-stub lint test-cpp test-sanitize test-py  ## All checks: stub, lint, C++ (ctest, plain and sanitized) and Python (pytest)
 
 test-cpp: system-deps
 	cmake -S . -B $(CPP_BUILD) -DAIRWATCH_BUILD_PYTHON=OFF -DAIRWATCH_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -51,6 +54,19 @@ test-sanitize: system-deps  ## C++ unit tests under ASan + UBSan
 
 test-py: setup
 	$(BIN)/python -m pytest -q
+
+stub: setup  ## Regenerate src/airwatch/_core.pyi from the built module (nanobind stubgen)
+	$(STUBGEN) -o $(STUB)
+
+# The committed stub must be what stubgen makes of the module just built, so mypy checks callers
+# against the real signatures; a difference is printed as a diff.
+check-stub: setup  ## Fail when src/airwatch/_core.pyi differs from a freshly generated stub
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(STUBGEN) -o "$$tmp/_core.pyi" && \
+	if ! diff -u --label "$(STUB) (committed)" --label "$(STUB) (generated)" $(STUB) "$$tmp/_core.pyi"; then \
+	  echo "check-stub: $(STUB) differs from the built module's stub (above); run 'make stub' and commit it" >&2; \
+	  exit 1; \
+	fi; echo "check-stub: $(STUB) is up to date"
 
 bench: setup  ## Benchmarks: the C++ core against pandas, Polars and DuckDB on the same data
 	mkdir -p benchmarks/results

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from airwatch import _core
+from airwatch import core
 from airwatch.domain.parse import parse_daily_file
 from airwatch.io.files import bundled_sample_dir
 
@@ -40,15 +40,13 @@ def load_grid() -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
     frame = frame[frame["parameter"].isin([88101, 88502])]
     daily = frame.groupby(["site_id", "day"], as_index=False)["value"].mean()
     codes, _ = pd.factorize(daily["site_id"], sort=True)
-    site, day, value = _core.daily_grid(
-        codes.astype(np.int32), daily["day"].to_numpy(np.int32), daily["value"].to_numpy(np.float64)
-    )
+    site, day, value = core.daily_grid(codes, daily["day"], daily["value"])
     return source, site, day, value
 
 
 def run_airwatch(site, day, value) -> pd.DataFrame:
     # The peers compute no missing-data count, so neither does this run: the same transform everywhere.
-    names, matrix = _core.compute_features(site, day, value, LAGS, MEANS, STDS, MAXES, False, [], 2, [])
+    names, matrix = core.compute_features(site, day, value, LAGS, MEANS, STDS, MAXES, False, [], 2, [])
     return pd.DataFrame(matrix, columns=names, copy=False)
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from airwatch import _core
+from airwatch import core
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "epa"
 LAGS, MEANS, STDS, MAXES = list(range(7)), [3, 7, 14, 30], [7], [7]
@@ -109,14 +109,14 @@ def generate_daily(sites: int, years: int, seed: int = 1) -> dict[str, np.ndarra
 
 # ---------------------------------------------------------------- the implementations
 def airwatch_hourly(h: dict[str, dict[str, np.ndarray]]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    pm = pd.DataFrame(_core.pm25_daily(*(h["pm25"][c] for c in ("site", "day", "hour", "value")), 2))
-    oz = pd.DataFrame(_core.ozone_mda8(*(h["ozone"][c] for c in ("site", "day", "hour", "value")), 2))
+    pm = pd.DataFrame(vars(core.pm25_daily(*(h["pm25"][c] for c in ("site", "day", "hour", "value")), 2)))
+    oz = pd.DataFrame(vars(core.ozone_mda8(*(h["ozone"][c] for c in ("site", "day", "hour", "value")), 2)))
     return pm[["site", "day", "value", "count", "valid"]], oz[["site", "day", "value", "count", "valid"]]
 
 
 def airwatch_daily(d: dict[str, np.ndarray]) -> pd.DataFrame:
     # The peers compute no missing-data count, so neither does this run: the same transform everywhere.
-    names, matrix = _core.compute_features(d["site"], d["day"], d["value"], LAGS, MEANS, STDS, MAXES, False, [], 2, [])
+    names, matrix = core.compute_features(d["site"], d["day"], d["value"], LAGS, MEANS, STDS, MAXES, False, [], 2, [])
     return pd.DataFrame(matrix, columns=names, copy=False)
 
 

@@ -1,7 +1,9 @@
 // Python bindings of the C++ core. Arrays cross the boundary without copies: inputs are borrowed
 // views of NumPy/Arrow buffers, outputs are NumPy arrays that own the C++ allocation. Every kernel
 // releases the GIL while it runs. Array arguments are not converted implicitly: a float array passed
-// where day numbers are expected is a TypeError, not a silent truncation.
+// where day numbers are expected is a TypeError, not a silent truncation. Results are plain tuples in a
+// fixed order; airwatch/core.py, the only importer of this module, names their fields. Bad input
+// (airwatch::Error) raises CoreError, a ValueError.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/optional.h>
@@ -12,7 +14,6 @@
 
 #include <limits>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "airwatch/aqi.hpp"
 #include "airwatch/csv.hpp"
 #include "airwatch/drift.hpp"
+#include "airwatch/error.hpp"
 #include "airwatch/features.hpp"
 #include "airwatch/metrics.hpp"
 #include "airwatch/spatial.hpp"
@@ -48,13 +50,13 @@ Out<T> to_numpy(std::vector<T>&& values) {
 airwatch::Pollutant parse_pollutant(const std::string& name) {
   if (name == "pm25") return airwatch::Pollutant::pm25;
   if (name == "ozone") return airwatch::Pollutant::ozone;
-  throw std::invalid_argument("pollutant must be 'pm25' or 'ozone', got '" + name + "'");
+  throw airwatch::Error("pollutant must be 'pm25' or 'ozone', got '" + name + "'");
 }
 
 void require_same_length(std::size_t expected, std::size_t got, const char* name) {
   if (expected != got) {
-    throw std::invalid_argument(std::string("length mismatch: '") + name + "' has " + std::to_string(got) +
-                                " rows, expected " + std::to_string(expected));
+    throw airwatch::Error(std::string("length mismatch: '") + name + "' has " + std::to_string(got) +
+                          " rows, expected " + std::to_string(expected));
   }
 }
 
@@ -65,15 +67,6 @@ Out<int32_t> py_aqi(const std::string& pollutant, In<double> concentration) {
     nb::gil_scoped_release release;
     airwatch::aqi_array(p, concentration.data(), out.size(), out.data());
   }
-  return to_numpy(std::move(out));
-}
-
-Out<double> py_truncate(const std::string& pollutant, In<double> concentration) {
-  const auto p = parse_pollutant(pollutant);
-  std::vector<double> out(concentration.shape(0));
-  nb::gil_scoped_release release;
-  for (std::size_t i = 0; i < out.size(); ++i)
-    out[i] = airwatch::truncate_concentration(p, concentration.data()[i]);
   return to_numpy(std::move(out));
 }
 
@@ -135,19 +128,14 @@ std::pair<std::vector<std::string>, nb::ndarray<nb::numpy, double, nb::ndim<2>, 
   return {std::move(names), matrix};
 }
 
-nb::dict py_error_summary(In<double> forecast, In<double> observed) {
+std::tuple<std::size_t, double, double, double> py_error_summary(In<double> forecast, In<double> observed) {
   require_same_length(forecast.shape(0), observed.shape(0), "observed");
   airwatch::ErrorSummary s;
   {
     nb::gil_scoped_release release;
     s = airwatch::error_summary(forecast.data(), observed.data(), forecast.shape(0));
   }
-  nb::dict d;
-  d["n"] = s.n;
-  d["rmse"] = s.rmse;
-  d["mae"] = s.mae;
-  d["bias"] = s.bias;
-  return d;
+  return {s.n, s.rmse, s.mae, s.bias};
 }
 
 double py_rmse_skill(In<double> forecast, In<double> reference, In<double> observed) {
@@ -192,15 +180,12 @@ Out<uint32_t> py_validate(In<int64_t> site, In<int32_t> parameter, In<int32_t> p
   return to_numpy(std::move(out));
 }
 
-nb::tuple py_read_csv(In<uint8_t> data, const std::vector<std::pair<std::string, int>>& columns,
-                      int threads) {
+using CsvColumns = nb::typed<nb::dict, nb::str, nb::object>;
+
+std::tuple<std::size_t, std::vector<std::string>, CsvColumns, Out<uint8_t>> py_read_csv(
+    In<uint8_t> data, const std::vector<std::pair<std::string, airwatch::ColumnKind>>& columns, int threads) {
   std::vector<airwatch::ColumnRequest> req;
-  for (const auto& [name, kind] : columns) {
-    if (kind < 0 || kind > static_cast<int>(airwatch::ColumnKind::site_id)) {
-      throw std::invalid_argument("unknown column kind " + std::to_string(kind) + " for '" + name + "'");
-    }
-    req.push_back({name, static_cast<airwatch::ColumnKind>(kind)});
-  }
+  for (const auto& [name, kind] : columns) req.push_back({name, kind});
   // A view of the caller's buffer (bytes, or a memory-mapped file): the file is never copied.
   const std::string_view view(reinterpret_cast<const char*>(data.data()), data.shape(0));
   airwatch::CsvTable table;
@@ -208,7 +193,7 @@ nb::tuple py_read_csv(In<uint8_t> data, const std::vector<std::pair<std::string,
     nb::gil_scoped_release release;
     table = airwatch::read_csv(view, req, threads);
   }
-  nb::dict out;
+  CsvColumns out;
   for (auto& col : table.columns) {
     if (!col.present) continue;
     switch (col.kind) {
@@ -228,23 +213,15 @@ nb::tuple py_read_csv(In<uint8_t> data, const std::vector<std::pair<std::string,
         break;
     }
   }
-  return nb::make_tuple(table.rows, nb::cast(table.header), out, to_numpy(std::move(table.row_flags)));
+  return {table.rows, std::move(table.header), std::move(out), to_numpy(std::move(table.row_flags))};
 }
 
-nb::dict aggregate_dict(airwatch::DailyAggregate&& a) {
-  nb::dict d;
-  d["site"] = to_numpy(std::move(a.site));
-  d["day"] = to_numpy(std::move(a.day));
-  d["value"] = to_numpy(std::move(a.value));
-  d["count"] = to_numpy(std::move(a.count));
-  d["valid"] = to_numpy(std::move(a.valid));
-  d["max_hour"] = to_numpy(std::move(a.max_hour));
-  return d;
-}
+using Aggregate =
+    std::tuple<Out<int32_t>, Out<int32_t>, Out<double>, Out<int32_t>, Out<uint8_t>, Out<int32_t>>;
 
 template <typename Fn>
-nb::dict py_aggregate(Fn fn, In<int32_t> site, In<int32_t> day, In<int32_t> hour, In<double> value,
-                      int threads) {
+Aggregate py_aggregate(Fn fn, In<int32_t> site, In<int32_t> day, In<int32_t> hour, In<double> value,
+                       int threads) {
   const std::size_t n = site.shape(0);
   require_same_length(n, day.shape(0), "day");
   require_same_length(n, hour.shape(0), "hour");
@@ -254,11 +231,14 @@ nb::dict py_aggregate(Fn fn, In<int32_t> site, In<int32_t> day, In<int32_t> hour
     nb::gil_scoped_release release;
     a = fn(site.data(), day.data(), hour.data(), value.data(), n, threads);
   }
-  return aggregate_dict(std::move(a));
+  return {to_numpy(std::move(a.site)),  to_numpy(std::move(a.day)),   to_numpy(std::move(a.value)),
+          to_numpy(std::move(a.count)), to_numpy(std::move(a.valid)), to_numpy(std::move(a.max_hour))};
 }
 
-nb::dict py_category_scores(const std::string& pollutant, In<double> forecast, In<double> observed,
-                            int threshold_category) {
+std::tuple<std::size_t, double, std::size_t, double, double> py_category_scores(const std::string& pollutant,
+                                                                                In<double> forecast,
+                                                                                In<double> observed,
+                                                                                int threshold_category) {
   require_same_length(forecast.shape(0), observed.shape(0), "observed");
   const auto p = parse_pollutant(pollutant);
   airwatch::CategoryScores s;
@@ -266,17 +246,10 @@ nb::dict py_category_scores(const std::string& pollutant, In<double> forecast, I
     nb::gil_scoped_release release;
     s = airwatch::category_scores(p, forecast.data(), observed.data(), forecast.shape(0), threshold_category);
   }
-  nb::dict d;
-  d["n"] = s.n;
-  d["hit_rate"] = s.hit_rate;
-  d["events"] = s.events;
-  d["pod"] = s.pod;
-  d["far"] = s.far;
-  return d;
+  return {s.n, s.hit_rate, s.events, s.pod, s.far};
 }
 
-nb::dict py_drift(In<double> reference, In<double> current, int bins) {
-  nb::dict d;
+std::tuple<double, double, double, Out<double>> py_drift(In<double> reference, In<double> current, int bins) {
   double psi = 0, ks = 0, w = 0;
   std::vector<double> edges;
   {
@@ -286,18 +259,14 @@ nb::dict py_drift(In<double> reference, In<double> current, int bins) {
     ks = airwatch::ks_statistic(reference.data(), reference.shape(0), current.data(), current.shape(0));
     w = airwatch::wasserstein(reference.data(), reference.shape(0), current.data(), current.shape(0));
   }
-  d["psi"] = psi;
-  d["ks"] = ks;
-  d["wasserstein"] = w;
-  d["edges"] = to_numpy(std::move(edges));
-  return d;
+  return {psi, ks, w, to_numpy(std::move(edges))};
 }
 
 std::tuple<Out<int32_t>, Out<double>> py_nearest(In<double> lat, In<double> lon, In<double> query_lat,
                                                  In<double> query_lon, int k, double radius_km) {
   require_same_length(lat.shape(0), lon.shape(0), "lon");
   require_same_length(query_lat.shape(0), query_lon.shape(0), "query_lon");
-  if (k < 1) throw std::invalid_argument("k must be >= 1");
+  if (k < 1) throw airwatch::Error("k must be >= 1");
   const std::size_t q = query_lat.shape(0);
   std::vector<int32_t> index(q * static_cast<std::size_t>(k), -1);
   std::vector<double> distance(q * static_cast<std::size_t>(k), std::numeric_limits<double>::quiet_NaN());
@@ -332,24 +301,24 @@ std::tuple<Out<double>, Out<int32_t>> py_neighbor_mean(In<int32_t> site, In<int3
   return {to_numpy(std::move(mean)), to_numpy(std::move(count))};
 }
 
-nb::dict py_ghcn(In<uint8_t> data, const std::vector<std::string>& elements) {
+std::tuple<std::vector<std::string>, Out<int32_t>, Out<int32_t>, Out<int32_t>, Out<double>, std::size_t,
+           std::size_t, std::size_t, std::size_t>
+py_ghcn(In<uint8_t> data, const std::vector<std::string>& elements) {
   const std::string_view view(reinterpret_cast<const char*>(data.data()), data.shape(0));
   airwatch::GhcnDaily g;
   {
     nb::gil_scoped_release release;
     g = airwatch::parse_ghcn_dly(view, elements);
   }
-  nb::dict d;
-  d["stations"] = nb::cast(g.stations);
-  d["station"] = to_numpy(std::move(g.station));
-  d["day"] = to_numpy(std::move(g.day));
-  d["element"] = to_numpy(std::move(g.element));
-  d["value"] = to_numpy(std::move(g.value));
-  d["missing"] = g.missing;
-  d["flagged"] = g.flagged;
-  d["out_of_bounds"] = g.out_of_bounds;
-  d["malformed_lines"] = g.malformed_lines;
-  return d;
+  return {std::move(g.stations),
+          to_numpy(std::move(g.station)),
+          to_numpy(std::move(g.day)),
+          to_numpy(std::move(g.element)),
+          to_numpy(std::move(g.value)),
+          g.missing,
+          g.flagged,
+          g.out_of_bounds,
+          g.malformed_lines};
 }
 
 }  // namespace
@@ -357,11 +326,23 @@ nb::dict py_ghcn(In<uint8_t> data, const std::vector<std::string>& elements) {
 NB_MODULE(_core, m) {
   m.doc() = "AirWatch C++ core: EPA AQI, validation rules, daily-series features and forecast metrics.";
 
+  // A ValueError, so callers that caught the ValueError of std::invalid_argument keep working.
+  nb::exception<airwatch::Error>(m, "CoreError", PyExc_ValueError);
+
+  nb::enum_<airwatch::ColumnKind>(m, "ColumnKind", "How read_csv converts a column.")
+      .value("FLOAT64", airwatch::ColumnKind::float64, "NaN when empty, '.' or not a number")
+      .value("INT64", airwatch::ColumnKind::int64, "-1 when empty or not an integer")
+      .value("DATE", airwatch::ColumnKind::date,
+             "days since 1970-01-01 (YYYY-MM-DD or MM/DD/YYYY); MISSING_DAY if invalid")
+      .value("HOUR", airwatch::ColumnKind::hour, "HH:MM to 0..23; -1 when invalid")
+      .value("DICTIONARY", airwatch::ColumnKind::dictionary,
+             "codes into the distinct strings, in order of first appearance")
+      .value("SITE_ID", airwatch::ColumnKind::site_id,
+             "9 digits, dashes ignored, as SSCCCNNNN; -1 when invalid");
+
   m.def("aqi", &py_aqi, "pollutant"_a, "concentration"_a.noconvert(),
         "Daily AQI per value (int32, -1 where missing). pollutant: 'pm25' (24-h mean, ug/m3, 2024 "
         "breakpoints) or 'ozone' (MDA8, ppm, 2015 breakpoints); values are truncated as EPA requires.");
-  m.def("truncate_concentration", &py_truncate, "pollutant"_a, "concentration"_a.noconvert(),
-        "EPA truncation before the AQI lookup: PM2.5 to 0.1 ug/m3, ozone to 0.001 ppm.");
   m.def("aqi_category", &py_aqi_category, "aqi"_a.noconvert(),
         "AQI category index 0..5 (Good..Hazardous), -1 where missing.");
   m.def("category_names", &py_category_names, "Names of the AQI categories, by index.");
@@ -374,7 +355,7 @@ NB_MODULE(_core, m) {
         "Feature block for each row of a daily grid, from values on or before the row's day. Returns "
         "(names, matrix) with matrix of shape (rows, features), column-major.");
   m.def("error_summary", &py_error_summary, "forecast"_a.noconvert(), "observed"_a.noconvert(),
-        "n, rmse, mae and bias over the pairs where both values exist.");
+        "(n, rmse, mae, bias) over the pairs where both values exist.");
   m.def("rmse_skill", &py_rmse_skill, "forecast"_a.noconvert(), "reference"_a.noconvert(),
         "observed"_a.noconvert(), "1 - rmse(forecast)/rmse(reference) over the days all three exist.");
   m.def("validate_observations", &py_validate, "site"_a.noconvert(), "parameter"_a.noconvert(),
@@ -386,31 +367,31 @@ NB_MODULE(_core, m) {
   m.def("reason_codes", &airwatch::reason_codes, "(bit, code) of every validation rule.");
   m.def("read_csv", &py_read_csv, "data"_a.noconvert(), "columns"_a, "threads"_a = 2,
         "Read the named columns of a CSV (a uint8 array over the bytes, e.g. np.frombuffer of bytes or "
-        "mmap). columns: (name, kind) with kind 0 float64, 1 int64, 2 date, 3 "
-        "hour, 4 dictionary, 5 site id. Returns (rows, header, {name: array or (codes, categories)}, "
-        "row_flags); absent columns are left out of the dict.");
+        "mmap). Returns (rows, header, {name: array or (codes, categories)}, row_flags); absent columns "
+        "are left out of the dict.");
   m.def(
       "pm25_daily",
       [](In<int32_t> site, In<int32_t> day, In<int32_t> hour, In<double> value, int threads) {
         return py_aggregate(airwatch::pm25_daily, site, day, hour, value, threads);
       },
       "site"_a.noconvert(), "day"_a.noconvert(), "hour"_a.noconvert(), "value"_a.noconvert(), "threads"_a = 2,
-      "PM2.5 24-hour averages from hourly rows sorted by (site, day, hour): dict of site, day, value, count "
-      "(valid hours), valid (>= 18 hours), max_hour.");
+      "PM2.5 24-hour averages from hourly rows sorted by (site, day, hour): (site, day, value, count "
+      "(valid hours), valid (>= 18 hours), max_hour).");
   m.def(
       "ozone_mda8",
       [](In<int32_t> site, In<int32_t> day, In<int32_t> hour, In<double> value, int threads) {
         return py_aggregate(airwatch::ozone_mda8, site, day, hour, value, threads);
       },
       "site"_a.noconvert(), "day"_a.noconvert(), "hour"_a.noconvert(), "value"_a.noconvert(), "threads"_a = 2,
-      "Ozone MDA8 (40 CFR 50 Appendix U, 2015) from hourly ppm rows sorted by (site, day, hour): dict of "
-      "site, "
-      "day, value, count (valid 8-hour periods of 17), valid, max_hour.");
+      "Ozone MDA8 (40 CFR 50 Appendix U, 2015) from hourly ppm rows sorted by (site, day, hour): (site, "
+      "day, value, count (valid 8-hour periods of 17), valid, max_hour).");
   m.def("category_scores", &py_category_scores, "pollutant"_a, "forecast"_a.noconvert(),
         "observed"_a.noconvert(), "threshold_category"_a = 2,
-        "AQI-category hit rate, and POD/FAR for days at or above threshold_category (2 = USG).");
+        "(n, hit_rate, events, pod, far): AQI-category hit rate, and POD/FAR for days at or above "
+        "threshold_category (2 = USG).");
   m.def("drift", &py_drift, "reference"_a.noconvert(), "current"_a.noconvert(), "bins"_a = 10,
-        "PSI over reference-quantile bins, Kolmogorov-Smirnov statistic and Wasserstein-1 distance.");
+        "(psi, ks, wasserstein, edges): PSI over reference-quantile bins, Kolmogorov-Smirnov statistic and "
+        "Wasserstein-1 distance.");
   m.def("nearest_sites", &py_nearest, "lat"_a.noconvert(), "lon"_a.noconvert(), "query_lat"_a.noconvert(),
         "query_lon"_a.noconvert(), "k"_a, "radius_km"_a,
         "k nearest sites within radius_km of each query point (k-d tree): (index, distance_km), each "
@@ -420,7 +401,10 @@ NB_MODULE(_core, m) {
         "Inverse-distance weighted mean of the k nearest other sites' values on each grid row's day, and how "
         "many contributed.");
   m.def("parse_ghcn_dly", &py_ghcn, "data"_a.noconvert(), "elements"_a,
-        "NOAA GHCN-Daily .dly text (uint8 array) to long rows in metric units; flagged (QFLAG), missing "
+        "NOAA GHCN-Daily .dly text (uint8 array) to long rows in metric units: (stations, station, day, "
+        "element, value, missing, flagged, out_of_bounds, malformed_lines); flagged (QFLAG), missing "
         "(-9999) and out-of-bounds values are dropped and counted.");
   m.attr("MISSING_DAY") = airwatch::kMissingDay;
+  // Set by CMakeLists.txt from the C++ sources, for dataset versions.
+  m.attr("SOURCE_DIGEST") = AIRWATCH_SOURCE_DIGEST;
 }

@@ -2,9 +2,10 @@
 
 #include <cmath>
 #include <limits>
-#include <stdexcept>
 #include <string>
 #include <thread>
+
+#include "airwatch/error.hpp"
 
 namespace airwatch {
 namespace {
@@ -35,16 +36,15 @@ double ozone_8h_average(const double* truncated, std::size_t h, std::size_t hour
 void check_rows(const int32_t* site, const int32_t* day, const int32_t* hour, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     if (hour[i] < 0 || hour[i] > 23) {
-      throw std::invalid_argument("hour must be 0..23; row " + std::to_string(i) + " has " +
-                                  std::to_string(hour[i]));
+      throw Error("hour must be 0..23; row " + std::to_string(i) + " has " + std::to_string(hour[i]));
     }
     if (i == 0) continue;
     const bool before =
         site[i] < site[i - 1] ||
         (site[i] == site[i - 1] && (day[i] < day[i - 1] || (day[i] == day[i - 1] && hour[i] <= hour[i - 1])));
     if (before) {
-      throw std::invalid_argument("rows must be sorted by (site, day, hour), one per hour; row " +
-                                  std::to_string(i) + " breaks the order");
+      throw Error("rows must be sorted by (site, day, hour), one per hour; row " + std::to_string(i) +
+                  " breaks the order");
     }
   }
 }

@@ -3,12 +3,13 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <exception>
 #include <limits>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <unordered_map>
 
+#include "airwatch/error.hpp"
 #include "airwatch/validate.hpp"
 
 namespace airwatch {
@@ -70,6 +71,22 @@ bool split_line(std::string_view line, std::vector<std::string_view>& fields,
       i = comma + 1;
     }
   }
+}
+
+// Latin-1 maps each byte to the code point of the same number, so every byte string decodes.
+std::string latin1_to_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 2);
+  for (const char ch : s) {
+    const auto b = static_cast<unsigned char>(ch);
+    if (b < 0x80) {
+      out.push_back(ch);
+    } else {
+      out.push_back(static_cast<char>(0xC0 | (b >> 6)));
+      out.push_back(static_cast<char>(0x80 | (b & 0x3F)));
+    }
+  }
+  return out;
 }
 
 std::string_view trim(std::string_view s) {
@@ -199,12 +216,20 @@ bool store_field(std::string_view f, std::size_t c, ColumnKind kind, ChunkResult
       return v != -1 || is_blank(f);
     }
     case ColumnKind::dictionary: {
-      const std::string_view key = trim(f);
+      std::string_view key = trim(f);
       int32_t& last = out.last_code[c];
       // EPA files are sorted, so most rows repeat the previous row's value.
       if (last >= 0 && col.categories[static_cast<std::size_t>(last)] == key) {
         col.i32.push_back(last);
         return true;
+      }
+      // Categories become Python str, which must be UTF-8. EPA files are ASCII but for some old
+      // files' site names in Latin-1; those are decoded as Latin-1 (before the lookup, so a name
+      // written both ways is one category) rather than failing the whole file.
+      std::string decoded;
+      if (!is_utf8(key)) {
+        decoded = latin1_to_utf8(key);
+        key = decoded;
       }
       auto& dict = out.dicts[c];
       auto it = dict.find(key);
@@ -318,6 +343,44 @@ void parse_chunk(std::string_view chunk, const std::vector<ColumnRequest>& req, 
 
 }  // namespace
 
+bool is_utf8(std::string_view s) noexcept {
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    // Well-formed sequences (Unicode Table 3-7): no overlong forms, surrogates or code points
+    // above U+10FFFF, which Python's decoder rejects as well.
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (b >= 0xC2 && b <= 0xDF) {
+      len = 2;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      len = 3;
+      if (b == 0xE0) lo = 0xA0;
+      if (b == 0xED) hi = 0x9F;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      len = 4;
+      if (b == 0xF0) lo = 0x90;
+      if (b == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (n - i < len) return false;
+    const auto second = static_cast<unsigned char>(s[i + 1]);
+    if (second < lo || second > hi) return false;
+    for (std::size_t k = 2; k < len; ++k) {
+      const auto next = static_cast<unsigned char>(s[i + k]);
+      if (next < 0x80 || next > 0xBF) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
 int32_t days_from_civil(int year, unsigned month, unsigned day) noexcept {
   const int y = year - (month <= 2 ? 1 : 0);
   const int era = (y >= 0 ? y : y - 399) / 400;
@@ -329,15 +392,19 @@ int32_t days_from_civil(int year, unsigned month, unsigned day) noexcept {
 
 CsvTable read_csv(std::string_view data, const std::vector<ColumnRequest>& req, int threads) {
   // A UTF-8 byte-order mark would become part of the first column's name.
-  if (data.size() >= 3 && static_cast<unsigned char>(data[0]) == 0xEF) data.remove_prefix(3);
+  if (data.starts_with("\xEF\xBB\xBF")) data.remove_prefix(3);
   const std::size_t header_end = data.find('\n');
   std::string_view header_line = data.substr(0, header_end);
   if (!header_line.empty() && header_line.back() == '\r') header_line.remove_suffix(1);
-  if (trim(header_line).empty()) throw std::invalid_argument("empty input: no header line");
+  if (trim(header_line).empty()) throw Error("empty input: no header line");
+  // The header names the columns, so it must be text; a binary file (an image, a .zip or .gz under a
+  // .csv name) or a UTF-16 export fails here with a message, not later as garbage columns.
+  if (header_line.find('\0') != std::string_view::npos)
+    throw Error("not a text CSV file: the header has NUL bytes (binary data, or UTF-16 text)");
+  if (!is_utf8(header_line)) throw Error("not a text CSV file: the header is not UTF-8");
   std::vector<std::string_view> fields;
   std::vector<std::string> scratch;
-  if (!split_line(header_line, fields, scratch))
-    throw std::invalid_argument("unterminated quote in the header line");
+  if (!split_line(header_line, fields, scratch)) throw Error("unterminated quote in the header line");
 
   CsvTable table;
   for (auto f : fields) table.header.emplace_back(trim(f));
@@ -393,7 +460,7 @@ CsvTable read_csv(std::string_view data, const std::vector<ColumnRequest>& req, 
     try {
       parse_chunk(body, req, index, table.header.size(), whole);
     } catch (const UnterminatedQuote& q) {
-      throw std::invalid_argument("unterminated quote in data row " + std::to_string(q.local_row));
+      throw Error("unterminated quote in data row " + std::to_string(q.local_row));
     }
   }
 

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <stdexcept>
+#include <string>
+
+#include "airwatch/error.hpp"
 
 namespace airwatch {
 namespace {
@@ -13,7 +15,7 @@ std::vector<double> sorted_finite(const double* x, std::size_t n, const char* wh
   for (std::size_t i = 0; i < n; ++i) {
     if (!std::isnan(x[i])) v.push_back(x[i]);
   }
-  if (v.empty()) throw std::invalid_argument(std::string(what) + " sample is empty (or all NaN)");
+  if (v.empty()) throw Error(std::string(what) + " sample is empty (or all NaN)");
   std::sort(v.begin(), v.end());
   return v;
 }
@@ -21,7 +23,7 @@ std::vector<double> sorted_finite(const double* x, std::size_t n, const char* wh
 }  // namespace
 
 std::vector<double> quantile_edges(const double* reference, std::size_t n, int bins) {
-  if (bins < 2) throw std::invalid_argument("bins must be >= 2");
+  if (bins < 2) throw Error("bins must be >= 2");
   const auto r = sorted_finite(reference, n, "reference");
   std::vector<double> edges;
   for (int k = 1; k < bins; ++k) {

@@ -4,9 +4,10 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
-#include <stdexcept>
 #include <string>
 #include <thread>
+
+#include "airwatch/error.hpp"
 
 namespace airwatch {
 namespace {
@@ -18,8 +19,7 @@ int min_count(int window) { return (window + 1) / 2; }
 void check_windows(const std::vector<int>& windows, const char* what, int lowest) {
   for (int w : windows) {
     if (w < lowest) {
-      throw std::invalid_argument(std::string(what) + " must be >= " + std::to_string(lowest) + ", got " +
-                                  std::to_string(w));
+      throw Error(std::string(what) + " must be >= " + std::to_string(lowest) + ", got " + std::to_string(w));
     }
   }
 }
@@ -68,9 +68,9 @@ DailyGrid daily_grid(const int32_t* site, const int32_t* day, const double* valu
     if (i > 0) {
       const bool same_site = site[i] == site[i - 1];
       if (site[i] < site[i - 1] || (same_site && day[i] <= day[i - 1])) {
-        throw std::invalid_argument("rows must be sorted by (site, day) with one row per site and day; row " +
-                                    std::to_string(i) + " (site " + std::to_string(site[i]) + ", day " +
-                                    std::to_string(day[i]) + ") breaks the order");
+        throw Error("rows must be sorted by (site, day) with one row per site and day; row " +
+                    std::to_string(i) + " (site " + std::to_string(site[i]) + ", day " +
+                    std::to_string(day[i]) + ") breaks the order");
       }
       total += same_site ? static_cast<std::size_t>(day[i] - day[i - 1]) : 1;
     } else {
@@ -227,25 +227,22 @@ void features_range(const int32_t* site, const int32_t* day, const double* value
 void compute_features(const int32_t* site, const int32_t* day, const double* value, std::size_t n,
                       const FeatureSpec& spec, double* out) {
   for (int k : spec.lags) {
-    if (k < 0) throw std::invalid_argument("lags must be >= 0, got " + std::to_string(k));
+    if (k < 0) throw Error("lags must be >= 0, got " + std::to_string(k));
   }
   check_windows(spec.mean_windows, "mean windows", 1);
   check_windows(spec.std_windows, "std windows", 2);
   check_windows(spec.max_windows, "max windows", 1);
   check_windows(spec.missing_windows, "missing windows", 1);
   for (double a : spec.ewm_alphas) {
-    if (!(a > 0.0 && a <= 1.0))
-      throw std::invalid_argument("ewm alphas must be in (0, 1], got " + std::to_string(a));
+    if (!(a > 0.0 && a <= 1.0)) throw Error("ewm alphas must be in (0, 1], got " + std::to_string(a));
   }
   for (std::size_t i = 1; i < n; ++i) {
     if (site[i] == site[i - 1] && day[i] != day[i - 1] + 1) {
-      throw std::invalid_argument("grid rows must be consecutive days per site; row " + std::to_string(i) +
-                                  " (site " + std::to_string(site[i]) + ") is not the day after row " +
-                                  std::to_string(i - 1));
+      throw Error("grid rows must be consecutive days per site; row " + std::to_string(i) + " (site " +
+                  std::to_string(site[i]) + ") is not the day after row " + std::to_string(i - 1));
     }
     if (site[i] < site[i - 1]) {
-      throw std::invalid_argument("grid rows must be sorted by site; row " + std::to_string(i) +
-                                  " breaks the order");
+      throw Error("grid rows must be sorted by site; row " + std::to_string(i) + " breaks the order");
     }
   }
   // Split the rows between workers at site boundaries; small inputs are not worth a thread.

@@ -5,8 +5,9 @@
 #include <limits>
 #include <numbers>
 #include <queue>
-#include <stdexcept>
 #include <string>
+
+#include "airwatch/error.hpp"
 
 namespace airwatch {
 namespace {
@@ -43,7 +44,7 @@ SiteIndex::SiteIndex(const double* lat, const double* lon, std::size_t n)
   for (std::size_t i = 0; i < n; ++i) {
     if (std::isnan(lat[i]) || std::isnan(lon[i])) continue;  // a site without coordinates has no neighbours
     if (lat[i] < -90 || lat[i] > 90 || lon[i] < -180 || lon[i] > 180) {
-      throw std::invalid_argument("site " + std::to_string(i) + " has coordinates out of range");
+      throw Error("site " + std::to_string(i) + " has coordinates out of range");
     }
     to_xyz(lat[i], lon[i], &xyz_[3 * i]);
     ids.push_back(static_cast<int32_t>(i));
@@ -123,15 +124,15 @@ void neighbor_mean(const int32_t* site, const int32_t* day, const double* value,
   std::vector<int32_t> first_day(n_sites, 0);
   for (std::size_t i = 0; i < n; ++i) {
     if (site[i] < 0 || static_cast<std::size_t>(site[i]) >= n_sites) {
-      throw std::invalid_argument("row " + std::to_string(i) + ": site " + std::to_string(site[i]) +
-                                  " has no coordinates (only " + std::to_string(n_sites) + " sites)");
+      throw Error("row " + std::to_string(i) + ": site " + std::to_string(site[i]) +
+                  " has no coordinates (only " + std::to_string(n_sites) + " sites)");
     }
     const auto s = static_cast<std::size_t>(site[i]);
     if (start[s] == kNone) {
       start[s] = i;
       first_day[s] = day[i];
     } else if (i > 0 && (site[i - 1] != site[i] || day[i] != day[i - 1] + 1)) {
-      throw std::invalid_argument("row " + std::to_string(i) + ": rows of a site must be consecutive days");
+      throw Error("row " + std::to_string(i) + ": rows of a site must be consecutive days");
     }
     ++length[s];
   }

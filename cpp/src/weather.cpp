@@ -1,5 +1,6 @@
 #include "airwatch/weather.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <unordered_map>
 
@@ -71,6 +72,12 @@ GhcnDaily parse_ghcn_dly(std::string_view data, const std::vector<std::string>& 
       continue;
     }
     const std::string id(line.substr(0, 11));
+    // Station ids are ASCII (country, network, number); anything else is a damaged or foreign line,
+    // and would not even convert to a Python str.
+    if (!std::all_of(id.begin(), id.end(), [](char ch) { return ch > ' ' && ch < 0x7F; })) {
+      ++out.malformed_lines;
+      continue;
+    }
     auto it = station_index.find(id);
     if (it == station_index.end()) {
       it = station_index.emplace(id, static_cast<int32_t>(out.stations.size())).first;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "airwatch/aggregate.hpp"
+#include "airwatch/error.hpp"
 
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -73,11 +74,9 @@ TEST(Pm25Daily, CompletenessAndBadInput) {
   EXPECT_EQ(r.valid[0], 0);  // 17 of 24 hours < 75%
   EXPECT_DOUBLE_EQ(r.value[0], 10.0);
   hour[3] = 2;
-  EXPECT_THROW(airwatch::pm25_daily(site.data(), day.data(), hour.data(), v.data(), 17, 1),
-               std::invalid_argument);
+  EXPECT_THROW(airwatch::pm25_daily(site.data(), day.data(), hour.data(), v.data(), 17, 1), airwatch::Error);
   hour[3] = 24;
-  EXPECT_THROW(airwatch::pm25_daily(site.data(), day.data(), hour.data(), v.data(), 17, 1),
-               std::invalid_argument);
+  EXPECT_THROW(airwatch::pm25_daily(site.data(), day.data(), hour.data(), v.data(), 17, 1), airwatch::Error);
   const auto empty = airwatch::pm25_daily(nullptr, nullptr, nullptr, nullptr, 0, 1);
   EXPECT_TRUE(empty.value.empty());
 }

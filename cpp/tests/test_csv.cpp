@@ -1,10 +1,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 #include <stdexcept>
 #include <string>
 
 #include "airwatch/csv.hpp"
+#include "airwatch/error.hpp"
 #include "airwatch/validate.hpp"
 
 using airwatch::ColumnKind;
@@ -63,14 +65,13 @@ TEST(Csv, ShortRowsAreFlaggedAndQuotesChecked) {
   const auto t = airwatch::read_csv("a,b\n1,2\n3\n", {{"b", ColumnKind::float64}}, 1);
   EXPECT_EQ(t.row_flags, (std::vector<uint8_t>{0, airwatch::kRowWrongFieldCount}));
   EXPECT_TRUE(std::isnan(t.columns[0].f64[1]));
-  EXPECT_THROW(airwatch::read_csv("a,b\n1,2\n\"3,4\n", {{"a", ColumnKind::float64}}, 1),
-               std::invalid_argument);
+  EXPECT_THROW(airwatch::read_csv("a,b\n1,2\n\"3,4\n", {{"a", ColumnKind::float64}}, 1), airwatch::Error);
   try {
     airwatch::read_csv("a,b\n1,2\n\"3,4\n", {{"a", ColumnKind::float64}}, 1);
-  } catch (const std::invalid_argument& e) {
+  } catch (const airwatch::Error& e) {
     EXPECT_NE(std::string(e.what()).find("row 2"), std::string::npos);
   }
-  EXPECT_THROW(airwatch::read_csv("", {}, 1), std::invalid_argument);
+  EXPECT_THROW(airwatch::read_csv("", {}, 1), airwatch::Error);
 }
 
 TEST(Csv, LeapDaysAndCivilDays) {
@@ -79,4 +80,87 @@ TEST(Csv, LeapDaysAndCivilDays) {
   const auto t = airwatch::read_csv("d\n2001-02-29\n2000-02-29\n", {{"d", ColumnKind::date}}, 1);
   EXPECT_EQ(t.columns[0].i32[0], airwatch::kMissingDay);
   EXPECT_EQ(t.columns[0].i32[1], 11016);
+}
+
+TEST(Csv, ByteOrderMarkIsDroppedOnlyWhole) {
+  const auto t = airwatch::read_csv(
+      "\xEF\xBB\xBF"
+      "a,b\n1,2\n",
+      {{"a", ColumnKind::int64}}, 1);
+  EXPECT_EQ(t.header, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(t.columns[0].i64[0], 1);
+  // A lone 0xEF is not a byte-order mark: the header is then not UTF-8, not "b".
+  EXPECT_THROW(airwatch::read_csv("\xEF"
+                                  "a,b\n1,2\n",
+                                  {}, 1),
+               airwatch::Error);
+}
+
+TEST(Csv, HeaderThatIsNotTextIsAnError) {
+  const auto message = [](const std::string& data) {
+    try {
+      airwatch::read_csv(data, {}, 1);
+    } catch (const airwatch::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message(std::string("a,b\0c\n1,2\n", 10)),
+            "not a text CSV file: the header has NUL bytes (binary data, or UTF-16 text)");
+  EXPECT_EQ(message("Date,Site Name \xE9t\xE9\n1,2\n"), "not a text CSV file: the header is not UTF-8");
+  // UTF-16 (with its byte-order mark), as some spreadsheet exports write it.
+  EXPECT_NE(message(std::string("\xFF\xFE"
+                                "D\0a\0t\0e\0\n\0",
+                                12))
+                .find("not a text CSV file"),
+            std::string::npos);
+  EXPECT_EQ(message("Date,Site Name \xC3\xA9t\xC3\xA9\n1,2\n"), "no error");  // UTF-8 is fine
+}
+
+TEST(Csv, DictionaryValuesThatAreNotUtf8AreLatin1) {
+  const std::string data =
+      "name,v\n"
+      "Caf\xE9,1\n"      // Latin-1
+      "Caf\xC3\xA9,2\n"  // the same name in UTF-8: the same category
+      "Caf\xE9,3\n"
+      "\x80\xFF,4\n";
+  for (int threads : {1, 2}) {
+    const auto t = airwatch::read_csv(data, {{"name", ColumnKind::dictionary}}, threads);
+    EXPECT_EQ(t.columns[0].categories, (std::vector<std::string>{"Caf\xC3\xA9", "\xC2\x80\xC3\xBF"}));
+    EXPECT_EQ(t.columns[0].i32, (std::vector<int32_t>{0, 0, 0, 1}));
+    EXPECT_EQ(t.row_flags, (std::vector<uint8_t>{0, 0, 0, 0}));
+  }
+}
+
+TEST(Csv, Utf8Validation) {
+  EXPECT_TRUE(airwatch::is_utf8(""));
+  EXPECT_TRUE(airwatch::is_utf8("plain ASCII"));
+  EXPECT_TRUE(airwatch::is_utf8("\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"));  // 2, 3 and 4 bytes
+  EXPECT_FALSE(airwatch::is_utf8("\xE9"));                                   // Latin-1
+  EXPECT_FALSE(airwatch::is_utf8("\xC3"));                                   // truncated
+  EXPECT_FALSE(airwatch::is_utf8("\xC0\xAF"));                               // overlong
+  EXPECT_FALSE(airwatch::is_utf8("\xE0\x80\xAF"));                           // overlong
+  EXPECT_FALSE(airwatch::is_utf8("\xED\xA0\x80"));                           // a surrogate
+  EXPECT_FALSE(airwatch::is_utf8("\xF4\x90\x80\x80"));                       // above U+10FFFF
+  EXPECT_FALSE(airwatch::is_utf8("\xE2\x82"));                               // truncated at the end
+}
+
+TEST(Csv, RandomBytesAreAnErrorOrCleanText) {
+  // Garbage in must give airwatch::Error or a table whose strings are all UTF-8; never a crash
+  // (the sanitizer build runs this too).
+  std::mt19937 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    std::string body(static_cast<std::size_t>(rng() % 4096), '\0');
+    for (auto& ch : body) ch = static_cast<char>(rng() & 0xFF);
+    for (const std::string& data : {body, "a,b\n" + body}) {
+      try {
+        const auto t = airwatch::read_csv(data, {{"a", ColumnKind::dictionary}, {"b", ColumnKind::float64}},
+                                          1 + round % 2);
+        for (const auto& h : t.header) EXPECT_TRUE(airwatch::is_utf8(h));
+        for (const auto& c : t.columns[0].categories) EXPECT_TRUE(airwatch::is_utf8(c));
+        EXPECT_EQ(t.row_flags.size(), t.rows);
+      } catch (const airwatch::Error&) {
+      }
+    }
+  }
 }

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "airwatch/error.hpp"
 #include "airwatch/features.hpp"
 
 namespace {
@@ -28,10 +29,10 @@ TEST(DailyGrid, RejectsUnsortedAndDuplicateKeys) {
   const std::vector<int32_t> site{1, 1};
   const std::vector<int32_t> dup{10, 10};
   const std::vector<double> v{1.0, 2.0};
-  EXPECT_THROW(airwatch::daily_grid(site.data(), dup.data(), v.data(), 2), std::invalid_argument);
+  EXPECT_THROW(airwatch::daily_grid(site.data(), dup.data(), v.data(), 2), airwatch::Error);
   const std::vector<int32_t> sites_desc{2, 1};
   const std::vector<int32_t> days{1, 2};
-  EXPECT_THROW(airwatch::daily_grid(sites_desc.data(), days.data(), v.data(), 2), std::invalid_argument);
+  EXPECT_THROW(airwatch::daily_grid(sites_desc.data(), days.data(), v.data(), 2), airwatch::Error);
 }
 
 TEST(DailyGrid, EmptyInput) {
@@ -104,7 +105,7 @@ TEST(Features, RejectsNonConsecutiveGrid) {
   airwatch::FeatureSpec spec{{1}, {}, {}, {}, false};
   std::vector<double> out(4);
   EXPECT_THROW(airwatch::compute_features(site.data(), day.data(), value.data(), 2, spec, out.data()),
-               std::invalid_argument);
+               airwatch::Error);
 }
 
 TEST(Calendar, DayOfYearAndWeekday) {

@@ -56,3 +56,12 @@ TEST(Ghcn, HumidityAndPressureUnitsAndBounds) {
   EXPECT_NEAR(g.value[1], 1013.2, 1e-9);  // tenths of hPa
   EXPECT_EQ(g.out_of_bounds, 2u);         // 104 % and 101.3 hPa dropped
 }
+
+TEST(Ghcn, StationIdsThatAreNotAsciiAreMalformedLines) {
+  std::string bad = line("TMAX", 2019, 2, {{256, ' '}});
+  bad[3] = '\xE9';
+  const auto g = airwatch::parse_ghcn_dly(bad + line("TMAX", 2019, 3, {{256, ' '}}), {"TMAX"});
+  EXPECT_EQ(g.malformed_lines, 1u);
+  EXPECT_EQ(g.stations, (std::vector<std::string>{"USW00094789"}));
+  EXPECT_EQ(g.value.size(), 1u);
+}

@@ -1,87 +1,116 @@
-"""Type stubs of the C++ core (cpp/bindings/module.cpp)."""
+"""
+AirWatch C++ core: EPA AQI, validation rules, daily-series features and forecast metrics.
+"""
 
-from typing import Any
+from collections.abc import Sequence
+import enum
+from typing import Annotated
 
-import numpy as np
-import numpy.typing as npt
+import numpy
+from numpy.typing import NDArray
 
-MISSING_DAY: int
 
-def aqi(pollutant: str, concentration: npt.NDArray[np.float64]) -> npt.NDArray[np.int32]: ...
-def truncate_concentration(pollutant: str, concentration: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
-def aqi_category(aqi: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]: ...
-def category_names() -> list[str]: ...
-def daily_grid(
-    site: npt.NDArray[np.int32], day: npt.NDArray[np.int32], value: npt.NDArray[np.float64]
-) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float64]]: ...
-def compute_features(
-    site: npt.NDArray[np.int32],
-    day: npt.NDArray[np.int32],
-    value: npt.NDArray[np.float64],
-    lags: list[int],
-    mean_windows: list[int],
-    std_windows: list[int],
-    max_windows: list[int],
-    calendar: bool = True,
-    ewm_alphas: list[float] = ...,
-    threads: int = 2,
-    missing_windows: list[int] = ...,
-) -> tuple[list[str], npt.NDArray[np.float64]]: ...
-def error_summary(forecast: npt.NDArray[np.float64], observed: npt.NDArray[np.float64]) -> dict[str, float]: ...
-def rmse_skill(
-    forecast: npt.NDArray[np.float64], reference: npt.NDArray[np.float64], observed: npt.NDArray[np.float64]
-) -> float: ...
-def validate_observations(
-    site: npt.NDArray[np.int64],
-    parameter: npt.NDArray[np.int32],
-    poc: npt.NDArray[np.int32],
-    day: npt.NDArray[np.int32],
-    series: npt.NDArray[np.int32],
-    unit: npt.NDArray[np.int32],
-    value: npt.NDArray[np.float64],
-    percent_complete: npt.NDArray[np.float64],
-    latitude: npt.NDArray[np.float64],
-    longitude: npt.NDArray[np.float64],
-    max_day: int,
-    row_flags: npt.NDArray[np.uint8] | None = None,
-) -> npt.NDArray[np.uint32]: ...
-def reason_codes() -> list[tuple[int, str]]: ...
-def read_csv(
-    data: npt.NDArray[np.uint8], columns: list[tuple[str, int]], threads: int = 2
-) -> tuple[int, list[str], dict[str, Any], npt.NDArray[np.uint8]]: ...
-def pm25_daily(
-    site: npt.NDArray[np.int32],
-    day: npt.NDArray[np.int32],
-    hour: npt.NDArray[np.int32],
-    value: npt.NDArray[np.float64],
-    threads: int = 2,
-) -> dict[str, Any]: ...
-def ozone_mda8(
-    site: npt.NDArray[np.int32],
-    day: npt.NDArray[np.int32],
-    hour: npt.NDArray[np.int32],
-    value: npt.NDArray[np.float64],
-    threads: int = 2,
-) -> dict[str, Any]: ...
-def category_scores(
-    pollutant: str, forecast: npt.NDArray[np.float64], observed: npt.NDArray[np.float64], threshold_category: int = 2
-) -> dict[str, float]: ...
-def drift(reference: npt.NDArray[np.float64], current: npt.NDArray[np.float64], bins: int = 10) -> dict[str, Any]: ...
-def nearest_sites(
-    lat: npt.NDArray[np.float64],
-    lon: npt.NDArray[np.float64],
-    query_lat: npt.NDArray[np.float64],
-    query_lon: npt.NDArray[np.float64],
-    k: int,
-    radius_km: float,
-) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]: ...
-def neighbor_mean(
-    site: npt.NDArray[np.int32],
-    day: npt.NDArray[np.int32],
-    value: npt.NDArray[np.float64],
-    lat: npt.NDArray[np.float64],
-    lon: npt.NDArray[np.float64],
-    k: int,
-    radius_km: float,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32]]: ...
-def parse_ghcn_dly(data: npt.NDArray[np.uint8], elements: list[str]) -> dict[str, Any]: ...
+class CoreError(ValueError):
+    pass
+
+class ColumnKind(enum.Enum):
+    """How read_csv converts a column."""
+
+    FLOAT64 = 0
+    """NaN when empty, '.' or not a number"""
+
+    INT64 = 1
+    """-1 when empty or not an integer"""
+
+    DATE = 2
+    """
+    days since 1970-01-01 (YYYY-MM-DD or MM/DD/YYYY); MISSING_DAY if invalid
+    """
+
+    HOUR = 3
+    """HH:MM to 0..23; -1 when invalid"""
+
+    DICTIONARY = 4
+    """codes into the distinct strings, in order of first appearance"""
+
+    SITE_ID = 5
+    """9 digits, dashes ignored, as SSCCCNNNN; -1 when invalid"""
+
+def aqi(pollutant: str, concentration: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)]) -> Annotated[NDArray[numpy.int32], dict(shape=(None,))]:
+    """
+    Daily AQI per value (int32, -1 where missing). pollutant: 'pm25' (24-h mean, ug/m3, 2024 breakpoints) or 'ozone' (MDA8, ppm, 2015 breakpoints); values are truncated as EPA requires.
+    """
+
+def aqi_category(aqi: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)]) -> Annotated[NDArray[numpy.int32], dict(shape=(None,))]:
+    """AQI category index 0..5 (Good..Hazardous), -1 where missing."""
+
+def category_names() -> list[str]:
+    """Names of the AQI categories, by index."""
+
+def daily_grid(site: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], day: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], value: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)]) -> tuple[Annotated[NDArray[numpy.int32], dict(shape=(None,))], Annotated[NDArray[numpy.int32], dict(shape=(None,))], Annotated[NDArray[numpy.float64], dict(shape=(None,))]]:
+    """
+    Lays observations sorted by (site, day) on a gap-free daily calendar per site (NaN for missing days).
+    """
+
+def compute_features(site: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], day: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], value: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], lags: Sequence[int], mean_windows: Sequence[int], std_windows: Sequence[int], max_windows: Sequence[int], calendar: bool = ..., ewm_alphas: Sequence[float] = ..., threads: int = ..., missing_windows: Sequence[int] = ...) -> tuple[list[str], Annotated[NDArray[numpy.float64], dict(shape=(None, None), order='F')]]:
+    """
+    Feature block for each row of a daily grid, from values on or before the row's day. Returns (names, matrix) with matrix of shape (rows, features), column-major.
+    """
+
+def error_summary(forecast: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], observed: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)]) -> tuple[int, float, float, float]:
+    """(n, rmse, mae, bias) over the pairs where both values exist."""
+
+def rmse_skill(forecast: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], reference: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], observed: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)]) -> float:
+    """1 - rmse(forecast)/rmse(reference) over the days all three exist."""
+
+def validate_observations(site: Annotated[NDArray[numpy.int64], dict(shape=(None,), order='C', device='cpu', writable=False)], parameter: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], poc: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], day: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], series: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], unit: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], value: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], percent_complete: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], latitude: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], longitude: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], max_day: int, row_flags: Annotated[NDArray[numpy.uint8], dict(shape=(None,), order='C', device='cpu', writable=False)] | None = ...) -> Annotated[NDArray[numpy.uint32], dict(shape=(None,))]:
+    """
+    Reason bit mask per row (0 = valid); row_flags (uint8, optional) from read_csv: 1 wrong field count, 2 unparseable text.
+    """
+
+def reason_codes() -> list[tuple[int, str]]:
+    """(bit, code) of every validation rule."""
+
+def read_csv(data: Annotated[NDArray[numpy.uint8], dict(shape=(None,), order='C', device='cpu', writable=False)], columns: Sequence[tuple[str, ColumnKind]], threads: int = ...) -> tuple[int, list[str], dict[str, object], Annotated[NDArray[numpy.uint8], dict(shape=(None,))]]:
+    """
+    Read the named columns of a CSV (a uint8 array over the bytes, e.g. np.frombuffer of bytes or mmap). Returns (rows, header, {name: array or (codes, categories)}, row_flags); absent columns are left out of the dict.
+    """
+
+def pm25_daily(site: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], day: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], hour: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], value: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], threads: int = ...) -> tuple[Annotated[NDArray[numpy.int32], dict(shape=(None,))], Annotated[NDArray[numpy.int32], dict(shape=(None,))], Annotated[NDArray[numpy.float64], dict(shape=(None,))], Annotated[NDArray[numpy.int32], dict(shape=(None,))], Annotated[NDArray[numpy.uint8], dict(shape=(None,))], Annotated[NDArray[numpy.int32], dict(shape=(None,))]]:
+    """
+    PM2.5 24-hour averages from hourly rows sorted by (site, day, hour): (site, day, value, count (valid hours), valid (>= 18 hours), max_hour).
+    """
+
+def ozone_mda8(site: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], day: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], hour: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], value: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], threads: int = ...) -> tuple[Annotated[NDArray[numpy.int32], dict(shape=(None,))], Annotated[NDArray[numpy.int32], dict(shape=(None,))], Annotated[NDArray[numpy.float64], dict(shape=(None,))], Annotated[NDArray[numpy.int32], dict(shape=(None,))], Annotated[NDArray[numpy.uint8], dict(shape=(None,))], Annotated[NDArray[numpy.int32], dict(shape=(None,))]]:
+    """
+    Ozone MDA8 (40 CFR 50 Appendix U, 2015) from hourly ppm rows sorted by (site, day, hour): (site, day, value, count (valid 8-hour periods of 17), valid, max_hour).
+    """
+
+def category_scores(pollutant: str, forecast: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], observed: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], threshold_category: int = ...) -> tuple[int, float, int, float, float]:
+    """
+    (n, hit_rate, events, pod, far): AQI-category hit rate, and POD/FAR for days at or above threshold_category (2 = USG).
+    """
+
+def drift(reference: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], current: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], bins: int = ...) -> tuple[float, float, float, Annotated[NDArray[numpy.float64], dict(shape=(None,))]]:
+    """
+    (psi, ks, wasserstein, edges): PSI over reference-quantile bins, Kolmogorov-Smirnov statistic and Wasserstein-1 distance.
+    """
+
+def nearest_sites(lat: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], lon: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], query_lat: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], query_lon: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], k: int, radius_km: float) -> tuple[Annotated[NDArray[numpy.int32], dict(shape=(None,))], Annotated[NDArray[numpy.float64], dict(shape=(None,))]]:
+    """
+    k nearest sites within radius_km of each query point (k-d tree): (index, distance_km), each (queries * k), -1/NaN padded.
+    """
+
+def neighbor_mean(site: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], day: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], value: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], lat: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], lon: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], k: int, radius_km: float) -> tuple[Annotated[NDArray[numpy.float64], dict(shape=(None,))], Annotated[NDArray[numpy.int32], dict(shape=(None,))]]:
+    """
+    Inverse-distance weighted mean of the k nearest other sites' values on each grid row's day, and how many contributed.
+    """
+
+def parse_ghcn_dly(data: Annotated[NDArray[numpy.uint8], dict(shape=(None,), order='C', device='cpu', writable=False)], elements: Sequence[str]) -> tuple[list[str], Annotated[NDArray[numpy.int32], dict(shape=(None,))], Annotated[NDArray[numpy.int32], dict(shape=(None,))], Annotated[NDArray[numpy.int32], dict(shape=(None,))], Annotated[NDArray[numpy.float64], dict(shape=(None,))], int, int, int, int]:
+    """
+    NOAA GHCN-Daily .dly text (uint8 array) to long rows in metric units: (stations, station, day, element, value, missing, flagged, out_of_bounds, malformed_lines); flagged (QFLAG), missing (-9999) and out-of-bounds values are dropped and counted.
+    """
+
+MISSING_DAY: int = ...
+
+SOURCE_DIGEST: str = ...

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airwatch import _core
+from airwatch import core
 from tests.conftest import SHARED_EPA
 
 PM25 = [
@@ -48,25 +48,25 @@ def reference_aqi(pollutant: str, c: float) -> int:
 @settings(max_examples=300, deadline=None)
 @given(st.floats(min_value=-5, max_value=700, allow_nan=False))
 def test_pm25_matches_reference(c: float) -> None:
-    assert _core.aqi("pm25", np.array([c]))[0] == reference_aqi("pm25", c)
+    assert core.aqi("pm25", np.array([c]))[0] == reference_aqi("pm25", c)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.floats(min_value=0, max_value=0.3, allow_nan=False))
 def test_ozone_matches_reference(c: float) -> None:
-    assert _core.aqi("ozone", np.array([c]))[0] == reference_aqi("ozone", c)
+    assert core.aqi("ozone", np.array([c]))[0] == reference_aqi("ozone", c)
 
 
 def test_category_names_and_missing() -> None:
-    aqi = _core.aqi("pm25", np.array([5.0, 20.0, 40.0, 100.0, 200.0, 300.0, np.nan]))
-    cats = _core.aqi_category(aqi)
+    aqi = core.aqi("pm25", np.array([5.0, 20.0, 40.0, 100.0, 200.0, 300.0, np.nan]))
+    cats = core.aqi_category(aqi)
     assert list(cats) == [0, 1, 2, 3, 4, 5, -1]
-    assert _core.category_names()[2] == "Unhealthy for Sensitive Groups"
+    assert core.category_names()[2] == "Unhealthy for Sensitive Groups"
 
 
 def test_rejects_unknown_pollutant() -> None:
-    with pytest.raises(ValueError, match="pollutant"):
-        _core.aqi("co", np.array([1.0]))
+    with pytest.raises(core.CoreError, match="pollutant"):
+        core.aqi("co", np.array([1.0]))
 
 
 @pytest.mark.skipif(not SHARED_EPA.exists(), reason="needs ../shared/data/epa")
@@ -77,6 +77,6 @@ def test_matches_epa_airdata_aqi_column() -> None:
         usecols=["Sample Duration", "Arithmetic Mean", "AQI"],
     )
     rows = frame[(frame["Sample Duration"] == "24 HOUR") & frame["AQI"].notna()]
-    ours = _core.aqi("pm25", np.ascontiguousarray(rows["Arithmetic Mean"].to_numpy(dtype=np.float64)))
+    ours = core.aqi("pm25", rows["Arithmetic Mean"])
     assert len(rows) > 10_000
     assert (ours == rows["AQI"].to_numpy()).all()

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airwatch import _core
+from airwatch import _core, core
 
 LAGS, MEANS, STDS, MAXES, EWMS = [0, 1, 3], [3, 7], [7], [7], [0.3]
 
@@ -51,12 +51,8 @@ def reference(frame: pd.DataFrame) -> pd.DataFrame:
 @pytest.mark.filterwarnings("ignore")
 def test_features_match_reference(seed: int) -> None:
     frame = random_series(seed)
-    site, day, value = (
-        np.ascontiguousarray(frame[c].to_numpy(dtype=t))
-        for c, t in (("site", np.int32), ("day", np.int32), ("value", np.float64))
-    )
-    g_site, g_day, g_value = _core.daily_grid(site, day, value)
-    names, matrix = _core.compute_features(g_site, g_day, g_value, LAGS, MEANS, STDS, MAXES, False, EWMS, 2)
+    g_site, g_day, g_value = core.daily_grid(frame["site"], frame["day"], frame["value"])
+    names, matrix = core.compute_features(g_site, g_day, g_value, LAGS, MEANS, STDS, MAXES, False, EWMS, 2)
     ours = pd.DataFrame(matrix, columns=names)
     ref = reference(frame)
     assert list(g_day) == list(ref["day"])
@@ -67,33 +63,39 @@ def test_features_match_reference(seed: int) -> None:
 def test_matrix_is_column_major_view_without_copy() -> None:
     site = np.zeros(5, dtype=np.int32)
     day = np.arange(5, dtype=np.int32)
-    _, matrix = _core.compute_features(site, day, np.arange(5.0), [0], [], [], [], False)
+    _, matrix = core.compute_features(site, day, np.arange(5.0), [0], [], [], [], False)
     assert matrix.flags.f_contiguous
     assert matrix.flags.owndata is False  # owned by the C++ buffer, not copied
 
 
 def test_bad_input_raises_clear_errors() -> None:
-    with pytest.raises(ValueError, match="sorted"):
-        _core.daily_grid(np.array([1, 0], dtype=np.int32), np.array([0, 1], dtype=np.int32), np.array([1.0, 2.0]))
-    with pytest.raises(ValueError, match="length mismatch"):
-        _core.daily_grid(np.array([1], dtype=np.int32), np.array([0, 1], dtype=np.int32), np.array([1.0]))
+    with pytest.raises(core.CoreError, match="sorted"):
+        core.daily_grid([1, 0], [0, 1], [1.0, 2.0])
+    with pytest.raises(core.CoreError, match="length mismatch"):
+        core.daily_grid([1], [0, 1], [1.0])
+    with pytest.raises(core.CoreError, match="site"):
+        core.daily_grid([1.5], [0], [1.0])  # not truncated to site 1
+    with pytest.raises(core.CoreError, match="day"):
+        core.daily_grid([1], [2**40], [1.0])  # does not fit int32
     with pytest.raises(TypeError):
+        core.daily_grid(["a"], [0], [1.0])
+    with pytest.raises(TypeError):  # the raw binding converts nothing
         _core.daily_grid(np.array([1.5]), np.array([0], dtype=np.int32), np.array([1.0]))
-    empty = np.array([], dtype=np.int32)
-    s, d, v = _core.daily_grid(empty, empty, np.array([], dtype=np.float64))
+    s, d, v = core.daily_grid([], [], [])
     assert len(s) == len(d) == len(v) == 0
+    assert s.dtype == np.int32 and v.dtype == np.float64
 
 
 def test_metrics_match_numpy() -> None:
     rng = np.random.default_rng(3)
     f, o, r = rng.normal(size=100), rng.normal(size=100), rng.normal(size=100)
     f[5] = np.nan
-    summary = _core.error_summary(f, o)
+    summary = core.error_summary(f, o)
     ok = ~np.isnan(f)
-    assert summary["n"] == 99
-    assert summary["rmse"] == pytest.approx(np.sqrt(np.mean((f[ok] - o[ok]) ** 2)), rel=1e-12)
-    assert summary["bias"] == pytest.approx(np.mean(f[ok] - o[ok]), rel=1e-12)
-    skill = _core.rmse_skill(f, r, o)
+    assert summary.n == 99
+    assert summary.rmse == pytest.approx(np.sqrt(np.mean((f[ok] - o[ok]) ** 2)), rel=1e-12)
+    assert summary.bias == pytest.approx(np.mean(f[ok] - o[ok]), rel=1e-12)
+    skill = core.rmse_skill(f, r, o)
     expected = 1 - np.sqrt(np.mean((f[ok] - o[ok]) ** 2) / np.mean((r[ok] - o[ok]) ** 2))
     assert skill == pytest.approx(expected, rel=1e-12)
 
@@ -101,12 +103,8 @@ def test_metrics_match_numpy() -> None:
 @pytest.mark.parametrize("windows", [[], [3], [1, 10]])
 def test_missing_windows_count_days_without_a_value(windows: list[int]) -> None:
     frame = random_series(3)
-    site, day, value = (
-        np.ascontiguousarray(frame[c].to_numpy(dtype=t))
-        for c, t in (("site", np.int32), ("day", np.int32), ("value", np.float64))
-    )
-    g_site, g_day, g_value = _core.daily_grid(site, day, value)
-    names, matrix = _core.compute_features(g_site, g_day, g_value, [0], [], [], [], False, [], 2, windows)
+    g_site, g_day, g_value = core.daily_grid(frame["site"], frame["day"], frame["value"])
+    names, matrix = core.compute_features(g_site, g_day, g_value, [0], [], [], [], False, [], 2, windows)
     assert [n for n in names if n.startswith("missing_")] == [f"missing_{w}" for w in windows]
     ours = pd.DataFrame(matrix, columns=names)
     for w in windows:

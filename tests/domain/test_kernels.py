@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from airwatch import _core
+from airwatch import _core, core
 from tests.conftest import SHARED_EPA
 
 AQS_JSON = SHARED_EPA / "aqs_api_json"
@@ -61,8 +61,8 @@ def as_arrays(rows):
 @given(hourly_rows)
 def test_mda8_matches_reference(rows) -> None:
     site, day, hour, value = as_arrays(rows)
-    out = _core.ozone_mda8(site, day, hour, value, 1)
-    for s, d, v, c in zip(out["site"], out["day"], out["value"], out["count"], strict=True):
+    out = core.ozone_mda8(site, day, hour, value, 1)
+    for s, d, v, c in zip(out.site, out.day, out.value, out.count, strict=True):
         hours = {
             (int(dd), int(hh)): float(vv) for ss, dd, hh, vv in zip(site, day, hour, value, strict=True) if ss == s
         }
@@ -75,13 +75,13 @@ def test_mda8_matches_reference(rows) -> None:
 @given(hourly_rows)
 def test_pm25_daily_matches_pandas(rows) -> None:
     site, day, hour, value = as_arrays(rows)
-    out = _core.pm25_daily(site, day, hour, value * 1000, 1)
+    out = core.pm25_daily(site, day, hour, value * 1000, 1)
     ref = (
         pd.DataFrame({"site": site, "day": day, "v": value * 1000}).groupby(["site", "day"])["v"].agg(["mean", "count"])
     )
-    np.testing.assert_allclose(out["value"], ref["mean"].to_numpy(), rtol=1e-12, equal_nan=True)
-    np.testing.assert_array_equal(out["count"], ref["count"].to_numpy())
-    np.testing.assert_array_equal(out["valid"], (ref["count"] >= 18).to_numpy().astype(np.uint8))
+    np.testing.assert_allclose(out.value, ref["mean"].to_numpy(), rtol=1e-12, equal_nan=True)
+    np.testing.assert_array_equal(out.count, ref["count"].to_numpy())
+    np.testing.assert_array_equal(out.valid, (ref["count"] >= 18).to_numpy().astype(np.uint8))
 
 
 def test_threads_give_identical_aggregates() -> None:
@@ -91,20 +91,23 @@ def test_threads_give_identical_aggregates() -> None:
     day = np.tile(np.repeat(np.arange(days, dtype=np.int32), 24), n_sites)
     hour = np.tile(np.arange(24, dtype=np.int32), n_sites * days)
     value = np.where(rng.random(site.size) < 0.1, np.nan, rng.gamma(3, 0.012, site.size))
-    for fn in (_core.ozone_mda8, _core.pm25_daily):
+    for fn in (core.ozone_mda8, core.pm25_daily):
         a, b = fn(site, day, hour, value, 1), fn(site, day, hour, value, 2)
-        for key in a:
-            np.testing.assert_array_equal(a[key], b[key])
+        for key in vars(a):
+            np.testing.assert_array_equal(getattr(a, key), getattr(b, key))
 
 
 def test_aggregation_rejects_bad_input() -> None:
     i32 = np.array([0, 0], dtype=np.int32)
-    with pytest.raises(ValueError, match="sorted"):
-        _core.ozone_mda8(i32, i32, np.array([3, 3], dtype=np.int32), np.array([0.1, 0.1]))
-    with pytest.raises(ValueError, match="length mismatch"):
-        _core.pm25_daily(i32, i32, i32[:1], np.array([0.1, 0.1]))
+    with pytest.raises(core.CoreError, match="sorted"):
+        core.ozone_mda8(i32, i32, np.array([3, 3], dtype=np.int32), np.array([0.1, 0.1]))
+    with pytest.raises(core.CoreError, match="length mismatch"):
+        core.pm25_daily(i32, i32, i32[:1], np.array([0.1, 0.1]))
+    with pytest.raises(core.CoreError, match="hour"):
+        core.pm25_daily(i32, i32, [0.0, 2.5], [0.1, 0.1])  # a fractional hour is not truncated to 2
+    # The raw binding converts nothing: integer values where floats are expected are a TypeError.
     with pytest.raises(TypeError):
-        _core.pm25_daily(i32, i32, i32, np.array([1, 2]))  # integer values are not silently converted
+        _core.pm25_daily(i32, i32, i32, np.array([1, 2]))
 
 
 @needs_shared
@@ -117,9 +120,9 @@ def test_mda8_and_daily_mean_match_aqs_on_real_responses() -> None:
     sample["hour"] = sample["time_local"].str[:2].astype(int)
     sample = sample.sort_values(["site", "day", "hour"])
     kinds = (("site", np.int32), ("day", np.int32), ("hour", np.int32), ("sample_measurement", np.float64))
-    args = [np.ascontiguousarray(sample[c].to_numpy(dtype=t)) for c, t in kinds]
-    mda8 = pd.DataFrame(_core.ozone_mda8(*args, 1))
-    means = pd.DataFrame(_core.pm25_daily(*args, 1))  # the same 24-hour mean kernel, on the ozone hours
+    args = [sample[c].to_numpy(dtype=t) for c, t in kinds]
+    mda8 = pd.DataFrame(vars(core.ozone_mda8(*args, 1)))
+    means = pd.DataFrame(vars(core.pm25_daily(*args, 1)))  # the same 24-hour mean kernel, on the ozone hours
     daily["site"] = (daily["state_code"] + daily["county_code"] + daily["site_number"]).astype(int)
     daily["day"] = (pd.to_datetime(daily["date_local"]) - pd.Timestamp("1970-01-01")).dt.days
     checked = 0
@@ -142,39 +145,39 @@ def test_mda8_and_daily_mean_match_aqs_on_real_responses() -> None:
 @given(st.lists(st.floats(-50, 50), min_size=1, max_size=80), st.lists(st.floats(-50, 50), min_size=1, max_size=80))
 def test_ks_and_wasserstein_match_scipy(a, b) -> None:
     ra, rb = np.array(a), np.array(b)
-    d = _core.drift(ra, rb, 5) if len(np.unique(ra)) > 1 else None
+    d = core.drift(ra, rb, 5) if len(np.unique(ra)) > 1 else None
     ks = stats.ks_2samp(ra, rb).statistic
     w = stats.wasserstein_distance(ra, rb)
-    got = _core.drift(ra, rb, 2)
-    assert got["ks"] == pytest.approx(ks, abs=1e-12)
-    assert got["wasserstein"] == pytest.approx(w, rel=1e-9, abs=1e-9)
+    got = core.drift(ra, rb, 2)
+    assert got.ks == pytest.approx(ks, abs=1e-12)
+    assert got.wasserstein == pytest.approx(w, rel=1e-9, abs=1e-9)
     if d is not None:
-        assert np.isfinite(d["psi"]) and d["psi"] >= 0
+        assert np.isfinite(d.psi) and d.psi >= 0
 
 
 def test_psi_matches_a_plain_computation() -> None:
     rng = np.random.default_rng(0)
     ref, cur = rng.normal(size=5000), rng.normal(0.3, 1.2, size=3000)
-    got = _core.drift(ref, cur, 10)
+    got = core.drift(ref, cur, 10)
     edges = np.quantile(ref, np.linspace(0, 1, 11)[1:-1])
     r = np.bincount(np.digitize(ref, edges, right=True), minlength=10) / ref.size
     c = np.bincount(np.digitize(cur, edges, right=True), minlength=10) / cur.size
     r, c = np.maximum(r, 1e-4), np.maximum(c, 1e-4)
-    np.testing.assert_allclose(got["edges"], edges, rtol=1e-12)
-    assert got["psi"] == pytest.approx(np.sum((c - r) * np.log(c / r)), rel=1e-9)
-    with pytest.raises(ValueError, match="empty"):
-        _core.drift(np.array([np.nan]), cur)
+    np.testing.assert_allclose(got.edges, edges, rtol=1e-12)
+    assert got.psi == pytest.approx(np.sum((c - r) * np.log(c / r)), rel=1e-9)
+    with pytest.raises(core.CoreError, match="empty"):
+        core.drift(np.array([np.nan]), cur)
 
 
 def test_category_scores_match_python() -> None:
     rng = np.random.default_rng(5)
     obs, fc = rng.gamma(2, 12, 2000), rng.gamma(2, 12, 2000)
-    got = _core.category_scores("pm25", fc, obs, 2)
-    co, cf = _core.aqi_category(_core.aqi("pm25", obs)), _core.aqi_category(_core.aqi("pm25", fc))
+    got = core.category_scores("pm25", fc, obs, 2)
+    co, cf = core.aqi_category(core.aqi("pm25", obs)), core.aqi_category(core.aqi("pm25", fc))
     hits, misses, fa = np.sum((cf >= 2) & (co >= 2)), np.sum((cf < 2) & (co >= 2)), np.sum((cf >= 2) & (co < 2))
-    assert got["hit_rate"] == pytest.approx(np.mean(co == cf))
-    assert got["pod"] == pytest.approx(hits / (hits + misses))
-    assert got["far"] == pytest.approx(fa / (hits + fa))
+    assert got.hit_rate == pytest.approx(np.mean(co == cf))
+    assert got.pod == pytest.approx(hits / (hits + misses))
+    assert got.far == pytest.approx(fa / (hits + fa))
 
 
 def haversine(lat1, lon1, lat2, lon2):
@@ -187,14 +190,15 @@ def haversine(lat1, lon1, lat2, lon2):
 def test_nearest_sites_on_real_site_list() -> None:
     sites = pd.read_csv(SHARED_EPA / "airdata_site_metadata" / "aqs_sites.csv.gz", usecols=["Latitude", "Longitude"])
     sites = sites[(sites["Latitude"] != 0) & sites["Latitude"].between(24, 50) & sites["Longitude"].between(-125, -66)]
-    lat, lon = (np.ascontiguousarray(sites[c].to_numpy(dtype=np.float64)) for c in ("Latitude", "Longitude"))
+    lat, lon = (sites[c].to_numpy(dtype=np.float64) for c in ("Latitude", "Longitude"))
     q_lat, q_lon = np.array([40.73614, 41.7]), np.array([-73.82153, -87.7])  # Queens College, Chicago
-    index, dist = _core.nearest_sites(lat, lon, q_lat, q_lon, 8, 25.0)
+    index, dist = core.nearest_sites(lat, lon, q_lat, q_lon, 8, 25.0)
+    assert index.shape == dist.shape == (2, 8)
     for qi in range(2):
         d = haversine(q_lat[qi], q_lon[qi], lat, lon)
         order = np.argsort(d, kind="stable")[:8]
-        np.testing.assert_allclose(dist[qi * 8 : qi * 8 + 8], d[order], rtol=1e-9)
-        np.testing.assert_allclose(d[index[qi * 8 : qi * 8 + 8]], d[order], rtol=1e-9)
+        np.testing.assert_allclose(dist[qi], d[order], rtol=1e-9)
+        np.testing.assert_allclose(d[index[qi]], d[order], rtol=1e-9)
 
 
 def test_neighbor_mean_matches_brute_force() -> None:
@@ -204,7 +208,7 @@ def test_neighbor_mean_matches_brute_force() -> None:
     site = np.repeat(np.arange(n_sites, dtype=np.int32), days)
     day = np.tile(np.arange(days, dtype=np.int32), n_sites)
     value = np.where(rng.random(site.size) < 0.2, np.nan, rng.gamma(2, 5, site.size))
-    mean, count = _core.neighbor_mean(site, day, value, lat, lon, 4, 60.0)
+    mean, count = core.neighbor_mean(site, day, value, lat, lon, 4, 60.0)
     grid = value.reshape(n_sites, days)
     for s in range(n_sites):
         d = haversine(lat[s], lon[s], lat, lon)

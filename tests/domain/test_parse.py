@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import csv
 import gzip
+import io
+import random
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from airwatch.domain.parse import ParseError, parse_daily_file
+from airwatch.domain.parse import ParseError, normalize, parse_daily_file
 
 DOWNLOAD_TOOL = (
     '"Date","AQS_SITE_ID","POC","Daily Max 8-hour Ozone Concentration","UNITS","DAILY_AQI_VALUE",'
@@ -60,3 +64,150 @@ def test_airdata_layout_uses_mda8_for_ozone() -> None:
 def test_unknown_layout_names_the_file() -> None:
     with pytest.raises(ParseError, match=r"weird\.csv"):
         parse_daily_file("weird.csv", b"a,b\n1,2\n")
+
+
+def test_missing_column_names_the_file_once() -> None:
+    without_poc = DOWNLOAD_TOOL.replace('"POC",', "", 1)
+    with pytest.raises(ParseError) as caught:
+        parse_daily_file("x.csv", without_poc.encode())
+    assert str(caught.value).count("x.csv") == 1
+    assert str(caught.value).startswith("x.csv: missing column(s)")
+
+
+def test_reader_errors_name_the_file() -> None:
+    with pytest.raises(ParseError, match=r"^y\.csv: unterminated quote in data row 3$"):
+        parse_daily_file("y.csv", (DOWNLOAD_TOOL + '"07/05/1980,17-031-0025\n').encode())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        random.Random(11).randbytes(5000),  # e.g. an image saved under a .csv name
+        b"\xff\xfeD\x00a\x00t\x00e\x00\n\x00",  # UTF-16
+        '"Date","Site ID","Site Name"\n'.replace("Name", "Nam\xe9").encode("latin-1"),  # header not UTF-8
+    ],
+)
+def test_a_file_that_is_not_text_is_a_parse_error_naming_it(data: bytes) -> None:
+    with pytest.raises(ParseError, match=r"^x\.csv: not a text CSV file: the header"):
+        parse_daily_file("x.csv", data)
+
+
+def test_site_names_that_are_not_utf8_are_read_as_latin1() -> None:
+    header, row = DOWNLOAD_TOOL.splitlines()[:2]
+    header = header.replace('"UNITS",', '"UNITS","Site Name",')
+    rows = [row.replace('"ppm",', f'"ppm","{name}",') for name in ("Jard\u00edn", "Jard\u00edn", "Cicero")]
+    data = "\n".join([header, *rows]).encode("latin-1")
+    data = data.replace(b"Jard\xedn", "Jard\u00edn".encode(), 1)  # one row in UTF-8: the same name
+    frame = parse_daily_file("x.csv", data)
+    assert list(frame["site_name"]) == ["Jard\u00edn", "Jard\u00edn", "Cicero"]
+    assert list(frame["site_name"].cat.categories) == ["Jard\u00edn", "Cicero"]
+
+
+# The "Download Daily Data" tool's layouts, newest first; {value} is the pollutant's daily column.
+CURRENT_LAYOUT = [
+    "Date", "Source", "Site ID", "POC", "{value}", "Units", "Daily AQI Value", "Local Site Name", "Daily Obs Count",
+    "Percent Complete", "AQS Parameter Code", "AQS Parameter Description", "Method Code", "Method Description",
+    "CBSA Code", "CBSA Name", "State FIPS Code", "State", "County FIPS Code", "County", "Site Latitude",
+    "Site Longitude",
+]  # fmt: skip
+UPPER_CASE_LAYOUT = [
+    "Date", "Source", "Site ID", "POC", "{value}", "UNITS", "DAILY_AQI_VALUE", "Site Name", "DAILY_OBS_COUNT",
+    "PERCENT_COMPLETE", "AQS_PARAMETER_CODE", "AQS_PARAMETER_DESC", "CBSA_CODE", "CBSA_NAME", "STATE_CODE", "STATE",
+    "COUNTY_CODE", "COUNTY", "SITE_LATITUDE", "SITE_LONGITUDE",
+]  # fmt: skip
+OLDEST_LAYOUT = [
+    "Date", "AQS_SITE_ID", "POC", "{value}", "UNITS", "DAILY_AQI_VALUE", "DAILY_OBS_COUNT", "PERCENT_COMPLETE",
+    "AQS_PARAMETER_CODE", "AQS_PARAMETER_DESC", "CBSA_CODE", "CBSA_NAME", "STATE_CODE", "STATE", "COUNTY_CODE",
+    "COUNTY", "SITE_LATITUDE", "SITE_LONGITUDE",
+]  # fmt: skip
+# Where each column of the newer layouts is in the bundled (oldest-layout) files, or its value.
+FROM_OLDEST = {"siteid": "AQS_SITE_ID", "aqsparameterdescription": "AQS_PARAMETER_DESC", "statefipscode": "STATE_CODE",
+               "countyfipscode": "COUNTY_CODE"}  # fmt: skip
+FILLED = {"source": "AQS", "methodcode": "", "methoddescription": ""}
+
+
+def real_rows(sample_dir, file_name: str, every: int = 97) -> tuple[bytes, list[dict[str, str]]]:
+    """Every n-th row of a bundled file (several sites, '.' coordinates in ozone): as bytes and as records."""
+    lines = gzip.decompress((sample_dir / file_name).read_bytes()).decode().splitlines()
+    picked = [lines[0], *lines[1::every]]
+    return "\n".join(picked).encode(), list(csv.DictReader(io.StringIO("\n".join(picked))))
+
+
+def rewrite(records: list[dict[str, str]], layout: list[str], value: str, site_names: dict[str, str]) -> bytes:
+    """The records re-headed and re-ordered as another layout of the download tool writes them."""
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    header = [c.format(value=value) for c in layout]
+    writer.writerow(header)
+    by_name = {normalize(k): k for k in records[0]}
+    for r in records:
+        row = []
+        for column in header:
+            key = normalize(column)
+            if key in ("sitename", "localsitename"):
+                row.append(site_names[r["AQS_SITE_ID"]])
+            elif key in FILLED:
+                row.append(FILLED[key])
+            else:
+                row.append(r[FROM_OLDEST.get(key) or by_name[key]])
+        writer.writerow(row)
+    return out.getvalue().encode()
+
+
+@pytest.mark.parametrize(
+    "layout", [CURRENT_LAYOUT, UPPER_CASE_LAYOUT, OLDEST_LAYOUT], ids=["current", "upper-case", "oldest"]
+)
+@pytest.mark.parametrize(
+    ("file_name", "value"),
+    [
+        ("pm25_daily_2012_cook_county_IL.csv.gz", "Daily Mean PM2.5 Concentration"),
+        ("ozone_daily_1995_cook_county_IL.csv.gz", "Daily Max 8-hour Ozone Concentration"),
+    ],
+    ids=["pm25", "ozone"],
+)
+def test_download_tool_layouts_parse_alike(sample_dir, layout: list[str], file_name: str, value: str) -> None:
+    original, records = real_rows(sample_dir, file_name)
+    names = {s: f"Site {i}" for i, s in enumerate(sorted({r["AQS_SITE_ID"] for r in records}))}
+    expected = parse_daily_file("x.csv", original)
+    got = parse_daily_file("x.csv", rewrite(records, layout, value, names))
+    assert len(got) == len(records) > 20
+    assert got["site_id"].nunique() > 3
+    if "Local Site Name" in layout or "Site Name" in layout:
+        assert list(got["site_name"]) == [names[r["AQS_SITE_ID"]] for r in records]
+    else:
+        assert (got["site_name"] == "").all()  # the oldest layout names no sites
+    pd.testing.assert_frame_equal(got.drop(columns="site_name"), expected.drop(columns="site_name"))
+
+
+AQS_HOURLY_ROWS = [  # real rows of an AQS sampleData CSV export (Denver, 2021; shared/data/epa)
+    "08,001,3001,44201,2,39.838119,-104.94984,WGS84,Ozone,2021-05-01,00:00,2021-05-01,07:00,0.006,"
+    "Parts per million,007,1 HOUR,1,HOURLY,0.005,,,FEM,INSTRUMENTAL - ULTRA VIOLET ABSORPTION,087,Colorado,Adams,"
+    "2021-08-16,19740,year2021month05.csv",
+    "08,001,3001,44201,2,39.838119,-104.94984,WGS84,Ozone,2021-05-02,04:00,2021-05-02,11:00,0.015,"
+    "Parts per million,007,1 HOUR,1,HOURLY,0.005,,,FEM,INSTRUMENTAL - ULTRA VIOLET ABSORPTION,087,Colorado,Adams,"
+    "2021-08-16,19740,year2021month05.csv",
+    "08,047,0003,44201,1,39.792519,-105.49127,NAD83,Ozone,2021-05-18,20:00,2021-05-19,03:00,0.029,"
+    "Parts per million,007,1 HOUR,1,HOURLY,0.005,,,FEM,INSTRUMENTAL - ULTRA VIOLET ABSORPTION,087,Colorado,Gilpin,"
+    "2021-08-16,19740,year2021month05.csv",
+]
+AQS_HOURLY_HEADER = (
+    "state_code,county_code,site_number,parameter_code,poc,latitude,longitude,datum,parameter,date_local,time_local,"
+    "date_gmt,time_gmt,sample_measurement,units_of_measure,units_of_measure_code,sample_duration,sample_duration_code,"
+    "sample_frequency,detection_limit,uncertainty,qualifier,method_type,method,method_code,state,county,"
+    "date_of_last_change,cbsa_code,source_file"
+)
+AIRDATA_NAMES = {"site_number": "Site Num", "parameter": "Parameter Name", "date_gmt": "Date GMT",
+                 "time_gmt": "Time GMT", "detection_limit": "MDL"}  # fmt: skip
+
+
+def test_airdata_hourly_layout_in_aqs_snake_case_parses_alike() -> None:
+    """AirData's hourly layout and AQS's snake_case CSV of the same rows: the same frame."""
+    snake = AQS_HOURLY_HEADER.split(",")
+    titled = [AIRDATA_NAMES.get(c, c.replace("_", " ").title().replace(" Of ", " of ")) for c in snake]
+    assert "Site Num" in titled and "Sample Measurement" in titled and "Date of Last Change" in titled
+    frames = [
+        parse_daily_file("hourly.csv", "\n".join([",".join(h), *AQS_HOURLY_ROWS]).encode()) for h in (titled, snake)
+    ]
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+    assert list(frames[1]["site_id"]) == ["080013001", "080013001", "080470003"]
+    assert list(frames[1]["hour"]) == [0, 4, 20] and frames[1]["value"].tolist() == [0.006, 0.015, 0.029]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import random
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 from airwatch.domain.weather import (
     LAGGED,
     OBSERVED,
+    WeatherError,
     bearing_deg,
     columns_for_horizon,
     match_upstream,
@@ -65,6 +67,20 @@ def test_csv_standard_units_are_converted() -> None:
     assert np.isnan(frame.loc[0, "TMIN"])  # blank stays missing
     assert np.isnan(frame.loc[1, "TMAX"])  # 212 F (100 C) is outside physical bounds
     assert meta.empty  # this export has no coordinates
+
+
+def test_dly_of_random_bytes_is_malformed_lines_not_an_exception() -> None:
+    noise = random.Random(3).randbytes(200).replace(b"\n", b" ")  # one short line
+    data = noise + b"\n" + dly_line("TMAX", 2019, 7, {1: (322, " ")}).encode()
+    bad_id = b"\xe9" + dly_line("TMAX", 2019, 8, {1: (322, " ")}).encode()[1:]
+    frame, counts = parse_ghcn_dly("r.dly", data + b"\n" + bad_id)
+    assert counts["malformed_lines"] == 2
+    assert list(frame["station_id"]) == ["USW00094789"]
+
+
+def test_csv_that_is_not_text_is_a_weather_error_naming_it() -> None:
+    with pytest.raises(WeatherError, match=r"^w\.csv: not a text CSV file"):
+        parse_ghcn_csv("w.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
 
 
 @needs_shared

@@ -19,7 +19,7 @@ struct DailyAggregate {
 };
 
 // Rows sorted by (site, day, hour), one per site and hour, hour 0..23; NaN marks a missing hour.
-// Throws std::invalid_argument naming the first offending row.
+// Throws airwatch::Error naming the first offending row.
 
 // 24-hour average of the valid hours of each site-day; valid with at least 18 of 24 hours (75%).
 DailyAggregate pm25_daily(const int32_t* site, const int32_t* day, const int32_t* hour, const double* value,

@@ -47,9 +47,14 @@ struct CsvTable {
   std::vector<uint8_t> row_flags;  // per row: kRowWrongFieldCount | kRowUnparseable, 0 when clean
 };
 
-// Parses data (the whole file, decompressed). Throws std::invalid_argument naming the data row (1-based)
-// of an unterminated quote, or an empty input without a header.
+// Parses data (the whole file, decompressed). Throws airwatch::Error naming the data row (1-based)
+// of an unterminated quote, for an empty input without a header, and for a header that is not text
+// (NUL bytes, or not UTF-8). Dictionary values that are not UTF-8 are decoded as Latin-1, so header
+// and categories are always UTF-8.
 CsvTable read_csv(std::string_view data, const std::vector<ColumnRequest>& columns, int threads = 2);
+
+// Whether s is well-formed UTF-8 (as Python's strict decoder requires).
+bool is_utf8(std::string_view s) noexcept;
 
 // Days since 1970-01-01 of a civil date (proleptic Gregorian).
 int32_t days_from_civil(int year, unsigned month, unsigned day) noexcept;

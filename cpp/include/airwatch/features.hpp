@@ -17,7 +17,7 @@ struct DailyGrid {
 };
 
 // Builds the grid from observations sorted by (site, day) with one value per site and day.
-// Throws std::invalid_argument naming the first offending row when keys are unsorted or repeated.
+// Throws airwatch::Error naming the first offending row when keys are unsorted or repeated.
 DailyGrid daily_grid(const int32_t* site, const int32_t* day, const double* value, std::size_t n);
 
 struct FeatureSpec {

@@ -19,7 +19,7 @@ struct GhcnDaily {
   std::size_t missing = 0;            // -9999 cells (including days a month does not have)
   std::size_t flagged = 0;            // cells with a quality flag: dropped, as NOAA advises
   std::size_t out_of_bounds = 0;      // cells outside physical bounds: dropped
-  std::size_t malformed_lines = 0;    // lines shorter than the 269-character layout
+  std::size_t malformed_lines = 0;    // lines shorter than the 269-character layout, or with a non-ASCII id
 };
 
 // Parses .dly text; only the requested elements (e.g. TMAX, TMIN, PRCP, AWND, WDF2, WSF2) are kept.

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from airwatch import _core
+from airwatch import core
 from airwatch.domain.select import select
 from airwatch.domain.train import (
     CLIMATOLOGY,
@@ -184,24 +184,22 @@ def _candidate(name: str, features: list[str], config: BacktestConfig, h: int) -
 
 def metrics(pollutant: str, p: pd.DataFrame) -> dict[str, float]:
     """All the scores of one horizon's pooled test forecasts (C++ kernels)."""
-    y = np.ascontiguousarray(p["observed"].to_numpy(dtype=np.float64))
-    model = np.ascontiguousarray(p["forecast"].to_numpy(dtype=np.float64))
-    pers = np.ascontiguousarray(p["persistence"].to_numpy(dtype=np.float64))
-    clim = np.ascontiguousarray(p["climatology"].to_numpy(dtype=np.float64))
-    m = _core.error_summary(model, y)
-    cat = _core.category_scores(pollutant, model, y, 2)
+    columns = ("observed", "forecast", "persistence", "climatology")
+    y, model, pers, clim = (p[c].to_numpy(dtype=np.float64) for c in columns)
+    m = core.error_summary(model, y)
+    cat = core.category_scores(pollutant, model, y, 2)
     out = {
-        "rmse": m["rmse"],
-        "mae": m["mae"],
-        "bias": m["bias"],
-        "persistence_rmse": _core.error_summary(pers, y)["rmse"],
-        "skill_vs_persistence": _core.rmse_skill(model, pers, y),
-        "climatology_rmse": _core.error_summary(clim, y)["rmse"],
-        "skill_vs_climatology": _core.rmse_skill(model, clim, y),
-        "category_hit_rate": cat["hit_rate"],
-        "usg_events": float(cat["events"]),
-        "usg_pod": cat["pod"],
-        "usg_far": cat["far"],
+        "rmse": m.rmse,
+        "mae": m.mae,
+        "bias": m.bias,
+        "persistence_rmse": core.error_summary(pers, y).rmse,
+        "skill_vs_persistence": core.rmse_skill(model, pers, y),
+        "climatology_rmse": core.error_summary(clim, y).rmse,
+        "skill_vs_climatology": core.rmse_skill(model, clim, y),
+        "category_hit_rate": cat.hit_rate,
+        "usg_events": float(cat.events),
+        "usg_pod": cat.pod,
+        "usg_far": cat.far,
         "n_sites": float(p["site_id"].nunique()),
         "n_forecasts": float(len(p)),
     }

@@ -3,7 +3,11 @@
 Recognised from their header: AirData daily summary files (``daily_*``: ``Date Local``,
 ``Arithmetic Mean``), AirData hourly files (``hourly_*``: ``Time Local``, ``Sample Measurement``),
 and the "Download Daily Data" tool exports (``Date``, ``Site ID`` or ``AQS_SITE_ID``); AQS API
-dailyData records are parsed by :func:`parse_aqs_daily`. Every row becomes one normalized row:
+dailyData records are parsed by :func:`parse_aqs_daily`. Columns are found by name with case, spaces
+and underscores ignored (:func:`normalize`), so the download tool's layouts all read alike: the
+current one (2023-: ``Daily AQI Value``, ``Local Site Name``, ``Site Latitude``), the older upper-case
+one (``DAILY_AQI_VALUE``, ``Site Name``, ``SITE_LATITUDE``) and the oldest (``AQS_SITE_ID``, no source
+or site name). Every row becomes one normalized row:
 values that cannot be parsed become missing and rows with the wrong number of fields are marked, so
 validation can quarantine them with a reason; nothing is dropped here.
 """
@@ -16,12 +20,12 @@ import mmap
 import re
 import zipfile
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from airwatch import _core
+from airwatch import core
+from airwatch.core import ColumnKind, CoreError, CsvTable
 
 
 class ParseError(ValueError):
@@ -44,7 +48,9 @@ UNIT_CODES = {
     "millibars": 7,
 }
 
-F64, I64, DATE, HOUR, DICT, SITE = range(6)  # column kinds of _core.read_csv
+F64, I64, DATE, HOUR, DICT, SITE = (
+    ColumnKind.FLOAT64, ColumnKind.INT64, ColumnKind.DATE, ColumnKind.HOUR, ColumnKind.DICTIONARY, ColumnKind.SITE_ID,
+)  # fmt: skip
 _EPOCH = np.datetime64("1970-01-01", "D")
 DAILY = -1  # the hour of a daily value
 OUT_OF_SCOPE = -2  # site code of a row about a non-AQS site (validation: out_of_scope)
@@ -71,14 +77,15 @@ def parse_daily_file(name: str, data: Buffer, *, raw_key: str | None = None) -> 
     text = np.frombuffer(decompress(name, data), dtype=np.uint8)
     try:
         header = _header(text)
-    except ValueError as exc:
+    except CoreError as exc:
         raise ParseError(f"{name}: {exc}") from None
     layout: Callable[[str, np.ndarray, list[str]], pd.DataFrame]
-    if "Date Local" in header and "Arithmetic Mean" in header:
+    names = {_key(h) for h in header}
+    if {"datelocal", "arithmeticmean"} <= names:
         layout = _from_airdata_daily
-    elif "Date Local" in header and "Sample Measurement" in header:
+    elif {"datelocal", "samplemeasurement"} <= names:
         layout = _from_airdata_hourly
-    elif "Date" in header and ({"Site ID", "AQS_SITE_ID"} & set(header)):
+    elif "date" in names and _key("Site ID") in names:
         layout = _from_download_tool
     else:
         raise ParseError(
@@ -87,8 +94,8 @@ def parse_daily_file(name: str, data: Buffer, *, raw_key: str | None = None) -> 
         )
     try:
         frame = layout(name, text, header)
-    except ValueError as exc:  # from the C++ reader: an unterminated quote, naming the row
-        raise ParseError(f"{name}: {exc}") from None
+    except CoreError as exc:  # from the C++ reader (an unterminated quote, naming the row); not ParseError,
+        raise ParseError(f"{name}: {exc}") from None  # whose message already names the file
     frame["raw_key"] = _constant(raw_key or name, len(frame))
     frame["raw_row"] = np.arange(1, len(frame) + 1, dtype=np.int64)
     return frame
@@ -97,33 +104,58 @@ def parse_daily_file(name: str, data: Buffer, *, raw_key: str | None = None) -> 
 def _header(text: np.ndarray) -> list[str]:
     newlines = np.flatnonzero(text[:65536] == ord("\n"))
     first = text[: newlines[0] + 1] if len(newlines) else text
-    _, header, _, _ = _core.read_csv(first, [], 1)
-    return list(header)
+    return core.read_csv(first, [], 1).header
+
+
+def normalize(name: str) -> str:
+    """A column name as layouts are matched: without case, spaces or underscores.
+
+    EPA has renamed columns between exports only in these ways ("DAILY_AQI_VALUE" became "Daily AQI
+    Value"), so "Daily AQI Value" == "DAILY_AQI_VALUE" == "daily aqi value".
+    """
+    return re.sub(r"[\s_]+", "", name).lower()
+
+
+# Different names EPA has given one column, the name the layouts below use first. AQS's own name for
+# AirData's "Site Num" is "site_number" (API responses, and the CSV exports made of them).
+_SAME_COLUMN = (("Site ID", "AQS_SITE_ID"), ("Local Site Name", "Site Name"), ("Site Num", "Site Number"))
+_ALIAS = {normalize(other): normalize(names[0]) for names in _SAME_COLUMN for other in names[1:]}
+
+
+def _key(name: str) -> str:
+    key = normalize(name)
+    return _ALIAS.get(key, key)
 
 
 def _read(
-    name: str, text: np.ndarray, columns: list[tuple[str, int]], required: list[str]
-) -> tuple[int, dict[str, Any], np.ndarray]:
-    rows, header, data, ok = _core.read_csv(text, columns, 2)
-    missing = [c for c in required if c not in header]
+    name: str, text: np.ndarray, header: list[str], spec: list[tuple[str, ColumnKind]], required: list[str]
+) -> CsvTable:
+    """The spec's columns, keyed by the spec's names whatever the file calls them."""
+    in_file: dict[str, str] = {}
+    for h in header:
+        in_file.setdefault(_key(h), h)
+    missing = [c for c in required if _key(c) not in in_file]
     if missing:
         raise ParseError(f"{name}: missing column(s) {missing}")
-    return int(rows), data, ok
+    found = {c: in_file[_key(c)] for c, _ in spec if _key(c) in in_file}
+    table = core.read_csv(text, [(found[c], kind) for c, kind in spec if c in found], 2)
+    columns = {c: table.columns[h] for c, h in found.items() if h in table.columns}
+    return CsvTable(table.rows, table.header, columns, table.row_flags)
 
 
 def _constant(value: str, n: int) -> pd.Categorical:
     return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
 
 
-def _category(data: dict[str, Any], column: str, n: int) -> pd.Categorical:
-    if column not in data:
+def _category(table: CsvTable, column: str, n: int) -> pd.Categorical:
+    if column not in table:
         return _constant("", n)
-    codes, categories = data[column]
-    return pd.Categorical.from_codes(codes, categories=list(categories))
+    d = table.dictionary(column)
+    return pd.Categorical.from_codes(d.codes, categories=d.categories)
 
 
-def _f64(data: dict[str, Any], column: str, n: int) -> np.ndarray:
-    return data[column] if column in data else np.full(n, np.nan)
+def _f64(table: CsvTable, column: str, n: int) -> np.ndarray:
+    return table.array(column) if column in table else np.full(n, np.nan)
 
 
 def _unit_codes(units: pd.Categorical) -> np.ndarray:
@@ -148,7 +180,7 @@ def _finish(
     out["units"] = units
     out["unit_code"] = _unit_codes(units)
     days = out["day"].to_numpy()
-    missing = days == _core.MISSING_DAY
+    missing = days == core.MISSING_DAY
     out["date"] = pd.Series(
         (_EPOCH + np.where(missing, 0, days).astype("timedelta64[D]")).astype("datetime64[s]")
     ).where(~missing)
@@ -157,36 +189,36 @@ def _finish(
 
 
 def _from_download_tool(name: str, text: np.ndarray, header: list[str]) -> pd.DataFrame:
-    value_cols = [c for c in header if re.match(r"Daily .*Concentration", c)]
+    value_cols = [c for c in header if re.fullmatch(r"daily.*concentration", normalize(c))]
     if len(value_cols) != 1:
         raise ParseError(f"{name}: expected one 'Daily ... Concentration' column, found {value_cols}")
-    site_col = "Site ID" if "Site ID" in header else "AQS_SITE_ID"
     spec = [
-        ("Date", DATE), (site_col, SITE), ("POC", I64), (value_cols[0], F64), ("UNITS", DICT),
-        ("DAILY_AQI_VALUE", F64), ("DAILY_OBS_COUNT", F64), ("PERCENT_COMPLETE", F64), ("AQS_PARAMETER_CODE", I64),
-        ("SITE_LATITUDE", F64), ("SITE_LONGITUDE", F64), ("Site Name", DICT), ("Source", DICT),
+        ("Date", DATE), ("Site ID", SITE), ("POC", I64), (value_cols[0], F64), ("Units", DICT),
+        ("Daily AQI Value", F64), ("Daily Obs Count", F64), ("Percent Complete", F64), ("AQS Parameter Code", I64),
+        ("Site Latitude", F64), ("Site Longitude", F64), ("Local Site Name", DICT), ("Source", DICT),
     ]  # fmt: skip
-    n, d, ok = _read(name, text, spec, ["POC", "UNITS", "AQS_PARAMETER_CODE", "SITE_LATITUDE", "SITE_LONGITUDE"])
+    d = _read(name, text, header, spec, ["POC", "Units", "AQS Parameter Code", "Site Latitude", "Site Longitude"])
+    n, ok = d.rows, d.row_flags
     source = _category(d, "Source", n) if "Source" in d else _constant("AQS", n)
     columns: dict[str, object] = {
-        "parameter": d["AQS_PARAMETER_CODE"].astype(np.int32),
-        "poc": d["POC"].astype(np.int32),
-        "sample_duration": _category({}, "", n),
-        "pollutant_standard": _category({}, "", n),
-        "event_type": _category({}, "", n),
-        "day": d["Date"],
+        "parameter": d.array("AQS Parameter Code").astype(np.int32),
+        "poc": d.array("POC").astype(np.int32),
+        "sample_duration": _constant("", n),
+        "pollutant_standard": _constant("", n),
+        "event_type": _constant("", n),
+        "day": d.array("Date"),
         "hour": np.full(n, DAILY, dtype=np.int32),
-        "value": d[value_cols[0]],
-        "aqi_reported": _f64(d, "DAILY_AQI_VALUE", n),
-        "obs_count": _f64(d, "DAILY_OBS_COUNT", n),
-        "percent_complete": _f64(d, "PERCENT_COMPLETE", n),
-        "latitude": d["SITE_LATITUDE"],
-        "longitude": d["SITE_LONGITUDE"],
-        "site_name": _category(d, "Site Name", n),
+        "value": d.array(value_cols[0]),
+        "aqi_reported": _f64(d, "Daily AQI Value", n),
+        "obs_count": _f64(d, "Daily Obs Count", n),
+        "percent_complete": _f64(d, "Percent Complete", n),
+        "latitude": d.array("Site Latitude"),
+        "longitude": d.array("Site Longitude"),
+        "site_name": _category(d, "Local Site Name", n),
         "data_source": source,
-        "date_of_last_change": _category({}, "", n),
+        "date_of_last_change": _constant("", n),
     }
-    return _finish(columns, d[site_col], _category(d, "UNITS", n), ok)
+    return _finish(columns, d.array("Site ID"), _category(d, "Units", n), ok)
 
 
 _AIRDATA_COMMON = [
@@ -203,18 +235,19 @@ def _from_airdata_daily(name: str, text: np.ndarray, header: list[str]) -> pd.Da
         ("Observation Count", F64), ("Observation Percent", F64), ("Arithmetic Mean", F64), ("1st Max Value", F64),
         ("AQI", F64), ("Local Site Name", DICT),
     ]  # fmt: skip
-    n, d, ok = _read(name, text, spec, [*_AIRDATA_REQUIRED, "1st Max Value", "Arithmetic Mean"])
-    parameter = d["Parameter Code"].astype(np.int32)
+    d = _read(name, text, header, spec, [*_AIRDATA_REQUIRED, "1st Max Value", "Arithmetic Mean"])
+    n, ok = d.rows, d.row_flags
+    parameter = d.array("Parameter Code").astype(np.int32)
     # For ozone the daily summary's 1st Max Value of the 8-hour running average is the MDA8;
     # for PM2.5 the daily value is the arithmetic mean.
-    value = np.where(parameter == 44201, d["1st Max Value"], d["Arithmetic Mean"])
+    value = np.where(parameter == 44201, d.array("1st Max Value"), d.array("Arithmetic Mean"))
     columns: dict[str, object] = {
         "parameter": parameter,
-        "poc": d["POC"].astype(np.int32),
+        "poc": d.array("POC").astype(np.int32),
         "sample_duration": _category(d, "Sample Duration", n),
         "pollutant_standard": _category(d, "Pollutant Standard", n),
         "event_type": _category(d, "Event Type", n),
-        "day": d["Date Local"],
+        "day": d.array("Date Local"),
         "hour": np.full(n, DAILY, dtype=np.int32),
         "value": value,
         "aqi_reported": _f64(d, "AQI", n),
@@ -226,32 +259,33 @@ def _from_airdata_daily(name: str, text: np.ndarray, header: list[str]) -> pd.Da
         "data_source": _constant("AQS", n),
         "date_of_last_change": _category(d, "Date of Last Change", n),
     }
-    site = _site_code(d["State Code"], d["County Code"], d["Site Num"])
+    site = _site_code(d.array("State Code"), d.array("County Code"), d.array("Site Num"))
     return _finish(columns, site, _category(d, "Units of Measure", n), ok)
 
 
 def _from_airdata_hourly(name: str, text: np.ndarray, header: list[str]) -> pd.DataFrame:
     spec = [*_AIRDATA_COMMON, ("Time Local", HOUR), ("Sample Measurement", F64)]
-    n, d, ok = _read(name, text, spec, [*_AIRDATA_REQUIRED, "Time Local", "Sample Measurement"])
+    d = _read(name, text, header, spec, [*_AIRDATA_REQUIRED, "Time Local", "Sample Measurement"])
+    n, ok = d.rows, d.row_flags
     columns: dict[str, object] = {
-        "parameter": d["Parameter Code"].astype(np.int32),
-        "poc": d["POC"].astype(np.int32),
+        "parameter": d.array("Parameter Code").astype(np.int32),
+        "poc": d.array("POC").astype(np.int32),
         "sample_duration": _constant("1 HOUR", n),
-        "pollutant_standard": _category({}, "", n),
-        "event_type": _category({}, "", n),
-        "day": d["Date Local"],
-        "hour": d["Time Local"],
-        "value": d["Sample Measurement"],
+        "pollutant_standard": _constant("", n),
+        "event_type": _constant("", n),
+        "day": d.array("Date Local"),
+        "hour": d.array("Time Local"),
+        "value": d.array("Sample Measurement"),
         "aqi_reported": np.full(n, np.nan),
         "obs_count": np.ones(n),
         "percent_complete": np.full(n, np.nan),
         "latitude": _f64(d, "Latitude", n),
         "longitude": _f64(d, "Longitude", n),
-        "site_name": _category({}, "", n),
+        "site_name": _constant("", n),
         "data_source": _constant("AQS", n),
         "date_of_last_change": _category(d, "Date of Last Change", n),
     }
-    site = _site_code(d["State Code"], d["County Code"], d["Site Num"])
+    site = _site_code(d.array("State Code"), d.array("County Code"), d.array("Site Num"))
     return _finish(columns, site, _category(d, "Units of Measure", n), ok)
 
 
@@ -297,7 +331,7 @@ def parse_aqs_daily(rows: list[dict[str, object]], *, raw_key: str) -> pd.DataFr
         raw["date_local"].notna() & days.isna()
     ).to_numpy()
     day = (days.to_numpy(dtype="datetime64[D]") - _EPOCH).astype(np.int64)
-    day[days.isna().to_numpy()] = _core.MISSING_DAY
+    day[days.isna().to_numpy()] = core.MISSING_DAY
     columns: dict[str, object] = {
         "parameter": parameter,
         "poc": integer("poc").astype(np.int32),
@@ -411,7 +445,7 @@ def parse_airnow_data(rows: list[dict[str, object]], *, raw_key: str) -> pd.Data
     lon = pd.to_numeric(raw["Longitude"], errors="coerce").fillna(0.0)
     local = utc + pd.to_timedelta(np.round(lon.to_numpy() / 15.0), unit="h")
     day = (local.dt.floor("D").to_numpy(dtype="datetime64[D]") - _EPOCH).astype(np.int64)
-    day[utc.isna().to_numpy()] = _core.MISSING_DAY
+    day[utc.isna().to_numpy()] = core.MISSING_DAY
     intl = raw.get("IntlAQSCode", pd.Series([""] * len(raw))).astype(str)
     return _airnow_frame(
         raw["FullAQSCode"].astype(str).str.zfill(9).tolist(),
@@ -436,7 +470,7 @@ def parse_airnow_peak(name: str, data: Buffer, *, raw_key: str | None = None) ->
         raise ParseError(f"{name}: expected 8 (v1) or 13 (v2) '|' fields per line, found {raw.shape[1]}")
     dates = pd.to_datetime(raw[0], format="%m/%d/%y", errors="coerce")
     day = (dates.to_numpy(dtype="datetime64[D]") - _EPOCH).astype(np.int64)
-    day[dates.isna().to_numpy()] = _core.MISSING_DAY
+    day[dates.isna().to_numpy()] = core.MISSING_DAY
     site = raw[1].str.strip()
     us = ~site.str.startswith("000") & ~site.str.startswith("80") & ~site.str.fullmatch(r"\d{9}").eq(False)
     n = len(raw)

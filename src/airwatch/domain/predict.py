@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from airwatch import _core
+from airwatch import core
 from airwatch.domain.schemas import POLLUTANTS
 from airwatch.domain.weather import forecast_columns, persistence_columns
 
@@ -25,9 +25,9 @@ def issue_rows(features: pd.DataFrame, *, max_staleness_days: int) -> tuple[pd.T
 
 def aqi_columns(pollutant: str, forecast: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """AQI (C++ kernel, EPA truncation and breakpoints) and category name of each forecast."""
-    aqi = _core.aqi(pollutant, np.ascontiguousarray(forecast, dtype=np.float64))
-    categories = _core.aqi_category(aqi)
-    names = _core.category_names()
+    aqi = core.aqi(pollutant, forecast)
+    categories = core.aqi_category(aqi)
+    names = core.category_names()
     return aqi, [names[c] if c >= 0 else "Missing" for c in categories]
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 # up later, and Figure.savefig renders PNG on its own.
 from matplotlib.figure import Figure
 
-from airwatch import _core
+from airwatch import core
 
 
 def _axes(width: float, height: float) -> tuple[Figure, Any]:
@@ -48,8 +48,8 @@ def diagnostic_figures(
     ax.set_title(f"{pollutant}: error by month")
     figures["error_by_month.png"] = fig
 
-    names = _core.category_names()
-    categories = _core.aqi_category(_core.aqi(pollutant, np.ascontiguousarray(o, dtype=np.float64)))
+    names = core.category_names()
+    categories = core.aqi_category(core.aqi(pollutant, o))
     frame = pd.DataFrame({"category": categories, "err2": (p - o) ** 2})
     by_cat = np.sqrt(frame.groupby("category")["err2"].mean())
     fig, ax = _axes(7, 3.5)

@@ -21,7 +21,7 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from airwatch import _core
+from airwatch import core
 
 PERSISTENCE = "persistence"
 CLIMATOLOGY = "climatology"
@@ -240,16 +240,14 @@ def time_split(frame: pd.DataFrame, *, horizon: int, validation_days: int) -> Sp
 
 def score(predicted: np.ndarray, observed: np.ndarray, persistence: np.ndarray) -> dict[str, float]:
     """RMSE, MAE, bias and RMSE skill over persistence, from the C++ kernels."""
-    p = np.ascontiguousarray(predicted, dtype=np.float64)
-    o = np.ascontiguousarray(observed, dtype=np.float64)
-    summary = _core.error_summary(p, o)
-    skill = _core.rmse_skill(p, np.ascontiguousarray(persistence, dtype=np.float64), o)
+    summary = core.error_summary(predicted, observed)
+    skill = core.rmse_skill(predicted, persistence, observed)
     return {
-        "rmse": float(summary["rmse"]),
-        "mae": float(summary["mae"]),
-        "bias": float(summary["bias"]),
-        "n": float(summary["n"]),
-        "skill_vs_persistence": float(skill),
+        "rmse": summary.rmse,
+        "mae": summary.mae,
+        "bias": summary.bias,
+        "n": float(summary.n),
+        "skill_vs_persistence": skill,
     }
 
 

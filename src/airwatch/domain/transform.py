@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from airwatch import _core
+from airwatch import core
 from airwatch.domain.schemas import POLLUTANTS
 from airwatch.domain.weather import with_weather
 from airwatch.errors import NoDataError
@@ -79,20 +79,14 @@ def _daily_from_hours(hourly: pd.DataFrame, pollutant: str) -> pd.DataFrame:
     keys = ["site_id", "parameter", "poc"]
     rows = hourly.sort_values([*keys, "day", "hour"], kind="stable").drop_duplicates([*keys, "day", "hour"])
     monitor = rows.groupby(keys, sort=False, observed=True).ngroup().to_numpy(dtype=np.int32)
-    kernel = _core.ozone_mda8 if pollutant == "ozone" else _core.pm25_daily
-    out = kernel(
-        np.ascontiguousarray(monitor),
-        np.ascontiguousarray(rows["day"].to_numpy(dtype=np.int32)),
-        np.ascontiguousarray(rows["hour"].to_numpy(dtype=np.int32)),
-        np.ascontiguousarray(rows["value"].to_numpy(dtype=np.float64)),
-    )
+    kernel = core.ozone_mda8 if pollutant == "ozone" else core.pm25_daily
+    out = kernel(monitor, rows["day"], rows["hour"], rows["value"])
     first = rows.groupby(monitor, sort=True).head(1).reset_index(drop=True)
-    meta = first.iloc[out["site"]].reset_index(drop=True)
+    meta = first.iloc[out.site].reset_index(drop=True)
     daily = meta.assign(
-        day=out["day"], hour=-1, value=out["value"], obs_count=out["count"].astype(np.float64),
-        sample_duration=AGGREGATED,
-    )  # fmt: skip
-    daily = daily[out["valid"].astype(bool)]
+        day=out.day, hour=-1, value=out.value, obs_count=out.count.astype(np.float64), sample_duration=AGGREGATED
+    )
+    daily = daily[out.valid.astype(bool)]
     daily["date"] = (np.datetime64("1970-01-01", "D") + daily["day"].to_numpy().astype("timedelta64[D]")).astype(
         "datetime64[s]"
     )
@@ -155,20 +149,19 @@ def build_features(
     site_index = {s: i for i, s in enumerate(sites["site_id"])}
     codes = daily["site_id"].map(site_index).to_numpy(dtype=np.int32)
     order = np.lexsort((daily["day"].to_numpy(), codes))
-    site = np.ascontiguousarray(codes[order])
-    day = np.ascontiguousarray(daily["day"].to_numpy(dtype=np.int32)[order])
-    value = np.ascontiguousarray(daily["value"].to_numpy(dtype=np.float64)[order])
-    g_site, g_day, g_value = _core.daily_grid(site, day, value)
-    names, matrix = _core.compute_features(
+    g_site, g_day, g_value = core.daily_grid(
+        codes[order], daily["day"].to_numpy()[order], daily["value"].to_numpy(dtype=np.float64)[order]
+    )
+    names, matrix = core.compute_features(
         g_site,
         g_day,
         g_value,
-        list(config.lags),
-        list(config.mean_windows),
-        list(config.std_windows),
-        list(config.max_windows),
+        config.lags,
+        config.mean_windows,
+        config.std_windows,
+        config.max_windows,
         config.calendar,
-        list(config.ewm_alphas),
+        config.ewm_alphas,
         2,
     )
     frame = pd.DataFrame(matrix, columns=names, copy=False)
@@ -178,10 +171,10 @@ def build_features(
     frame.insert(3, "value", g_value)
     for column in config.site_columns:
         frame[column] = sites[column].to_numpy()[g_site]
-    lat = np.ascontiguousarray(sites["latitude"].to_numpy(dtype=np.float64))
-    lon = np.ascontiguousarray(sites["longitude"].to_numpy(dtype=np.float64))
     if config.neighbors > 0:
-        mean, count = _core.neighbor_mean(g_site, g_day, g_value, lat, lon, config.neighbors, config.neighbor_radius_km)
+        mean, count = core.neighbor_mean(
+            g_site, g_day, g_value, sites["latitude"], sites["longitude"], config.neighbors, config.neighbor_radius_km
+        )
         frame["nb_mean_0"] = mean
         frame["nb_count_0"] = count.astype(np.float64)
         frame["nb_mean_1"] = _shift_within_site(g_site, mean, -1)
@@ -212,14 +205,10 @@ def _auxiliary_features(
         return np.full(n, np.nan), np.full(n, np.nan)
     meta = sources.groupby("site_id", observed=True).agg(latitude=("latitude", "last"), longitude=("longitude", "last"))
     meta = meta.dropna()
-    idx, km = _core.nearest_sites(
-        np.ascontiguousarray(meta["latitude"].to_numpy(dtype=np.float64)),
-        np.ascontiguousarray(meta["longitude"].to_numpy(dtype=np.float64)),
-        np.ascontiguousarray(sites["latitude"].to_numpy(dtype=np.float64)),
-        np.ascontiguousarray(sites["longitude"].to_numpy(dtype=np.float64)),
-        1,
-        config.auxiliary_radius_km,
+    nearest = core.nearest_sites(
+        meta["latitude"], meta["longitude"], sites["latitude"], sites["longitude"], 1, config.auxiliary_radius_km
     )
+    idx, km = nearest.site[:, 0], nearest.distance_km[:, 0]
     source_of_site = np.where(idx >= 0, idx, -1)
     source_ids = meta.index.to_numpy()
     lookup = sources.assign(src=pd.Categorical(sources["site_id"], categories=source_ids).codes)

@@ -15,7 +15,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from airwatch import _core
+from airwatch import core
 from airwatch.domain.parse import (
     ParseError,
     parse_airnow_data,
@@ -28,7 +28,7 @@ from airwatch.domain.schemas import POLLUTANTS, PayloadKind
 from airwatch.domain.sites import fill_coordinates
 from airwatch.errors import AirWatchError
 
-REASONS: list[tuple[int, str]] = [(int(bit), str(code)) for bit, code in _core.reason_codes()]
+REASONS: list[tuple[int, str]] = [(int(bit), str(code)) for bit, code in core.reason_codes()]
 
 
 NOT_A_PROBLEM = frozenset({"out_of_scope", "missing_value"})
@@ -90,20 +90,11 @@ def series_codes(observations: pd.DataFrame) -> np.ndarray:
 def validate_observations(observations: pd.DataFrame, *, max_day: int) -> ValidationResult:
     """Split observations into valid and quarantined rows (max_day: the newest acceptable date)."""
     series = series_codes(observations)
-    masks = _core.validate_observations(
-        np.ascontiguousarray(observations["site_code"].to_numpy(dtype=np.int64)),
-        np.ascontiguousarray(observations["parameter"].to_numpy(dtype=np.int32)),
-        np.ascontiguousarray(observations["poc"].to_numpy(dtype=np.int32)),
-        np.ascontiguousarray(observations["day"].to_numpy(dtype=np.int32)),
-        series,
-        np.ascontiguousarray(observations["unit_code"].to_numpy(dtype=np.int32)),
-        np.ascontiguousarray(observations["value"].to_numpy(dtype=np.float64)),
-        np.ascontiguousarray(observations["percent_complete"].to_numpy(dtype=np.float64)),
-        np.ascontiguousarray(observations["latitude"].to_numpy(dtype=np.float64)),
-        np.ascontiguousarray(observations["longitude"].to_numpy(dtype=np.float64)),
-        int(max_day),
-        np.ascontiguousarray(observations["row_flags"].to_numpy(dtype=np.uint8)),
-    )
+    o = observations
+    masks = core.validate_observations(
+        o["site_code"], o["parameter"], o["poc"], o["day"], series, o["unit_code"], o["value"],
+        o["percent_complete"], o["latitude"], o["longitude"], max_day=max_day, row_flags=o["row_flags"],
+    )  # fmt: skip
     bad = masks != 0
     if not bad.any():
         return ValidationResult(observations.reset_index(drop=True), observations.iloc[:0].assign(reasons=""))

@@ -22,7 +22,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from airwatch import _core
+from airwatch import core
+from airwatch.core import ColumnKind, CoreError
 from airwatch.domain.parse import decompress
 from airwatch.errors import AirWatchError
 
@@ -60,41 +61,46 @@ class WeatherError(AirWatchError, ValueError):
 
 def parse_ghcn_dly(name: str, data: bytes) -> tuple[pd.DataFrame, dict[str, int]]:
     """Daily weather (station_id, day and ELEMENTS) from a .dly file, and its drop counts."""
-    text = np.frombuffer(decompress(name, data), dtype=np.uint8)
-    g = _core.parse_ghcn_dly(text, ELEMENTS)
-    long = pd.DataFrame({"station": g["station"], "day": g["day"], "element": g["element"], "value": g["value"]})
+    g = core.parse_ghcn_dly(decompress(name, data), ELEMENTS)
+    long = pd.DataFrame({"station": g.station, "day": g.day, "element": g.element, "value": g.value})
     wide = long.pivot_table(index=["station", "day"], columns="element", values="value", aggfunc="first")
     wide.columns = [ELEMENTS[int(c)] for c in wide.columns]
     wide = wide.reindex(columns=ELEMENTS).reset_index()
-    wide.insert(0, "station_id", np.array(g["stations"], dtype=object)[wide.pop("station").to_numpy()])
-    counts = {k: int(g[k]) for k in ("missing", "flagged", "out_of_bounds", "malformed_lines")}
+    wide.insert(0, "station_id", np.array(g.stations, dtype=object)[wide.pop("station").to_numpy()])
+    counts = {"missing": g.missing, "flagged": g.flagged, "out_of_bounds": g.out_of_bounds,
+              "malformed_lines": g.malformed_lines}  # fmt: skip
     return wide, counts
 
 
 def parse_ghcn_csv(name: str, data: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Daily weather from an NCEI daily-summaries CSV (standard units), and the stations it names."""
-    text = np.frombuffer(decompress(name, data), dtype=np.uint8)
-    columns = [("STATION", 4), ("DATE", 2), ("LATITUDE", 0), ("LONGITUDE", 0), *((e, 0) for e in ELEMENTS)]
-    _, header, d, _ = _core.read_csv(text, columns, 2)
-    if "STATION" not in header or "DATE" not in header:
+    columns = [
+        ("STATION", ColumnKind.DICTIONARY), ("DATE", ColumnKind.DATE), ("LATITUDE", ColumnKind.FLOAT64),
+        ("LONGITUDE", ColumnKind.FLOAT64), *((e, ColumnKind.FLOAT64) for e in ELEMENTS),
+    ]  # fmt: skip
+    try:
+        d = core.read_csv(decompress(name, data), columns, 2)
+    except CoreError as exc:  # not text, or an unterminated quote
+        raise WeatherError(f"{name}: {exc}") from None
+    if "STATION" not in d or "DATE" not in d:
         raise WeatherError(f"{name}: not an NCEI daily-summaries CSV (no STATION/DATE columns)")
-    codes, stations = d["STATION"]
-    n = len(codes)
-    frame = pd.DataFrame({"station_id": np.array(stations, dtype=object)[codes], "day": d["DATE"]})
+    station, n = d.dictionary("STATION"), d.rows
+    station_id = np.array(station.categories, dtype=object)[station.codes]
+    frame = pd.DataFrame({"station_id": station_id, "day": d.array("DATE")})
     # NCEI "standard" units to metric: degrees F, inches, mph, inches of mercury.
     scale = {"TMAX": (1 / 1.8, -32 / 1.8), "TMIN": (1 / 1.8, -32 / 1.8), "PRCP": (25.4, 0.0), "AWND": (0.44704, 0.0),
              "WDF2": (1.0, 0.0), "RHAV": (1.0, 0.0), "ASLP": (33.8639, 0.0)}  # fmt: skip
     for e in ELEMENTS:
-        values = d[e] * scale[e][0] + scale[e][1] if e in d else np.full(n, np.nan)
+        values = d.array(e) * scale[e][0] + scale[e][1] if e in d else np.full(n, np.nan)
         lo, hi = BOUNDS[e]
         frame[e] = np.where((values >= lo) & (values <= hi), values, np.nan)
-    frame = frame[frame["day"] != _core.MISSING_DAY]
+    frame = frame[frame["day"] != core.MISSING_DAY]
     meta = (
         pd.DataFrame(
             {
                 "station_id": frame["station_id"],
-                "latitude": d.get("LATITUDE", np.full(n, np.nan))[frame.index],
-                "longitude": d.get("LONGITUDE", np.full(n, np.nan))[frame.index],
+                "latitude": (d.array("LATITUDE") if "LATITUDE" in d else np.full(n, np.nan))[frame.index],
+                "longitude": (d.array("LONGITUDE") if "LONGITUDE" in d else np.full(n, np.nan))[frame.index],
             }
         )
         .dropna()
@@ -105,15 +111,9 @@ def parse_ghcn_csv(name: str, data: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def _nearest(sites: pd.DataFrame, stations: pd.DataFrame, k: int, radius_km: float) -> tuple[np.ndarray, np.ndarray]:
     """Up to k nearest stations within radius_km of each site, nearest first (k-d tree): (sites, k) arrays."""
-    idx, km = _core.nearest_sites(
-        np.ascontiguousarray(stations["latitude"].to_numpy(dtype=np.float64)),
-        np.ascontiguousarray(stations["longitude"].to_numpy(dtype=np.float64)),
-        np.ascontiguousarray(sites["latitude"].to_numpy(dtype=np.float64)),
-        np.ascontiguousarray(sites["longitude"].to_numpy(dtype=np.float64)),
-        k,
-        radius_km,
+    return core.nearest_sites(
+        stations["latitude"], stations["longitude"], sites["latitude"], sites["longitude"], k, radius_km
     )
-    return np.asarray(idx).reshape(len(sites), k), np.asarray(km).reshape(len(sites), k)
 
 
 def match_stations(sites: pd.DataFrame, stations: pd.DataFrame, *, radius_km: float) -> tuple[np.ndarray, np.ndarray]:
