@@ -41,15 +41,20 @@ def load_observations(folder: Path, site_list: str | None) -> tuple[pd.DataFrame
     """Valid observations of every file below folder, what was read, and what was skipped and why."""
     # Streamed, not listed: each file is memory-mapped only while it is parsed.
     payloads = (p for p in files.read_folder(folder) if PRELIMINARY not in p[1])
-    skipped = [f"{p}: AirNow daily peak file (preliminary, not AQS-validated)" for p in _preliminary(folder)]
+    preliminary = _preliminary(folder)
+    skipped = [f"{len(preliminary)} AirNow daily peak files (preliminary, not AQS-validated)"] if preliminary else []
     parsed, rejected = rules.parse_payloads(payloads)
     skipped += [f"{r.key}: {r.reason}" for r in rejected]
     if parsed.empty:
         raise NoDataError(f"no EPA daily file of a known layout under {folder}")
     sites = files.load_site_list(site_list or files.find_site_list(folder))
     cleaned = rules.clean(parsed, sites.sites, max_day=rules.day_number(datetime.now(UTC).date()))
-    info = {"input": str(folder), "files": int(parsed["raw_key"].nunique()), "skipped_files": len(skipped),
-            "site_list": {"source": sites.source, "sites_located": cleaned.located}}  # fmt: skip
+    info = {
+        "input": str(folder),
+        "files": int(parsed["raw_key"].nunique()),
+        "skipped_files": len(preliminary) + len(rejected),
+        "site_list": {"source": sites.source, "sites_located": cleaned.located},
+    }
     return cleaned.result.valid, info, skipped
 
 
