@@ -47,13 +47,18 @@ as_pg() { if is_root; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 pg_bindir() { find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -1; }
 
-ensure_postgres_installed() {
-  [[ -n $(pg_bindir) ]] && return
-  say "installing postgresql (Debian packages)"
+# PostgreSQL (server and contrib, which has pg_trgm) and curl (health checks) from Debian's
+# packages, installed only when missing; quietly, with no prompt; sudo only when not root.
+ensure_packages() {
+  local missing=()
+  [[ -n $(pg_bindir) ]] || missing+=(postgresql)
+  command -v curl >/dev/null || missing+=(curl)
+  ((${#missing[@]})) || return 0
+  say "installing ${missing[*]} (Debian packages)"
   local sudo=()
   is_root || sudo=(sudo)
   "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   [[ -n $(pg_bindir) ]] || die "postgresql installed but no /usr/lib/postgresql/*/bin found"
 }
 
@@ -107,7 +112,6 @@ psql_admin() {
 }
 
 start_postgres() {
-  ensure_postgres_installed
   PG_BIN=$(pg_bindir)
   if [[ ! -s $PGDATA/PG_VERSION ]]; then
     mkdir -p "$PG_DIR"
@@ -330,7 +334,7 @@ ENV
 
 cmd_up() {
   [[ -x $VENV_BIN/python ]] || die "no Python environment at ${VENV_BIN%/bin}; run \`make setup\` first"
-  command -v curl >/dev/null || die "curl is needed for the health checks (apt-get install curl)"
+  ensure_packages
   local t0=$SECONDS
   load_secrets
   PG_DIR=$(pg_dir)
