@@ -7,7 +7,7 @@ STAMP := $(VENV)/.airwatch-installed
 CPP_SOURCES := $(shell find cpp -type f) CMakeLists.txt pyproject.toml
 CPP_BUILD := build/cpp
 
-.PHONY: help setup system-deps run test test-cpp test-sanitize test-py bench lint format clean
+.PHONY: help setup system-deps run test test-cpp test-sanitize test-py test-stack stack-up stack-down bench lint format clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -34,7 +34,7 @@ system-deps:
 run: setup  ## Run the main job on the embedded defaults (bundled sample, local store and MLflow, ephemeral Prefect)
 	$(BIN)/airwatch run
 
-test: test-cpp test-sanitize test-py  ## All tests: C++ (ctest, plain and sanitized) and Python (pytest)
+test: test-cpp test-sanitize test-py test-stack  ## All tests: C++ (ctest, plain and sanitized), Python (pytest), the production stack
 
 test-cpp: system-deps
 	cmake -S . -B $(CPP_BUILD) -DAIRWATCH_BUILD_PYTHON=OFF -DAIRWATCH_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -52,6 +52,18 @@ test-sanitize: system-deps  ## C++ unit tests under ASan + UBSan
 test-py: setup
 	$(BIN)/python -m pytest -q
 
+# The production stack (PostgreSQL, moto S3, MLflow, Prefect) on loopback for the tests marked `stack`;
+# stopped afterwards whatever happens, so nothing is left running.
+test-stack: setup  ## Start the production stack, run the tests marked `stack` against it, stop it
+	@trap 'scripts/stack.sh down' EXIT; scripts/stack.sh up && \
+	  STACK_ENV_FILE=$$(scripts/stack.sh env) $(BIN)/python -m pytest -q -m stack tests/stack
+
+stack-up: setup  ## Start the production stack on loopback (client env: build/stack/env)
+	scripts/stack.sh up
+
+stack-down:  ## Stop the production stack
+	scripts/stack.sh down
+
 bench: setup  ## Benchmarks: the C++ core against pandas, Polars and DuckDB on the same data
 	mkdir -p benchmarks/results
 	$(BIN)/python benchmarks/features.py --json benchmarks/results/features.json
@@ -59,15 +71,16 @@ bench: setup  ## Benchmarks: the C++ core against pandas, Polars and DuckDB on t
 	$(BIN)/python benchmarks/transform.py --json benchmarks/results/transform.json
 
 lint: setup system-deps  ## ruff, mypy and clang-format
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy
 	clang-format --dry-run -Werror $$(find cpp -name '*.cpp' -o -name '*.hpp')
 
 format: setup system-deps  ## Apply ruff format and clang-format
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks scripts
+	$(BIN)/ruff check --fix src tests benchmarks scripts
 	clang-format -i $$(find cpp -name '*.cpp' -o -name '*.hpp')
 
-clean:  ## Remove the environment, builds and the local store
+clean:  ## Remove the environment, builds and the local store (stops the stack first)
+	-scripts/stack.sh purge
 	rm -rf $(VENV) build data/store
