@@ -10,7 +10,7 @@ STUB := src/airwatch/_core.pyi
 # Values are left out (--exclude-values): the stub types the module, it does not record its constants.
 STUBGEN := $(BIN)/python -m nanobind.stubgen -m airwatch._core --exclude-values --quiet
 
-.PHONY: help setup system-deps run test test-cpp test-sanitize test-py check-stub stub bench lint format clean
+.PHONY: help setup system-deps run test test-cpp test-sanitize test-py test-stack stack-up stack-down check-stub stub bench lint format clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -37,7 +37,7 @@ system-deps:
 run: setup  ## Run the main job on the embedded defaults (bundled sample, local store and MLflow, ephemeral Prefect)
 	$(BIN)/airwatch run
 
-test: check-stub lint test-cpp test-sanitize test-py  ## All checks: stub, lint, C++ (ctest, plain and sanitized) and Python (pytest)
+test: check-stub lint test-cpp test-sanitize test-py test-stack  ## All checks: stub, lint, C++ (plain and sanitized), Python, the production stack
 
 test-cpp: system-deps
 	cmake -S . -B $(CPP_BUILD) -DAIRWATCH_BUILD_PYTHON=OFF -DAIRWATCH_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -68,6 +68,18 @@ check-stub: setup  ## Fail when src/airwatch/_core.pyi differs from a freshly ge
 	  exit 1; \
 	fi; echo "check-stub: $(STUB) is up to date"
 
+# The production stack (PostgreSQL, moto S3, MLflow, Prefect) on loopback for the tests marked `stack`;
+# stopped afterwards whatever happens, so nothing is left running.
+test-stack: setup  ## Start the production stack, run the tests marked `stack` against it, stop it
+	@trap 'scripts/stack.sh down' EXIT; scripts/stack.sh up && \
+	  STACK_ENV_FILE=$$(scripts/stack.sh env) $(BIN)/python -m pytest -q -m stack tests/stack
+
+stack-up: setup  ## Start the production stack on loopback (client env: build/stack/env)
+	scripts/stack.sh up
+
+stack-down:  ## Stop the production stack
+	scripts/stack.sh down
+
 bench: setup  ## Benchmarks: the C++ core against pandas, Polars and DuckDB on the same data
 	mkdir -p benchmarks/results
 	$(BIN)/python benchmarks/features.py --json benchmarks/results/features.json
@@ -85,5 +97,6 @@ format: setup system-deps  ## Apply ruff format and clang-format
 	$(BIN)/ruff check --fix src tests benchmarks scripts
 	clang-format -i $$(find cpp -name '*.cpp' -o -name '*.hpp')
 
-clean:  ## Remove the environment, builds and the local store
+clean:  ## Remove the environment, builds and the local store (stops the stack first)
+	-scripts/stack.sh purge
 	rm -rf $(VENV) build data/store

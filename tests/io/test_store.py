@@ -20,11 +20,6 @@ def test_local_store_roundtrip_and_create_only(tmp_path) -> None:
         store.write_bytes("../outside", b"x")
 
 
-def test_s3_is_refused_clearly() -> None:
-    with pytest.raises(StoreError, match="S3"):
-        open_store("s3://bucket/prefix")
-
-
 def test_publish_is_idempotent_and_readers_follow_newest(tmp_path) -> None:
     store = LocalStore(tmp_path)
     frame = pd.DataFrame({"x": [1, 2, 3]})

@@ -142,8 +142,10 @@ class StoreLock:
 
 
 def open_store(url: str) -> Store:
-    """The store for a URL: a path or ``file://`` URL gives a LocalStore."""
+    """The store for a URL: ``s3://bucket/prefix`` gives an S3Store, a path or ``file://`` URL a LocalStore."""
     if url.startswith("s3://"):
-        # The S3 adapter comes with production mode; say so instead of failing obscurely later.
-        raise StoreError(f"S3 stores are not supported yet by this build (got {url}); use a local folder")
+        # Imported here: s3fs/aiobotocore load only when a store is on S3.
+        from airwatch.io.s3store import S3Store
+
+        return S3Store(url)
     return LocalStore(url.removeprefix("file://"))

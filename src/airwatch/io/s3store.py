@@ -1,0 +1,133 @@
+"""The store on S3 (or an S3-compatible server), through s3fs.
+
+``AIRWATCH_STORE=s3://bucket/prefix`` runs the same code as a local folder. The endpoint comes from
+``AWS_ENDPOINT_URL_S3`` or ``AWS_ENDPOINT_URL`` (unset: AWS itself); credentials and region from the
+standard AWS chain (environment, shared config files, instance role), never from AirWatch's settings.
+
+Publishing relies on one S3 guarantee: a PUT with ``If-None-Match: *`` creates the object only if no
+object has that key, atomically on the server, so of two writers publishing the same manifest exactly
+one succeeds and the other gets ``412 Precondition Failed``. s3fs sends that header for
+``pipe_file(..., mode="create")``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import s3fs
+
+from airwatch.io.store import Store, StoreError
+
+# S3 answers 409 ConditionalRequestConflict while another conditional write of the same key is in
+# flight; AWS says to retry, and the retry then gets 412 if the other writer won.
+_CONFLICT_RETRIES = 5
+
+
+def _error_code(exc: BaseException) -> str | None:
+    """The S3 error code behind an exception s3fs translated from a botocore ClientError."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        response = getattr(current, "response", None)
+        if isinstance(response, dict):
+            code = response.get("Error", {}).get("Code")
+            return str(code) if code is not None else None
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    # The error code (or the exception's type) says what went wrong; botocore's message text can
+    # quote request details, so it stays out of StoreError messages.
+    return _error_code(exc) or type(exc).__name__
+
+
+class S3Store(Store):
+    """A bucket and key prefix on S3; keys are ``/``-separated paths under the prefix."""
+
+    def __init__(self, url: str, *, fs: Any | None = None) -> None:
+        if not url.startswith("s3://"):
+            raise StoreError(f"not an S3 URL: {url}")
+        bucket, _, prefix = url.removeprefix("s3://").partition("/")
+        if not bucket:
+            raise StoreError(f"no bucket in store URL {url}")
+        self.bucket, self.prefix = bucket, prefix.strip("/")
+        self.url = f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+        self._root = f"{self.bucket}/{self.prefix}" if self.prefix else self.bucket
+        self._fs = fs if fs is not None else self._filesystem()
+
+    @staticmethod
+    def _filesystem() -> s3fs.S3FileSystem:
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        client_kwargs: dict[str, Any] = {"endpoint_url": endpoint} if endpoint else {}
+        # No listings cache: list() and exists() must see other writers' objects at once. No shared
+        # instance: the environment (endpoint, credentials) is read when the store is opened.
+        return s3fs.S3FileSystem(client_kwargs=client_kwargs, use_listings_cache=False, skip_instance_cache=True)
+
+    def _path(self, key: str) -> str:
+        parts = key.split("/")
+        if not key or key.startswith("/") or any(p in {"", ".", ".."} for p in parts):
+            raise StoreError(f"invalid key {key!r} for the store {self.url}")
+        return f"{self._root}/{key}"
+
+    def _key(self, path: str) -> str:
+        return path.removeprefix(self._root + "/")
+
+    def exists(self, key: str) -> bool:
+        path = self._path(key)
+        try:
+            return bool(self._fs.isfile(path))
+        except Exception as exc:
+            raise StoreError(f"could not check {self.url}/{key}: {_describe(exc)}") from None
+
+    def read_bytes(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            return bytes(self._fs.cat_file(path))
+        except FileNotFoundError:
+            raise StoreError(f"no object at {self.url}/{key}") from None
+        except Exception as exc:
+            raise StoreError(f"could not read {self.url}/{key}: {_describe(exc)}") from None
+
+    def write_bytes(self, key: str, data: bytes, *, if_absent: bool = False) -> bool:
+        # One PUT (or one completed multipart upload) is atomic on S3: readers see all or nothing.
+        path = self._path(key)
+        mode = "create" if if_absent else "overwrite"
+        for attempt in range(_CONFLICT_RETRIES + 1):
+            try:
+                self._fs.pipe_file(path, data, mode=mode)
+                return True
+            except FileExistsError:
+                return False
+            except Exception as exc:
+                code = _error_code(exc)
+                if if_absent and code in {"PreconditionFailed", "412"}:
+                    return False
+                if if_absent and code == "ConditionalRequestConflict" and attempt < _CONFLICT_RETRIES:
+                    time.sleep(0.05 * 2**attempt)
+                    continue
+                raise StoreError(f"could not write {self.url}/{key}: {_describe(exc)}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def list(self, prefix: str) -> list[str]:
+        base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self._root
+        try:
+            paths = self._fs.find(base)
+        except FileNotFoundError:
+            return []
+        except Exception as exc:
+            raise StoreError(f"could not list {self.url}/{prefix}: {_describe(exc)}") from None
+        # Zero-byte "folder" markers some tools create end in "/": they are no objects of ours.
+        return sorted(self._key(p) for p in paths if not p.endswith("/"))
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            self._fs.rm_file(path)
+        except FileNotFoundError:
+            pass
+        except Exception as exc:
+            raise StoreError(f"could not delete {self.url}/{key}: {_describe(exc)}") from None
