@@ -99,14 +99,21 @@ class Climatology:
 
 @dataclass
 class DeltaModel:
-    """A learned model of the change from persistence on the feature columns."""
+    """A learned model of the change from persistence on the feature columns.
+
+    Once fitted it predicts through its exported form, the one the registry stores: LightGBM's native
+    Booster, or ridge's affine map (imputation, scaling and coefficients folded into arrays). So the
+    scores of training are the scores of the model that is served.
+    """
 
     name: str
     features: list[str]
     params: dict[str, Any]
     seed: int
     half_life_years: float
-    model_: Any = None
+    threads: int = 2
+    model_: Any = None  # the fitted estimator (training only: feature importance, diagnostics)
+    form_: Any = None  # what predicts: a LightGBM Booster or a RidgeForm
 
     def _make(self) -> Any:
         if self.name == RIDGE:
@@ -121,7 +128,9 @@ class DeltaModel:
                 ]
             )
         if self.name == LIGHTGBM or self.name.startswith(LIGHTGBM + "_q"):
-            return lgb.LGBMRegressor(**self.params, random_state=self.seed, deterministic=True, n_jobs=2, verbose=-1)
+            return lgb.LGBMRegressor(
+                **self.params, random_state=self.seed, deterministic=True, n_jobs=self.threads, verbose=-1
+            )
         raise ValueError(f"unknown learned candidate {self.name!r}")
 
     def fit(self, frame: pd.DataFrame, target: np.ndarray) -> DeltaModel:
@@ -129,11 +138,45 @@ class DeltaModel:
         weights = recency_weights(frame["day"].to_numpy(), self.half_life_years)
         step = "ridge__sample_weight" if self.name == RIDGE else "sample_weight"
         self.model_ = self._make().fit(frame[self.features], delta, **{step: weights})
+        self.form_ = RidgeForm.of(self.model_) if self.name == RIDGE else self.model_.booster_
         return self
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        delta = np.asarray(self.model_.predict(frame[self.features]), dtype=np.float64)
+        delta = np.asarray(self.form_.predict(frame[self.features]), dtype=np.float64)
         return frame["last_value"].to_numpy(dtype=np.float64) + delta
+
+
+@dataclass(frozen=True)
+class RidgeForm:
+    """A fitted imputer + scaler + ridge pipeline as arrays, predicting exactly as the pipeline does.
+
+    fill: each input's imputed value (training median); flagged: the inputs that had missing values in
+    training, each with a missing-value indicator column; mean, scale: the scaler's, over the inputs
+    then the indicators; coef, intercept: the ridge's.
+    """
+
+    fill: np.ndarray
+    flagged: np.ndarray
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    @classmethod
+    def of(cls, pipeline: Pipeline) -> RidgeForm:
+        impute, scale, ridge = (pipeline.named_steps[k] for k in ("impute", "scale", "ridge"))
+        flagged = impute.indicator_.features_ if impute.indicator_ is not None else np.array([], dtype=np.int64)
+        return cls(impute.statistics_.astype(np.float64), np.asarray(flagged, dtype=np.int64), scale.mean_,
+                   scale.scale_, np.asarray(ridge.coef_, dtype=np.float64), float(ridge.intercept_))  # fmt: skip
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        x = frame.to_numpy(dtype=np.float64, copy=True)
+        missing = np.isnan(x)
+        x[missing] = np.take(self.fill, np.nonzero(missing)[1])
+        z = np.hstack((x, missing[:, self.flagged])) if len(self.flagged) else x
+        z -= self.mean
+        z /= self.scale
+        return np.asarray(z @ self.coef + self.intercept, dtype=np.float64)
 
 
 @dataclass
@@ -148,15 +191,17 @@ class Blend:
     params: dict[str, Any]
     seed: int
     half_life_years: float
+    threads: int = 2
     name: str = BLEND
     members_: list[DeltaModel] = field(default_factory=list)
 
     def fit(self, frame: pd.DataFrame, target: np.ndarray) -> Blend:
         ridge = {"alpha": self.params["ridge_alpha"]}
         trees = lightgbm_params(self.params["lightgbm_rounds"])
+        hl, t = self.half_life_years, self.threads
         self.members_ = [
-            DeltaModel(RIDGE, self.features, ridge, self.seed, self.half_life_years).fit(frame, target),
-            DeltaModel(LIGHTGBM, self.features, trees, self.seed, self.half_life_years).fit(frame, target),
+            DeltaModel(RIDGE, self.features, ridge, self.seed, hl, t).fit(frame, target),
+            DeltaModel(LIGHTGBM, self.features, trees, self.seed, hl, t).fit(frame, target),
         ]
         return self
 
@@ -191,22 +236,25 @@ def make_candidates(
     lightgbm_rounds: int,
     horizon: int = 1,
     half_life_years: float,
+    threads: int = 2,
 ) -> list[Forecaster]:
-    """The candidate set, in a fixed order."""
+    """The candidate set, in a fixed order. threads: LightGBM's (1 when tasks already run in parallel)."""
     hl = half_life_years
     return [
         Persistence(),
         Climatology(horizon=horizon),
-        DeltaModel(RIDGE, features, {"alpha": 1.0}, seed, hl),
-        DeltaModel(LIGHTGBM, features, lightgbm_params(lightgbm_rounds), seed, hl),
-        Blend(features, {"ridge_alpha": 1.0, "lightgbm_rounds": lightgbm_rounds}, seed, hl),
+        DeltaModel(RIDGE, features, {"alpha": 1.0}, seed, hl, threads),
+        DeltaModel(LIGHTGBM, features, lightgbm_params(lightgbm_rounds), seed, hl, threads),
+        Blend(features, {"ridge_alpha": 1.0, "lightgbm_rounds": lightgbm_rounds}, seed, hl, threads),
     ]
 
 
-def make_quantile(features: list[str], alpha: float, *, seed: int, rounds: int, half_life_years: float) -> DeltaModel:
+def make_quantile(
+    features: list[str], alpha: float, *, seed: int, rounds: int, half_life_years: float, threads: int = 2
+) -> DeltaModel:
     """LightGBM for one quantile of the change from persistence (the 80% interval uses 0.1 and 0.9)."""
     params = {**lightgbm_params(rounds), "objective": "quantile", "alpha": alpha, "learning_rate": 0.05}
-    return DeltaModel(f"{LIGHTGBM}_q{int(alpha * 100)}", features, params, seed, half_life_years)
+    return DeltaModel(f"{LIGHTGBM}_q{int(alpha * 100)}", features, params, seed, half_life_years, threads)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
+from airwatch.domain.models import to_files
 from airwatch.domain.train import Evaluation
 
 CHAMPION = "champion"
@@ -25,15 +27,8 @@ log = logging.getLogger(__name__)
 _PIP_REQUIREMENTS = ["airwatch", "lightgbm", "scikit-learn", "pandas", "numpy", "mlflow"]
 
 
-class ForecastModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
-    """Any AirWatch candidate as an MLflow pyfunc model: a feature frame in, forecasts out."""
-
-    def __init__(self, candidate: Any, features: list[str]) -> None:
-        self.candidate = candidate
-        self.features = features
-
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> np.ndarray:
-        return np.asarray(self.candidate.predict(model_input), dtype=np.float64)
+# The model code MLflow stores with each model (models-from-code): no pickled object, only files.
+MODEL_CODE = str(Path(__file__).with_name("mlflow_model.py"))
 
 
 @dataclass(frozen=True)
@@ -101,17 +96,24 @@ class Registry:
 
     @staticmethod
     def log_model(candidate: Any, features: list[str], example: pd.DataFrame) -> str:
-        """Log a candidate as a pyfunc model in the active run; returns its model URI."""
+        """Log a fitted candidate as a pyfunc model in the active run; returns its model URI.
+
+        The artifact is the candidate's files (LightGBM's native format, JSON), not a pickle.
+        """
         columns = ["site_id", "date", *features]
         sample = example[columns].head(5).copy()
         sample["date"] = sample["date"].astype("datetime64[ns]")
         signature = infer_signature(sample, np.asarray(candidate.predict(sample), dtype=np.float64))
-        with _quiet_mlflow():
+        with tempfile.TemporaryDirectory(prefix="airwatch-model-") as tmp, _quiet_mlflow():
+            for name, data in to_files(candidate).items():
+                path = Path(tmp, "model", name)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
             info = mlflow.pyfunc.log_model(
                 name="model",
-                python_model=ForecastModel(candidate, features),
+                python_model=MODEL_CODE,
+                artifacts={"model": str(Path(tmp, "model"))},
                 signature=signature,
-                input_example=sample,
                 pip_requirements=_PIP_REQUIREMENTS,
             )
         return str(info.model_uri)
