@@ -4,7 +4,8 @@ The same layout under a local folder or ``s3://bucket/prefix``::
 
     raw/<source>/...                                   payloads as received, never rewritten
     raw/<source>/_manifests/<utc>_<version>.json       the inventory of a source: every payload so far
-    processed/<dataset>/<version>/part-0000.parquet    a dataset version's data
+    processed/<dataset>/<version>/<run>/part-0000.parquet  a dataset version's data, written by one run
+    processed/<dataset>/_claims/<version>.json         create-only: the run that publishes the version
     processed/<dataset>/_manifests/<utc>_<version>.json  published last; readers follow the newest
     processed/superseded/<version>/rows.parquet        older revisions of observations, traceable
     quarantine/validate/<version>/rows.parquet         rows that broke a rule, with reasons
@@ -36,6 +37,7 @@ WEATHER = "processed/weather"
 MLFLOW_DIR = "mlflow"
 META_SUFFIX = ".meta.json"
 _MANIFESTS = "_manifests"
+_CLAIMS = "_claims"
 
 
 def features(pollutant: str) -> str:
@@ -50,13 +52,19 @@ def manifest_key(dataset: str, created_utc: str, version: str) -> str:
     return f"{manifest_prefix(dataset)}{created_utc}_{version}.json"
 
 
-def part_key(dataset: str, version: str, index: int = 0) -> str:
-    return f"{dataset}/{version}/part-{index:04d}.parquet"
+def part_key(dataset: str, version: str, run: str, index: int = 0) -> str:
+    """A part written by one run: two runs writing the same version never touch each other's parts."""
+    return f"{dataset}/{version}/{run}/part-{index:04d}.parquet"
+
+
+def claim_key(dataset: str, version: str) -> str:
+    """The create-only object that decides which run publishes a version (it holds the manifest)."""
+    return f"{dataset}/{_CLAIMS}/{version}.json"
 
 
 def is_payload(key: str) -> bool:
-    """Whether a key under a raw area is a payload (not its metadata, an inventory, or a temp file)."""
-    return not key.endswith(META_SUFFIX) and f"/{_MANIFESTS}/" not in key
+    """Whether a key under a raw area is a payload (not its metadata or its inventory's manifests)."""
+    return not key.endswith(META_SUFFIX) and f"/{_MANIFESTS}/" not in key and f"/{_CLAIMS}/" not in key
 
 
 def meta_key(key: str) -> str:

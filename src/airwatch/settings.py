@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from airwatch.errors import AirWatchError
 
 ENV_PREFIX = "AIRWATCH_"
+MASK = "********"
 
 
 class _Section(BaseModel):
@@ -129,6 +130,29 @@ class WeatherSettings(_Section):
     timeout_seconds: float = Field(30.0, gt=0.0, description="Per-request timeout.")
 
 
+class RunnerSettings(_Section):
+    """Where a flow's parallel tasks run (Prefect task runners); outputs are the same on each."""
+
+    kind: Literal["threads", "processes", "dask"] = Field(
+        "threads", description="threads (default), processes, or dask (prefect-dask: a local cluster or address)."
+    )
+    workers: int = Field(2, ge=1, description="Parallel tasks (threads, processes or local Dask workers).")
+    dask_address: str | None = Field(
+        None, description="A running Dask scheduler (tcp://host:8786); unset: a local cluster of `workers` processes."
+    )
+
+
+class AlertSettings(_Section):
+    """Where failures are reported."""
+
+    webhook_url: SecretStr | None = Field(
+        None, description="Slack-compatible webhook (JSON {'text': ...}) called when a flow run fails or crashes."
+    )
+    watchdog_hours: float = Field(
+        26.0, gt=0.0, description="Alert when a daily deployment has had no completed run for this long."
+    )
+
+
 # The validate stage's section is named like the stage; pydantic warns that the name shadows the
 # deprecated BaseModel.validate classmethod, which AirWatch never calls.
 warnings.filterwarnings("ignore", message='Field name "validate"', category=UserWarning)
@@ -150,8 +174,12 @@ class Settings(BaseSettings):
         None, description="Folder of EPA daily files to ingest; default: the bundled real sample."
     )
     mlflow_tracking_uri: str | None = Field(
-        None, description="MLflow tracking URI; default: a SQLite file under the store's mlflow/ folder."
+        None,
+        description="MLflow tracking URI (MLFLOW_TRACKING_URI works too); default: a SQLite file under the "
+        "store's mlflow/ folder.",
     )
+    mlflow_username: str | None = Field(None, description="MLflow server user (its basic-auth app).")
+    mlflow_password: SecretStr | None = Field(None, description="MLflow server password (its basic-auth app).")
     prefect_api_url: str | None = Field(
         None, description="Prefect server API URL; default: an ephemeral local Prefect."
     )
@@ -162,6 +190,8 @@ class Settings(BaseSettings):
     aqs: AqsSettings = Field(default_factory=AqsSettings)
     airnow: AirNowSettings = Field(default_factory=AirNowSettings)
     weather: WeatherSettings = Field(default_factory=WeatherSettings)
+    runner: RunnerSettings = Field(default_factory=RunnerSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @field_validator("store")
     @classmethod
@@ -178,18 +208,23 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
         return value.upper()
 
+    def _tracking_server(self) -> str | None:
+        return self.mlflow_tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or None
+
     def tracking_uri(self) -> str:
         """The MLflow tracking URI in force."""
-        if self.mlflow_tracking_uri:
-            return self.mlflow_tracking_uri
+        if server := self._tracking_server():
+            return server
         if self.store.startswith("s3://"):
-            raise SettingsError("AIRWATCH_MLFLOW_TRACKING_URI is required when the store is on S3")
+            raise SettingsError(
+                "AIRWATCH_MLFLOW_TRACKING_URI (or MLFLOW_TRACKING_URI) is required when the store is on S3"
+            )
         root = Path(self.store.removeprefix("file://")).resolve()
         return f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
 
     def artifact_location(self) -> str | None:
         """Where MLflow puts artifacts of new experiments (None: the tracking server decides)."""
-        if self.mlflow_tracking_uri:
+        if self._tracking_server():
             return None
         root = Path(self.store.removeprefix("file://")).resolve()
         return (root / "mlflow" / "artifacts").as_uri()
@@ -197,13 +232,15 @@ class Settings(BaseSettings):
     def masked(self) -> dict[str, Any]:
         """The effective settings with secrets masked, for display."""
         data = self.model_dump(mode="json")
-        for section in ("aqs", "airnow"):
-            if data[section].get("key"):
-                data[section]["key"] = "********"
+        for path in (("aqs", "key"), ("airnow", "key"), ("alerts", "webhook_url"), ("mlflow_password",)):
+            *sections, name = path
+            where = data[sections[0]] if sections else data
+            if where.get(name):
+                where[name] = MASK
         for url_field in ("mlflow_tracking_uri", "prefect_api_url", "store"):
             if data.get(url_field):
                 data[url_field] = _mask_url(data[url_field])
-        s3_without_tracking = self.store.startswith("s3://") and not self.mlflow_tracking_uri
+        s3_without_tracking = self.store.startswith("s3://") and not self._tracking_server()
         data["mlflow_tracking_uri_effective"] = None if s3_without_tracking else _mask_url(self.tracking_uri())
         return data
 

@@ -399,11 +399,11 @@ def plan_training(
     seed: int,
     lightgbm_rounds: int,
     half_life_years: float,
+    threads: int = 2,
 ) -> TrainingPlan:
     split = time_split(frame, horizon=horizon, validation_days=validation_days)
-    candidates = make_candidates(
-        features, seed=seed, lightgbm_rounds=lightgbm_rounds, horizon=horizon, half_life_years=half_life_years
-    )
+    candidates = make_candidates(features, seed=seed, lightgbm_rounds=lightgbm_rounds, horizon=horizon,
+                                 half_life_years=half_life_years, threads=threads)  # fmt: skip
     return TrainingPlan(features, split, candidates)
 
 

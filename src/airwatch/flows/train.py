@@ -10,6 +10,7 @@ from airwatch.domain.train import TrainingReport, evaluate, plan_training
 from airwatch.domain.transform import feature_columns
 from airwatch.domain.weather import columns_for_horizon
 from airwatch.flows.context import Context
+from airwatch.flows.runners import SettingsTaskRunner, parallel_threads
 from airwatch.flows.tasks import compute_task, io_task
 from airwatch.io import datasets, records
 from airwatch.io.datasets import fingerprint, utc_stamp
@@ -34,16 +35,19 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
     frame = read(ctx.store, manifest)
     features = columns_for_horizon(feature_columns(frame), HORIZON)
     plan = plan_training(frame, features, horizon=HORIZON, validation_days=ts.validation_days, seed=ts.seed,
-                         lightgbm_rounds=ts.lightgbm_rounds, half_life_years=ts.recency_half_life_years)  # fmt: skip
+                         lightgbm_rounds=ts.lightgbm_rounds, half_life_years=ts.recency_half_life_years,
+                         threads=parallel_threads(ctx.settings.runner))  # fmt: skip
     split = plan.split
     common = {"pollutant": pollutant, "features_version": manifest.version, "training_id": training_id,
               "observations_version": str(manifest.inputs.get("observations", "")),
               "code_version": ctx.code_version("train")}  # fmt: skip
     candidates = []
+    # The candidates are fitted side by side (the settings' task runner); they come back fitted, in order.
+    fitted = [f.result() for f in [fit.submit(c, split, horizon=HORIZON) for c in plan.candidates]]
     with ctx.registry.start_run(pollutant, f"train-{utc_stamp()}", tags=common) as parent:
         ctx.registry.log_params({**ts.model_dump(), "horizon": HORIZON, "features": ",".join(features), **common})
-        for candidate in plan.candidates:
-            result = fit(candidate, split, horizon=HORIZON)
+        for result in fitted:
+            candidate = result.result.candidate
             figures = diagnostic_figures(pollutant, split.validation["date"], result.validation_forecast,
                                          split.validation[f"target_{HORIZON}"].to_numpy(dtype=float),
                                          feature_importance(candidate))  # fmt: skip
@@ -64,7 +68,7 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
     return report
 
 
-@flow(name="train")
+@flow(name="train", task_runner=SettingsTaskRunner())
 def train_flow(
     store: str | None = None, pollutants: list[str] | None = None, force: bool = False
 ) -> list[TrainingReport]:

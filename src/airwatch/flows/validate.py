@@ -12,6 +12,7 @@ from airwatch import catalog
 from airwatch.domain import validate as rules
 from airwatch.errors import NoDataError
 from airwatch.flows.context import Context
+from airwatch.flows.runners import SettingsTaskRunner
 from airwatch.flows.tasks import compute_task, io_task
 from airwatch.io import datasets, files, quarantine, raw
 from airwatch.io.datasets import fingerprint
@@ -22,9 +23,22 @@ publish = io_task(datasets.publish)
 clean = compute_task(rules.clean)
 
 
+PARSE_BATCHES = 8  # fixed, not per runner: the same batches, and so the same output, on every runner
+
+
 @io_task
 def parse(ctx: Context, keys: list[str]) -> tuple[pd.DataFrame, list[rules.Rejected]]:
     return rules.parse_payloads(raw.read_payloads(ctx.store, keys))
+
+
+def parse_all(ctx: Context, keys: list[str]) -> tuple[pd.DataFrame, list[rules.Rejected]]:
+    """Every payload parsed, in batches side by side (the settings' task runner), in key order."""
+    size = -(-len(keys) // PARSE_BATCHES) or 1
+    futures = [parse.submit(ctx, keys[i : i + size]) for i in range(0, len(keys), size)]
+    parts = [f.result() for f in futures]
+    frames = [frame for frame, _ in parts if not frame.empty]
+    parsed = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return parsed, [r for _, rejected in parts for r in rejected]
 
 
 @dataclass(frozen=True)
@@ -46,7 +60,7 @@ class ValidateSummary:
                    published, e.get("quarantined_files", {}), e.get("pollutants", {}))  # fmt: skip
 
 
-@flow(name="validate")
+@flow(name="validate", task_runner=SettingsTaskRunner())
 def validate_flow(store: str | None = None) -> ValidateSummary:
     """Validate the newest raw inventories into processed/observations (nothing to do when already published)."""
     ctx, log = Context.build(store), get_run_logger()
@@ -66,7 +80,7 @@ def validate_flow(store: str | None = None) -> ValidateSummary:
     if existing := datasets.find_version(ctx.store, catalog.OBSERVATIONS, version_for(list(held))):
         log.info("validate: observations %s already published, nothing to do", existing.version)
         return ValidateSummary.of(existing, published=False)
-    parsed, rejected = parse(ctx, [k for k in keys if k not in held])
+    parsed, rejected = parse_all(ctx, [k for k in keys if k not in held])
     for r in hold(ctx.store, rejected, stage="validate", code_version=ctx.code_version("validate")):
         log.warning("validate: quarantined %s: %s", r.key, r.reason)
     skipped = {**{k: h.reason for k, h in held.items()}, **{r.key: r.reason for r in rejected}}

@@ -1,10 +1,11 @@
 """Datasets in the store: immutable, version-scoped Parquet parts published by a manifest.
 
 A dataset is named by its path in the store (``processed/observations``). A writer puts every part
-under ``<dataset>/<version>/`` and publishes ``<dataset>/_manifests/<created-utc>_<version>.json``
-last, create-only. Readers follow the newest manifest, so a crash mid-write never exposes a partial
-dataset, and a version that already has a manifest is not written again (the version is a
-fingerprint of the inputs and the code).
+under ``<dataset>/<version>/<run>/``, then claims the version with a create-only object holding the
+manifest, then publishes ``<dataset>/_manifests/<created-utc>_<version>.json``. Readers follow the
+newest manifest, so a crash mid-write never exposes a partial dataset; of two runs publishing the
+same version, exactly one wins the claim; a version that already has a manifest is not written again
+(the version is a fingerprint of the inputs and the code).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -54,10 +56,19 @@ def utc_stamp(now: datetime | None = None) -> str:
 
 
 def find_version(store: Store, dataset: str, version: str) -> Manifest | None:
-    """The manifest of a published version, if any."""
+    """The manifest of a published version, if any.
+
+    A version claimed by a run that stopped before writing its manifest is published here, from the
+    claim: the claim is written after every part, so what it lists is complete.
+    """
     for key in store.list(catalog.manifest_prefix(dataset)):
         if key.endswith(f"_{version}.json"):
             return _load(store, key)
+    claim = catalog.claim_key(dataset, version)
+    if store.exists(claim):
+        manifest = Manifest(**json.loads(store.read_bytes(claim)))
+        store.write_bytes(manifest.key, store.read_bytes(claim), if_absent=True)
+        return manifest
     return None
 
 
@@ -95,7 +106,7 @@ def publish(
     existing = find_version(store, dataset, version)
     if existing is not None:
         return existing, False
-    part = catalog.part_key(dataset, version)
+    part = catalog.part_key(dataset, version, uuid.uuid4().hex[:12])
     store.write_bytes(part, to_parquet_bytes(frame))
     return publish_manifest(store, dataset, version, [part], len(frame), inputs=inputs, extra=extra)
 
@@ -110,12 +121,21 @@ def publish_manifest(
     inputs: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> tuple[Manifest, bool]:
-    """Publish a manifest over objects already written. Returns (manifest, written)."""
+    """Publish a manifest over objects already written. Returns (manifest, written).
+
+    Of two runs publishing the same version at once, the one whose claim is created first publishes;
+    the other gets that manifest back and written=False, and its parts are never read.
+    """
     existing = find_version(store, dataset, version)
     if existing is not None:
         return existing, False
     manifest = Manifest(dataset, version, utc_stamp(), parts, rows, inputs or {}, extra or {})
-    store.write_bytes(manifest.key, json.dumps(asdict(manifest), indent=2).encode(), if_absent=True)
+    body = json.dumps(asdict(manifest), indent=2).encode()
+    if not store.write_bytes(catalog.claim_key(dataset, version), body, if_absent=True):
+        winner = find_version(store, dataset, version)
+        assert winner is not None, "a claimed version always has a manifest or its claim"
+        return winner, False
+    store.write_bytes(manifest.key, body, if_absent=True)
     return manifest, True
 
 

@@ -1,0 +1,71 @@
+"""The task runner a flow's parallel tasks use, chosen by the settings when the flow starts.
+
+Threads by default; processes; or Dask through prefect-dask, on a local cluster or a scheduler's
+address. The choice is made when a flow run begins (not at import), so one deployment's code runs
+on whatever its worker's environment says. Tasks get plain data (frames, settings), never open
+clients, so every runner can ship them; results come back in submission order, so the outputs do
+not depend on the runner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
+
+from airwatch.settings import RunnerSettings, load_settings
+
+
+def make_runner(settings: RunnerSettings) -> TaskRunner[Any]:
+    if settings.kind == "processes":
+        return ProcessPoolTaskRunner(max_workers=settings.workers)
+    if settings.kind == "dask":
+        from prefect_dask.task_runners import DaskTaskRunner  # only when chosen: it imports distributed
+
+        if settings.dask_address:
+            return DaskTaskRunner(address=settings.dask_address)
+        cluster = {"n_workers": settings.workers, "threads_per_worker": 1, "processes": True,
+                   "dashboard_address": None}  # fmt: skip
+        return DaskTaskRunner(cluster_kwargs=cluster)
+    return ThreadPoolTaskRunner(max_workers=settings.workers)
+
+
+def parallel_threads(settings: RunnerSettings, cores: int = 2) -> int:
+    """Threads for one LightGBM fit: one when tasks already run side by side, else every core."""
+    return 1 if settings.workers > 1 else cores
+
+
+class SettingsTaskRunner(TaskRunner[Any]):
+    """Delegates to the runner the settings name, made when the flow run starts."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._inner: TaskRunner[Any] | None = None
+
+    def duplicate(self) -> SettingsTaskRunner:
+        return type(self)()
+
+    def __enter__(self) -> SettingsTaskRunner:
+        self._inner = make_runner(load_settings().runner)
+        self._inner.__enter__()
+        self._started = True
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._inner is not None:
+            self._inner.__exit__(*exc)
+        self._started = False
+
+    def submit(self, task: Any, parameters: dict[str, Any], wait_for: Iterable[Any] | None = None,
+               dependencies: dict[str, Any] | None = None) -> Any:  # fmt: skip
+        assert self._inner is not None, "the task runner must be started before submitting work"
+        return self._inner.submit(task, parameters, wait_for, dependencies)
+
+    def map(self, task: Any, parameters: dict[str, Any], wait_for: Iterable[Any] | None = None) -> Any:
+        assert self._inner is not None, "the task runner must be started before submitting work"
+        return self._inner.map(task, parameters, wait_for)
+
+    def cancel_all(self) -> None:
+        if self._inner is not None and hasattr(self._inner, "cancel_all"):
+            self._inner.cancel_all()
