@@ -13,6 +13,8 @@ The same layout under a local folder or ``s3://bucket/prefix``::
     models/<pollutant>/training/<utc>_<training-id>.json        training reports
     models/<pollutant>/promotions/<utc>_<model>-v<version>.json  promotion decisions (append-only)
     predictions/<pollutant>/<forecast-date>/predictions_<issued-utc>_<model>-v<version>.parquet
+    predictions/<pollutant>/<forecast-date>/predictions_<issued-utc>_<model>-v<version>.json  its manifest
+    monitoring/<kind>/<date>/report.json               verification and drift, per monitor run
     state/watermarks/..., state/backfills/...          where incremental ingests and backfills stand
     locks/<name>.lock                                  create-only locks
     mlflow/                                            MLflow's SQLite file and artifacts (embedded default)
@@ -134,6 +136,16 @@ def predictions_prefix(pollutant: str) -> str:
 
 def predictions_key(pollutant: str, forecast_date: str, issued: str, model_name: str, version: str) -> str:
     return f"{predictions_prefix(pollutant)}{forecast_date}/predictions_{issued}_{model_name}-v{version}.parquet"
+
+
+def predictions_manifest_key(predictions_key: str) -> str:
+    """What a predictions file holds and where it came from, beside it."""
+    return predictions_key.removesuffix(".parquet") + ".json"
+
+
+def monitoring_key(kind: str, day: str, name: str) -> str:
+    """What the monitor stage writes: monitoring/<kind>/<date>/<name>."""
+    return f"monitoring/{kind}/{day}/{name}"
 
 
 def watermark_key(service: str, params: list[str], geography: str) -> str:

@@ -239,15 +239,19 @@ def ingest_airnow(
     start: StartOpt = None,
     end: EndOpt = None,
     params: ParamsOpt = "88101,44201",
+    hours: Annotated[
+        int, typer.Option("--hours", help="Without --start/--end: the last this many hours up to now.", min=1)
+    ] = 48,
 ) -> None:
     """Fresh hourly observations from the AirNow API (needs AIRWATCH_AIRNOW__KEY)."""
     _prepare(store)
-    if not bbox or not start or not end:
-        raise _usage("ingest airnow needs --bbox, --start and --end")
-    first, last = _hour(start, "--start", 0), _hour(end, "--end", 23)
+    if not bbox:
+        raise _usage("ingest airnow needs --bbox")
+    first = _hour(start, "--start", 0) if start else None
+    last = _hour(end, "--end", 23) if end else None
     from airwatch.flows.ingest_airnow import ingest_airnow_flow
 
-    s = _run("ingest", lambda: ingest_airnow_flow(bbox, first, last, params.split(","), store))
+    s = _run("ingest", lambda: ingest_airnow_flow(bbox, first, last, params.split(","), hours, store))
     console.print(f"ingest: {s.requests} AirNow requests, {s.new_objects} new raw objects, {s.rows} rows")
 
 

@@ -8,7 +8,7 @@ values EPA changed since the last run (``cbdate``), so revisions arrive without 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from airwatch.errors import AirWatchError
@@ -195,3 +195,15 @@ def next_watermark(watermark: dict[str, Any] | None, plan: AqsPlan, last_change:
 def airnow_parameters(params: list[str]) -> list[str]:
     """AirNow parameter names for AQS codes (names are passed through, upper-cased)."""
     return sorted({AIRNOW_NAMES.get(p, p.upper()) for p in params})
+
+
+def hour_window(start: datetime | None, end: datetime | None, hours: int, now: datetime) -> tuple[datetime, datetime]:
+    """UTC hours start..end; without them, the `hours` whole hours up to now (a scheduled run's time)."""
+    if start is not None and end is not None:
+        if end < start:
+            raise IngestRequestError(f"end {end} is before start {start}")
+        return start, end
+    if start is not None or end is not None:
+        raise IngestRequestError("give both --start and --end, or neither (the last hours up to now)")
+    last = now.replace(minute=0, second=0, microsecond=0, tzinfo=None) - timedelta(hours=1)
+    return last - timedelta(hours=hours - 1), last

@@ -67,9 +67,11 @@ class Lineage:
 
     model_name: str
     model_version: str
+    model_id: str
     model_run_id: str
     candidate: str
     features_version: str
+    observations_version: str
     code_version: str
     issued_utc: str
 
@@ -104,3 +106,16 @@ def prediction_frame(
             **asdict(lineage),
         }
     )
+
+
+def prediction_manifest(frame: pd.DataFrame, lineage: Lineage) -> dict[str, object]:
+    """What a predictions file holds and where it came from (written beside it)."""
+    return {
+        "rows": len(frame),
+        "sites": int(frame["site_id"].nunique()),
+        "pollutant": str(frame["pollutant"].iloc[0]),
+        "issue_date": str(frame["issue_date"].iloc[0]),
+        "forecast_dates": sorted(frame["forecast_date"].astype(str).unique()),
+        "weather_forecast": {str(k): int(v) for k, v in frame["weather_forecast"].value_counts().items()},
+        **asdict(lineage),
+    }

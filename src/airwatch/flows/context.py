@@ -8,6 +8,7 @@ JSON parameters; each builds its Context inside. Everything else comes from the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache, cached_property
 from typing import Any
 
@@ -18,10 +19,11 @@ from airwatch.settings import Settings, load_settings
 
 
 @cache
-def _registry(tracking_uri: str, artifact_location: str | None) -> Registry:
+def _registry(tracking_uri: str, artifact_location: str | None, username: str | None, password: str | None) -> Registry:
     # One per tracking URI and process: the stage subflows of a run share it, and with it MLflow's
-    # database connection (opening a SQLite store checks its schema, about a second each time).
-    return Registry(tracking_uri, artifact_location)
+    # database connection (opening a SQLite store checks its schema, about a second each time) and
+    # the models it loaded.
+    return Registry(tracking_uri, artifact_location, username=username, password=password)
 
 
 @dataclass
@@ -41,7 +43,9 @@ class Context:
 
     @cached_property
     def registry(self) -> Registry:
-        return _registry(self.settings.tracking_uri(), self.settings.artifact_location())
+        s = self.settings
+        password = s.mlflow_password.get_secret_value() if s.mlflow_password else None
+        return _registry(s.tracking_uri(), s.artifact_location(), s.mlflow_username, password)
 
     @staticmethod
     def code_version(stage: str) -> str:
@@ -50,3 +54,11 @@ class Context:
     def __getstate__(self) -> dict[str, Any]:
         # Sent to other processes (a Dask worker) without its open clients; they are made again there.
         return {"settings": self.settings}
+
+
+def scheduled_time() -> datetime:
+    """When this flow run was scheduled (a deployment's slot), else now; UTC."""
+    from prefect.runtime import flow_run
+
+    when = flow_run.scheduled_start_time
+    return when.astimezone(UTC) if when is not None else datetime.now(UTC)

@@ -9,8 +9,8 @@ from functools import partial
 from prefect import flow, get_run_logger
 
 from airwatch import catalog
-from airwatch.domain.ingest import airnow_parameters, parse_bbox
-from airwatch.flows.context import Context
+from airwatch.domain.ingest import airnow_parameters, hour_window, parse_bbox
+from airwatch.flows.context import Context, scheduled_time
 from airwatch.flows.tasks import io_task
 from airwatch.io import raw
 from airwatch.io.airnow import AirNowClient
@@ -42,11 +42,20 @@ def fetch_and_store(ctx: Context, bbox: tuple[float, float, float, float], start
 
 @flow(name="ingest-airnow")
 def ingest_airnow_flow(
-    bbox: str, start: datetime, end: datetime, params: list[str] | None = None, store: str | None = None
+    bbox: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    params: list[str] | None = None,
+    hours: int = 48,
+    store: str | None = None,
 ) -> AirNowIngestSummary:
-    """Hourly observations in a box (min lon,min lat,max lon,max lat) for UTC hours start..end, kept raw."""
+    """Hourly observations in a box (min lon,min lat,max lon,max lat) for UTC hours start..end, kept raw.
+
+    Without start and end (a daily schedule): the `hours` hours up to the run's scheduled time.
+    """
     ctx = Context.build(store)
     names = airnow_parameters(params or ["88101", "44201"])
+    start, end = hour_window(start, end, hours, scheduled_time())
     requests, new, rows = fetch_and_store(ctx, parse_bbox(bbox), start, end, names)
     inventory = raw.publish_inventory(ctx.store, catalog.RAW_AIRNOW)
     get_run_logger().info("ingest-airnow: %d requests, %d new objects, %d rows", requests, new, rows)

@@ -9,17 +9,27 @@ import pandas as pd
 from prefect import flow, get_run_logger
 
 from airwatch import catalog
-from airwatch.domain.predict import OPEN_METEO, Lineage, issue_rows, prediction_frame, with_target_weather
+from airwatch.domain.predict import (
+    OPEN_METEO,
+    Lineage,
+    issue_rows,
+    prediction_frame,
+    prediction_manifest,
+    with_target_weather,
+)
 from airwatch.domain.weather import split_weather
 from airwatch.errors import NoDataError
 from airwatch.flows.context import Context
 from airwatch.flows.tasks import io_task
-from airwatch.io import datasets
-from airwatch.io.datasets import to_parquet_bytes, utc_stamp
+from airwatch.io import datasets, records
+from airwatch.io.datasets import utc_stamp
 from airwatch.io.openmeteo import OpenMeteoClient, site_forecasts
+from airwatch.io.registry import Registry
 
 HORIZON = 1
 read = io_task(datasets.read)
+load_champion = io_task(Registry.load_champion, name="load-champion")
+save_predictions = io_task(records.save_predictions)
 
 
 @dataclass(frozen=True)
@@ -49,7 +59,7 @@ def target_weather(ctx: Context, features: datasets.Manifest, rows: pd.DataFrame
 
 def predict_pollutant(ctx: Context, pollutant: str) -> PredictSummary:
     log = get_run_logger()
-    model, champion = ctx.registry.load_champion(pollutant)
+    model, champion = load_champion(ctx.registry, pollutant)
     manifest = datasets.latest(ctx.store, catalog.features(pollutant))
     as_of, rows = issue_rows(read(ctx.store, manifest), max_staleness_days=ctx.settings.predict.max_staleness_days)
     if rows.empty:
@@ -67,12 +77,13 @@ def predict_pollutant(ctx: Context, pollutant: str) -> PredictSummary:
     # The same feature code made these rows; the model says which of its columns it was trained on.
     inputs = rows[["site_id", "date", *columns]].astype({"date": "datetime64[ns]"})
     forecast = np.asarray(model.predict(inputs), dtype=np.float64)
-    lineage = Lineage(champion.name, champion.version, champion.run_id, champion.tags.get("candidate", ""),
-                      manifest.version, ctx.code_version("predict"), utc_stamp())  # fmt: skip
+    lineage = Lineage(champion.name, champion.version, champion.model_id, champion.run_id,
+                      champion.tags.get("candidate", ""), manifest.version, manifest.inputs.get("observations", ""),
+                      ctx.code_version("predict"), utc_stamp())  # fmt: skip
     out = prediction_frame(pollutant, rows, forecast, source, lineage, horizon=HORIZON)
     forecast_date = str(out["forecast_date"].iloc[0])
     key = catalog.predictions_key(pollutant, forecast_date, lineage.issued_utc, champion.name, champion.version)
-    ctx.store.write_bytes(key, to_parquet_bytes(out), if_absent=True)
+    save_predictions(ctx.store, key, out, prediction_manifest(out, lineage))
     log.info("predict: %s %d sites for %s -> %s", pollutant, len(out), forecast_date, key)
     return PredictSummary(pollutant, forecast_date, len(out), key, champion.version)
 

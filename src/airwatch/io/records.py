@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
+import pandas as pd
+
 from airwatch import catalog
 from airwatch.domain.train import TrainingReport
-from airwatch.io.datasets import utc_stamp
+from airwatch.io.datasets import to_parquet_bytes, utc_stamp
 from airwatch.io.store import Store
 
 
@@ -39,3 +42,20 @@ def append_promotion(store: Store, record: dict[str, Any]) -> str:
 
 def promotions(store: Store, pollutant: str) -> list[dict[str, Any]]:
     return [json.loads(store.read_bytes(k)) for k in store.list(catalog.promotions_prefix(pollutant))]
+
+
+def save_predictions(store: Store, key: str, frame: pd.DataFrame, manifest: dict[str, Any]) -> None:
+    """A predictions file, then its manifest beside it (readers take a file only with its manifest)."""
+    store.write_bytes(key, to_parquet_bytes(frame), if_absent=True)
+    write_json(store, catalog.predictions_manifest_key(key), {"predictions": key, **manifest}, if_absent=True)
+
+
+def read_predictions(store: Store, pollutant: str, since: str = "") -> pd.DataFrame:
+    """Every published predictions file of a pollutant for forecast dates on or after since (YYYY-MM-DD).
+
+    A file counts only with its manifest: a predict run that died between the two published nothing.
+    """
+    keys = [k for k in store.list(catalog.predictions_prefix(pollutant)) if k.endswith(".parquet")]
+    keys = [k for k in keys if k.split("/")[-2] >= since and store.exists(catalog.predictions_manifest_key(k))]
+    frames = [pd.read_parquet(io.BytesIO(store.read_bytes(k))) for k in keys]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

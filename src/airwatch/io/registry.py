@@ -17,6 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from airwatch.domain.models import to_files
 from airwatch.domain.train import Evaluation
+from airwatch.errors import NoDataError
 
 CHAMPION = "champion"
 PREVIOUS = "previous"
@@ -39,6 +40,7 @@ class RegisteredVersion:
     version: str
     run_id: str
     tags: dict[str, str]
+    model_id: str = ""  # MLflow's logged-model id (m-...), what the version's files are
 
 
 def registered_model_name(pollutant: str) -> str:
@@ -52,9 +54,21 @@ def experiment_name(pollutant: str) -> str:
 class Registry:
     """MLflow tracking and registry behind one object, configured once."""
 
-    def __init__(self, tracking_uri: str, artifact_location: str | None = None) -> None:
+    def __init__(
+        self,
+        tracking_uri: str,
+        artifact_location: str | None = None,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
         self.tracking_uri = tracking_uri
         self.artifact_location = artifact_location
+        self._models: dict[str, Any] = {}  # loaded models by logged-model id
+        if username and password:
+            # A server with MLflow's basic-auth app: its client reads the credentials from here.
+            os.environ["MLFLOW_TRACKING_USERNAME"] = username
+            os.environ["MLFLOW_TRACKING_PASSWORD"] = password
         if tracking_uri.startswith("sqlite:///"):
             Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         mlflow.set_tracking_uri(tracking_uri)
@@ -143,7 +157,7 @@ class Registry:
             mv = self.client.get_model_version_by_alias(name, CHAMPION)
         except mlflow.exceptions.MlflowException:
             return None
-        return RegisteredVersion(name, str(mv.version), str(mv.run_id), dict(mv.tags))
+        return _version(mv)
 
     def register(self, pollutant: str, model_uri: str, tags: dict[str, str]) -> RegisteredVersion:
         name = registered_model_name(pollutant)
@@ -153,7 +167,7 @@ class Registry:
             self.client.create_registered_model(name, description=f"AirWatch next-day {pollutant} forecast")
         with _quiet_mlflow():
             mv = mlflow.register_model(model_uri, name, tags=tags)
-        return RegisteredVersion(name, str(mv.version), str(mv.run_id), tags)
+        return _version(mv)
 
     def set_champion(self, version: RegisteredVersion) -> None:
         self.client.set_registered_model_alias(version.name, CHAMPION, version.version)
@@ -175,17 +189,25 @@ class Registry:
             self.client.set_model_version_tag(version.name, version.version, key, value)
 
     def load_version(self, version: RegisteredVersion) -> Any:
-        return mlflow.pyfunc.load_model(f"models:/{version.name}/{version.version}")
+        """The version's model, loaded once per process (cached by its logged-model id)."""
+        key = version.model_id or f"{version.name}/{version.version}"
+        if key not in self._models:
+            self._models[key] = mlflow.pyfunc.load_model(f"models:/{version.name}/{version.version}")
+        return self._models[key]
 
     def load_champion(self, pollutant: str) -> tuple[Any, RegisteredVersion]:
+        """The champion, its alias resolved once: the model loaded is the version returned."""
         champion = self.champion(pollutant)
         if champion is None:
-            raise LookupError(
+            raise NoDataError(
                 f"no '{CHAMPION}' alias on registered model {registered_model_name(pollutant)}; "
                 "run train and select first"
             )
-        model = mlflow.pyfunc.load_model(f"models:/{champion.name}@{CHAMPION}")
-        return model, champion
+        return self.load_version(champion), champion
+
+
+def _version(mv: Any) -> RegisteredVersion:
+    return RegisteredVersion(str(mv.name), str(mv.version), str(mv.run_id), dict(mv.tags), str(mv.model_id or ""))
 
 
 class _quiet_mlflow:
