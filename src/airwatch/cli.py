@@ -81,7 +81,22 @@ def _prepare(store: str | None = None) -> Settings:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     if settings.prefect_api_url:
         os.environ["PREFECT_API_URL"] = settings.prefect_api_url
+    _check_prefect(server_required=False)
     return settings
+
+
+def _check_prefect(*, server_required: bool) -> None:
+    """One clear line when flows cannot reach a Prefect server (production turns the ephemeral one off)."""
+    from prefect.settings import get_current_settings
+
+    prefect = get_current_settings()
+    if prefect.api.url:
+        return
+    if server_required or not prefect.server.ephemeral.enabled:
+        off = "" if server_required else " and the ephemeral server is off (PREFECT_SERVER_EPHEMERAL_ENABLED=false)"
+        console.print(f"[red]error:[/red] no Prefect server: PREFECT_API_URL (or AIRWATCH_PREFECT_API_URL) is not "
+                      f"set{off}; point it at the Prefect server, e.g. http://127.0.0.1:4200/api")  # fmt: skip
+        raise typer.Exit(2)
 
 
 class _OneErrorLine(logging.Filter):
@@ -488,6 +503,41 @@ def _backtest_table(pollutant: str, mode: str, folds: list[dict[str, str]], resu
             str(int(m["n_sites"])), str(int(m["n_forecasts"])),
         )  # fmt: skip
     console.print(table)
+
+
+@app.command()
+def deploy(
+    spec: Annotated[Path, typer.Option("--spec", help="Deployment spec (YAML).")] = Path("deploy/deployments.yaml"),
+) -> None:
+    """Install the Prefect deployments, the failure alert and the watchdogs on the Prefect server."""
+    settings = _prepare()
+    _check_prefect(server_required=True)
+    from airwatch.io.deployments import install, load_spec
+
+    alerts = settings.alerts
+    url = alerts.webhook_url.get_secret_value() if alerts.webhook_url else None
+    done = _run("deploy", lambda: install(load_spec(spec), webhook_url=url, watchdog_hours=alerts.watchdog_hours))
+    table = Table(title=f"Deployments on work pool {done.work_pool}")
+    for col in ("deployment", "runs"):
+        table.add_column(col)
+    for name, full in done.deployments.items():
+        table.add_row(full, done.schedules[name])
+    console.print(table)
+    if done.automations:
+        console.print(f"automations: {', '.join(done.automations)}")
+    else:
+        console.print("no failure alert: set AIRWATCH_ALERTS__WEBHOOK_URL and deploy again")
+    console.print(f"start a worker: airwatch worker --pool {done.work_pool}")
+
+
+@app.command()
+def worker(
+    pool: Annotated[str, typer.Option("--pool", help="Work pool to take runs from.")] = "airwatch",
+) -> None:
+    """Run a Prefect worker for AirWatch's work pool: it runs the deployments' flow runs as processes."""
+    _prepare()
+    _check_prefect(server_required=True)
+    os.execvp(sys.executable, [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--type", "process"])  # noqa: S606
 
 
 @app.command()

@@ -179,6 +179,11 @@ class Settings(BaseSettings):
         "store's mlflow/ folder.",
     )
     mlflow_username: str | None = Field(None, description="MLflow server user (its basic-auth app).")
+    model_prefix: str = Field(
+        "airwatch",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
+        description="Registered models and experiments are <prefix>-<pollutant> (e.g. a staging install's own).",
+    )
     mlflow_password: SecretStr | None = Field(None, description="MLflow server password (its basic-auth app).")
     prefect_api_url: str | None = Field(
         None, description="Prefect server API URL; default: an ephemeral local Prefect."

@@ -19,11 +19,13 @@ from airwatch.settings import Settings, load_settings
 
 
 @cache
-def _registry(tracking_uri: str, artifact_location: str | None, username: str | None, password: str | None) -> Registry:
+def _registry(
+    tracking_uri: str, artifact_location: str | None, username: str | None, password: str | None, prefix: str
+) -> Registry:
     # One per tracking URI and process: the stage subflows of a run share it, and with it MLflow's
     # database connection (opening a SQLite store checks its schema, about a second each time) and
     # the models it loaded.
-    return Registry(tracking_uri, artifact_location, username=username, password=password)
+    return Registry(tracking_uri, artifact_location, username=username, password=password, prefix=prefix)
 
 
 @dataclass
@@ -45,7 +47,7 @@ class Context:
     def registry(self) -> Registry:
         s = self.settings
         password = s.mlflow_password.get_secret_value() if s.mlflow_password else None
-        return _registry(s.tracking_uri(), s.artifact_location(), s.mlflow_username, password)
+        return _registry(s.tracking_uri(), s.artifact_location(), s.mlflow_username, password, s.model_prefix)
 
     @staticmethod
     def code_version(stage: str) -> str:

@@ -40,7 +40,7 @@ def fetch_and_store(ctx: Context, bbox: tuple[float, float, float, float], start
     return len(responses), new, sum(len(r.rows) for r in responses)
 
 
-@flow(name="ingest-airnow")
+@flow(name="ingest-airnow", timeout_seconds=3600)
 def ingest_airnow_flow(
     bbox: str,
     start: datetime | None = None,

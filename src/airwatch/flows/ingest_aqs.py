@@ -45,7 +45,7 @@ def fetch_and_store(ctx: Context, client: AqsClient, request: AqsRequest, geogra
     return stored.key, stored.new, len(response.rows), max(changes, default="")
 
 
-@flow(name="ingest-aqs")
+@flow(name="ingest-aqs", timeout_seconds=6 * 3600)
 def ingest_aqs_flow(
     params: list[str],
     state: str | None = None,

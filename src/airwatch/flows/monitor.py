@@ -25,7 +25,7 @@ class MonitorSummary:
     scores: list[Verification]
 
 
-@flow(name="monitor")
+@flow(name="monitor", timeout_seconds=1800)
 def monitor_flow(store: str | None = None, pollutants: list[str] | None = None, days: int = 30) -> MonitorSummary:
     """Verify the forecasts for the last `days` days (by forecast date) with the newest observations."""
     ctx, log = Context.build(store), get_run_logger()

@@ -30,7 +30,7 @@ class RunSummary:
     predict: list[PredictSummary]
 
 
-@flow(name="run")
+@flow(name="run", timeout_seconds=8 * 3600)
 def run_flow(
     store: str | None = None,
     input_dir: str | None = None,
@@ -57,3 +57,26 @@ def run_flow(
     selected = select_flow(url, run)
     predicted = predict_flow(url, run)
     return RunSummary(url, ingested, validated, skipped, transformed, trained, selected, predicted)
+
+
+@flow(name="forecast", timeout_seconds=2 * 3600)
+def forecast_flow(store: str | None = None, pollutants: list[str] | None = None) -> list[PredictSummary]:
+    """The daily forecast after an ingest: validate, transform, then predict with the current champions."""
+    url = Context.build(store).settings.store
+    validated = validate_flow(url)
+    run, _ = pollutants_to_run(pollutants, validated.pollutants)
+    transform_flow(url, run)
+    return predict_flow(url, run)
+
+
+@flow(name="retrain", timeout_seconds=8 * 3600)
+def retrain_flow(
+    store: str | None = None, pollutants: list[str] | None = None, force: bool = False
+) -> list[SelectSummary]:
+    """The weekly training: validate, transform, train, then select (a champion only if it earns it)."""
+    url = Context.build(store).settings.store
+    validated = validate_flow(url)
+    run, _ = pollutants_to_run(pollutants, validated.pollutants)
+    transform_flow(url, run)
+    train_flow(url, run, force=force)
+    return select_flow(url, run)

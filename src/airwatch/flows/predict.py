@@ -88,7 +88,7 @@ def predict_pollutant(ctx: Context, pollutant: str) -> PredictSummary:
     return PredictSummary(pollutant, forecast_date, len(out), key, champion.version)
 
 
-@flow(name="predict")
+@flow(name="predict", timeout_seconds=3600)
 def predict_flow(store: str | None = None, pollutants: list[str] | None = None) -> list[PredictSummary]:
     """Forecast the day after the newest observations with each pollutant's champion."""
     ctx = Context.build(store)

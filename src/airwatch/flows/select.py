@@ -97,7 +97,7 @@ def _summary(report: TrainingReport, choice: gates.Choice, version: RegisteredVe
                          choice.outcomes, decision)  # fmt: skip
 
 
-@flow(name="select")
+@flow(name="select", timeout_seconds=3600)
 def select_flow(store: str | None = None, pollutants: list[str] | None = None) -> list[SelectSummary]:
     """Gate, register and promote the best candidate of each pollutant's newest training."""
     ctx = Context.build(store)

@@ -19,6 +19,7 @@ from airwatch.errors import AirWatchError
 
 IO_RETRIES = 2
 IO_RETRY_DELAYS = [2, 10]
+IO_TIMEOUT_SECONDS = 1800  # a store or registry call that hangs this long has failed
 
 
 def _worth_retrying(_task: Any, _run: Any, state: Any) -> bool:
@@ -35,7 +36,7 @@ def io_task(fn: Callable[..., Any], *, name: str | None = None, retries: int = I
     """A task around a function that reads or writes the store or a service, retried with backoff."""
     label = name or fn.__name__.replace("_", "-")
     return task(name=label, retries=retries, retry_delay_seconds=IO_RETRY_DELAYS, cache_policy=NO_CACHE,
-                retry_condition_fn=_worth_retrying)(fn)  # fmt: skip
+                retry_condition_fn=_worth_retrying, timeout_seconds=IO_TIMEOUT_SECONDS)(fn)  # fmt: skip
 
 
 def compute_task(fn: Callable[..., Any], *, name: str | None = None) -> Any:

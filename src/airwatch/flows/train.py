@@ -68,7 +68,7 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
     return report
 
 
-@flow(name="train", task_runner=SettingsTaskRunner())
+@flow(name="train", task_runner=SettingsTaskRunner(), timeout_seconds=6 * 3600)
 def train_flow(
     store: str | None = None, pollutants: list[str] | None = None, force: bool = False
 ) -> list[TrainingReport]:

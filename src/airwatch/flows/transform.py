@@ -75,7 +75,7 @@ def transform_pollutant(ctx: Context, pollutant: str, weather: datasets.Manifest
     return TransformSummary(pollutant, manifest.version, manifest.rows, sites, published)
 
 
-@flow(name="transform")
+@flow(name="transform", timeout_seconds=3600)
 def transform_flow(store: str | None = None, pollutants: list[str] | None = None) -> list[TransformSummary]:
     """Build the feature frame of each pollutant (default: those observed) from the newest observations."""
     ctx, log = Context.build(store), get_run_logger()

@@ -60,7 +60,7 @@ class ValidateSummary:
                    published, e.get("quarantined_files", {}), e.get("pollutants", {}))  # fmt: skip
 
 
-@flow(name="validate", task_runner=SettingsTaskRunner())
+@flow(name="validate", task_runner=SettingsTaskRunner(), timeout_seconds=3600)
 def validate_flow(store: str | None = None) -> ValidateSummary:
     """Validate the newest raw inventories into processed/observations (nothing to do when already published)."""
     ctx, log = Context.build(store), get_run_logger()

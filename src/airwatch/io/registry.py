@@ -43,12 +43,12 @@ class RegisteredVersion:
     model_id: str = ""  # MLflow's logged-model id (m-...), what the version's files are
 
 
-def registered_model_name(pollutant: str) -> str:
-    return f"airwatch-{pollutant}"
+def registered_model_name(pollutant: str, prefix: str = "airwatch") -> str:
+    return f"{prefix}-{pollutant}"
 
 
-def experiment_name(pollutant: str) -> str:
-    return f"airwatch-{pollutant}"
+def experiment_name(pollutant: str, prefix: str = "airwatch") -> str:
+    return f"{prefix}-{pollutant}"
 
 
 class Registry:
@@ -61,8 +61,10 @@ class Registry:
         *,
         username: str | None = None,
         password: str | None = None,
+        prefix: str = "airwatch",
     ) -> None:
         self.tracking_uri = tracking_uri
+        self.prefix = prefix
         self.artifact_location = artifact_location
         self._models: dict[str, Any] = {}  # loaded models by logged-model id
         if username and password:
@@ -85,7 +87,7 @@ class Registry:
         self, pollutant: str, run_name: str, *, nested: bool = False, tags: dict[str, str] | None = None
     ) -> Any:
         return mlflow.start_run(
-            experiment_id=self.experiment_id(experiment_name(pollutant)),
+            experiment_id=self.experiment_id(experiment_name(pollutant, self.prefix)),
             run_name=run_name,
             nested=nested,
             tags=tags,
@@ -152,7 +154,7 @@ class Registry:
         return run.info.run_id, model_uri
 
     def champion(self, pollutant: str) -> RegisteredVersion | None:
-        name = registered_model_name(pollutant)
+        name = registered_model_name(pollutant, self.prefix)
         try:
             mv = self.client.get_model_version_by_alias(name, CHAMPION)
         except mlflow.exceptions.MlflowException:
@@ -160,11 +162,11 @@ class Registry:
         return _version(mv)
 
     def register(self, pollutant: str, model_uri: str, tags: dict[str, str]) -> RegisteredVersion:
-        name = registered_model_name(pollutant)
+        name = registered_model_name(pollutant, self.prefix)
         try:
             self.client.get_registered_model(name)
         except mlflow.exceptions.MlflowException:
-            self.client.create_registered_model(name, description=f"AirWatch next-day {pollutant} forecast")
+            self.client.create_registered_model(name, description=f"AirWatch {pollutant} forecast")
         with _quiet_mlflow():
             mv = mlflow.register_model(model_uri, name, tags=tags)
         return _version(mv)
@@ -200,7 +202,7 @@ class Registry:
         champion = self.champion(pollutant)
         if champion is None:
             raise NoDataError(
-                f"no '{CHAMPION}' alias on registered model {registered_model_name(pollutant)}; "
+                f"no '{CHAMPION}' alias on registered model {registered_model_name(pollutant, self.prefix)}; "
                 "run train and select first"
             )
         return self.load_version(champion), champion
