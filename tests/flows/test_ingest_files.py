@@ -22,13 +22,12 @@ from airwatch.flows.validate import validate_flow
 from airwatch.io import datasets
 from airwatch.io.airdata import DownloadError, download
 from airwatch.settings import load_settings
-from tests.conftest import SHARED_EPA
+from tests.conftest import FIXTURES
 
-NATIONAL = SHARED_EPA / "airdata_daily_pm25_national" / "daily_88502_2019.csv.gz"
-needs_shared = pytest.mark.skipif(not SHARED_EPA.exists(), reason="needs ../shared/data/epa")
+NATIONAL = FIXTURES / "epa" / "airdata_daily_pm25_national" / "daily_88502_2019_first_1000_rows.csv.gz"
 
 
-def airdata_slice(rows: int = 3000) -> bytes:
+def airdata_slice(rows: int = 1000) -> bytes:
     """The first rows of a real AirData daily file (header kept), as CSV bytes."""
     lines = gzip.decompress(NATIONAL.read_bytes()).split(b"\n")
     return b"\n".join(lines[: rows + 1]) + b"\n"
@@ -51,7 +50,6 @@ def ctx_for(tmp_path: Path, name: str = "store") -> Context:
     return Context(load_settings(store=str(tmp_path / name)))
 
 
-@needs_shared
 def test_zip_from_url_gzip_and_plain_parse_alike(tmp_path: Path, http_dir) -> None:
     folder, base = http_dir
     csv = airdata_slice()
@@ -64,7 +62,7 @@ def test_zip_from_url_gzip_and_plain_parse_alike(tmp_path: Path, http_dir) -> No
     summary = ingest_flow(ctx, urls=[f"{base}/daily_88502_2019.zip"])
     assert summary.files == 1 and summary.new_files == 1
     result = validate_flow(ctx)
-    assert result.rows == 3000 and result.quarantined == 0
+    assert result.rows == 1000 and result.quarantined == 0
     from_zip = datasets.read(ctx.store, datasets.latest(ctx.store, OBSERVATIONS))
     plain = parse_daily_file("x.csv", csv)
     gz = parse_daily_file("x.csv.gz", gzip.compress(csv))
@@ -75,7 +73,6 @@ def test_zip_from_url_gzip_and_plain_parse_alike(tmp_path: Path, http_dir) -> No
         )
 
 
-@needs_shared
 def test_airdata_and_download_tool_give_the_same_schema(sample_dir: Path) -> None:
     airdata = parse_daily_file("daily_88502_2019.csv", airdata_slice(500))
     tool = parse_daily_file("pm25.csv.gz", (sample_dir / "pm25_daily_2012_cook_county_IL.csv.gz").read_bytes())
@@ -84,11 +81,10 @@ def test_airdata_and_download_tool_give_the_same_schema(sample_dir: Path) -> Non
     assert airdata.dtypes.astype(str).equals(tool.dtypes.astype(str))
 
 
-@needs_shared
 def test_hourly_airdata_layout() -> None:
     """AirData hourly layout, rows from a real AQS sampleData response (Wake County, NC, ozone)."""
-    recorded = SHARED_EPA / "aqs_api_json" / "bysite" / "aqs" / "sampleData" / "bySite-b261b2.json"
-    rows = json.loads(recorded.read_text())["Data"]
+    recorded = FIXTURES / "epa" / "aqs_api_json" / "bysite" / "aqs" / "sampleData" / "bySite-b261b2.json.gz"
+    rows = json.loads(gzip.decompress(recorded.read_bytes()))["Data"]
     header = (
         '"State Code","County Code","Site Num","Parameter Code","POC","Latitude","Longitude","Datum",'
         '"Parameter Name","Date Local","Time Local","Date GMT","Time GMT","Sample Measurement","Units of Measure",'
