@@ -49,9 +49,16 @@ def small_input(tmp_path: Path, sample_dir: Path) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session", autouse=True)
-def prefect_backend():
-    """One temporary Prefect backend for the whole session (flows run for real against it)."""
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect backend, started once for the tests that run flows (they request it).
+
+    Flows run for real against it. Heartbeats stay on, although each flow run waits up to a second on
+    exit for its heartbeat thread (PREFECT_FLOWS_HEARTBEAT_FREQUENCY=None would save that): without the
+    wait, consecutive flows publish within one second, and dataset manifests and prediction files are
+    named to the second, so datasets.latest() and predict may pick the wrong one (seen in
+    test_revisions_supersede_and_stay_traceable and test_predict_falls_back_when_the_forecast_api_fails).
+    """
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from airwatch.cli import app
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 runner = CliRunner()
 
 

@@ -33,6 +33,7 @@ def test_folds_and_training_never_reach_past_the_issue_day() -> None:
     ] == pd.Timestamp("2019-07-01")
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_backtest_command_on_real_files(tmp_path: Path) -> None:
     folder = tmp_path / "in" / "nested"
     folder.mkdir(parents=True)
@@ -69,6 +70,7 @@ def test_backtest_command_on_real_files(tmp_path: Path) -> None:
 JFK = FIXTURES / "noaa" / "ghcnd_dly_jfk_ny"
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_weather_modes_are_labelled_and_archived_forecasts_come_from_the_api(tmp_path: Path) -> None:
     from tests.fakes.openmeteo_server import OpenMeteoServer
 

@@ -45,6 +45,7 @@ def ctx(tmp_path: Path, server, monkeypatch: pytest.MonkeyPatch) -> Context:
     return Context(load_settings())
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_hourly_observations_in_the_normalized_schema(ctx: Context, server, caplog) -> None:
     from tests.fakes.airnow_server import KEY
 
@@ -76,6 +77,7 @@ def test_hourly_observations_in_the_normalized_schema(ctx: Context, server, capl
     assert KEY not in caplog.text
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_wrong_key_fails_clearly_without_retry(ctx: Context, server, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.fakes.airnow_server import KEY
 
@@ -87,6 +89,7 @@ def test_wrong_key_fails_clearly_without_retry(ctx: Context, server, monkeypatch
     assert "wrong" not in str(err.value) and KEY not in str(err.value)
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_cli_airnow(ctx: Context) -> None:
     result = CliRunner().invoke(
         app, ["ingest", "--source", "airnow", "--bbox", "-79.5,35.5,-78.5,36.5", "--start", "2019-09-10T00",

@@ -18,6 +18,8 @@ from airwatch.io import datasets
 from airwatch.io.aqs import AqsError, Geography
 from airwatch.settings import load_settings
 
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
 QUEENS = Geography.site("36", "081", "0124")
 PARAMS = ["88101", "88502", "44201"]
 KEY_COLS = ["site_id", "parameter", "poc", "sample_duration", "pollutant_standard", "event_type", "day"]

@@ -50,6 +50,7 @@ def ctx_for(tmp_path: Path, name: str = "store") -> Context:
     return Context(load_settings(store=str(tmp_path / name)))
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_zip_from_url_gzip_and_plain_parse_alike(tmp_path: Path, http_dir) -> None:
     folder, base = http_dir
     csv = airdata_slice()
@@ -113,6 +114,7 @@ def test_hourly_airdata_layout() -> None:
     assert (frame["site_id"] == "371830014").all()
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_malformed_row_is_quarantined_with_a_reason(tmp_path: Path, sample_dir: Path) -> None:
     src = gzip.decompress((sample_dir / "ozone_daily_2001_cook_county_IL.csv.gz").read_bytes()).decode()
     lines = src.splitlines()
@@ -133,6 +135,7 @@ def test_download_errors_name_the_url(http_dir) -> None:
         download(f"{base}/missing.zip", retries=0)
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_the_whole_bundled_sample_ingests_and_validates(tmp_path: Path, sample_dir: Path) -> None:
     """What `make run` ingests by default: every file there must be EPA data that validates cleanly."""
     ctx = ctx_for(tmp_path)
@@ -142,6 +145,7 @@ def test_the_whole_bundled_sample_ingests_and_validates(tmp_path: Path, sample_d
     assert result.quarantined == 0 and result.valid == 77120
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_validate_takes_missing_coordinates_from_the_site_list(tmp_path: Path, small_input: Path) -> None:
     """The 2001 Cook County ozone file writes "." for 17-031-4006's coordinates; the site list fills them."""
     ctx = ctx_for(tmp_path)

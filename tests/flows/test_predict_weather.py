@@ -18,6 +18,8 @@ from airwatch.flows.validate import validate_flow
 from airwatch.io import datasets
 from airwatch.settings import load_settings
 
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
 
 def context(store: Path, **weather: object) -> Context:
     return Context(

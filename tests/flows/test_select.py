@@ -17,6 +17,8 @@ from airwatch.flows.validate import validate_flow
 from airwatch.io.registry import CHALLENGER, CHAMPION, PREVIOUS, registered_model_name
 from airwatch.settings import load_settings
 
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
 
 def context(store: Path, **train: object) -> Context:
     return Context(
