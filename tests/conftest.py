@@ -11,7 +11,19 @@ from airwatch.domain.parse import parse_daily_file
 from airwatch.io.files import bundled_sample_dir
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-SHARED_EPA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "epa"
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_EPA = SHARED_DATA / "epa"  # for tests marked shared
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `shared` need the real data beside the repository; without it they are skipped."""
+    if SHARED_DATA.is_dir():
+        return
+    skip = pytest.mark.skip(reason=f"needs ../shared/data ({SHARED_DATA} is absent)")
+    for item in items:
+        if item.get_closest_marker("shared"):
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
@@ -37,10 +49,19 @@ def small_input(tmp_path: Path, sample_dir: Path) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session", autouse=True)
-def prefect_backend():
-    """One temporary Prefect backend for the whole session (flows run for real against it)."""
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect backend, started once for the tests that run flows (they request it).
+
+    Flows run for real against it. Heartbeats are off, as in the command line's embedded mode: they
+    find crashed runs for a server's workers, and each flow run would wait up to a second on exit for
+    its heartbeat thread.
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with (
+        prefect_test_harness(server_startup_timeout=120),
+        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+    ):
         yield

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from airwatch.cli import app
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 runner = CliRunner()
 
 
@@ -54,7 +54,9 @@ def test_run_end_to_end_twice(env: dict[str, Path]) -> None:
     assert "weather: issue day's observed (lagged)" in result.output
     predictions = sorted((store / "predictions").rglob("*.parquet"))
     assert len(predictions) == 2
-    pattern = r"predictions/(pm25|ozone)/\d{4}-\d{2}-\d{2}/predictions_\d{8}T\d{6}Z_airwatch-(pm25|ozone)-v1\.parquet"
+    pattern = (
+        r"predictions/(pm25|ozone)/\d{4}-\d{2}-\d{2}/predictions_\d{8}T\d{6}\.\d{6}Z_airwatch-(pm25|ozone)-v1\.parquet"
+    )
     for p in predictions:
         assert re.fullmatch(pattern, str(p.relative_to(store))), p
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.e2e  # TODO(merge): usefixtures("prefect_harness")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 REPO = Path(__file__).resolve().parents[1]
 # The copy's sources, not the editable install's: drop scikit-build's redirecting finder first.
 RUN = """

@@ -7,11 +7,12 @@ reads its environment.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -126,7 +127,8 @@ def _run(stage: str, call: Callable[[], T]) -> T:
             ):
                 handler.addFilter(_OneErrorLine())
     try:
-        return call()
+        with _embedded_prefect():
+            return call()
     except AirWatchError as exc:
         if _state["debug"]:
             raise
@@ -136,6 +138,22 @@ def _run(stage: str, call: Callable[[], T]) -> T:
             raise
         console.print(f"[red]{stage} failed (internal error):[/red] {type(exc).__name__}: {exc} (--debug shows where)")
     raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _embedded_prefect() -> Iterator[None]:
+    """Flow heartbeats off when there is no Prefect server (only the command's ephemeral one).
+
+    Heartbeats let a server find crashed runs of its workers; without one they report to nobody, and
+    each flow run would wait up to a second on exit for them.
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
+
+    if get_current_settings().api.url:
+        yield
+        return
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 def _pollutants(values: list[str] | None) -> list[str] | None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
+from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -13,10 +15,14 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from airwatch import _core, core
-from tests.conftest import SHARED_EPA
+from tests.conftest import FIXTURES
 
-AQS_JSON = SHARED_EPA / "aqs_api_json"
-needs_shared = pytest.mark.skipif(not SHARED_EPA.exists(), reason="needs ../shared/data/epa")
+AQS_JSON = FIXTURES / "epa" / "aqs_api_json"
+
+
+def recorded(response: str) -> list[dict]:
+    """The rows of a recorded AQS API response (tests/fixtures/README.md)."""
+    return json.loads(gzip.decompress((AQS_JSON / response).read_bytes()))["Data"]
 
 
 def trunc3(v: float) -> float:
@@ -110,11 +116,10 @@ def test_aggregation_rejects_bad_input() -> None:
         _core.pm25_daily(i32, i32, i32, np.array([1, 2]))
 
 
-@needs_shared
 def test_mda8_and_daily_mean_match_aqs_on_real_responses() -> None:
     """Birmingham, AL, 2015-05-01/02 (bybox): hourly sampleData against AQS's own dailyData."""
-    sample = pd.DataFrame(json.loads((AQS_JSON / "bybox/aqs/sampleData/byBox-797bad.json").read_text())["Data"])
-    daily = pd.DataFrame(json.loads((AQS_JSON / "bybox/aqs/dailyData/byBox-797bad.json").read_text())["Data"])
+    sample = pd.DataFrame(recorded("bybox/aqs/sampleData/byBox-797bad.json.gz"))
+    daily = pd.DataFrame(recorded("bybox/aqs/dailyData/byBox-797bad.json.gz"))
     sample["site"] = (sample["state_code"] + sample["county_code"] + sample["site_number"]).astype(int)
     sample["day"] = (pd.to_datetime(sample["date_local"]) - pd.Timestamp("1970-01-01")).dt.days
     sample["hour"] = sample["time_local"].str[:2].astype(int)
@@ -186,9 +191,10 @@ def haversine(lat1, lon1, lat2, lon2):
     return 2 * 6371.0088 * np.arcsin(np.sqrt(a))
 
 
-@needs_shared
 def test_nearest_sites_on_real_site_list() -> None:
-    sites = pd.read_csv(SHARED_EPA / "airdata_site_metadata" / "aqs_sites.csv.gz", usecols=["Latitude", "Longitude"])
+    # The package's copy of shared/data/epa/airdata_site_metadata/aqs_sites.csv.gz (src/airwatch/reference).
+    site_list = resources.files("airwatch") / "reference" / "aqs_sites.csv.gz"
+    sites = pd.read_csv(str(site_list), usecols=["Latitude", "Longitude"])
     sites = sites[(sites["Latitude"] != 0) & sites["Latitude"].between(24, 50) & sites["Longitude"].between(-125, -66)]
     lat, lon = (sites[c].to_numpy(dtype=np.float64) for c in ("Latitude", "Longitude"))
     q_lat, q_lon = np.array([40.73614, 41.7]), np.array([-73.82153, -87.7])  # Queens College, Chicago

@@ -1,9 +1,9 @@
 """A local server that speaks AirNow's ``/aq/data/`` (shared/airnow-api.md) and serves real hourly data.
 
-Rows are the real AirNow-Tech hourly values of Burdens Creek, NC (AQS 37-063-0099, August-September
-2019, shared/data/epa/airnowtech_hourly_burdens_creek_nc_2019), reshaped into the API's JSON records;
-coordinates from EPA's site list. It checks the key (401 with a WebServiceError body otherwise) and can
-inject 5xx and truncated-body faults.
+Rows are the real AirNow-Tech hourly values of Burdens Creek, NC (AQS 37-063-0099; the UTC days
+2019-08-01..03 and 2019-09-10 of shared/data/epa/airnowtech_hourly_burdens_creek_nc_2019, cut into
+tests/fixtures/epa), reshaped into the API's JSON records; coordinates from EPA's site list. It checks
+the key (401 with a WebServiceError body otherwise) and can inject 5xx and truncated-body faults.
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ import pandas as pd
 
 from tests.fakes.http import StandInHandler
 
-SHARED_EPA = Path(__file__).resolve().parents[3] / "shared" / "data" / "epa"
+FIXTURES_EPA = Path(__file__).resolve().parents[1] / "fixtures" / "epa"
 KEY = "sentinel-airnow-key-5d21e0"
 PARAMETER = {"O3": "OZONE", "PM2.5": "PM2.5", "NO2": "NO2", "CO": "CO", "PM10": "PM10"}
 LAT, LON = 35.88931, -78.87466  # airdata_site_metadata/aqs_sites.csv, site 37-063-0099
 
 
 def load_rows() -> pd.DataFrame:
-    folder = SHARED_EPA / "airnowtech_hourly_burdens_creek_nc_2019"
+    folder = FIXTURES_EPA / "airnowtech_hourly_burdens_creek_nc_2019"
     frames = [pd.read_csv(p, dtype=str) for p in sorted(folder.glob("*.csv.gz"))]
     raw = pd.concat(frames, ignore_index=True)
     raw["Param"] = raw["Param"].str.replace("-88101", "", regex=False).str.replace("-85101", "", regex=False)
@@ -49,7 +49,8 @@ def load_rows() -> pd.DataFrame:
             "IntlAQSCode": "840" + raw["Site AQS"],
         }
     )
-    # The two source files overlap on two days; AirNow returns one record per site, parameter and hour.
+    # The two source files overlap on two days (none of them kept in the fixture); AirNow returns one
+    # record per site, parameter and hour.
     return rows.drop_duplicates(["FullAQSCode", "Parameter", "UTC"]).reset_index(drop=True)
 
 

@@ -1,8 +1,9 @@
 """A local server that speaks the EPA AQS Data API v2 (shared/aqs-api.md) and serves real EPA rows.
 
-Its data are real: the AQS API responses recorded by RAQSAPI (shared/data/epa/aqs_api_json, served
-as they are) and EPA download-tool exports (Queens College and Cook County), whose rows are reshaped
-into dailyData records with the API's field names. It checks credentials and the API's request rules
+Its data are real, cut from ../shared into tests/fixtures/epa (tests/fixtures/README.md): AQS API
+responses recorded by RAQSAPI (shared/data/epa/aqs_api_json, served as they are) and EPA download-tool
+exports (Queens College 2015-2019, Cook County 1999-2001), whose rows are reshaped into dailyData
+records with the API's field names. It checks credentials and the API's request rules
 (at most 5 parameters, bdate and edate in one calendar year) and can inject faults: HTTP 5xx, slow
 responses, malformed JSON, truncated bodies, a Failed Header status, wrong-credential answers.
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import gzip
 import json
 import threading
 import time
@@ -27,15 +29,15 @@ import pandas as pd
 
 from tests.fakes.http import StandInHandler
 
-SHARED_EPA = Path(__file__).resolve().parents[3] / "shared" / "data" / "epa"
+FIXTURES_EPA = Path(__file__).resolve().parents[1] / "fixtures" / "epa"
 EMAIL = "test@example.org"
 KEY = "sentinel-aqs-key-7f3a9c"  # tests search for this string everywhere afterwards
 
 DOWNLOAD_TOOL_FILES = (
-    "adviz_queens_college_ny/ozone_daily_2001_2019_queens_college_360810124.csv.gz",
-    "adviz_queens_college_ny/pm25_daily_2001_2019_queens_college_360810124.csv.gz",
-    *(f"adviz_cook_county_il/ozone_daily_{y}_cook_county_IL.csv.gz" for y in range(1999, 2002)),
-    *(f"adviz_cook_county_il/pm25_daily_{y}_cook_county_IL.csv.gz" for y in range(1999, 2002)),
+    "adviz_queens_college_ny/ozone_daily_2015_2019_queens_college_360810124.csv.gz",
+    "adviz_queens_college_ny/pm25_daily_2015_2019_queens_college_360810124.csv.gz",
+    *(f"adviz_cook_county_il/ozone_daily_{y}_cook_county_IL_days_1_15.csv.gz" for y in range(1999, 2002)),
+    *(f"adviz_cook_county_il/pm25_daily_{y}_cook_county_IL_days_1_15.csv.gz" for y in range(1999, 2002)),
 )
 
 
@@ -93,15 +95,15 @@ def _daily_rows_from_download_tool(path: Path) -> list[dict[str, Any]]:
 
 def _recorded(kind: str) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for f in sorted(glob.glob(str(SHARED_EPA / "aqs_api_json" / "*" / "aqs" / kind / "*.json"))):
-        rows.extend(json.loads(Path(f).read_text())["Data"])
+    for f in sorted(glob.glob(str(FIXTURES_EPA / "aqs_api_json" / "*" / "aqs" / kind / "*.json.gz"))):
+        rows.extend(json.loads(gzip.decompress(Path(f).read_bytes()))["Data"])
     return rows
 
 
 def _list_payloads() -> dict[str, dict[str, Any]]:
     out = {}
-    for f in glob.glob(str(SHARED_EPA / "aqs_api_json" / "listfunctions" / "aqs" / "list" / "*.json")):
-        out[Path(f).name.split("-")[0]] = json.loads(Path(f).read_text())
+    for f in glob.glob(str(FIXTURES_EPA / "aqs_api_json" / "listfunctions" / "aqs" / "list" / "*.json.gz")):
+        out[Path(f).name.split("-")[0]] = json.loads(gzip.decompress(Path(f).read_bytes()))
     return out
 
 
@@ -128,7 +130,7 @@ class ServerState:
 def load_state() -> ServerState:
     daily_rows = _recorded("dailyData")
     for rel in DOWNLOAD_TOOL_FILES:
-        daily_rows.extend(_daily_rows_from_download_tool(SHARED_EPA / rel))
+        daily_rows.extend(_daily_rows_from_download_tool(FIXTURES_EPA / rel))
     daily = pd.DataFrame(daily_rows)
     sample = pd.DataFrame(_recorded("sampleData"))
     for frame in (daily, sample):

@@ -1,8 +1,9 @@
 """A local stand-in for Open-Meteo's /v1/forecast, serving real NOAA observations as the "forecast".
 
-Daily values are JFK's GHCN-Daily observations (shared/data/noaa), converted to Open-Meteo's field
-names and units; the nearest known station to the requested point answers. Faults: 5xx, slow and
-truncated responses, and Open-Meteo's 400 error body for bad parameters.
+Daily values are JFK's GHCN-Daily observations (the months the tests ask for, cut from
+shared/data/noaa into tests/fixtures/noaa), converted to Open-Meteo's field names and units; JFK
+answers for any point. Faults: 5xx, slow and truncated responses, and Open-Meteo's 400 error body for
+bad parameters.
 """
 
 from __future__ import annotations
@@ -21,14 +22,13 @@ import numpy as np
 from airwatch.domain.weather import parse_ghcn_dly
 from tests.fakes.http import StandInHandler
 
-NOAA = Path(__file__).resolve().parents[3] / "shared" / "data" / "noaa"
+FIXTURES_NOAA = Path(__file__).resolve().parents[1] / "fixtures" / "noaa"
+JFK = FIXTURES_NOAA / "ghcnd_dly_jfk_ny" / "USW00094789_KJFK_test_months.dly.gz"
 
 
 class OpenMeteoServer:
     def __init__(self) -> None:
-        frame, _ = parse_ghcn_dly(
-            "jfk.dly.gz", (NOAA / "ghcnd_dly_jfk_ny" / "USW00094789_KJFK_1948_2019.dly.gz").read_bytes()
-        )
+        frame, _ = parse_ghcn_dly("jfk.dly.gz", JFK.read_bytes())
         self.weather = frame.set_index("day")
         self.faults: deque[str] = deque()
         self.requests: list[str] = []

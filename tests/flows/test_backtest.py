@@ -15,9 +15,9 @@ from airwatch.cli import app
 from airwatch.domain.backtest import fold_split, fold_windows
 from airwatch.flows.backtest import backtest_config
 from airwatch.settings import load_settings
-from tests.conftest import SHARED_EPA
+from tests.conftest import FIXTURES
 
-QUEENS = SHARED_EPA / "adviz_queens_college_ny"
+QUEENS = FIXTURES / "epa" / "adviz_queens_college_ny"  # 2015-2019
 
 
 def test_folds_and_training_never_reach_past_the_issue_day() -> None:
@@ -35,13 +35,13 @@ def test_folds_and_training_never_reach_past_the_issue_day() -> None:
     )[0][0] == pd.Timestamp("2019-07-01")
 
 
-@pytest.mark.skipif(not QUEENS.exists(), reason="needs ../shared/data/epa")
+@pytest.mark.usefixtures("prefect_harness")
 def test_backtest_command_on_real_files(tmp_path: Path) -> None:
     folder = tmp_path / "in" / "nested"
     folder.mkdir(parents=True)
     for name in (
-        "ozone_daily_2001_2019_queens_college_360810124.csv.gz",
-        "pm25_daily_2001_2019_queens_college_360810124.csv.gz",
+        "ozone_daily_2015_2019_queens_college_360810124.csv.gz",
+        "pm25_daily_2015_2019_queens_college_360810124.csv.gz",
     ):
         shutil.copy(QUEENS / name, folder)
     out = tmp_path / "metrics.json"
@@ -69,17 +69,17 @@ def test_backtest_command_on_real_files(tmp_path: Path) -> None:
     assert data["horizons"]["1"]["skill_vs_persistence"] > 0.05
 
 
-NOAA = SHARED_EPA.parent / "noaa"
+JFK = FIXTURES / "noaa" / "ghcnd_dly_jfk_ny"
 
 
-@pytest.mark.skipif(not (QUEENS.exists() and NOAA.exists()), reason="needs ../shared/data")
+@pytest.mark.usefixtures("prefect_harness")
 def test_weather_modes_are_labelled_and_archived_forecasts_come_from_the_api(tmp_path: Path) -> None:
     from tests.fakes.openmeteo_server import OpenMeteoServer
 
     (tmp_path / "in").mkdir()
-    shutil.copy(QUEENS / "ozone_daily_2001_2019_queens_college_360810124.csv.gz", tmp_path / "in")
+    shutil.copy(QUEENS / "ozone_daily_2015_2019_queens_college_360810124.csv.gz", tmp_path / "in")
     common = ["backtest", "--input", str(tmp_path / "in"), "--pollutant", "ozone", "--test-start", "2019-05-01",
-              "--folds", "2", "--weather", str(NOAA / "ghcnd_dly_jfk_ny")]  # fmt: skip
+              "--folds", "2", "--weather", str(JFK)]  # fmt: skip
     both = tmp_path / "both.json"
     result = CliRunner().invoke(app, [*common, "--output", str(both)])
     assert result.exit_code == 0, result.output
@@ -95,8 +95,8 @@ def test_weather_modes_are_labelled_and_archived_forecasts_come_from_the_api(tmp
     assert result.exit_code == 0, result.output
     got = json.loads(archived.read_text())
     assert got["weather"] == "archived-forecast" and "weather archived-forecast" in result.output
-    # One request per matched station (JFK) and year, 2001 to 2020 (the horizons after the last day).
-    assert len(asked) == 20 and all("latitude=40.6390&longitude=-73.7640" in a for a in asked)
+    # One request per matched station (JFK) and year, 2015 to 2020 (the horizons after the last day).
+    assert len(asked) == 6 and all("latitude=40.6390&longitude=-73.7640" in a for a in asked)
     # The stand-in serves JFK's observations as its "forecasts", so archived-forecast must score like
     # observed-as-forecast (values rounded to 0.1 as Open-Meteo sends them).
     observed = data["modes"]["observed-as-forecast"]["horizons"]["1"]["skill_vs_persistence"]

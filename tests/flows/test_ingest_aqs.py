@@ -19,9 +19,8 @@ from airwatch.flows.validate import validate_flow
 from airwatch.io import datasets
 from airwatch.io.aqs import AqsClient, AqsError
 from airwatch.settings import load_settings
-from tests.conftest import SHARED_EPA
 
-pytestmark = pytest.mark.skipif(not SHARED_EPA.exists(), reason="needs ../shared/data/epa")
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 QUEENS = Geography.site("36", "081", "0124")
 PARAMS = ["88101", "88502", "44201"]

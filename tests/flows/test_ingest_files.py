@@ -23,13 +23,12 @@ from airwatch.flows.validate import validate_flow
 from airwatch.io import datasets
 from airwatch.io.airdata import DownloadError, download
 from airwatch.settings import load_settings
-from tests.conftest import SHARED_EPA
+from tests.conftest import FIXTURES
 
-NATIONAL = SHARED_EPA / "airdata_daily_pm25_national" / "daily_88502_2019.csv.gz"
-needs_shared = pytest.mark.skipif(not SHARED_EPA.exists(), reason="needs ../shared/data/epa")
+NATIONAL = FIXTURES / "epa" / "airdata_daily_pm25_national" / "daily_88502_2019_first_1000_rows.csv.gz"
 
 
-def airdata_slice(rows: int = 3000) -> bytes:
+def airdata_slice(rows: int = 1000) -> bytes:
     """The first rows of a real AirData daily file (header kept), as CSV bytes."""
     lines = gzip.decompress(NATIONAL.read_bytes()).split(b"\n")
     return b"\n".join(lines[: rows + 1]) + b"\n"
@@ -56,7 +55,7 @@ def url(ctx: Context) -> str:
     return ctx.settings.store
 
 
-@needs_shared
+@pytest.mark.usefixtures("prefect_harness")
 def test_zip_from_url_gzip_and_plain_parse_alike(tmp_path: Path, http_dir) -> None:
     folder, base = http_dir
     csv = airdata_slice()
@@ -69,7 +68,7 @@ def test_zip_from_url_gzip_and_plain_parse_alike(tmp_path: Path, http_dir) -> No
     summary = ingest_flow(url(ctx), urls=[f"{base}/daily_88502_2019.zip"])
     assert summary.files == 1 and summary.new_files == 1
     result = validate_flow(url(ctx))
-    assert result.rows == 3000 and result.quarantined == 0
+    assert result.rows == 1000 and result.quarantined == 0
     from_zip = datasets.read(ctx.store, datasets.latest(ctx.store, OBSERVATIONS))
     plain = parse_daily_file("x.csv", csv)
     gz = parse_daily_file("x.csv.gz", gzip.compress(csv))
@@ -80,7 +79,6 @@ def test_zip_from_url_gzip_and_plain_parse_alike(tmp_path: Path, http_dir) -> No
         )
 
 
-@needs_shared
 def test_airdata_and_download_tool_give_the_same_schema(sample_dir: Path) -> None:
     airdata = parse_daily_file("daily_88502_2019.csv", airdata_slice(500))
     tool = parse_daily_file("pm25.csv.gz", (sample_dir / "pm25_daily_2012_cook_county_IL.csv.gz").read_bytes())
@@ -89,11 +87,10 @@ def test_airdata_and_download_tool_give_the_same_schema(sample_dir: Path) -> Non
     assert airdata.dtypes.astype(str).equals(tool.dtypes.astype(str))
 
 
-@needs_shared
 def test_hourly_airdata_layout() -> None:
     """AirData hourly layout, rows from a real AQS sampleData response (Wake County, NC, ozone)."""
-    recorded = SHARED_EPA / "aqs_api_json" / "bysite" / "aqs" / "sampleData" / "bySite-b261b2.json"
-    rows = json.loads(recorded.read_text())["Data"]
+    recorded = FIXTURES / "epa" / "aqs_api_json" / "bysite" / "aqs" / "sampleData" / "bySite-b261b2.json.gz"
+    rows = json.loads(gzip.decompress(recorded.read_bytes()))["Data"]
     header = (
         '"State Code","County Code","Site Num","Parameter Code","POC","Latitude","Longitude","Datum",'
         '"Parameter Name","Date Local","Time Local","Date GMT","Time GMT","Sample Measurement","Units of Measure",'
@@ -122,6 +119,7 @@ def test_hourly_airdata_layout() -> None:
     assert (frame["site_id"] == "371830014").all()
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_malformed_row_is_quarantined_with_a_reason(tmp_path: Path, sample_dir: Path) -> None:
     src = gzip.decompress((sample_dir / "ozone_daily_2001_cook_county_IL.csv.gz").read_bytes()).decode()
     lines = src.splitlines()
@@ -142,6 +140,7 @@ def test_download_errors_name_the_url(http_dir) -> None:
         download(f"{base}/missing.zip", retries=0)
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_the_whole_bundled_sample_ingests_and_validates(tmp_path: Path, sample_dir: Path) -> None:
     """What `make run` ingests by default: every file there must be EPA data that validates cleanly."""
     ctx = ctx_for(tmp_path)
@@ -151,6 +150,7 @@ def test_the_whole_bundled_sample_ingests_and_validates(tmp_path: Path, sample_d
     assert result.quarantined == 0 and result.valid == 77120
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_validate_takes_missing_coordinates_from_the_site_list(tmp_path: Path, small_input: Path) -> None:
     """The 2001 Cook County ozone file writes "." for 17-031-4006's coordinates; the site list fills them."""
     ctx = ctx_for(tmp_path)

@@ -20,9 +20,8 @@ from airwatch.flows.transform import transform_flow
 from airwatch.flows.validate import validate_flow
 from airwatch.io import datasets
 from airwatch.settings import load_settings
-from tests.conftest import SHARED_EPA
 
-pytestmark = pytest.mark.skipif(not (SHARED_EPA.parent / "noaa").exists(), reason="needs ../shared/data/noaa")
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
 @contextmanager

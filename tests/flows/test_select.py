@@ -18,6 +18,8 @@ from airwatch.io.records import latest_training_report
 from airwatch.io.registry import CHALLENGER, CHAMPION, PREVIOUS, registered_model_name
 from airwatch.settings import load_settings
 
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
 
 def context(store: Path, **train: object) -> Context:
     return Context(

@@ -7,9 +7,6 @@ from datetime import date
 import pytest
 
 from airwatch.io.openmeteo import OpenMeteoClient, OpenMeteoError
-from tests.conftest import SHARED_EPA
-
-pytestmark = pytest.mark.skipif(not (SHARED_EPA.parent / "noaa").exists(), reason="needs ../shared/data/noaa")
 
 
 @pytest.fixture(scope="module")

@@ -7,16 +7,9 @@ child process with that env, as a client of the stack would, not in this process
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-
-@pytest.fixture(scope="session", autouse=True)
-def prefect_backend() -> Iterator[None]:
-    """Overrides the suite's temporary Prefect backend: these tests talk to the stack's server."""
-    yield
 
 
 @pytest.fixture(scope="session")

@@ -51,8 +51,12 @@ def fingerprint(*parts: Any) -> str:
 
 
 def utc_stamp(now: datetime | None = None) -> str:
-    """A sortable UTC timestamp for names: 20261126T041500Z."""
-    return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    """A sortable UTC timestamp for names, to the microsecond: 20261126T041500.123456Z.
+
+    Names sort by it (the newest manifest, training report, predictions file), so two written within
+    one second must still sort in the order they were made.
+    """
+    return (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S.%fZ")
 
 
 def find_version(store: Store, dataset: str, version: str) -> Manifest | None:

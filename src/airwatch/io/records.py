@@ -11,7 +11,7 @@ import pandas as pd
 from airwatch import catalog
 from airwatch.domain.train import TrainingReport
 from airwatch.io.datasets import to_parquet_bytes, utc_stamp
-from airwatch.io.store import Store
+from airwatch.io.store import Store, StoreError
 
 
 def read_json(store: Store, key: str) -> dict[str, Any] | None:
@@ -46,7 +46,8 @@ def promotions(store: Store, pollutant: str) -> list[dict[str, Any]]:
 
 def save_predictions(store: Store, key: str, frame: pd.DataFrame, manifest: dict[str, Any]) -> None:
     """A predictions file, then its manifest beside it (readers take a file only with its manifest)."""
-    store.write_bytes(key, to_parquet_bytes(frame), if_absent=True)
+    if not store.write_bytes(key, to_parquet_bytes(frame), if_absent=True):
+        raise StoreError(f"{key} exists already; a predictions file is never overwritten")
     write_json(store, catalog.predictions_manifest_key(key), {"predictions": key, **manifest}, if_absent=True)
 
 
