@@ -73,9 +73,23 @@ class Registry:
             os.environ["MLFLOW_TRACKING_PASSWORD"] = password
         if tracking_uri.startswith("sqlite:///"):
             Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        mlflow.set_tracking_uri(tracking_uri)
-        mlflow.set_registry_uri(tracking_uri)
+        self._use()
         self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+    def _use(self) -> None:
+        """Point MLflow's fluent API (a module global) at this registry's server.
+
+        MLflow also exports the URI to the environment; the export is undone, or the next store opened
+        in this process would look like it has an MLflow server.
+        """
+        before = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
     def experiment_id(self, name: str) -> str:
         existing = self.client.get_experiment_by_name(name)
@@ -86,6 +100,7 @@ class Registry:
     def start_run(
         self, pollutant: str, run_name: str, *, nested: bool = False, tags: dict[str, str] | None = None
     ) -> Any:
+        self._use()
         return mlflow.start_run(
             experiment_id=self.experiment_id(experiment_name(pollutant, self.prefix)),
             run_name=run_name,
@@ -167,6 +182,7 @@ class Registry:
             self.client.get_registered_model(name)
         except mlflow.exceptions.MlflowException:
             self.client.create_registered_model(name, description=f"AirWatch {pollutant} forecast")
+        self._use()
         with _quiet_mlflow():
             mv = mlflow.register_model(model_uri, name, tags=tags)
         return _version(mv)
@@ -194,6 +210,7 @@ class Registry:
         """The version's model, loaded once per process (cached by its logged-model id)."""
         key = version.model_id or f"{version.name}/{version.version}"
         if key not in self._models:
+            self._use()
             self._models[key] = mlflow.pyfunc.load_model(f"models:/{version.name}/{version.version}")
         return self._models[key]
 
