@@ -52,8 +52,10 @@ test-sanitize: system-deps  ## C++ unit tests under ASan + UBSan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --test-dir build/sanitize --output-on-failure
 
+# Two workers (pytest-xdist), each test file on one of them: the suite waits on servers and flows as
+# much as it computes, so it takes the two cores' time, not the sum.
 test-py: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 stub: setup  ## Regenerate src/airwatch/_core.pyi from the built module (nanobind stubgen)
 	$(STUBGEN) -o $(STUB)

@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
+import pandas as pd
 import pytest
 
+from airwatch.io import datasets
 from airwatch.io.s3store import S3Store
 from airwatch.io.store import StoreError, StoreLock, open_store
 from tests.fakes.moto_s3 import moto_server
@@ -143,7 +145,7 @@ def _thread_race(url: str, key: str) -> dict[int, bool]:
 
 def test_two_threads_publish_one_key_exactly_one_wins(bucket: str) -> None:
     url = f"s3://{bucket}/root"
-    for n in range(10):
+    for n in range(4):
         key = f"race/{n}/manifest.json"
         results = _thread_race(url, key)
         assert sorted(results.values()) == [False, True], results
@@ -173,3 +175,28 @@ def test_two_processes_publish_one_key_exactly_one_wins(bucket: str) -> None:
     winner = next(w for w, won in results.items() if won)
     # Readers see one whole object, the winner's, never a mix or a part.
     assert S3Store(url).read_bytes(key) == _payload(winner)
+
+
+def test_two_runs_publishing_one_dataset_version_on_s3_one_wins(bucket: str) -> None:
+    """The dataset level: parts are run-scoped, the create-only claim picks the publisher, readers see it whole."""
+    url = f"s3://{bucket}/store"
+    start = threading.Barrier(2)
+    results: dict[int, tuple[datasets.Manifest, bool]] = {}
+
+    def publish(i: int) -> None:
+        store = S3Store(url)
+        start.wait()
+        results[i] = datasets.publish(store, "processed/demo", "v1", pd.DataFrame({"x": [i] * 5000}))
+
+    threads = [threading.Thread(target=publish, args=(i,)) for i in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(written for _, written in results.values()) == [False, True]
+    assert results[1][0] == results[2][0]  # the run that lost was handed the winner's manifest
+    store = S3Store(url)
+    assert len(store.list("processed/demo/_manifests/")) == 1
+    winner = next(i for i, (_, written) in results.items() if written)
+    frame = datasets.read(store, datasets.latest(store, "processed/demo"))
+    assert len(frame) == 5000 and (frame["x"] == winner).all()

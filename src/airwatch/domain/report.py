@@ -15,7 +15,8 @@ from airwatch import core
 
 
 def _axes(width: float, height: float) -> tuple[Figure, Any]:
-    fig = Figure(figsize=(width, height))
+    # 80 dots per inch: sharp enough in MLflow's viewer, and PNGs a third smaller and faster to make.
+    fig = Figure(figsize=(width, height), dpi=80)
     return fig, fig.subplots()
 
 
