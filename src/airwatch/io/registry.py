@@ -226,7 +226,11 @@ class Registry:
 
 
 def _version(mv: Any) -> RegisteredVersion:
-    return RegisteredVersion(str(mv.name), str(mv.version), str(mv.run_id), dict(mv.tags), str(mv.model_id or ""))
+    # A version registered from a logged model's URI (models:/m-...) names it in its source; the
+    # registry leaves model_id empty then.
+    source = str(mv.source or "")
+    model_id = mv.model_id or (source.removeprefix("models:/") if source.startswith("models:/m-") else "")
+    return RegisteredVersion(str(mv.name), str(mv.version), str(mv.run_id), dict(mv.tags), str(model_id))
 
 
 class _quiet_mlflow:
