@@ -7,6 +7,7 @@ import random
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
@@ -54,6 +55,13 @@ def test_run_end_to_end_twice(env: dict[str, Path]) -> None:
     assert "weather: issue day's observed (lagged)" in result.output
     predictions = sorted((store / "predictions").rglob("*.parquet"))
     assert len(predictions) == 2
+    for p in predictions:  # three days ahead per site, each with its interval, AQI and exceedance chance
+        frame = pd.read_parquet(p)
+        assert sorted(frame["horizon_days"].unique()) == [1, 2, 3]
+        assert (frame["lower"] <= frame["forecast"]).all() and (frame["forecast"] <= frame["upper"]).all()
+        assert frame["p_aqi_over_100"].between(0, 1).all() and frame["aqi_category"].notna().all()
+        assert (frame["model_id"].str.startswith("m-")).all() and frame["model_version"].eq("1").all()
+        assert p.with_suffix(".json").exists()
     pattern = (
         r"predictions/(pm25|ozone)/\d{4}-\d{2}-\d{2}/predictions_\d{8}T\d{6}\.\d{6}Z_airwatch-(pm25|ozone)-v1\.parquet"
     )
@@ -65,21 +73,28 @@ def test_run_end_to_end_twice(env: dict[str, Path]) -> None:
         exp = client.get_experiment_by_name(f"airwatch-{pollutant}")
         runs = client.search_runs([exp.experiment_id])
         nested = [r for r in runs if r.data.tags.get("mlflow.parentRunId")]
-        assert sorted(r.data.tags["candidate"] for r in nested) == [
+        candidates = [r for r in nested if not r.info.run_name.startswith("refit ")]
+        assert sorted(r.data.tags["candidate"] for r in candidates) == [
             "blend",
             "climatology",
             "lightgbm",
             "persistence",
             "ridge",
         ]
-        for r in nested:
+        for r in candidates:  # the validation fits: scores and plots
             assert "val_rmse" in r.data.metrics and r.data.params["candidate"]
             assert {a.path for a in client.list_artifacts(r.info.run_id, "plots")} >= {
                 "plots/predicted_vs_actual.png",
                 "plots/error_by_month.png",
                 "plots/error_by_aqi_category.png",
             }
-            assert client.search_logged_models([exp.experiment_id], filter_string=f"source_run_id = '{r.info.run_id}'")
+        # The chosen configuration refitted on all the data: the one logged model, for days +1..3.
+        (refit,) = [r for r in nested if r.info.run_name.startswith("refit ")]
+        (logged,) = client.search_logged_models(
+            [exp.experiment_id], filter_string=f"source_run_id = '{refit.info.run_id}'"
+        )
+        files = {Path(a.path).name for a in client.list_logged_model_artifacts(logged.model_id, "artifacts/model")}
+        assert "forecast_set.json" in files and {"h1", "h2", "h3"} <= files
         champion = client.get_model_version_by_alias(f"airwatch-{pollutant}", "champion")
         assert str(champion.version) == "1"
 

@@ -12,8 +12,8 @@ The same layout under a local folder or ``s3://bucket/prefix``::
     quarantine/files/<id>.json                         whole payloads that could not be read, with the reason
     models/<pollutant>/training/<utc>_<training-id>.json        training reports
     models/<pollutant>/promotions/<utc>_<model>-v<version>.json  promotion decisions (append-only)
-    predictions/<pollutant>/<forecast-date>/predictions_<issued-utc>_<model>-v<version>.parquet
-    predictions/<pollutant>/<forecast-date>/predictions_<issued-utc>_<model>-v<version>.json  its manifest
+    predictions/<pollutant>/<issue-date>/predictions_<issued-utc>_<model>-v<version>.parquet  day+1..3
+    predictions/<pollutant>/<issue-date>/predictions_<issued-utc>_<model>-v<version>.json  its manifest
     monitoring/<kind>/<date>/report.json               verification and drift, per monitor run
     state/watermarks/..., state/backfills/...          where incremental ingests and backfills stand
     locks/<name>.lock                                  create-only locks
@@ -134,8 +134,9 @@ def predictions_prefix(pollutant: str) -> str:
     return f"predictions/{pollutant}/"
 
 
-def predictions_key(pollutant: str, forecast_date: str, issued: str, model_name: str, version: str) -> str:
-    return f"{predictions_prefix(pollutant)}{forecast_date}/predictions_{issued}_{model_name}-v{version}.parquet"
+def predictions_key(pollutant: str, issue_date: str, issued: str, model_name: str, version: str) -> str:
+    """One issue's forecasts (day+1..3 of every site), under the day they were issued from."""
+    return f"{predictions_prefix(pollutant)}{issue_date}/predictions_{issued}_{model_name}-v{version}.parquet"
 
 
 def predictions_manifest_key(predictions_key: str) -> str:

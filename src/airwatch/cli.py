@@ -369,12 +369,13 @@ def select_cmd(store: StoreOpt = None, pollutants: PollutantsOpt = None) -> None
 
 @app.command()
 def predict(store: StoreOpt = None, pollutants: PollutantsOpt = None) -> None:
-    """Forecast the next day for every fresh site with the champion model."""
+    """Forecast day+1..3 for every fresh site with the champion model, with intervals and AQI."""
     _prepare(store)
     from airwatch.flows.predict import predict_flow
 
     for s in _run("predict", lambda: predict_flow(store, _pollutants(pollutants))):
-        console.print(f"predict: {s.pollutant} {s.sites} sites for {s.forecast_date} -> {s.key}")
+        console.print(f"predict: {s.pollutant} {s.sites} sites issued {s.issue_date} for "
+                      f"{', '.join(s.forecast_dates)} -> {s.key}")  # fmt: skip
 
 
 quarantine_app = typer.Typer(help="Files no stage could read: list them, release them for another try, or delete.")
@@ -594,17 +595,19 @@ _WEATHER = {
 
 
 def _print_summary(summary: Any, settings: Settings) -> None:
-    title = f"AirWatch run: next-day forecasts (validation = final year held out; {_WEATHER[settings.weather.mode]})"
+    title = (f"AirWatch run: forecasts for day+1..3 with 80% intervals (day+1 validation = final year held out; "
+             f"{_WEATHER[settings.weather.mode]})")  # fmt: skip
     table = Table(title=title)
     for col in ("pollutant", "sites", "model RMSE", "persistence RMSE", "skill %", "selected", "model",
-                "forecast for", "forecast sites"):  # fmt: skip
+                "issued from", "forecast days", "forecast sites", "oldest obs."):  # fmt: skip
         table.add_column(col)
     predictions = {p.pollutant: p for p in summary.predict}
     for s in summary.select:
         p = predictions[s.pollutant]
+        days = f"{p.forecast_dates[0]}..{p.forecast_dates[-1][-2:]}"
         table.add_row(s.pollutant, str(s.sites), f"{s.validation_rmse:.4g}", f"{s.persistence_rmse:.4g}",
                       f"{100 * s.skill_vs_persistence:.1f}", s.selected, f"{s.model_name} v{s.model_version}",
-                      p.forecast_date, str(p.sites))  # fmt: skip
+                      p.issue_date, days, str(p.sites), f"{p.max_observation_age_days} d")  # fmt: skip
     console.print(table)
     v = summary.validate
     for pollutant in summary.skipped:

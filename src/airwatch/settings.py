@@ -59,6 +59,9 @@ class TrainSettings(_Section):
         description="Reject a candidate whose validation RMSE exceeds its training RMSE by more than this fraction.",
     )
     lightgbm_rounds: int = Field(500, ge=10, description="Boosting rounds for LightGBM.")
+    quantile_rounds: int = Field(
+        100, ge=10, description="Boosting rounds of the LightGBM quantile models of the 80% interval."
+    )
     recency_half_life_years: float = Field(
         10.0,
         ge=0.0,

@@ -6,6 +6,7 @@ import json
 import threading
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from airwatch.flows.context import Context
@@ -14,6 +15,7 @@ from airwatch.flows.select import promote, select_flow
 from airwatch.flows.train import train_flow
 from airwatch.flows.transform import transform_flow
 from airwatch.flows.validate import validate_flow
+from airwatch.io import datasets
 from airwatch.io.records import latest_training_report
 from airwatch.io.registry import CHALLENGER, CHAMPION, PREVIOUS, registered_model_name
 from airwatch.settings import load_settings
@@ -116,3 +118,20 @@ def test_racing_promotions_end_with_the_better_model(store: Path, monkeypatch: p
     champion = normal.registry.champion("ozone")
     assert champion is not None and champion.tags["training_id"] == strong.training_id
     assert not (store / "locks" / "promotion-ozone.lock").exists()
+
+
+def test_the_registered_champion_learned_from_the_newest_observation(store: Path) -> None:
+    """Selection is on the validation window; what is registered is the choice refitted through the newest day."""
+    ctx = context(store)
+    (report,) = train_flow(pollutants=["ozone"])
+    (summary,) = select_flow(pollutants=["ozone"])
+    features = datasets.read(ctx.store, datasets.latest(ctx.store, "processed/features/ozone"))
+    newest = str(pd.Timestamp(features.loc[features["value"].notna(), "date"].max()).date())
+    usable = int((features["target_1"].notna() & features["last_value"].notna()).sum())
+    assert report.refit_through == newest and report.refit_rows == usable
+    assert report.refit_rows == report.train_rows + report.validation_rows  # the validation days included
+    version = ctx.registry.client.get_model_version(registered_model_name("ozone"), summary.model_version)
+    assert version.tags["refit_through"] == newest and version.source == report.model_uri
+    # MLflow keeps both fits: each candidate's validation fit and the refit, whose model is registered.
+    run = ctx.registry.client.get_run(report.model_run_id)
+    assert run.info.run_name == f"refit {report.chosen}" and run.data.params["through"] == newest

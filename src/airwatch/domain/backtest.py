@@ -50,6 +50,7 @@ class BacktestConfig:
 
     seed: int
     lightgbm_rounds: int
+    quantile_rounds: int
     half_life_years: float
     min_skill: float
     max_overfit_gap: float
@@ -57,7 +58,6 @@ class BacktestConfig:
     fold_days: int = 91
     selection_days: int = 182
     horizons: tuple[int, ...] = (1, 2, 3)
-    quantile_rounds: int = 100
     test_start: pd.Timestamp | None = None
     held_out_share: float = 0.2
 

@@ -23,12 +23,39 @@ from airwatch.domain.train import (
     Climatology,
     DeltaModel,
     Forecaster,
+    ForecastSet,
+    HorizonModel,
     Persistence,
     RidgeForm,
 )
 
 MANIFEST = "model.json"
+SET_MANIFEST = "forecast_set.json"
 FORMAT = 1
+
+
+def set_to_files(models: ForecastSet) -> dict[str, bytes]:
+    """A registered model's files: each horizon's point model and interval quantiles, in their own folders."""
+    files: dict[str, bytes] = {}
+    for h, model in models.horizons.items():
+        for part in ("point", "lower", "upper"):
+            files.update(to_files(getattr(model, part), f"h{h}/{part}/"))
+    meta = {"format": FORMAT, "candidate": models.candidate, "horizons": sorted(models.horizons),
+            "features": {str(h): models.features(h) for h in models.horizons}}  # fmt: skip
+    files[SET_MANIFEST] = json.dumps(meta, indent=2).encode()
+    return files
+
+
+def set_from_files(files: dict[str, bytes]) -> ForecastSet:
+    meta = json.loads(files[SET_MANIFEST])
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"model format {meta.get('format')!r} is not {FORMAT}")
+    horizons = {}
+    for h in meta["horizons"]:
+        lower, upper = (from_files(files, f"h{h}/{part}/") for part in ("lower", "upper"))
+        assert isinstance(lower, DeltaModel) and isinstance(upper, DeltaModel)
+        horizons[int(h)] = HorizonModel(from_files(files, f"h{h}/point/"), lower, upper)
+    return ForecastSet(meta["candidate"], horizons)
 
 
 def to_files(candidate: Forecaster, prefix: str = "") -> dict[str, bytes]:

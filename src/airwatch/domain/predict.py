@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtr
 
 from airwatch import core
 from airwatch.domain.schemas import POLLUTANTS
@@ -32,6 +34,33 @@ def aqi_columns(pollutant: str, forecast: np.ndarray) -> tuple[np.ndarray, list[
 
 
 OPEN_METEO = "open-meteo"
+INTERVAL = 0.8  # the published interval: the 10% and 90% quantiles
+
+
+def usg_threshold(pollutant: str) -> float:
+    """The lowest concentration whose AQI is above 100 (Unhealthy for Sensitive Groups).
+
+    By the core's breakpoints and truncation: 35.5 ug/m3 for PM2.5, 0.071 ppm for ozone.
+    """
+    step = 0.001 if pollutant == "ozone" else 0.1
+    grid = np.round(np.arange(4000) * step, 6)
+    return float(grid[np.argmax(core.aqi(pollutant, grid) > 100)])
+
+
+def exceedance_probability(point: np.ndarray, lower: np.ndarray, upper: np.ndarray, threshold: float) -> np.ndarray:
+    """P(value >= threshold) from the predictive distribution through the median and the 80% interval.
+
+    The distribution is a split normal: the point forecast is its median, and each side's spread is
+    set so that the interval's ends are its 10% and 90% quantiles. It is continuous at the median and
+    takes each side's skew from the quantile models.
+    """
+    z = NormalDist().inv_cdf(0.5 + INTERVAL / 2)
+    distance = threshold - np.asarray(point, dtype=np.float64)
+    scale = np.where(distance >= 0, (upper - point) / z, (point - lower) / z)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = 1.0 - ndtr(distance / scale)
+    # No spread on that side: the value is the point forecast.
+    return np.where(scale > 0, p, (point >= threshold).astype(np.float64))
 
 
 def with_target_weather(
@@ -40,24 +69,27 @@ def with_target_weather(
     forecasts: pd.DataFrame | None,
     reason: str,
     *,
-    horizon: int,
+    horizons: tuple[int, ...],
     radius_km: float,
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """The rows with the target day's weather from the forecasts, or, failing that, the issue day's.
+    """The rows with each horizon's target-day weather from the forecasts, or, failing that, the issue day's.
 
     Returns the rows and, per row, where its target-day weather came from: a missing forecast is never
     silent, the source says why it fell back (reason, or the forecast had no temperature there).
     """
-    fallback = persistence_columns(rows, horizon=horizon)
-    got = None
-    if forecasts is not None:
-        got = forecast_columns(rows, stations, forecasts, horizon=horizon, radius_km=radius_km)
-    have = np.isfinite(got[f"wxf{horizon}_tmax"]) if got is not None else np.zeros(len(rows), dtype=bool)
-    if got is not None and not have.all():
-        reason = reason or "the forecast API returned no temperature for some stations"
     out = rows.copy()
-    for name, values in fallback.items():
-        out[name] = np.where(have, got[name], values) if got is not None else values
+    have = np.ones(len(rows), dtype=bool)
+    for h in horizons:
+        fallback = persistence_columns(rows, horizon=h)
+        got = None
+        if forecasts is not None:
+            got = forecast_columns(rows, stations, forecasts, horizon=h, radius_km=radius_km)
+        ok = np.isfinite(got[f"wxf{h}_tmax"]) if got is not None else np.zeros(len(rows), dtype=bool)
+        for name, values in fallback.items():
+            out[name] = np.where(ok, got[name], values) if got is not None else values
+        have &= ok
+    if forecasts is not None and not have.all():
+        reason = reason or "the forecast API returned no temperature for some stations and days"
     return out, np.where(have, OPEN_METEO, f"issue-day observed weather ({reason})")
 
 
@@ -79,30 +111,43 @@ class Lineage:
 def prediction_frame(
     pollutant: str,
     rows: pd.DataFrame,
-    forecast: np.ndarray,
+    forecasts: pd.DataFrame,
     weather_source: np.ndarray,
     lineage: Lineage,
-    *,
-    horizon: int,
 ) -> pd.DataFrame:
-    """The published forecasts: one row per site with the AQI, its category and the lineage."""
-    aqi, category = aqi_columns(pollutant, forecast)
+    """The published forecasts: a row per site and horizon.
+
+    Each has the 80% interval, the AQI and category of the point forecast, the probability that the
+    day's AQI exceeds 100, how old the site's newest observation is, and the lineage.
+
+    forecasts: from ForecastSet.predict (row, horizon, forecast, lower, upper).
+    """
+    site = rows.iloc[forecasts["row"].to_numpy()].reset_index(drop=True)
+    point = forecasts["forecast"].to_numpy(dtype=np.float64)
+    lower = forecasts["lower"].to_numpy(dtype=np.float64)
+    upper = forecasts["upper"].to_numpy(dtype=np.float64)
+    aqi, category = aqi_columns(pollutant, point)
     issue = pd.Timestamp(rows["date"].iloc[0])
+    horizon = forecasts["horizon"].to_numpy()
     return pd.DataFrame(
         {
-            "site_id": rows["site_id"],
-            "latitude": rows["latitude"],
-            "longitude": rows["longitude"],
+            "site_id": site["site_id"].astype(str),
+            "latitude": site["latitude"],
+            "longitude": site["longitude"],
             "pollutant": pollutant,
             "units": POLLUTANTS[pollutant].units,
             "issue_date": issue.date().isoformat(),
-            "forecast_date": (issue + pd.Timedelta(days=horizon)).date().isoformat(),
-            "horizon_days": horizon,
-            "forecast": forecast,
-            "persistence": rows["last_value"],
-            "weather_forecast": weather_source,
+            "forecast_date": [(issue + pd.Timedelta(days=int(h))).date().isoformat() for h in horizon],
+            "horizon_days": horizon.astype(np.int32),
+            "forecast": point,
+            "lower": lower,
+            "upper": upper,
             "aqi": aqi,
             "aqi_category": category,
+            "p_aqi_over_100": exceedance_probability(point, lower, upper, usg_threshold(pollutant)),
+            "persistence": site["last_value"],
+            "observation_age_days": site["days_since_obs"].astype(np.int32),
+            "weather_forecast": weather_source[forecasts["row"].to_numpy()],
             **asdict(lineage),
         }
     )
@@ -116,6 +161,9 @@ def prediction_manifest(frame: pd.DataFrame, lineage: Lineage) -> dict[str, obje
         "pollutant": str(frame["pollutant"].iloc[0]),
         "issue_date": str(frame["issue_date"].iloc[0]),
         "forecast_dates": sorted(frame["forecast_date"].astype(str).unique()),
+        "horizons": sorted(int(h) for h in frame["horizon_days"].unique()),
+        "interval": INTERVAL,
         "weather_forecast": {str(k): int(v) for k, v in frame["weather_forecast"].value_counts().items()},
+        "max_observation_age_days": int(frame["observation_age_days"].max()),
         **asdict(lineage),
     }

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from airwatch.errors import InputError
 
+HORIZONS = (1, 2, 3)  # the days after the issue day that are forecast
+
 
 @dataclass(frozen=True)
 class PollutantSpec:

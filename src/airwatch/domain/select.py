@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,22 +99,41 @@ class Choice:
     outcomes: tuple[GateOutcome, ...]
 
 
-def choose(report: TrainingReport, *, min_skill: float, max_gap: float, max_spread: float) -> Choice:
+def choose(candidates: list[CandidateReport], *, min_skill: float, max_gap: float, max_spread: float) -> Choice:
     """The best candidate passing the gates; persistence when the best one's skill does not hold across folds."""
-    results = [CandidateResult(c.name, c.train, c.validation) for c in report.candidates]
+    by_name = {c.name: c for c in candidates}
+    results = [CandidateResult(c.name, c.train, c.validation) for c in candidates]
     selection = select(results, min_skill=min_skill, max_gap=max_gap)
-    chosen = report.candidate(selection.selected.name)
+    chosen = by_name[selection.selected.name]
     spread = fold_spread_gate(chosen.fold_skills, max_spread=max_spread)
     if not spread.passed and chosen.name != PERSISTENCE:
-        chosen = report.candidate(PERSISTENCE)
+        chosen = by_name[PERSISTENCE]
     return Choice(chosen, (*selection.outcomes, spread))
 
 
-def already_champion(
-    champion_tags: dict[str, str], champion_run_id: str, report: TrainingReport, choice: Choice
-) -> bool:
-    """Whether the champion is this training's choice already (a re-run registers nothing new)."""
-    return champion_tags.get("training_id") == report.training_id and champion_run_id == choice.candidate.run_id
+def already_champion(champion_tags: dict[str, str], report: TrainingReport) -> bool:
+    """Whether the champion is this training's model already (a re-run registers nothing new)."""
+    return champion_tags.get("training_id") == report.training_id
+
+
+def configuration(name: str, params: dict[str, Any]) -> str:
+    """A candidate's configuration as one comparable string (the registry keeps it as a tag)."""
+    return json.dumps({"candidate": name, "params": params}, sort_keys=True)
+
+
+def promotion(
+    choice: Choice, champion_config: str | None, champion_rmse: float | None, *, margin: float
+) -> PromotionDecision:
+    """Whether the chosen configuration, refitted on all the data, replaces the champion.
+
+    The champion's configuration is scored on this training's window (as one of its candidates, or
+    refitted on its training rows): the model is compared with the champion on the same data. The same
+    configuration again is a refresh: it knows newer data and cannot score worse on the window.
+    """
+    c = choice.candidate
+    if champion_config is not None and champion_config == configuration(c.name, c.params):
+        return PromotionDecision(True, f"the champion's configuration ({c.name}), refitted on newer data")
+    return champion_gate(c.validation["rmse"], champion_rmse, margin=margin)
 
 
 def version_tags(report: TrainingReport, choice: Choice) -> dict[str, str]:
@@ -128,6 +148,10 @@ def version_tags(report: TrainingReport, choice: Choice) -> dict[str, str]:
         "code_version": report.code_version,
         "val_rmse": f"{c.validation['rmse']:.6g}",
         "val_skill_vs_persistence": f"{c.validation['skill_vs_persistence']:.4f}",
+        "configuration": configuration(c.name, c.params),
+        "horizons": ",".join(str(h) for h in report.horizons),
+        "refit_rows": str(report.refit_rows),
+        "refit_through": report.refit_through,
     }
 
 

@@ -9,7 +9,8 @@ decades, and a pooled training set may hold one area's 1980s beside another's la
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import lightgbm as lgb
@@ -208,6 +209,16 @@ class Blend:
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         return np.mean([m.predict(frame) for m in self.members_], axis=0)
 
+    def of(self, fitted: list[Forecaster]) -> Blend:
+        """The blend of members already fitted as candidates of their own (the same fits, not repeated)."""
+        ridge = next(c for c in fitted if c.name == RIDGE)
+        trees = next(c for c in fitted if c.name == LIGHTGBM)
+        assert isinstance(ridge, DeltaModel) and isinstance(trees, DeltaModel)
+        assert ridge.params == {"alpha": self.params["ridge_alpha"]}, "the blend's ridge is the ridge candidate"
+        assert trees.params == lightgbm_params(self.params["lightgbm_rounds"]), "and its LightGBM the LightGBM one"
+        self.members_ = [ridge, trees]
+        return self
+
 
 def lightgbm_params(rounds: int) -> dict[str, Any]:
     # Small trees, a slow rate and large leaves: chosen on development windows before the reported
@@ -247,6 +258,9 @@ def make_candidates(
         DeltaModel(LIGHTGBM, features, lightgbm_params(lightgbm_rounds), seed, hl, threads),
         Blend(features, {"ridge_alpha": 1.0, "lightgbm_rounds": lightgbm_rounds}, seed, hl, threads),
     ]
+
+
+QUANTILES = (0.1, 0.9)  # the published 80% interval
 
 
 def make_quantile(
@@ -353,7 +367,6 @@ class CandidateReport(BaseModel):
     overfit_gap: float
     fold_skills: list[float]
     run_id: str
-    model_uri: str
 
 
 class TrainingReport(BaseModel):
@@ -375,6 +388,12 @@ class TrainingReport(BaseModel):
     validation_start: str
     validation_end: str
     candidates: list[CandidateReport]
+    chosen: str  # the candidate the gates chose, on the validation window
+    horizons: list[int]  # the chosen configuration refitted for each, with its interval
+    refit_rows: int  # the rows of that refit: every usable row up to the newest observation
+    refit_through: str  # the newest target day it learned from
+    model_uri: str  # the refitted model (what select registers)
+    model_run_id: str
     parent_run_id: str = ""
 
     def candidate(self, name: str) -> CandidateReport:
@@ -423,11 +442,10 @@ class Evaluation:
             | {"overfit_gap": r.overfit_gap}
         )
 
-    def report(self, params: dict[str, Any], run_id: str, model_uri: str) -> CandidateReport:
+    def report(self, params: dict[str, Any], run_id: str) -> CandidateReport:
         r = self.result
         return CandidateReport(name=r.name, params=params, train=r.train, validation=r.validation,
-                               overfit_gap=r.overfit_gap, fold_skills=self.fold_skills, run_id=run_id,
-                               model_uri=model_uri)  # fmt: skip
+                               overfit_gap=r.overfit_gap, fold_skills=self.fold_skills, run_id=run_id)  # fmt: skip
 
 
 def evaluate(candidate: Forecaster, split: Split, *, horizon: int) -> Evaluation:
@@ -435,3 +453,118 @@ def evaluate(candidate: Forecaster, split: Split, *, horizon: int) -> Evaluation
     result = fit_and_score(candidate, split, horizon=horizon)
     forecast = np.asarray(candidate.predict(split.validation), dtype=np.float64)
     return Evaluation(result, validation_fold_skills(candidate, split, horizon=horizon), forecast)
+
+
+def fit(candidate: Forecaster, split: Split, *, horizon: int) -> Forecaster:
+    """The candidate fitted on the training side."""
+    return candidate.fit(split.train, split.train[f"target_{horizon}"].to_numpy(dtype=np.float64))
+
+
+def score_fitted(candidate: Forecaster, split: Split, *, horizon: int) -> Evaluation:
+    """A fitted candidate's scores on both sides, its fold skills and validation forecasts."""
+    target = f"target_{horizon}"
+    scores = {}
+    for side, frame in (("train", split.train), ("validation", split.validation)):
+        observed = frame[target].to_numpy(dtype=np.float64)
+        scores[side] = score(candidate.predict(frame), observed, frame["last_value"].to_numpy(dtype=np.float64))
+    result = CandidateResult(candidate.name, scores["train"], scores["validation"], candidate)
+    forecast = np.asarray(candidate.predict(split.validation), dtype=np.float64)
+    return Evaluation(result, validation_fold_skills(candidate, split, horizon=horizon), forecast)
+
+
+def fit_all(candidates: list[Forecaster], fitted: list[Forecaster]) -> list[Forecaster]:
+    """The candidate list with each fitted, the blend composed from its fitted members."""
+    by_name = {c.name: c for c in fitted}
+    return [c.of(fitted) if isinstance(c, Blend) else by_name[c.name] for c in candidates]
+
+
+def like(candidate: Forecaster, *, horizon: int, threads: int = 2) -> Forecaster:
+    """A new, unfitted candidate of the same configuration (for another horizon or other rows)."""
+    if isinstance(candidate, Persistence):
+        return Persistence()
+    if isinstance(candidate, Climatology):
+        return Climatology(params=dict(candidate.params), horizon=horizon)
+    if isinstance(candidate, Blend):
+        return Blend(candidate.features, dict(candidate.params), candidate.seed, candidate.half_life_years, threads)
+    assert isinstance(candidate, DeltaModel)
+    return DeltaModel(candidate.name, candidate.features, dict(candidate.params), candidate.seed,
+                      candidate.half_life_years, threads)  # fmt: skip
+
+
+@dataclass
+class HorizonModel:
+    """The models of one horizon: the point forecast and the 80% interval's two quantiles."""
+
+    point: Forecaster
+    lower: DeltaModel
+    upper: DeltaModel
+
+    def predict(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        point = np.asarray(self.point.predict(frame), dtype=np.float64)
+        # Quantile models are fitted apart and may cross the point forecast; a published interval holds it.
+        lower = np.fmin(np.asarray(self.lower.predict(frame), dtype=np.float64), point)
+        upper = np.fmax(np.asarray(self.upper.predict(frame), dtype=np.float64), point)
+        return point, lower, upper
+
+
+@dataclass
+class ForecastSet:
+    """What is registered and served: one configuration fitted for every horizon, with intervals."""
+
+    candidate: str
+    horizons: dict[int, HorizonModel]
+
+    @property
+    def point(self) -> Forecaster:
+        """The configuration as the first horizon's point model (what promotion compares)."""
+        return self.horizons[min(self.horizons)].point
+
+    def features(self, horizon: int) -> list[str]:
+        inputs = getattr(self.horizons[horizon].point, "features", None)
+        return list(inputs) if inputs is not None else list(self.horizons[horizon].lower.features)
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """One row per input row and horizon: row (the input's position), horizon, forecast, lower, upper."""
+        parts = []
+        for h, model in sorted(self.horizons.items()):
+            point, lower, upper = model.predict(frame)
+            parts.append(pd.DataFrame({"row": np.arange(len(frame)), "horizon": h, "forecast": point,
+                                       "lower": lower, "upper": upper}))  # fmt: skip
+        return pd.concat(parts, ignore_index=True)
+
+
+def refit(
+    candidate: Forecaster,
+    frame: pd.DataFrame,
+    features_for: Callable[[int], list[str]],
+    *,
+    horizons: tuple[int, ...],
+    seed: int,
+    quantile_rounds: int,
+    half_life_years: float,
+    threads: int = 2,
+) -> ForecastSet:
+    """The chosen configuration fitted on every usable row up to the newest observation, per horizon."""
+    models = {}
+    for h in horizons:
+        rows = frame[frame[f"target_{h}"].notna() & frame["last_value"].notna()]
+        target = rows[f"target_{h}"].to_numpy(dtype=np.float64)
+        point = like(_with_features(candidate, features_for(h)), horizon=h, threads=threads).fit(rows, target)
+        lower, upper = (make_quantile(features_for(h), a, seed=seed, rounds=quantile_rounds,
+                                      half_life_years=half_life_years, threads=threads).fit(rows, target)
+                        for a in QUANTILES)  # fmt: skip
+        models[h] = HorizonModel(point, lower, upper)
+    return ForecastSet(candidate.name, models)
+
+
+def refit_extent(frame: pd.DataFrame, horizon: int) -> tuple[int, str]:
+    """How many rows a refit learns from for a horizon, and the newest observed day among its targets."""
+    rows = frame[frame[f"target_{horizon}"].notna() & frame["last_value"].notna()]
+    newest = pd.Timestamp(rows["date"].max()) + pd.Timedelta(days=horizon)
+    return len(rows), str(newest.date())
+
+
+def _with_features(candidate: Forecaster, features: list[str]) -> Forecaster:
+    if isinstance(candidate, DeltaModel | Blend):
+        return replace(candidate, features=features)
+    return candidate

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from airwatch import core
-from airwatch.domain.schemas import POLLUTANTS
+from airwatch.domain.schemas import HORIZONS, POLLUTANTS
 from airwatch.domain.weather import with_weather
 from airwatch.errors import NoDataError
 
@@ -64,7 +64,7 @@ class FeatureConfig:
     max_windows: tuple[int, ...] = (7,)
     ewm_alphas: tuple[float, ...] = (0.3, 0.1)
     calendar: bool = True
-    horizons: tuple[int, ...] = (1,)
+    horizons: tuple[int, ...] = HORIZONS  # the targets
     site_columns: tuple[str, ...] = field(default=("latitude", "longitude"))
     neighbors: int = 8
     neighbor_radius_km: float = 150.0

@@ -32,7 +32,8 @@ NEAR_KM = 25.0
 def backtest_config(settings: Settings, **overrides: Any) -> BacktestConfig:
     """A backtest with production's training settings (seed, rounds, recency weights, gates)."""
     t = settings.train
-    return BacktestConfig(seed=t.seed, lightgbm_rounds=t.lightgbm_rounds, half_life_years=t.recency_half_life_years,
+    return BacktestConfig(seed=t.seed, lightgbm_rounds=t.lightgbm_rounds, quantile_rounds=t.quantile_rounds,
+                          half_life_years=t.recency_half_life_years,
                           min_skill=t.min_skill_vs_persistence, max_overfit_gap=t.max_overfit_gap,
                           **{k: v for k, v in overrides.items() if v is not None})  # fmt: skip
 

@@ -17,6 +17,7 @@ from airwatch.domain.predict import (
     prediction_manifest,
     with_target_weather,
 )
+from airwatch.domain.schemas import HORIZONS
 from airwatch.domain.weather import split_weather
 from airwatch.errors import NoDataError
 from airwatch.flows.context import Context
@@ -26,7 +27,6 @@ from airwatch.io.datasets import utc_stamp
 from airwatch.io.openmeteo import OpenMeteoClient, site_forecasts
 from airwatch.io.registry import Registry
 
-HORIZON = 1
 read = io_task(datasets.read)
 load_champion = io_task(Registry.load_champion, name="load-champion")
 save_predictions = io_task(records.save_predictions)
@@ -35,10 +35,12 @@ save_predictions = io_task(records.save_predictions)
 @dataclass(frozen=True)
 class PredictSummary:
     pollutant: str
-    forecast_date: str
+    issue_date: str
+    forecast_dates: list[str]
     sites: int
     key: str
     model_version: str
+    max_observation_age_days: int
 
 
 @io_task
@@ -52,9 +54,10 @@ def target_weather(ctx: Context, features: datasets.Manifest, rows: pd.DataFrame
     radius_km = float(info["radius_km"])  # the station match the features were built with
     ws = ctx.settings.weather
     client = OpenMeteoClient.from_settings(ws, ws.forecast_url) if ws.forecast_url else None
-    day = (pd.Timestamp(rows["date"].iloc[0]) + pd.Timedelta(days=HORIZON)).date()
-    forecasts, reason = site_forecasts(client, rows, stations, radius_km=radius_km, start=day, end=day)
-    return with_target_weather(rows, stations, forecasts, reason, horizon=HORIZON, radius_km=radius_km)
+    issue = pd.Timestamp(rows["date"].iloc[0])
+    first, last = ((issue + pd.Timedelta(days=h)).date() for h in (min(HORIZONS), max(HORIZONS)))
+    forecasts, reason = site_forecasts(client, rows, stations, radius_km=radius_km, start=first, end=last)
+    return with_target_weather(rows, stations, forecasts, reason, horizons=HORIZONS, radius_km=radius_km)
 
 
 def predict_pollutant(ctx: Context, pollutant: str) -> PredictSummary:
@@ -66,30 +69,33 @@ def predict_pollutant(ctx: Context, pollutant: str) -> PredictSummary:
         raise NoDataError(
             f"predict: no {pollutant} site has an observation within the staleness limit of {as_of.date()}"
         )
-    columns = model.unwrap_python_model().features
+    models = model.unwrap_python_model().models
+    columns = sorted({c for h in models.horizons for c in models.features(h)})
     source = np.full(len(rows), "none", dtype=object)
-    if any(c.startswith(f"wxf{HORIZON}_") for c in columns):
+    if any(c.startswith("wxf") for c in columns):
         rows, source = target_weather(ctx, manifest, rows)
         if (fallback := source != OPEN_METEO).any():
             log.warning(
                 "predict: no weather forecast for %d of %d sites (%s)", fallback.sum(), len(rows), source[fallback][0]
             )
-    # The same feature code made these rows; the model says which of its columns it was trained on.
-    inputs = rows[["site_id", "date", *columns]].astype({"date": "datetime64[ns]"})
-    forecast = np.asarray(model.predict(inputs), dtype=np.float64)
+    # The same feature code made these rows; the models say which of their columns they were trained on.
+    forecasts = models.predict(rows)
     lineage = Lineage(champion.name, champion.version, champion.model_id, champion.run_id,
                       champion.tags.get("candidate", ""), manifest.version, manifest.inputs.get("observations", ""),
                       ctx.code_version("predict"), utc_stamp())  # fmt: skip
-    out = prediction_frame(pollutant, rows, forecast, source, lineage, horizon=HORIZON)
-    forecast_date = str(out["forecast_date"].iloc[0])
-    key = catalog.predictions_key(pollutant, forecast_date, lineage.issued_utc, champion.name, champion.version)
-    save_predictions(ctx.store, key, out, prediction_manifest(out, lineage))
-    log.info("predict: %s %d sites for %s -> %s", pollutant, len(out), forecast_date, key)
-    return PredictSummary(pollutant, forecast_date, len(out), key, champion.version)
+    out = prediction_frame(pollutant, rows, forecasts, source, lineage)
+    issue = str(as_of.date())
+    key = catalog.predictions_key(pollutant, issue, lineage.issued_utc, champion.name, champion.version)
+    manifest_out = prediction_manifest(out, lineage)
+    save_predictions(ctx.store, key, out, manifest_out)
+    dates = list(manifest_out["forecast_dates"])  # type: ignore[call-overload]
+    log.info("predict: %s %d sites issued %s for %s -> %s", pollutant, len(rows), issue, ", ".join(dates), key)
+    return PredictSummary(pollutant, issue, dates, len(rows), key, champion.version,
+                          int(out["observation_age_days"].max()))  # fmt: skip
 
 
 @flow(name="predict", timeout_seconds=3600)
 def predict_flow(store: str | None = None, pollutants: list[str] | None = None) -> list[PredictSummary]:
-    """Forecast the day after the newest observations with each pollutant's champion."""
+    """Forecast the days after the newest observations (day+1..3) with each pollutant's champion."""
     ctx = Context.build(store)
     return [predict_pollutant(ctx, p) for p in pollutants or datasets.pollutants_with_features(ctx.store)]

@@ -14,12 +14,11 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import numpy as np
 from prefect import flow, get_run_logger
 
 from airwatch import catalog
 from airwatch.domain import select as gates
-from airwatch.domain.train import PERSISTENCE, TrainingReport, score, time_split
+from airwatch.domain.train import PERSISTENCE, TrainingReport, fit, like, score_fitted, time_split
 from airwatch.errors import NoDataError
 from airwatch.flows.context import Context
 from airwatch.flows.tasks import io_task
@@ -44,39 +43,47 @@ class SelectSummary:
 
 
 @io_task
-def rescore(ctx: Context, version: RegisteredVersion | None, report: TrainingReport) -> float | None:
-    """The RMSE of a registered model on this training's validation window, or None if it cannot run."""
+def champion_score(ctx: Context, champion: RegisteredVersion, report: TrainingReport) -> float | None:
+    """The validation RMSE of the champion's configuration on this training's window, or None.
+
+    A configuration this training has among its candidates is read from the report. Any other (an
+    older code or parameters) is refitted from the champion's files on this training's rows.
+    """
+    configuration = champion.tags.get("configuration", "")
+    same = [c for c in report.candidates if gates.configuration(c.name, c.params) == configuration]
+    if same:
+        return same[0].validation["rmse"]
     manifest = datasets.find_version(ctx.store, catalog.features(report.pollutant), report.features_version)
-    if version is None or manifest is None:
+    if manifest is None:
         return None
     split = time_split(datasets.read(ctx.store, manifest), horizon=report.horizon,
                        validation_days=ctx.settings.train.validation_days)  # fmt: skip
     try:
-        predicted = ctx.registry.load_version(version).unwrap_python_model().candidate.predict(split.validation)
-    except (KeyError, ValueError, AttributeError) as exc:  # trained on other features: not comparable
-        get_run_logger().warning("select: champion v%s cannot be scored on this window: %s", version.version, exc)
+        point = ctx.registry.load_version(champion).unwrap_python_model().models.point
+        refitted = fit(like(point, horizon=report.horizon), split, horizon=report.horizon)
+        return score_fitted(refitted, split, horizon=report.horizon).result.validation["rmse"]
+    except (KeyError, ValueError, AttributeError) as exc:  # its inputs are not in these features
+        get_run_logger().warning("select: champion v%s cannot be scored on this window: %s", champion.version, exc)
         return None
-    observed = split.validation[f"target_{report.horizon}"].to_numpy(dtype=np.float64)
-    return score(np.asarray(predicted, dtype=np.float64), observed, split.validation["last_value"].to_numpy())["rmse"]
 
 
 def promote(ctx: Context, report: TrainingReport) -> SelectSummary:
-    """Gate, register and, under the pollutant's promotion lock, move the aliases."""
+    """Gate, register the refitted model and, under the pollutant's promotion lock, move the aliases."""
     log, ts, registry, pollutant = get_run_logger(), ctx.settings.train, ctx.registry, report.pollutant
-    choice = gates.choose(report, min_skill=ts.min_skill_vs_persistence, max_gap=ts.max_overfit_gap,
+    choice = gates.choose(report.candidates, min_skill=ts.min_skill_vs_persistence, max_gap=ts.max_overfit_gap,
                           max_spread=ts.max_fold_spread)  # fmt: skip
     for o in choice.outcomes:
         log.info("select: %s %s: %s", pollutant, o.name, "; ".join(o.reasons))
     owner = f"{getpass.getuser()}@{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
     with StoreLock(ctx.store, f"promotion-{pollutant}", owner=owner):
         champion = registry.champion(pollutant)
-        if champion and gates.already_champion(champion.tags, champion.run_id, report, choice):
-            log.info("select: %s champion v%s is already this training's choice", pollutant, champion.version)
+        if champion and gates.already_champion(champion.tags, report):
+            log.info("select: %s champion v%s is already this training's model", pollutant, champion.version)
             return _summary(report, choice, champion, False, "already champion")
-        version = registry.register(pollutant, choice.candidate.model_uri, gates.version_tags(report, choice))
-        champion_rmse = rescore(ctx, champion, report)
-        decision = gates.champion_gate(choice.candidate.validation["rmse"], champion_rmse,
-                                       margin=ts.min_improvement_vs_champion)  # fmt: skip
+        version = registry.register(pollutant, report.model_uri, gates.version_tags(report, choice))
+        champion_rmse = champion_score(ctx, champion, report) if champion else None
+        decision = gates.promotion(choice, champion.tags.get("configuration") if champion else None,
+                                   champion_rmse, margin=ts.min_improvement_vs_champion)  # fmt: skip
         registry.move_aliases(version, champion, promote=decision.promote)
         record = gates.promotion_record(
             report, choice, decision, model=version.name, version=version.version, champion_rmse=champion_rmse,

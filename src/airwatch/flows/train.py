@@ -1,12 +1,28 @@
-"""Train: fit every candidate on a time-ordered split and log each as a nested MLflow run with its model."""
+"""Train: score every candidate on a time-ordered split, choose one by the gates, refit it on all the data.
+
+Each candidate is a nested MLflow run (parameters, validation scores, diagnostic plots). The chosen
+configuration is then refitted on every usable row up to the newest observation, for each horizon
+with its 80% interval, and logged as the training's model: MLflow records both fits, and what select
+registers knows the latest data.
+"""
 
 from __future__ import annotations
 
 from prefect import flow, get_run_logger
 
 from airwatch import catalog
+from airwatch.domain import select as gates
 from airwatch.domain.report import diagnostic_figures, feature_importance
-from airwatch.domain.train import TrainingReport, evaluate, plan_training
+from airwatch.domain.schemas import HORIZONS
+from airwatch.domain.train import (
+    TrainingReport,
+    fit,
+    fit_all,
+    plan_training,
+    refit,
+    refit_extent,
+    score_fitted,
+)
 from airwatch.domain.transform import feature_columns
 from airwatch.domain.weather import columns_for_horizon
 from airwatch.flows.context import Context
@@ -16,52 +32,69 @@ from airwatch.io import datasets, records
 from airwatch.io.datasets import fingerprint, utc_stamp
 from airwatch.io.registry import Registry
 
-HORIZON = 1
+SELECTION_HORIZON = 1  # candidates are compared on day+1, as in the backtest
 read = io_task(datasets.read)
-fit = compute_task(evaluate, name="fit")
+fit_candidate = compute_task(fit, name="fit")
+refit_chosen = compute_task(refit, name="refit")
 save_report = io_task(records.save_training_report)
 log_candidate_run = io_task(Registry.log_candidate, name="log-candidate")
+log_refit_run = io_task(Registry.log_refit, name="log-refit")
 
 
 def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport:
-    """Train the candidates for one pollutant; the last report when nothing changed."""
-    log, ts = get_run_logger(), ctx.settings.train
+    """Train one pollutant; the last report when nothing changed."""
+    log, ts, h = get_run_logger(), ctx.settings.train, SELECTION_HORIZON
     manifest = datasets.latest(ctx.store, catalog.features(pollutant))
-    training_id = fingerprint("train", manifest.version, ts.model_dump(), ctx.code_version("train"), HORIZON)
+    training_id = fingerprint("train", manifest.version, ts.model_dump(), ctx.code_version("train"), HORIZONS)
     previous = records.latest_training_report(ctx.store, pollutant)
     if previous and previous.training_id == training_id and not force:
         log.info("train: %s already trained on features %s (%s)", pollutant, manifest.version, training_id)
         return previous
     frame = read(ctx.store, manifest)
-    features = columns_for_horizon(feature_columns(frame), HORIZON)
-    plan = plan_training(frame, features, horizon=HORIZON, validation_days=ts.validation_days, seed=ts.seed,
-                         lightgbm_rounds=ts.lightgbm_rounds, half_life_years=ts.recency_half_life_years,
-                         threads=parallel_threads(ctx.settings.runner))  # fmt: skip
+    columns = feature_columns(frame)
+    threads = parallel_threads(ctx.settings.runner)
+    plan = plan_training(frame, columns_for_horizon(columns, h), horizon=h, validation_days=ts.validation_days,
+                         seed=ts.seed, lightgbm_rounds=ts.lightgbm_rounds, half_life_years=ts.recency_half_life_years,
+                         threads=threads)  # fmt: skip
     split = plan.split
+    # The candidates are fitted side by side (the settings' task runner); the blend reuses their fits.
+    futures = [fit_candidate.submit(c, split, horizon=h) for c in plan.candidates if c.name != "blend"]
+    fitted = fit_all(plan.candidates, [f.result() for f in futures])
     common = {"pollutant": pollutant, "features_version": manifest.version, "training_id": training_id,
               "observations_version": str(manifest.inputs.get("observations", "")),
               "code_version": ctx.code_version("train")}  # fmt: skip
     candidates = []
-    # The candidates are fitted side by side (the settings' task runner); they come back fitted, in order.
-    fitted = [f.result() for f in [fit.submit(c, split, horizon=HORIZON) for c in plan.candidates]]
     with ctx.registry.start_run(pollutant, f"train-{utc_stamp()}", tags=common) as parent:
-        ctx.registry.log_params({**ts.model_dump(), "horizon": HORIZON, "features": ",".join(features), **common})
-        for result in fitted:
-            candidate = result.result.candidate
+        ctx.registry.log_params({**ts.model_dump(), "horizons": str(HORIZONS), "features": ",".join(plan.features),
+                                 **common})  # fmt: skip
+        for candidate in fitted:
+            result = score_fitted(candidate, split, horizon=h)
             figures = diagnostic_figures(pollutant, split.validation["date"], result.validation_forecast,
-                                         split.validation[f"target_{HORIZON}"].to_numpy(dtype=float),
+                                         split.validation[f"target_{h}"].to_numpy(dtype=float),
                                          feature_importance(candidate))  # fmt: skip
-            run_id, model_uri = log_candidate_run(ctx.registry, pollutant, candidate, result, features,
-                                                  split.validation, figures, common)  # fmt: skip
-            candidates.append(result.report(candidate.params, run_id, model_uri))
+            run_id = log_candidate_run(ctx.registry, pollutant, candidate, result, figures, common)
+            candidates.append(result.report(candidate.params, run_id))
             r = result.result
             log.info("train: %s %s validation RMSE %.4g (skill vs persistence %.1f%%)", pollutant, r.name,
                      r.validation["rmse"], 100 * r.validation["skill_vs_persistence"])  # fmt: skip
-        report = TrainingReport(**common, horizon=HORIZON, created_utc=utc_stamp(), features=features,
+        choice = gates.choose(candidates, min_skill=ts.min_skill_vs_persistence, max_gap=ts.max_overfit_gap,
+                              max_spread=ts.max_fold_spread)  # fmt: skip
+        chosen = next(c for c in fitted if c.name == choice.candidate.name)
+        models = refit_chosen(chosen, frame, lambda k: columns_for_horizon(columns, k), horizons=HORIZONS,
+                              seed=ts.seed, quantile_rounds=ts.quantile_rounds,
+                              half_life_years=ts.recency_half_life_years, threads=threads)  # fmt: skip
+        refit_rows, through = refit_extent(frame, h)
+        model_run, model_uri = log_refit_run(ctx.registry, pollutant, models, split.validation, common,
+                                             {"rows": refit_rows, "through": through})  # fmt: skip
+        log.info("train: %s %s chosen, refitted on %d rows through %s for days +%s", pollutant, chosen.name,
+                 refit_rows, through, ", +".join(str(k) for k in HORIZONS))  # fmt: skip
+        report = TrainingReport(**common, horizon=h, created_utc=utc_stamp(), features=plan.features,
                                 sites=int(frame["site_id"].nunique()), train_rows=len(split.train),
                                 validation_rows=len(split.validation),
                                 validation_start=str(split.validation_start.date()),
                                 validation_end=str(split.validation_end.date()), candidates=candidates,
+                                chosen=chosen.name, horizons=list(HORIZONS), refit_rows=refit_rows,
+                                refit_through=through, model_uri=model_uri, model_run_id=model_run,
                                 parent_run_id=parent.info.run_id)  # fmt: skip
         ctx.registry.log_dict(report.model_dump(), "training_report.json")
     save_report(ctx.store, report)

@@ -15,8 +15,8 @@ import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
-from airwatch.domain.models import to_files
-from airwatch.domain.train import Evaluation
+from airwatch.domain.models import set_to_files
+from airwatch.domain.train import Evaluation, ForecastSet
 from airwatch.errors import NoDataError
 
 CHAMPION = "champion"
@@ -126,17 +126,17 @@ class Registry:
             mlflow.log_figure(figure, f"plots/{name}")
 
     @staticmethod
-    def log_model(candidate: Any, features: list[str], example: pd.DataFrame) -> str:
-        """Log a fitted candidate as a pyfunc model in the active run; returns its model URI.
+    def log_model(models: ForecastSet, example: pd.DataFrame) -> str:
+        """Log a model (every horizon with its interval) as a pyfunc model in the active run; its URI.
 
-        The artifact is the candidate's files (LightGBM's native format, JSON), not a pickle.
+        The artifact is the models' files (LightGBM's native format, JSON), not a pickle.
         """
-        columns = ["site_id", "date", *features]
-        sample = example[columns].head(5).copy()
-        sample["date"] = sample["date"].astype("datetime64[ns]")
-        signature = infer_signature(sample, np.asarray(candidate.predict(sample), dtype=np.float64))
+        features = sorted({c for h in models.horizons for c in models.features(h)})
+        sample = example[["site_id", "date", "last_value", *[c for c in features if c != "last_value"]]].head(5)
+        sample = sample.astype({"date": "datetime64[ns]"})
+        signature = infer_signature(sample, models.predict(sample))
         with tempfile.TemporaryDirectory(prefix="airwatch-model-") as tmp, _quiet_mlflow():
-            for name, data in to_files(candidate).items():
+            for name, data in set_to_files(models).items():
                 path = Path(tmp, "model", name)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
@@ -150,23 +150,25 @@ class Registry:
         return str(info.model_uri)
 
     def log_candidate(
-        self,
-        pollutant: str,
-        candidate: Any,
-        evaluation: Evaluation,
-        features: list[str],
-        example: pd.DataFrame,
-        figures: dict[str, Any],
-        tags: dict[str, str],
-    ) -> tuple[str, str]:
-        """One candidate as a nested run of the active training run: (run id, model URI)."""
+        self, pollutant: str, candidate: Any, evaluation: Evaluation, figures: dict[str, Any], tags: dict[str, str]
+    ) -> str:
+        """One candidate's validation fit as a nested run of the active training run: its run id."""
         name = evaluation.result.name
         with self.start_run(pollutant, name, nested=True, tags={**tags, "candidate": name}) as run:
             self.log_params({**candidate.params, "candidate": name, **tags})
             self.log_metrics(evaluation.metrics())
-            model_uri = self.log_model(candidate, features, example)
             self.log_figures(figures)
-        return run.info.run_id, model_uri
+        return str(run.info.run_id)
+
+    def log_refit(
+        self, pollutant: str, models: ForecastSet, example: pd.DataFrame, tags: dict[str, str], extent: dict[str, Any]
+    ) -> tuple[str, str]:
+        """The chosen configuration refitted on all the data, with its model: (run id, model URI)."""
+        name = f"refit {models.candidate}"
+        with self.start_run(pollutant, name, nested=True, tags={**tags, "candidate": models.candidate}) as run:
+            self.log_params({"candidate": models.candidate, "horizons": sorted(models.horizons), **extent, **tags})
+            model_uri = self.log_model(models, example)
+        return str(run.info.run_id), model_uri
 
     def champion(self, pollutant: str) -> RegisteredVersion | None:
         name = registered_model_name(pollutant, self.prefix)
