@@ -103,6 +103,12 @@ class AirNowSettings(_Section):
 
     base_url: str = "https://www.airnowapi.org"
     key: SecretStr | None = None
+    bbox: str | None = Field(
+        None,
+        description="min lon,min lat,max lon,max lat: with a key, `airwatch run` also ingests AirNow's last "
+        "`hours` hours there (the days AQS has not published yet).",
+    )
+    hours: int = Field(48, ge=1, description="How far back `airwatch run` asks AirNow (AirNow revises recent hours).")
     min_interval_seconds: float = Field(1.0, ge=0.0, description="Pause between requests.")
     max_retries: int = Field(4, ge=0, description="Retries on 5xx, timeouts and damaged bodies.")
     backoff_seconds: float = Field(2.0, ge=0.0, description="First retry delay; doubles each retry, with jitter.")

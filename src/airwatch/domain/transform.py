@@ -30,6 +30,7 @@ from airwatch.errors import NoDataError
 
 _DURATION_RANK = {"": 0, "24 HOUR": 0, "8-HR RUN AVG BEGIN HOUR": 0, "24-HR BLK AVG": 1}
 AGGREGATED = "aggregated from hours"  # sample_duration label of daily values made from hourly rows
+AQS = "AQS"  # data_source of validated values (the other is AirNow's preliminary ones)
 
 
 @dataclass(frozen=True)
@@ -102,12 +103,16 @@ def site_daily_values(observations: pd.DataFrame, pollutant: str) -> pd.DataFram
     if rows.empty:
         return rows
     rank = {p: i for i, p in enumerate(spec.parameters)}
+    # AQS's validated values before AirNow's preliminary ones: when AQS publishes a day that AirNow
+    # gave first, its value replaces AirNow's (the AirNow rows stay in the observations).
+    rows["_source_rank"] = (rows["data_source"].astype(str) != AQS).astype(int)
     rows["_aggregated"] = (rows["sample_duration"].astype(str) == AGGREGATED).astype(int)
     rows["_param_rank"] = rows["parameter"].map(rank)
     rows["_duration_rank"] = rows["sample_duration"].astype(str).map(_DURATION_RANK).fillna(2)
-    rows = rows.sort_values(["site_id", "day", "_aggregated", "_param_rank", "_duration_rank", "poc"], kind="stable")
+    order = ["site_id", "day", "_source_rank", "_aggregated", "_param_rank", "_duration_rank", "poc"]
+    rows = rows.sort_values(order, kind="stable")
     chosen = rows.drop_duplicates(["site_id", "day"], keep="first")
-    chosen = chosen.drop(columns=["_aggregated", "_param_rank", "_duration_rank"]).reset_index(drop=True)
+    chosen = chosen.drop(columns=order[2:-1]).reset_index(drop=True)
     chosen["site_id"] = chosen["site_id"].astype(str)
     return chosen
 
@@ -236,7 +241,7 @@ def _shift_within_site(site: np.ndarray, value: np.ndarray, h: int) -> np.ndarra
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:
     """The model inputs of a feature frame (everything but keys, the raw value and targets)."""
-    skip = {"site_id", "day", "date", "value"}
+    skip = {"site_id", "day", "date", "value", "value_source"}
     return [c for c in frame.columns if c not in skip and not c.startswith("target_")]
 
 
@@ -251,6 +256,13 @@ class WeatherInput:
     forecasts: pd.DataFrame | None = None  # archived forecasts per station and day (archived-forecast)
 
 
+def _value_source(frame: pd.DataFrame, daily: pd.DataFrame) -> pd.Categorical:
+    """Where each grid day's value came from (AQS or AirNow); missing where the day has no value."""
+    sources = daily.set_index(["site_id", "day"])["data_source"].astype(str)
+    keys = pd.MultiIndex.from_arrays([frame["site_id"].astype(str), frame["day"]])
+    return pd.Categorical(sources.reindex(keys).to_numpy())
+
+
 @dataclass(frozen=True)
 class Features:
     """A pollutant's feature frame and what went into it."""
@@ -258,6 +270,10 @@ class Features:
     frame: pd.DataFrame
     site_days: int
     auxiliary: list[str]
+
+    def sources(self) -> dict[str, int]:
+        """Site-days by the source of their value (AQS, AirNow)."""
+        return {str(k): int(v) for k, v in self.frame["value_source"].value_counts().items()}
 
 
 def feature_frame(
@@ -273,6 +289,7 @@ def feature_frame(
     auxiliary = {a.name: auxiliary_daily(observations, a) for a in AUXILIARY if a.name != pollutant}
     auxiliary = {name: series for name, series in auxiliary.items() if not series.empty}
     frame = build_features(daily, config, auxiliary)
+    frame["value_source"] = _value_source(frame, daily)
     if weather is not None:
         frame = with_weather(frame, weather.table, weather.stations, mode=weather.mode, horizons=config.horizons,
                              radius_km=weather.radius_km, forecasts=weather.forecasts)  # fmt: skip

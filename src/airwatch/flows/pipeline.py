@@ -11,6 +11,7 @@ from airwatch.domain.train import TrainingReport
 from airwatch.errors import NoDataError
 from airwatch.flows.context import Context
 from airwatch.flows.ingest import IngestSummary, ingest_flow, ingest_weather_flow
+from airwatch.flows.ingest_airnow import ingest_airnow_flow
 from airwatch.flows.predict import PredictSummary, predict_flow
 from airwatch.flows.select import SelectSummary, select_flow
 from airwatch.flows.train import train_flow
@@ -37,13 +38,18 @@ def run_flow(
     pollutants: list[str] | None = None,
     force_train: bool = False,
 ) -> RunSummary:
-    """Ingest (and weather stations, when weather is on), validate, transform, train, select, predict.
+    """Ingest, validate, transform, train, select, predict.
 
-    pollutants: those to forecast; default: every pollutant the input has observations of.
+    Ingest takes the files, AirNow's last hours when a key and a box are set (AIRWATCH_AIRNOW__KEY,
+    __BBOX), and the weather stations when weather is on. pollutants: those to forecast; default: every
+    pollutant the input has observations of.
     """
     ctx, log = Context.build(store), get_run_logger()
     url = ctx.settings.store
     ingested = ingest_flow(url, input_dir)
+    airnow = ctx.settings.airnow
+    if airnow.key and airnow.bbox:  # the freshest days, which AQS publishes months later
+        ingest_airnow_flow(airnow.bbox, hours=airnow.hours, store=url)
     if ctx.settings.weather.mode != "none":
         ingest_weather_flow(url)
     validated = validate_flow(url)

@@ -70,7 +70,8 @@ def transform_pollutant(ctx: Context, pollutant: str, weather: datasets.Manifest
     manifest, published = publish(
         ctx.store, catalog.features(pollutant), version, features.frame,
         inputs={"observations": observations.version, **({"weather": weather.version} if weather else {})},
-        extra={"sites": sites, "feature_config": asdict(config), "auxiliary": features.auxiliary, "weather": wx},
+        extra={"sites": sites, "feature_config": asdict(config), "auxiliary": features.auxiliary, "weather": wx,
+               "value_sources": features.sources()},
     )  # fmt: skip
     return TransformSummary(pollutant, manifest.version, manifest.rows, sites, published)
 
