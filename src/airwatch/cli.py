@@ -622,6 +622,8 @@ def _print_summary(summary: Any, settings: Settings) -> None:
     for p in summary.predict:
         console.print(f"  predictions: {p.key}")
     console.print(f"mlflow: {settings.tracking_uri()}")
+    stages = ", ".join(f"{name} {end - start:.1f} s" for name, (start, end) in summary.stages.items())
+    console.print(f"stages: {stages}")
 
 
 def main() -> None:

@@ -8,9 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 
 from airwatch.domain.models import MANIFEST, from_files, to_files
-from airwatch.domain.train import RIDGE, make_candidates, time_split
+from airwatch.domain.train import RIDGE, make_candidates, recency_weights, time_split
 from airwatch.domain.transform import build_features, feature_columns, site_daily_values
 from airwatch.domain.validate import validate_observations
 
@@ -40,10 +44,15 @@ def test_lightgbm_is_stored_in_its_native_format_and_ridge_as_its_pipeline_predi
         c.fit(split.train, split.train["target_1"].to_numpy())
     text = to_files(lightgbm)["lightgbm.txt"].decode()
     assert text.startswith("tree\nversion=")  # LightGBM's own model text
-    # The exported affine form predicts what the fitted scikit-learn pipeline predicts.
+    # Ridge fits and predicts what scikit-learn's imputer + scaler + ridge pipeline does, to the last bit.
     assert ridge.name == RIDGE
-    pipeline = ridge.model_.predict(split.validation[features]) + split.validation["last_value"].to_numpy()
-    np.testing.assert_array_equal(ridge.predict(split.validation), pipeline)
+    pipeline = Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+                         ("scale", StandardScaler()), ("ridge", Ridge(alpha=1.0))])  # fmt: skip
+    train = split.train
+    delta = train["target_1"].to_numpy() - train["last_value"].to_numpy()
+    pipeline.fit(train[features], delta, ridge__sample_weight=recency_weights(train["day"].to_numpy(), 10.0))
+    expected = pipeline.predict(split.validation[features]) + split.validation["last_value"].to_numpy()
+    np.testing.assert_array_equal(ridge.predict(split.validation), expected)
 
 
 def test_an_unknown_format_is_refused(split, tmp_path: Path) -> None:

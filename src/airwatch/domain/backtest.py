@@ -31,8 +31,10 @@ from airwatch.domain.select import select
 from airwatch.domain.train import (
     CLIMATOLOGY,
     PERSISTENCE,
+    Blend,
     CandidateResult,
     Forecaster,
+    fit_all,
     make_candidates,
     make_quantile,
     score,
@@ -145,8 +147,12 @@ def choose_model(
         raise ValueError("not enough history before the test folds to choose a model; add data or fewer folds")
     features = features_for(h)
     results = []
-    for candidate in _candidates(features, config, h):
-        predicted_val = _fit_predict(candidate, train, val, h)
+    candidates = _candidates(features, config, h)
+    target = train[f"target_{h}"].to_numpy(dtype=np.float64)
+    # The blend is composed from the ridge and LightGBM fits rather than fitting both again.
+    fitted = fit_all(candidates, [c.fit(train, target) for c in candidates if not isinstance(c, Blend)])
+    for candidate in fitted:
+        predicted_val = np.asarray(candidate.predict(val), dtype=np.float64)
         predicted_train = np.asarray(candidate.predict(train), dtype=np.float64)
         y_val, y_train = val[f"target_{h}"].to_numpy(), train[f"target_{h}"].to_numpy()
         results.append(

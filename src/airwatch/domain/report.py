@@ -72,19 +72,14 @@ def diagnostic_figures(
 
 
 def feature_importance(candidate: object) -> pd.Series | None:
-    """Importance of each input feature of a fitted learned candidate (gain for LightGBM, |coef| for ridge)."""
+    """Importance of each input of a fitted learned candidate (gain for LightGBM, |coefficient| for ridge)."""
     members = getattr(candidate, "members_", None)
     if members:  # a blend: its LightGBM member's gains
-        return next((feature_importance(m) for m in members if hasattr(m.model_, "booster_")), None)
-    model = getattr(candidate, "model_", None)
-    features = getattr(candidate, "features", None)
-    if model is None or features is None:
+        return next((feature_importance(m) for m in members if getattr(m, "model_", None) is not None), None)
+    form, features = getattr(candidate, "form_", None), getattr(candidate, "features", None)
+    if form is None or features is None:
         return None
-    if hasattr(model, "booster_"):
-        gain = model.booster_.feature_importance(importance_type="gain")
-        return pd.Series(gain, index=features)
-    if hasattr(model, "named_steps"):
-        coef = np.abs(model.named_steps["ridge"].coef_)
-        names = model.named_steps["impute"].get_feature_names_out(features)
-        return pd.Series(coef, index=names)
-    return None
+    if hasattr(form, "feature_importance"):  # a LightGBM Booster
+        return pd.Series(form.feature_importance(importance_type="gain"), index=features)
+    names = [*features, *(f"missing {features[i]}" for i in form.flagged)]  # a RidgeForm
+    return pd.Series(np.abs(form.coef), index=names)

@@ -9,6 +9,7 @@ decades, and a pooled training set may hold one area's 1980s beside another's la
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -16,11 +17,8 @@ from typing import Any, Protocol
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+import scipy.linalg
 from pydantic import BaseModel, ConfigDict
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import Ridge
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
 from airwatch import core
 
@@ -117,17 +115,6 @@ class DeltaModel:
     form_: Any = None  # what predicts: a LightGBM Booster or a RidgeForm
 
     def _make(self) -> Any:
-        if self.name == RIDGE:
-            return Pipeline(
-                [
-                    (
-                        "impute",
-                        SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-                    ),
-                    ("scale", StandardScaler()),
-                    ("ridge", Ridge(alpha=float(self.params.get("alpha", 1.0)))),
-                ]
-            )
         if self.name == LIGHTGBM or self.name.startswith(LIGHTGBM + "_q"):
             return lgb.LGBMRegressor(
                 **self.params, random_state=self.seed, deterministic=True, n_jobs=self.threads, verbose=-1
@@ -137,9 +124,11 @@ class DeltaModel:
     def fit(self, frame: pd.DataFrame, target: np.ndarray) -> DeltaModel:
         delta = target - frame["last_value"].to_numpy(dtype=np.float64)
         weights = recency_weights(frame["day"].to_numpy(), self.half_life_years)
-        step = "ridge__sample_weight" if self.name == RIDGE else "sample_weight"
-        self.model_ = self._make().fit(frame[self.features], delta, **{step: weights})
-        self.form_ = RidgeForm.of(self.model_) if self.name == RIDGE else self.model_.booster_
+        if self.name == RIDGE:
+            self.form_ = RidgeForm.fit(frame[self.features], delta, weights, float(self.params.get("alpha", 1.0)))
+            return self
+        self.model_ = self._make().fit(frame[self.features], delta, sample_weight=weights)
+        self.form_ = self.model_.booster_
         return self
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
@@ -149,7 +138,7 @@ class DeltaModel:
 
 @dataclass(frozen=True)
 class RidgeForm:
-    """A fitted imputer + scaler + ridge pipeline as arrays, predicting exactly as the pipeline does.
+    """Ridge regression on median-imputed inputs with missing-value indicators, standardized.
 
     fill: each input's imputed value (training median); flagged: the inputs that had missing values in
     training, each with a missing-value indicator column; mean, scale: the scaler's, over the inputs
@@ -163,18 +152,47 @@ class RidgeForm:
     coef: np.ndarray
     intercept: float
 
-    @classmethod
-    def of(cls, pipeline: Pipeline) -> RidgeForm:
-        impute, scale, ridge = (pipeline.named_steps[k] for k in ("impute", "scale", "ridge"))
-        flagged = impute.indicator_.features_ if impute.indicator_ is not None else np.array([], dtype=np.int64)
-        return cls(impute.statistics_.astype(np.float64), np.asarray(flagged, dtype=np.int64), scale.mean_,
-                   scale.scale_, np.asarray(ridge.coef_, dtype=np.float64), float(ridge.intercept_))  # fmt: skip
+    @staticmethod
+    def _design(x: np.ndarray, fill: np.ndarray, flagged: np.ndarray) -> np.ndarray:
+        missing = np.isnan(x)
+        x[missing] = np.take(fill, np.nonzero(missing)[1])
+        return np.hstack((x, missing[:, flagged])) if len(flagged) else x
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+    @classmethod
+    def fit(cls, frame: pd.DataFrame, target: np.ndarray, weights: np.ndarray | None, alpha: float) -> RidgeForm:
+        """What scikit-learn's median imputer (with missing-value indicators), standard scaler and ridge fit.
+
+        The same arithmetic as that pipeline, in a few array operations over a matrix AirWatch already
+        holds: the national training set fits in about a second instead of fifteen.
+        """
         x = frame.to_numpy(dtype=np.float64, copy=True)
         missing = np.isnan(x)
-        x[missing] = np.take(self.fill, np.nonzero(missing)[1])
-        z = np.hstack((x, missing[:, self.flagged])) if len(self.flagged) else x
+        empty = missing.all(axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: imputed with 0, as kept empty
+            fill = np.where(empty, 0.0, np.nanmedian(x, axis=0))
+        flagged = np.flatnonzero(missing.any(axis=0))
+        z = cls._design(x, fill, flagged)
+        mean, var = z.mean(axis=0), z.var(axis=0)
+        n = len(z)
+        constant = var <= n * np.finfo(np.float64).eps * var + (n * mean * np.finfo(np.float64).eps) ** 2
+        scale = np.where(constant, 1.0, np.sqrt(var))
+        z -= mean
+        z /= scale
+        # Ridge with an intercept and row weights: center by the weighted means, scale rows by the square
+        # roots of the weights, solve the normal equations (Cholesky), as scikit-learn's dense solver does.
+        w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+        z_offset, y_offset = np.average(z, axis=0, weights=w), np.average(target, weights=w)
+        z -= z_offset
+        root = np.sqrt(w)
+        zw, yw = z * root[:, None], (target - y_offset) * root
+        gram = zw.T @ zw
+        gram.flat[:: gram.shape[0] + 1] += alpha
+        coef = scipy.linalg.solve(gram, zw.T @ yw, assume_a="pos", overwrite_a=True)
+        return cls(fill, flagged, mean, scale, coef, float(y_offset - z_offset @ coef))
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        z = self._design(frame.to_numpy(dtype=np.float64, copy=True), self.fill, self.flagged)
         z -= self.mean
         z /= self.scale
         return np.asarray(z @ self.coef + self.intercept, dtype=np.float64)
@@ -533,6 +551,51 @@ class ForecastSet:
         return pd.concat(parts, ignore_index=True)
 
 
+@dataclass(frozen=True)
+class RefitJob:
+    """One model of a refit: a horizon's point model or one of its interval quantiles, unfitted."""
+
+    horizon: int
+    part: str  # point, lower, upper
+    model: Forecaster
+
+
+def refit_jobs(
+    candidate: Forecaster,
+    features_for: Callable[[int], list[str]],
+    *,
+    horizons: tuple[int, ...],
+    seed: int,
+    quantile_rounds: int,
+    half_life_years: float,
+    threads: int = 2,
+) -> list[RefitJob]:
+    """The models a refit of the chosen configuration fits: independent of each other, so side by side."""
+    jobs = []
+    for h in horizons:
+        point = like(_with_features(candidate, features_for(h)), horizon=h, threads=threads)
+        jobs.append(RefitJob(h, "point", point))
+        for part, alpha in zip(("lower", "upper"), QUANTILES, strict=True):
+            quantile = make_quantile(features_for(h), alpha, seed=seed, rounds=quantile_rounds,
+                                     half_life_years=half_life_years, threads=threads)  # fmt: skip
+            jobs.append(RefitJob(h, part, quantile))
+    return jobs
+
+
+def fit_job(job: RefitJob, frame: pd.DataFrame) -> Forecaster:
+    """A refit model fitted on every usable row of its horizon (target and persistence known)."""
+    rows = frame[frame[f"target_{job.horizon}"].notna() & frame["last_value"].notna()]
+    return job.model.fit(rows, rows[f"target_{job.horizon}"].to_numpy(dtype=np.float64))
+
+
+def assemble(candidate: str, jobs: list[RefitJob], fitted: list[Forecaster]) -> ForecastSet:
+    """The fitted models of a refit as one ForecastSet."""
+    parts: dict[int, dict[str, Any]] = {}
+    for job, model in zip(jobs, fitted, strict=True):
+        parts.setdefault(job.horizon, {})[job.part] = model
+    return ForecastSet(candidate, {h: HorizonModel(**p) for h, p in parts.items()})
+
+
 def refit(
     candidate: Forecaster,
     frame: pd.DataFrame,
@@ -545,16 +608,9 @@ def refit(
     threads: int = 2,
 ) -> ForecastSet:
     """The chosen configuration fitted on every usable row up to the newest observation, per horizon."""
-    models = {}
-    for h in horizons:
-        rows = frame[frame[f"target_{h}"].notna() & frame["last_value"].notna()]
-        target = rows[f"target_{h}"].to_numpy(dtype=np.float64)
-        point = like(_with_features(candidate, features_for(h)), horizon=h, threads=threads).fit(rows, target)
-        lower, upper = (make_quantile(features_for(h), a, seed=seed, rounds=quantile_rounds,
-                                      half_life_years=half_life_years, threads=threads).fit(rows, target)
-                        for a in QUANTILES)  # fmt: skip
-        models[h] = HorizonModel(point, lower, upper)
-    return ForecastSet(candidate.name, models)
+    jobs = refit_jobs(candidate, features_for, horizons=horizons, seed=seed, quantile_rounds=quantile_rounds,
+                      half_life_years=half_life_years, threads=threads)  # fmt: skip
+    return assemble(candidate.name, jobs, [fit_job(job, frame) for job in jobs])
 
 
 def refit_extent(frame: pd.DataFrame, horizon: int) -> tuple[int, str]:

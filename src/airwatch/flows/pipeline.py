@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from prefect import flow, get_run_logger
 
@@ -18,6 +21,8 @@ from airwatch.flows.train import train_flow
 from airwatch.flows.transform import TransformSummary, transform_flow
 from airwatch.flows.validate import ValidateSummary, validate_flow
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class RunSummary:
@@ -29,6 +34,21 @@ class RunSummary:
     train: list[TrainingReport]
     select: list[SelectSummary]
     predict: list[PredictSummary]
+    stages: dict[str, tuple[float, float]]  # stage -> (start, end), seconds since the epoch
+
+
+class _Stages:
+    """When each stage of a run started and ended (for the summary and the pipeline benchmark)."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, tuple[float, float]] = {}
+
+    def __call__(self, name: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        start = time.time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            self.times[name] = (start, time.time())
 
 
 @flow(name="run", timeout_seconds=8 * 3600)
@@ -44,25 +64,25 @@ def run_flow(
     __BBOX), and the weather stations when weather is on. pollutants: those to forecast; default: every
     pollutant the input has observations of.
     """
-    ctx, log = Context.build(store), get_run_logger()
+    ctx, log, stage = Context.build(store), get_run_logger(), _Stages()
     url = ctx.settings.store
-    ingested = ingest_flow(url, input_dir)
+    ingested = stage("ingest", ingest_flow, url, input_dir)
     airnow = ctx.settings.airnow
     if airnow.key and airnow.bbox:  # the freshest days, which AQS publishes months later
-        ingest_airnow_flow(airnow.bbox, hours=airnow.hours, store=url)
+        stage("ingest-airnow", ingest_airnow_flow, airnow.bbox, hours=airnow.hours, store=url)
     if ctx.settings.weather.mode != "none":
-        ingest_weather_flow(url)
-    validated = validate_flow(url)
+        stage("ingest-weather", ingest_weather_flow, url)
+    validated = stage("validate", validate_flow, url)
     run, skipped = pollutants_to_run(pollutants, validated.pollutants)
     for p in skipped:
         log.warning("run: no valid %s observations in the input; %s skipped", p, p)
     if not run:
         raise NoDataError("no pollutant to forecast: the input has no valid PM2.5 or ozone observation")
-    transformed = transform_flow(url, run)
-    trained = train_flow(url, run, force=force_train)
-    selected = select_flow(url, run)
-    predicted = predict_flow(url, run)
-    return RunSummary(url, ingested, validated, skipped, transformed, trained, selected, predicted)
+    transformed = stage("transform", transform_flow, url, run)
+    trained = stage("train", train_flow, url, run, force=force_train)
+    selected = stage("select", select_flow, url, run)
+    predicted = stage("predict", predict_flow, url, run)
+    return RunSummary(url, ingested, validated, skipped, transformed, trained, selected, predicted, stage.times)
 
 
 @flow(name="forecast", timeout_seconds=2 * 3600)

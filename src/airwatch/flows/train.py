@@ -16,11 +16,13 @@ from airwatch.domain.report import diagnostic_figures, feature_importance
 from airwatch.domain.schemas import HORIZONS
 from airwatch.domain.train import (
     TrainingReport,
+    assemble,
     fit,
     fit_all,
+    fit_job,
     plan_training,
-    refit,
     refit_extent,
+    refit_jobs,
     score_fitted,
 )
 from airwatch.domain.transform import feature_columns
@@ -35,7 +37,7 @@ from airwatch.io.registry import Registry
 SELECTION_HORIZON = 1  # candidates are compared on day+1, as in the backtest
 read = io_task(datasets.read)
 fit_candidate = compute_task(fit, name="fit")
-refit_chosen = compute_task(refit, name="refit")
+refit_one = compute_task(fit_job, name="refit")
 save_report = io_task(records.save_training_report)
 log_candidate_run = io_task(Registry.log_candidate, name="log-candidate")
 log_refit_run = io_task(Registry.log_refit, name="log-refit")
@@ -80,9 +82,11 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
         choice = gates.choose(candidates, min_skill=ts.min_skill_vs_persistence, max_gap=ts.max_overfit_gap,
                               max_spread=ts.max_fold_spread)  # fmt: skip
         chosen = next(c for c in fitted if c.name == choice.candidate.name)
-        models = refit_chosen(chosen, frame, lambda k: columns_for_horizon(columns, k), horizons=HORIZONS,
-                              seed=ts.seed, quantile_rounds=ts.quantile_rounds,
-                              half_life_years=ts.recency_half_life_years, threads=threads)  # fmt: skip
+        # The refit's models (each horizon's point model and interval) are fitted side by side too.
+        jobs = refit_jobs(chosen, lambda k: columns_for_horizon(columns, k), horizons=HORIZONS, seed=ts.seed,
+                          quantile_rounds=ts.quantile_rounds, half_life_years=ts.recency_half_life_years,
+                          threads=threads)  # fmt: skip
+        models = assemble(chosen.name, jobs, [f.result() for f in [refit_one.submit(j, frame) for j in jobs]])
         refit_rows, through = refit_extent(frame, h)
         model_run, model_uri = log_refit_run(ctx.registry, pollutant, models, split.validation, common,
                                              {"rows": refit_rows, "through": through})  # fmt: skip
