@@ -8,10 +8,12 @@ reads its environment.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -38,7 +40,7 @@ app = typer.Typer(
 # Wide enough for the summary table when output goes to a file or CI log rather than a terminal.
 console = Console(width=None if sys.stdout.isatty() else 140)
 T = TypeVar("T")
-_state = {"debug": False}
+_state: dict[str, Any] = {"debug": False}
 
 StoreOpt = Annotated[
     str | None,
@@ -74,16 +76,34 @@ def _settings(store: str | None = None) -> Settings:
         raise typer.Exit(2) from None
 
 
-def _prepare(store: str | None = None) -> Settings:
-    """Read the settings (failing fast) and set up logging before any flow is imported."""
+def _prepare(store: str | None = None, *, flows: bool = True) -> Settings:
+    """Read the settings (failing fast) and set up logging before any flow is imported.
+
+    flows: the command runs flows; without a Prefect server, the ephemeral one starts now, in the
+    background, while the flows' modules are imported (each takes seconds).
+    """
     settings = _settings(store)
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpcore", "alembic", "mlflow"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     if settings.prefect_api_url:
         os.environ["PREFECT_API_URL"] = settings.prefect_api_url
-    _check_prefect(server_required=False)
+    if flows:
+        _check_prefect(server_required=False)
+        _state["server"] = _start_ephemeral_prefect()
     return settings
+
+
+def _start_ephemeral_prefect() -> threading.Thread | None:
+    from prefect.settings import get_current_settings
+
+    if get_current_settings().api.url:
+        return None
+    from prefect.server.api.server import SubprocessASGIServer
+
+    thread = threading.Thread(target=SubprocessASGIServer().start, name="prefect-ephemeral", daemon=True)
+    thread.start()
+    return thread
 
 
 def _check_prefect(*, server_required: bool) -> None:
@@ -126,6 +146,8 @@ def _run(stage: str, call: Callable[[], T]) -> T:
                 isinstance(f, _OneErrorLine) for f in handler.filters
             ):
                 handler.addFilter(_OneErrorLine())
+    if (server := _state.get("server")) is not None:
+        server.join()  # a flow must not ask the server before it answers
     try:
         with _embedded_prefect():
             return call()
@@ -178,6 +200,9 @@ def run(
     input_dir: InputDirOpt = None,
     pollutants: PollutantsOpt = None,
     force_train: Annotated[bool, typer.Option("--force-train", help="Retrain even when nothing changed.")] = False,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Also write the run's summary (stages and their times) as JSON.")
+    ] = None,
 ) -> None:
     """Run the main job: ingest, validate, transform, train, select, predict; print a summary."""
     settings = _prepare(store)
@@ -186,6 +211,8 @@ def run(
 
     summary = _run("run", lambda: run_flow(store, str(input_dir) if input_dir else None, wanted, force_train))
     _print_summary(summary, settings)
+    if report is not None:
+        report.write_text(json.dumps(dataclasses.asdict(summary), indent=2, default=_plain))
 
 
 class _IngestGroup(TyperGroup):
@@ -385,7 +412,7 @@ app.add_typer(quarantine_app, name="quarantine")
 @quarantine_app.command("list")
 def quarantine_list(store: StoreOpt = None) -> None:
     """List quarantined files with their reasons, and the rows the newest validation quarantined."""
-    settings = _prepare(store)
+    settings = _prepare(store, flows=False)
     from airwatch.io import datasets, quarantine
     from airwatch.io.store import open_store
 
@@ -412,7 +439,7 @@ def quarantine_release(
     key: Annotated[str, typer.Argument(help="Raw key of the file.")], store: StoreOpt = None
 ) -> None:
     """Take a file out of quarantine; the next validate run reads it again."""
-    settings = _prepare(store)
+    settings = _prepare(store, flows=False)
     from airwatch.io import quarantine
     from airwatch.io.store import open_store
 
@@ -423,7 +450,7 @@ def quarantine_release(
 @quarantine_app.command("delete")
 def quarantine_delete(key: Annotated[str, typer.Argument(help="Raw key of the file.")], store: StoreOpt = None) -> None:
     """Delete a quarantined file from the store's raw area and its inventory, for good."""
-    settings = _prepare(store)
+    settings = _prepare(store, flows=False)
     from airwatch.io import quarantine
     from airwatch.io.store import open_store
 
@@ -529,7 +556,7 @@ def deploy(
     spec: Annotated[Path, typer.Option("--spec", help="Deployment spec (YAML).")] = Path("deploy/deployments.yaml"),
 ) -> None:
     """Install the Prefect deployments, the failure alert and the watchdogs on the Prefect server."""
-    settings = _prepare()
+    settings = _prepare(flows=False)
     _check_prefect(server_required=True)
     from airwatch.io.deployments import install, load_spec
 
@@ -554,7 +581,7 @@ def worker(
     pool: Annotated[str, typer.Option("--pool", help="Work pool to take runs from.")] = "airwatch",
 ) -> None:
     """Run a Prefect worker for AirWatch's work pool: it runs the deployments' flow runs as processes."""
-    _prepare()
+    _prepare(flows=False)
     _check_prefect(server_required=True)
     os.execvp(sys.executable, [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--type", "process"])  # noqa: S606
 
@@ -575,6 +602,12 @@ def config(
     for key, value in _flatten(data):
         table.add_row(key, str(value))
     console.print(table)
+
+
+def _plain(value: Any) -> Any:
+    """JSON for what json does not know: pydantic records (training reports), anything else as text."""
+    dump = getattr(value, "model_dump", None)
+    return dump(mode="json") if dump is not None else str(value)
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:

@@ -1,0 +1,169 @@
+"""Orchestration overhead: the time Prefect and MLflow take, as a share of the pipeline's wall time.
+
+The same `run` flow on the same input runs twice on fresh stores, each in a child process:
+- orchestrated: as `airwatch run` runs it (Prefect flows and tasks, on Prefect's ephemeral server
+  started beforehand and timed on its own; MLflow tracking and registry on a local SQLite store);
+- bare: every flow and task called as the plain function it wraps, so Prefect does nothing; MLflow
+  still runs, and is timed in both (every call the registry adapter makes).
+Prefect's time is the difference of the two walls; MLflow's is what its calls took in the
+orchestrated run. Their sum over the orchestrated wall is the overhead (target: under 10%).
+
+    python benchmarks/orchestration.py [--input DIR ...] [--json FILE]
+
+Default inputs: the bundled sample, and ../shared/data/epa/airdata_daily_pm25_national.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import inspect
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "epa"
+MLFLOW_METHODS = ("__init__", "experiment_id", "log_params", "log_metrics", "log_dict", "log_figures", "log_model",
+                  "champion", "register", "set_alias", "tag_version", "load_version")  # fmt: skip
+
+
+def instrument_mlflow(spent: list[float]) -> None:
+    """Time every call the registry adapter makes to MLflow (runs opened and closed included)."""
+    from airwatch.io.registry import Registry
+
+    def timed(fn: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent.append(time.perf_counter() - start)
+
+        return wrapper
+
+    for name in MLFLOW_METHODS:
+        wrapped = timed(getattr(Registry, name))
+        static = isinstance(inspect.getattr_static(Registry, name), staticmethod)
+        setattr(Registry, name, staticmethod(wrapped) if static else wrapped)
+    start_run = Registry.start_run
+
+    @contextlib.contextmanager
+    def timed_run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        begin = time.perf_counter()
+        manager = start_run(self, *args, **kwargs)
+        run = manager.__enter__()
+        spent.append(time.perf_counter() - begin)
+        try:
+            yield run
+        finally:
+            end = time.perf_counter()
+            manager.__exit__(None, None, None)
+            spent.append(time.perf_counter() - end)
+
+    Registry.start_run = timed_run  # type: ignore[method-assign]
+
+
+def without_prefect() -> None:
+    """Flows and tasks become the plain functions they wrap; submitted tasks run at once."""
+    import importlib
+    import pkgutil
+
+    import prefect
+
+    import airwatch.flows
+
+    class Done:
+        def __init__(self, value: Any) -> None:
+            self.value = value
+
+        def result(self) -> Any:
+            return self.value
+
+    prefect.Flow.__call__ = lambda self, *a, **k: self.fn(*a, **k)  # type: ignore[method-assign]
+    prefect.Task.__call__ = lambda self, *a, **k: self.fn(*a, **k)  # type: ignore[method-assign]
+    prefect.Task.submit = lambda self, *a, **k: Done(self.fn(*a, **k))  # type: ignore[method-assign]
+    for info in pkgutil.iter_modules(airwatch.flows.__path__):
+        module = importlib.import_module(f"airwatch.flows.{info.name}")
+        if hasattr(module, "get_run_logger"):
+            module.get_run_logger = lambda: logging.getLogger("airwatch")  # type: ignore[attr-defined]
+
+
+def child(mode: str, folder: str, store: str) -> dict[str, float]:
+    """One run of the pipeline in this process; its wall and MLflow seconds (and Prefect's startup)."""
+    os.environ.update({"AIRWATCH_STORE": store, "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                       "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"})  # fmt: skip
+    logging.basicConfig(level=logging.WARNING)
+    from prefect import flow
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    from airwatch.flows import pipeline
+
+    spent: list[float] = []
+    instrument_mlflow(spent)
+    startup = 0.0
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):  # as the command line runs it
+        if mode == "bare":
+            without_prefect()
+        else:
+            begin = time.perf_counter()
+            flow(lambda: None, name="warm-up")()  # starts the ephemeral server, timed on its own
+            startup = time.perf_counter() - begin
+        begin = time.perf_counter()
+        pipeline.run_flow(store, folder)
+        wall = time.perf_counter() - begin
+    return {"wall": wall, "mlflow": sum(spent), "prefect_startup": startup}
+
+
+def measure(folder: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {"input": str(folder)}
+    for mode in ("orchestrated", "bare"):
+        with tempfile.TemporaryDirectory(prefix="airwatch-orch-") as tmp:
+            done = subprocess.run([sys.executable, __file__, "--child", mode, str(folder), str(Path(tmp, "store"))],
+                                  capture_output=True, text=True, timeout=7200)  # fmt: skip
+            if done.returncode != 0:
+                raise SystemExit(f"{mode} run failed:\n{done.stderr[-4000:]}")
+            out[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+    o, b = out["orchestrated"], out["bare"]
+    out["prefect"] = max(0.0, o["wall"] - b["wall"])
+    out["mlflow"] = o["mlflow"]
+    out["share"] = (out["prefect"] + out["mlflow"]) / o["wall"]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--input", type=Path, action="append", help="Folder of EPA files (repeatable).")
+    parser.add_argument("--json", type=Path, help="Write the benchmark JSON here.")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(*args.child)))
+        return
+    from airwatch.io.files import bundled_sample_dir
+
+    folders = args.input or [bundled_sample_dir(), SHARED / "airdata_daily_pm25_national"]
+    rows = [measure(f) for f in folders if f.is_dir()]
+    print(f"orchestration overhead, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+    print(f"{'input':<48}{'wall s':>9}{'bare s':>9}{'Prefect s':>11}{'MLflow s':>10}{'share':>8}{'startup s':>11}")
+    for r in rows:
+        print(f"{Path(r['input']).name:<48}{r['orchestrated']['wall']:>9.1f}{r['bare']['wall']:>9.1f}"
+              f"{r['prefect']:>11.1f}{r['mlflow']:>10.1f}{100 * r['share']:>7.1f}%"
+              f"{r['orchestrated']['prefect_startup']:>11.1f}")  # fmt: skip
+    if args.json:
+        results = [{"impl": "airwatch", "input": r["input"], "seconds": r["orchestrated"]["wall"], "peak_mb": None,
+                    "bare_seconds": r["bare"]["wall"], "prefect_seconds": r["prefect"], "mlflow_seconds": r["mlflow"],
+                    "overhead_share": r["share"], "prefect_startup_seconds": r["orchestrated"]["prefect_startup"]}
+                   for r in rows]  # fmt: skip
+        args.json.write_text(
+            json.dumps({"benchmark": "orchestration", "rows": len(rows), "results": results}, indent=2)
+        )
+
+
+if __name__ == "__main__":
+    main()
