@@ -82,11 +82,14 @@ stack-up: setup  ## Start the production stack on loopback (client env: build/st
 stack-down:  ## Stop the production stack
 	scripts/stack.sh down
 
-bench: setup  ## Benchmarks: the C++ core against pandas, Polars and DuckDB on the same data
+# drift.py runs Evidently in an environment of its own (build/bench-evidently, made on first use from
+# benchmarks/evidently-requirements.txt): Evidently does not import with the project's pandas.
+bench: setup  ## Benchmarks: the C++ core against pandas, Polars, DuckDB and Evidently on the same data
 	mkdir -p benchmarks/results
 	$(BIN)/python benchmarks/features.py --json benchmarks/results/features.json
 	$(BIN)/python benchmarks/ingest.py --json benchmarks/results/ingest.json
 	$(BIN)/python benchmarks/transform.py --json benchmarks/results/transform.json
+	DO_NOT_TRACK=true $(BIN)/python benchmarks/drift.py --json benchmarks/results/drift.json
 
 lint: setup system-deps  ## ruff, mypy and clang-format
 	$(BIN)/ruff check src tests benchmarks scripts

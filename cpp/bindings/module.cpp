@@ -12,6 +12,9 @@
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <optional>
 #include <string>
@@ -262,6 +265,45 @@ std::tuple<double, double, double, Out<double>> py_drift(In<double> reference, I
   return {psi, ks, w, to_numpy(std::move(edges))};
 }
 
+using InMatrix = nb::ndarray<const double, nb::ndim<2>, nb::f_contig, nb::device::cpu>;
+
+std::tuple<Out<double>, Out<double>, Out<double>, Out<int64_t>, Out<int64_t>,
+           nb::ndarray<nb::numpy, double, nb::ndim<2>>>
+py_drift_columns(InMatrix reference, InMatrix current, int bins, int threads) {
+  const std::size_t columns = reference.shape(1);
+  if (current.shape(1) != columns) {
+    throw airwatch::Error("column mismatch: 'current' has " + std::to_string(current.shape(1)) +
+                          " columns, 'reference' has " + std::to_string(columns));
+  }
+  std::vector<airwatch::DriftStats> stats;
+  {
+    nb::gil_scoped_release release;
+    stats = airwatch::drift_columns(reference.data(), reference.shape(0), current.data(), current.shape(0),
+                                    columns, bins, threads);
+  }
+  std::vector<double> psi(columns), ks(columns), w(columns);
+  std::vector<int64_t> n_reference(columns), n_current(columns);
+  // One row of edges per column; NaN where equal quantiles were merged or the column was not evaluated.
+  const std::size_t width = bins > 1 ? static_cast<std::size_t>(bins - 1) : 0;
+  auto* edges = new std::vector<double>(columns * width, std::numeric_limits<double>::quiet_NaN());
+  nb::capsule owner(edges, [](void* p) noexcept { delete static_cast<std::vector<double>*>(p); });
+  for (std::size_t j = 0; j < columns; ++j) {
+    psi[j] = stats[j].psi;
+    ks[j] = stats[j].ks;
+    w[j] = stats[j].wasserstein;
+    n_reference[j] = static_cast<int64_t>(stats[j].n_reference);
+    n_current[j] = static_cast<int64_t>(stats[j].n_current);
+    std::copy(stats[j].edges.begin(), stats[j].edges.end(),
+              edges->begin() + static_cast<std::ptrdiff_t>(j * width));
+  }
+  return {to_numpy(std::move(psi)),
+          to_numpy(std::move(ks)),
+          to_numpy(std::move(w)),
+          to_numpy(std::move(n_reference)),
+          to_numpy(std::move(n_current)),
+          nb::ndarray<nb::numpy, double, nb::ndim<2>>(edges->data(), {columns, width}, owner)};
+}
+
 std::tuple<Out<int32_t>, Out<double>> py_nearest(In<double> lat, In<double> lon, In<double> query_lat,
                                                  In<double> query_lon, int k, double radius_km) {
   require_same_length(lat.shape(0), lon.shape(0), "lon");
@@ -392,6 +434,11 @@ NB_MODULE(_core, m) {
   m.def("drift", &py_drift, "reference"_a.noconvert(), "current"_a.noconvert(), "bins"_a = 10,
         "(psi, ks, wasserstein, edges): PSI over reference-quantile bins, Kolmogorov-Smirnov statistic and "
         "Wasserstein-1 distance.");
+  m.def("drift_columns", &py_drift_columns, "reference"_a.noconvert(), "current"_a.noconvert(), "bins"_a = 10,
+        "threads"_a = 2,
+        "Per column of two column-major matrices (rows, features): (psi, ks, wasserstein, n_reference, "
+        "n_current, edges), edges of shape (features, bins - 1), NaN-padded; each column sorted once, "
+        "columns shared between threads. A column empty on either side gets NaN statistics.");
   m.def("nearest_sites", &py_nearest, "lat"_a.noconvert(), "lon"_a.noconvert(), "query_lat"_a.noconvert(),
         "query_lon"_a.noconvert(), "k"_a, "radius_km"_a,
         "k nearest sites within radius_km of each query point (k-d tree): (index, distance_km), each "

@@ -96,6 +96,11 @@ def drift(reference: Annotated[NDArray[numpy.float64], dict(shape=(None,), order
     (psi, ks, wasserstein, edges): PSI over reference-quantile bins, Kolmogorov-Smirnov statistic and Wasserstein-1 distance.
     """
 
+def drift_columns(reference: Annotated[NDArray[numpy.float64], dict(shape=(None, None), order='F', device='cpu', writable=False)], current: Annotated[NDArray[numpy.float64], dict(shape=(None, None), order='F', device='cpu', writable=False)], bins: int = ..., threads: int = ...) -> tuple[Annotated[NDArray[numpy.float64], dict(shape=(None,))], Annotated[NDArray[numpy.float64], dict(shape=(None,))], Annotated[NDArray[numpy.float64], dict(shape=(None,))], Annotated[NDArray[numpy.int64], dict(shape=(None,))], Annotated[NDArray[numpy.int64], dict(shape=(None,))], Annotated[NDArray[numpy.float64], dict(shape=(None, None))]]:
+    """
+    Per column of two column-major matrices (rows, features): (psi, ks, wasserstein, n_reference, n_current, edges), edges of shape (features, bins - 1), NaN-padded; each column sorted once, columns shared between threads. A column empty on either side gets NaN statistics.
+    """
+
 def nearest_sites(lat: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], lon: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], query_lat: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], query_lon: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], k: int, radius_km: float) -> tuple[Annotated[NDArray[numpy.int32], dict(shape=(None,))], Annotated[NDArray[numpy.float64], dict(shape=(None,))]]:
     """
     k nearest sites within radius_km of each query point (k-d tree): (index, distance_km), each (queries * k), -1/NaN padded.

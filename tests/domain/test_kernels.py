@@ -174,6 +174,28 @@ def test_psi_matches_a_plain_computation() -> None:
         core.drift(np.array([np.nan]), cur)
 
 
+def test_drift_columns_equals_drift_of_each_column() -> None:
+    rng = np.random.default_rng(1)
+    ref, cur = rng.gamma(2, 5, (4000, 5)), rng.gamma(2, 5, (700, 5)) + np.arange(5)
+    ref[rng.random(ref.shape) < 0.1] = np.nan
+    cur[:, 3] = np.nan  # nothing to compare: NaN statistics, not an error
+    got = core.drift_columns(ref, pd.DataFrame(cur), bins=8, threads=2)  # C-ordered and a frame: converted
+    assert got.edges.shape == (5, 7)
+    for j in range(5):
+        assert got.n_reference[j] == np.isfinite(ref[:, j]).sum()
+        assert got.n_current[j] == np.isfinite(cur[:, j]).sum()
+        if j == 3:
+            assert np.isnan([got.psi[j], got.ks[j], got.wasserstein[j]]).all() and np.isnan(got.edges[j]).all()
+            continue
+        one = core.drift(ref[:, j], cur[:, j], 8)
+        assert (got.psi[j], got.ks[j], got.wasserstein[j]) == (one.psi, one.ks, one.wasserstein)
+        np.testing.assert_array_equal(got.edges[j, : len(one.edges)], one.edges)
+    with pytest.raises(core.CoreError, match="column mismatch"):
+        core.drift_columns(ref, cur[:, :2])
+    with pytest.raises(core.CoreError, match="2-D"):
+        core.drift_columns(ref[:, 0], cur[:, 0])
+
+
 def test_category_scores_match_python() -> None:
     rng = np.random.default_rng(5)
     obs, fc = rng.gamma(2, 12, 2000), rng.gamma(2, 12, 2000)
