@@ -1,46 +1,45 @@
 """Transform benchmark at national scale: EPA daily aggregation from hourly data and the daily feature
-block, in the C++ core and in Polars, DuckDB and pandas, outputs checked to agree.
+block, in the C++ core and in Polars, DuckDB and pandas, every output column checked to agree.
 
 Data are GENERATED, shaped like the real data (they are for scale, not for skill):
 - hourly: about 1,000 sites x one year of hours (site, day, hour, value), half ozone and half PM2.5, in
   one table per parameter as EPA distributes hourly data; each site-day copies a real day of hourly
   ozone or PM2.5 from the AirNow-Tech Burdens Creek record (shared/data/epa), scaled by a
   per-site factor drawn from the real AirNow daily-peak distribution; hours missing at the real rate;
-- daily: about 1,000 sites x 10 years of daily PM2.5; each site's series is a real AirData national
-  88502 site series (2014-2019), tiled to 10 years.
+- daily: about 1,000 sites x 10 years of daily PM2.5 on each site's daily grid (NaN on days without a
+  value, as core.daily_grid lays them out); each site's series is a real AirData national 88502 site
+  series (2014-2019), tiled to 10 years.
 Transforms: PM2.5 24-hour average (valid with >= 18 hours) and ozone MDA8 (hourly truncated to 0.001
 ppm, 8-hour averages of >= 6 hours truncated, highest of the 17 starting 07:00-23:00, valid with >= 13
-periods or above 0.070 ppm) from the hourly table; lags 0-6, rolling mean 3/7/14/30, std 7, max 7,
-days since the last value and that value, on the daily grid. Each implementation runs in a forked
-child; peak memory is its RSS growth, compared with the size of the input arrays.
+periods or above 0.070 ppm) from the hourly tables; lags 0-6, rolling mean 3/7/14/30, std 7, max 7,
+days since the last value and that value, on the daily grid. Every implementation returns its
+library's own frames (AirWatch NumPy arrays, Polars DataFrames, DuckDB Arrow tables, pandas
+DataFrames); the check converts them after the timing and compares every column with AirWatch's.
+Each implementation runs in a forked child under the same thread cap; peak memory is its RSS
+growth, compared with the size of the input arrays.
 
-    python benchmarks/transform.py [--sites 1000] [--years 10] [--json FILE] [--repeat N]
+    python benchmarks/transform.py [--sites 1000] [--hourly-days 365] [--years 10] [--json FILE] [--repeat N]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import multiprocessing as mp
-import resource
-import time
+from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
+from typing import Any
 
+import features
+import harness  # sets the Polars thread cap before anything imports Polars
 import numpy as np
 import pandas as pd
 
 from airwatch import core
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "epa"
-LAGS, MEANS, STDS, MAXES = list(range(7)), [3, 7, 14, 30], [7], [7]
-FEATURES = [
-    *(f"lag_{k}" for k in LAGS),
-    *(f"mean_{w}" for w in MEANS),
-    "std_7",
-    "max_7",
-    "days_since_obs",
-    "last_value",
-]
+TOLERANCE = features.TOLERANCE
+Hourly = dict[str, dict[str, np.ndarray]]
+Daily = dict[str, np.ndarray]
 
 
 # ---------------------------------------------------------------- generated data, shaped like real data
@@ -86,7 +85,7 @@ def generate_hourly(sites: int, days: int, seed: int = 0) -> dict[str, dict[str,
     }
 
 
-def generate_daily(sites: int, years: int, seed: int = 1) -> dict[str, np.ndarray]:
+def generate_daily(sites: int, years: int, seed: int = 1) -> Daily:
     from airwatch.domain.parse import parse_daily_file
 
     rng = np.random.default_rng(seed)
@@ -108,28 +107,26 @@ def generate_daily(sites: int, years: int, seed: int = 1) -> dict[str, np.ndarra
 
 
 # ---------------------------------------------------------------- the implementations
-def airwatch_hourly(h: dict[str, dict[str, np.ndarray]]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    pm = pd.DataFrame(vars(core.pm25_daily(*(h["pm25"][c] for c in ("site", "day", "hour", "value")), 2)))
-    oz = pd.DataFrame(vars(core.ozone_mda8(*(h["ozone"][c] for c in ("site", "day", "hour", "value")), 2)))
-    return pm[["site", "day", "value", "count", "valid"]], oz[["site", "day", "value", "count", "valid"]]
+KEYS = ("site", "day", "hour", "value")
 
 
-def airwatch_daily(d: dict[str, np.ndarray]) -> pd.DataFrame:
-    # The peers compute no missing-data count, so neither does this run: the same transform everywhere.
-    names, matrix = core.compute_features(d["site"], d["day"], d["value"], LAGS, MEANS, STDS, MAXES, False, [], 2, [])
-    return pd.DataFrame(matrix, columns=names, copy=False)
+def run_airwatch(h: Hourly, d: Daily) -> tuple[Any, Any, Any]:
+    t = harness.THREADS
+    pm = core.pm25_daily(*(h["pm25"][c] for c in KEYS), threads=t)
+    oz = core.ozone_mda8(*(h["ozone"][c] for c in KEYS), threads=t)
+    return pm, oz, features.run_airwatch(d["site"], d["day"], d["value"])
 
 
-def _trunc3_pl(expr):
+def _trunc3_pl(expr: Any) -> Any:
     return (expr * 1000 + 1e-6).floor() / 1000
 
 
-def polars_hourly(h):
+def run_polars(h: Hourly, d: Daily) -> tuple[Any, Any, Any]:
     import polars as pl
 
     pm_df, oz_df = (pl.DataFrame(h[p]).with_columns(pl.col("value").fill_nan(None)) for p in ("pm25", "ozone"))
     pm = (
-        pm_df.group_by(["site", "day"], maintain_order=True)
+        pm_df.group_by("site", "day", maintain_order=True)
         .agg(value=pl.col("value").mean(), count=pl.col("value").count())
         .with_columns(valid=pl.col("count") >= 18)
     )
@@ -141,34 +138,25 @@ def polars_hourly(h):
     ).with_columns(avg=pl.when(pl.col("n8") >= 6).then(_trunc3_pl(pl.col("s8") / pl.col("n8"))))
     oz = (
         o.filter(pl.col("hour") >= 7)
-        .group_by(["site", "day"], maintain_order=True)
+        .group_by("site", "day", maintain_order=True)
         .agg(value=pl.col("avg").max(), count=pl.col("avg").count())
-        .with_columns(valid=(pl.col("count") >= 13) | (pl.col("value") > 0.070))
+        .with_columns(valid=(pl.col("count") >= 13) | (pl.col("value") > 0.070).fill_null(False))
     )
-    return pm.to_pandas(), oz.to_pandas()
+    return pm, oz, features.run_polars(d["site"], d["day"], d["value"])
 
 
-def polars_daily(d):
-    import sys
+def run_duckdb(h: Hourly, d: Daily) -> tuple[Any, Any, Any]:
+    import pyarrow as pa
 
-    sys.path.insert(0, str(Path(__file__).parent))
-    from features import run_polars
-
-    return run_polars(d["site"], d["day"], d["value"])[FEATURES]
-
-
-def duckdb_hourly(h):
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute("SET threads TO 2")
-    con.register("hp", pd.DataFrame(h["pm25"]))
-    con.register("ho", pd.DataFrame(h["ozone"]))
-    pm = con.execute(
+    con = harness.duckdb_connection()  # threads set before timing
+    for name, table in (("hp", h["pm25"]), ("ho", h["ozone"])):
+        # NaN marks a missing hour here; SQL's missing value is NULL.
+        con.register(name, pa.table({**table, "value": pa.array(table["value"], from_pandas=True)}))
+    pm = con.sql(
         "SELECT site, day, avg(value) AS value, count(value) AS count, count(value) >= 18 AS valid "
         "FROM hp GROUP BY site, day ORDER BY site, day"
-    ).df()
-    oz = con.execute("""
+    ).to_arrow_table()
+    oz = con.sql("""
         WITH t AS (SELECT site, day, hour, floor(value * 1000 + 1e-6) / 1000 AS v FROM ho),
         w AS (SELECT site, day, hour,
                 sum(v) OVER (PARTITION BY site ORDER BY day, hour ROWS BETWEEN CURRENT ROW AND 7 FOLLOWING) AS s8,
@@ -176,21 +164,14 @@ def duckdb_hourly(h):
               FROM t),
         a AS (SELECT site, day, hour, CASE WHEN n8 >= 6 THEN floor(s8 / n8 * 1000 + 1e-6) / 1000 END AS avg FROM w)
         SELECT site, day, max(avg) AS value, count(avg) AS count,
-               count(avg) >= 13 OR max(avg) > 0.070 AS valid
-        FROM a WHERE hour >= 7 GROUP BY site, day ORDER BY site, day""").df()
-    return pm, oz
+               count(avg) >= 13 OR coalesce(max(avg) > 0.070, false) AS valid
+        FROM a WHERE hour >= 7 GROUP BY site, day ORDER BY site, day""").to_arrow_table()
+    con.unregister("hp")
+    con.unregister("ho")
+    return pm, oz, features.run_duckdb(d["site"], d["day"], d["value"])
 
 
-def duckdb_daily(d):
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from features import run_duckdb
-
-    return run_duckdb(d["site"], d["day"], d["value"])[FEATURES]
-
-
-def pandas_hourly(h):
+def run_pandas(h: Hourly, d: Daily) -> tuple[Any, Any, Any]:
     g = pd.DataFrame(h["pm25"]).groupby(["site", "day"])["value"]
     pm = pd.DataFrame({"value": g.mean(), "count": g.count()}).reset_index()
     pm["valid"] = pm["count"] >= 18
@@ -202,63 +183,38 @@ def pandas_hourly(h):
     n8 = sum(s.notna().astype(int) for s in shifted)
     o["avg"] = np.where(n8 >= 6, np.floor(s8 / n8.where(n8 > 0) * 1000 + 1e-6) / 1000, np.nan)
     ga = o[o["hour"] >= 7].groupby(["site", "day"])["avg"]
-    ozd = pd.DataFrame({"value": ga.max(), "count": ga.count()}).reset_index()
-    ozd["valid"] = (ozd["count"] >= 13) | (ozd["value"] > 0.070)
-    return pm, ozd
+    oz = pd.DataFrame({"value": ga.max(), "count": ga.count()}).reset_index()
+    oz["valid"] = (oz["count"] >= 13) | (oz["value"] > 0.070)
+    return pm, oz, features.run_pandas(d["site"], d["day"], d["value"])
 
 
-def pandas_daily(d):
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from features import run_pandas
-
-    return run_pandas(d["site"], d["day"], d["value"])[FEATURES]
+IMPLS = {"airwatch": run_airwatch, "polars": run_polars, "duckdb": run_duckdb, "pandas": run_pandas}
 
 
-IMPLS = {
-    "airwatch": (airwatch_hourly, airwatch_daily),
-    "polars": (polars_hourly, polars_daily),
-    "duckdb": (duckdb_hourly, duckdb_daily),
-    "pandas": (pandas_hourly, pandas_daily),
-}
+def _daily_columns(out: Any) -> dict[str, np.ndarray]:
+    if isinstance(out, core.DailyAggregate):
+        cols = {"site": out.site, "day": out.day, "value": out.value, "count": out.count, "valid": out.valid}
+    elif isinstance(out, pd.DataFrame):
+        cols = {c: out[c].to_numpy() for c in ("site", "day", "value", "count", "valid")}
+    elif hasattr(out, "column_names"):  # pyarrow.Table
+        cols = {c: out.column(c).to_numpy() for c in ("site", "day", "value", "count", "valid")}
+    else:  # polars.DataFrame
+        cols = {c: out[c].to_numpy() for c in ("site", "day", "value", "count", "valid")}
+    return {
+        "site": cols["site"].astype(np.int64),
+        "day": cols["day"].astype(np.int64),
+        "value": cols["value"].astype(np.float64),
+        "count": cols["count"].astype(np.int64),
+        "valid": cols["valid"].astype(bool),
+    }
 
 
-def check(name: str, got, ref) -> None:
-    (pm, oz), feats = got
-    (rpm, roz), rfeats = ref
-    for label, a, b in (("pm25", pm, rpm), ("ozone", oz, roz)):
-        a = a.sort_values(["site", "day"]).reset_index(drop=True)
-        b = b.sort_values(["site", "day"]).reset_index(drop=True)
-        assert len(a) == len(b), f"{name} {label}: {len(a)} days vs {len(b)}"
-        np.testing.assert_allclose(a["value"].to_numpy(float), b["value"].to_numpy(float), rtol=1e-9, atol=1e-12,
-                                   equal_nan=True, err_msg=f"{name} {label}")  # fmt: skip
-        np.testing.assert_array_equal(a["valid"].to_numpy(bool), b["valid"].to_numpy(bool), err_msg=f"{name} {label}")
-    for col in FEATURES:
-        np.testing.assert_allclose(pd.to_numeric(feats[col]).to_numpy(float), rfeats[col].to_numpy(float), rtol=1e-6,
-                                   atol=1e-9, equal_nan=True, err_msg=f"{name} {col}")  # fmt: skip
-
-
-def _child(name, hourly, daily, repeat, queue, ref):
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    import duckdb  # noqa: F401 - imports are not part of the timing
-    import features  # noqa: F401
-    import polars  # noqa: F401
-
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    best = float("inf")
-    got = None
-    for _ in range(repeat):
-        got = None  # the previous run's output is not part of this run's memory
-        start = time.perf_counter()
-        got = (IMPLS[name][0](hourly), IMPLS[name][1](daily))
-        best = min(best, time.perf_counter() - start)
-    peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024
-    if ref is not None:
-        check(name, got, ref)
-    queue.put((best, peak))
+def as_columns(out: tuple[Any, Any, Any]) -> Mapping[str, np.ndarray]:
+    """Every output column of an implementation, as NumPy, named pm25.*, ozone.*, features.*; not timed."""
+    pm, oz, feats = out
+    cols = {f"pm25.{k}": v for k, v in _daily_columns(pm).items()}
+    cols |= {f"ozone.{k}": v for k, v in _daily_columns(oz).items()}
+    return cols | {f"features.{k}": v for k, v in features.as_columns(feats).items()}
 
 
 def main() -> None:
@@ -274,33 +230,25 @@ def main() -> None:
     input_mb = (
         sum(v.nbytes for t in hourly.values() for v in t.values()) + sum(v.nbytes for v in daily.values())
     ) / 2**20
-    ref = (airwatch_hourly(hourly), airwatch_daily(daily))
-    ctx = mp.get_context("fork")
-    results = []
-    for name in IMPLS:
-        queue = ctx.Queue()
-        proc = ctx.Process(
-            target=_child, args=(name, hourly, daily, args.repeat, queue, None if name == "airwatch" else ref)
-        )
-        proc.start()
-        proc.join()
-        if proc.exitcode != 0:
-            raise SystemExit(f"{name} failed or disagreed with airwatch (exit {proc.exitcode})")
-        seconds, peak = queue.get()
-        results.append({"impl": name, "seconds": seconds, "peak_mb": peak})
     hourly_rows = sum(len(t["site"]) for t in hourly.values())
-    rows = hourly_rows + len(daily["site"])
-    ours = results[0]["seconds"]
     print(f"transform benchmark (GENERATED data shaped like real EPA data): {hourly_rows:,} hourly rows "
-          f"({args.sites} sites x {args.hourly_days} days), {len(daily['site']):,} daily rows "
+          f"({args.sites} sites x {args.hourly_days} days), {len(daily['site']):,} daily grid rows "
           f"({args.sites} sites x {args.years} years); input arrays {input_mb:.0f} MB")  # fmt: skip
-    print(f"{'impl':<10}{'seconds':>10}{'peak MB':>10}{'peak/input':>12}{'x slower than airwatch':>26}")
-    for r in results:
-        print(f"{r['impl']:<10}{r['seconds']:>10.2f}{r['peak_mb']:>10.0f}{r['peak_mb'] / input_mb:>12.2f}"
-              f"{r['seconds'] / ours:>26.1f}")  # fmt: skip
-    print("all outputs agree with airwatch's (values to 1e-9 relative, validity flags exactly)")
-    if args.json:
-        args.json.write_text(json.dumps({"benchmark": "transform", "rows": rows, "results": results}, indent=2))
+    print(harness.load_line("at start"))
+    reference = as_columns(run_airwatch(hourly, daily))
+    results = []
+    for name, fn in IMPLS.items():
+        run = partial(fn, hourly, daily)
+        results.append(
+            harness.run_isolated(name, run, args.repeat, columns=as_columns, reference=reference, tol=TOLERANCE)
+        )
+    print(harness.cap_line(results[0].caps))
+    harness.print_table(results, lambda r: f"{r.peak_mb / input_mb:>12.2f}", f"{'peak/input':>12}")
+    print(harness.load_line("at end"))
+    if not harness.report_checks(results, TOLERANCE):
+        raise SystemExit("transform: an implementation disagrees with airwatch beyond the tolerance (above)")
+    rows = hourly_rows + len(daily["site"])
+    harness.write_json(args.json, "transform", rows, results)
 
 
 if __name__ == "__main__":
