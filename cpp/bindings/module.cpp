@@ -2,7 +2,7 @@
 // views of NumPy/Arrow buffers, outputs are NumPy arrays that own the C++ allocation. Every kernel
 // releases the GIL while it runs. Array arguments are not converted implicitly: a float array passed
 // where day numbers are expected is a TypeError, not a silent truncation. Results are plain tuples in a
-// fixed order; airwatch/core.py, the only importer of this module, names their fields. Bad input
+// fixed order (a dict of named arrays where there are many); airwatch/core.py, the only importer of this module, names their fields. Bad input
 // (airwatch::Error) raises CoreError, a ValueError.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
@@ -252,6 +252,64 @@ std::tuple<std::size_t, double, std::size_t, double, double> py_category_scores(
   return {s.n, s.hit_rate, s.events, s.pod, s.far};
 }
 
+// Named arrays rather than a tuple: the verification set has 27 outputs.
+nb::dict py_verify_groups(const std::string& pollutant, In<int32_t> group, std::size_t groups, In<double> forecast,
+                          In<double> observed, std::optional<In<double>> persistence,
+                          std::optional<In<double>> climatology, std::optional<In<double>> lower,
+                          std::optional<In<double>> upper, int event_category) {
+  const std::size_t n = group.shape(0);
+  require_same_length(n, forecast.shape(0), "forecast");
+  require_same_length(n, observed.shape(0), "observed");
+  const auto data = [n](const std::optional<In<double>>& column, const char* name) -> const double* {
+    if (!column) return nullptr;
+    require_same_length(n, column->shape(0), name);
+    return column->data();
+  };
+  const double* p = data(persistence, "persistence");
+  const double* c = data(climatology, "climatology");
+  const double* lo = data(lower, "lower");
+  const double* hi = data(upper, "upper");
+  const auto pol = parse_pollutant(pollutant);
+  airwatch::GroupVerification v;
+  {
+    nb::gil_scoped_release release;
+    v = airwatch::verify_groups(pol, group.data(), groups, forecast.data(), observed.data(), p, c, lo, hi, n,
+                                event_category);
+  }
+  nb::dict out;
+  const auto counts = [&out](const char* name, std::vector<std::int64_t>& values) {
+    out[name] = nb::cast(to_numpy(std::move(values)));
+  };
+  const auto scores = [&out](const char* name, std::vector<double>& values) {
+    out[name] = nb::cast(to_numpy(std::move(values)));
+  };
+  counts("n", v.n);
+  scores("bias", v.bias);
+  scores("mae", v.mae);
+  scores("rmse", v.rmse);
+  scores("corr", v.corr);
+  counts("n_persistence", v.n_persistence);
+  scores("skill_vs_persistence", v.skill_persistence);
+  counts("n_climatology", v.n_climatology);
+  scores("skill_vs_climatology", v.skill_climatology);
+  counts("n_interval", v.n_interval);
+  scores("interval_coverage", v.coverage);
+  counts("n_category", v.n_category);
+  scores("category_hit_rate", v.hit_rate);
+  scores("within_one_category", v.within_one);
+  counts("hits", v.hits);
+  counts("false_alarms", v.false_alarms);
+  counts("misses", v.misses);
+  counts("correct_negatives", v.correct_negatives);
+  scores("pod", v.pod);
+  scores("far", v.far);
+  scores("csi", v.csi);
+  scores("frequency_bias", v.frequency_bias);
+  scores("hss", v.hss);
+  counts("confusion", v.confusion);
+  return out;
+}
+
 std::tuple<double, double, double, Out<double>> py_drift(In<double> reference, In<double> current, int bins) {
   double psi = 0, ks = 0, w = 0;
   std::vector<double> edges;
@@ -431,6 +489,14 @@ NB_MODULE(_core, m) {
         "observed"_a.noconvert(), "threshold_category"_a = 2,
         "(n, hit_rate, events, pod, far): AQI-category hit rate, and POD/FAR for days at or above "
         "threshold_category (2 = USG).");
+  m.def("verify_groups", &py_verify_groups, "pollutant"_a, "group"_a.noconvert(), "groups"_a,
+        "forecast"_a.noconvert(), "observed"_a.noconvert(), "persistence"_a.noconvert() = nb::none(),
+        "climatology"_a.noconvert() = nb::none(), "lower"_a.noconvert() = nb::none(),
+        "upper"_a.noconvert() = nb::none(), "event_category"_a = 2,
+        "Forecast verification per group: a dict of per-group arrays (n, bias, mae, rmse, corr, skill against "
+        "persistence and climatology, interval coverage, category hit and within-one rates, the 2x2 contingency "
+        "of category >= event_category with POD, false-alarm ratio, CSI, frequency bias and HSS) and "
+        "'confusion', groups x 6 x 6 counts flattened.");
   m.def("drift", &py_drift, "reference"_a.noconvert(), "current"_a.noconvert(), "bins"_a = 10,
         "(psi, ks, wasserstein, edges): PSI over reference-quantile bins, Kolmogorov-Smirnov statistic and "
         "Wasserstein-1 distance.");

@@ -91,6 +91,11 @@ def category_scores(pollutant: str, forecast: Annotated[NDArray[numpy.float64], 
     (n, hit_rate, events, pod, far): AQI-category hit rate, and POD/FAR for days at or above threshold_category (2 = USG).
     """
 
+def verify_groups(pollutant: str, group: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], groups: int, forecast: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], observed: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], persistence: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)] | None = ..., climatology: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)] | None = ..., lower: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)] | None = ..., upper: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)] | None = ..., event_category: int = ...) -> dict:
+    """
+    Forecast verification per group: a dict of per-group arrays (n, bias, mae, rmse, corr, skill against persistence and climatology, interval coverage, category hit and within-one rates, the 2x2 contingency of category >= event_category with POD, false-alarm ratio, CSI, frequency bias and HSS) and 'confusion', groups x 6 x 6 counts flattened.
+    """
+
 def drift(reference: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], current: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], bins: int = ...) -> tuple[float, float, float, Annotated[NDArray[numpy.float64], dict(shape=(None,))]]:
     """
     (psi, ks, wasserstein, edges): PSI over reference-quantile bins, Kolmogorov-Smirnov statistic and Wasserstein-1 distance.

@@ -204,6 +204,56 @@ def category_scores(
     )
 
 
+VERIFICATION_SCORES = ("n", "bias", "mae", "rmse", "corr", "n_persistence", "skill_vs_persistence", "n_climatology",
+                       "skill_vs_climatology", "n_interval", "interval_coverage", "n_category", "category_hit_rate",
+                       "within_one_category", "hits", "false_alarms", "misses", "correct_negatives", "pod", "far",
+                       "csi", "frequency_bias", "hss")  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class GroupVerification:
+    """The verification set per group: scores[name] is one value per group (names: VERIFICATION_SCORES).
+
+    far is the false-alarm ratio, false alarms / forecast events (not the false-alarm rate);
+    confusion[g, f, o] counts pairs of group g forecast in AQI category f and observed in o.
+    """
+
+    scores: dict[str, npt.NDArray[Any]]
+    confusion: npt.NDArray[np.int64]  # (groups, 6, 6)
+
+
+def verify_groups(
+    pollutant: str,
+    group: npt.ArrayLike,
+    groups: int,
+    forecast: npt.ArrayLike,
+    observed: npt.ArrayLike,
+    *,
+    persistence: npt.ArrayLike | None = None,
+    climatology: npt.ArrayLike | None = None,
+    lower: npt.ArrayLike | None = None,
+    upper: npt.ArrayLike | None = None,
+    event_category: int = 2,
+) -> GroupVerification:
+    """Bias, MAE, RMSE, correlation, skill against persistence and climatology, interval coverage, AQI
+    category hit and within-one rates, and the contingency of AQI above 100 (event_category 2) with POD,
+    false-alarm ratio, CSI, frequency bias and Heidke skill, per group, in one pass over the pairs.
+
+    group: each pair's group, 0..groups-1. A pair counts where forecast and observation exist; each
+    skill is scored on the pairs where its reference exists too.
+    """
+    optional = {
+        name: None if values is None else _f64(values, name)
+        for name, values in (("persistence", persistence), ("climatology", climatology), ("lower", lower),
+                             ("upper", upper))  # fmt: skip
+    }
+    out = _core.verify_groups(pollutant, _i32(group, "group"), int(groups), _f64(forecast, "forecast"),
+                              _f64(observed, "observed"), optional["persistence"], optional["climatology"],
+                              optional["lower"], optional["upper"], event_category)  # fmt: skip
+    confusion = np.asarray(out.pop("confusion")).reshape(int(groups), 6, 6)
+    return GroupVerification({name: np.asarray(out[name]) for name in VERIFICATION_SCORES}, confusion)
+
+
 @dataclass(frozen=True, eq=False)
 class Drift:
     psi: float  # population stability index over the reference-quantile bins
