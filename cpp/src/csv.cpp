@@ -391,6 +391,11 @@ int32_t days_from_civil(int year, unsigned month, unsigned day) noexcept {
 }
 
 CsvTable read_csv(std::string_view data, const std::vector<ColumnRequest>& req, int threads) {
+  return read_csv_chunked(data, req, threads, std::size_t{1} << 20);
+}
+
+CsvTable read_csv_chunked(std::string_view data, const std::vector<ColumnRequest>& req, int threads,
+                          std::size_t chunk_bytes) {
   // A UTF-8 byte-order mark would become part of the first column's name.
   if (data.starts_with("\xEF\xBB\xBF")) data.remove_prefix(3);
   const std::size_t header_end = data.find('\n');
@@ -416,7 +421,9 @@ CsvTable read_csv(std::string_view data, const std::vector<ColumnRequest>& req, 
 
   const std::string_view body =
       header_end == std::string_view::npos ? std::string_view{} : data.substr(header_end + 1);
-  const int parts = std::max(1, std::min(threads, static_cast<int>(body.size() / (1 << 20)) + 1));
+  const std::size_t wanted = body.size() / std::max<std::size_t>(chunk_bytes, 1) + 1;
+  const int parts =
+      static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(std::max(threads, 1), wanted)));
   std::vector<std::string_view> chunks;
   std::size_t start = 0;
   for (int p = 1; p <= parts && start < body.size(); ++p) {

@@ -164,3 +164,30 @@ TEST(Csv, RandomBytesAreAnErrorOrCleanText) {
     }
   }
 }
+
+TEST(Csv, SmallChunksGiveTheSameTableAsOnePass) {
+  const std::string data =
+      "Date,Site ID,Name,Value\n"
+      "2001-07-14,17-031-0025,Caf\xE9,1.5\n"
+      "\"2001-07-15\",170310025,\"B, \"\"quoted\"\"\",2\n"
+      "\n"
+      "2001-07-16,bad,Caf\xE9,.\r\n"
+      "short\n";
+  const std::vector<airwatch::ColumnRequest> req = {{"Date", ColumnKind::date},
+                                                    {"Site ID", ColumnKind::site_id},
+                                                    {"Name", ColumnKind::dictionary},
+                                                    {"Value", ColumnKind::float64}};
+  const auto one = airwatch::read_csv(data, req, 1);
+  for (int threads : {2, 3, 5}) {
+    const auto split = airwatch::read_csv_chunked(data, req, threads, 1);
+    EXPECT_EQ(split.rows, one.rows);
+    EXPECT_EQ(split.row_flags, one.row_flags);
+    EXPECT_EQ(split.columns[0].i32, one.columns[0].i32);
+    EXPECT_EQ(split.columns[1].i64, one.columns[1].i64);
+    EXPECT_EQ(split.columns[2].i32, one.columns[2].i32);
+    EXPECT_EQ(split.columns[2].categories, one.columns[2].categories);
+    ASSERT_EQ(split.columns[3].f64.size(), one.columns[3].f64.size());
+    EXPECT_DOUBLE_EQ(split.columns[3].f64[0], one.columns[3].f64[0]);
+    EXPECT_TRUE(std::isnan(split.columns[3].f64[2]));
+  }
+}
