@@ -288,7 +288,9 @@ void parse_chunk(std::string_view chunk, const std::vector<ColumnRequest>& req, 
     std::fill(seen.begin(), seen.end(), 0);
     while (true) {
       std::string_view value;
-      if (*p == '"') {
+      // After a trailing comma p may be at the end: the row's last field is empty, and *p is not
+      // ours to read (a memory-mapped file can end on a page boundary).
+      if (p < end && *p == '"') {
         const char* q = ++p;
         bool escaped = false;
         while (true) {

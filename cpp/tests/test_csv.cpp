@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -72,6 +74,26 @@ TEST(Csv, ShortRowsAreFlaggedAndQuotesChecked) {
     EXPECT_NE(std::string(e.what()).find("row 2"), std::string::npos);
   }
   EXPECT_THROW(airwatch::read_csv("", {}, 1), airwatch::Error);
+}
+
+// Found by fuzz_read_csv: a file ending in a comma, with no newline, read the byte after the data. Here
+// that byte is a quote, which made the empty last field look like an unterminated quoted one; under
+// ASan a buffer of exactly the file's size is a heap-buffer-overflow.
+TEST(Csv, TrailingCommaAtTheEndOfTheDataReadsNothingPastIt) {
+  const std::string backing = "a,b\n1,\"";
+  const std::string_view data(backing.data(), backing.size() - 1);
+  const auto t = airwatch::read_csv(data, {{"a", ColumnKind::float64}, {"b", ColumnKind::dictionary}}, 1);
+  ASSERT_EQ(t.rows, 1u);
+  EXPECT_EQ(t.row_flags, (std::vector<uint8_t>{0}));
+  EXPECT_DOUBLE_EQ(t.columns[0].f64[0], 1.0);
+  EXPECT_EQ(t.columns[1].categories, (std::vector<std::string>{""}));
+
+  const std::string exact = "a,b\n1,";
+  const std::unique_ptr<char[]> heap(new char[exact.size()]);
+  std::memcpy(heap.get(), exact.data(), exact.size());
+  EXPECT_EQ(
+      airwatch::read_csv(std::string_view(heap.get(), exact.size()), {{"b", ColumnKind::float64}}, 1).rows,
+      1u);
 }
 
 TEST(Csv, LeapDaysAndCivilDays) {
