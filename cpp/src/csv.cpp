@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <deque>
 #include <exception>
 #include <limits>
 #include <string>
@@ -22,9 +23,10 @@ struct UnterminatedQuote {
 };
 
 // Splits one line into fields (views into the line, or into scratch for fields with "" escapes).
-// Returns false on an unterminated quote.
+// Returns false on an unterminated quote. scratch is a deque because the views into it must survive
+// the next field's push_back; a vector moved its strings and left the views dangling.
 bool split_line(std::string_view line, std::vector<std::string_view>& fields,
-                std::vector<std::string>& scratch) {
+                std::deque<std::string>& scratch) {
   fields.clear();
   scratch.clear();
   std::size_t i = 0;
@@ -410,7 +412,7 @@ CsvTable read_csv_chunked(std::string_view data, const std::vector<ColumnRequest
     throw Error("not a text CSV file: the header has NUL bytes (binary data, or UTF-16 text)");
   if (!is_utf8(header_line)) throw Error("not a text CSV file: the header is not UTF-8");
   std::vector<std::string_view> fields;
-  std::vector<std::string> scratch;
+  std::deque<std::string> scratch;
   if (!split_line(header_line, fields, scratch)) throw Error("unterminated quote in the header line");
 
   CsvTable table;

@@ -167,6 +167,18 @@ TEST(Csv, Utf8Validation) {
   EXPECT_FALSE(airwatch::is_utf8("\xE2\x82"));                               // truncated at the end
 }
 
+// Found by fuzz_read_csv (ASan): the header's fields with "" escapes were views into a vector of
+// unescaped strings, so the second such field moved the first one's string and left its view dangling.
+TEST(Csv, HeaderWithSeveralEscapedQuotes) {
+  const auto t =
+      airwatch::read_csv("\"a\"\"1\",\"b\"\"2\",\"c \"\"3\"\" long enough to live on the heap\",d\n1,2,3,4\n",
+                         {{"b\"2", ColumnKind::float64}}, 1);
+  EXPECT_EQ(t.header,
+            (std::vector<std::string>{"a\"1", "b\"2", "c \"3\" long enough to live on the heap", "d"}));
+  ASSERT_TRUE(t.columns[0].present);
+  EXPECT_DOUBLE_EQ(t.columns[0].f64[0], 2.0);
+}
+
 TEST(Csv, RandomBytesAreAnErrorOrCleanText) {
   // Garbage in must give airwatch::Error or a table whose strings are all UTF-8; never a crash
   // (the sanitizer build runs this too).
