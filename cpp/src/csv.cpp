@@ -121,7 +121,8 @@ int64_t parse_int(std::string_view s) {
   if (ptr != s.data() + s.size()) {
     // "1.0" style integers appear in some exports.
     const double d = parse_double(s);
-    if (std::isnan(d) || d != std::floor(d)) return -1;
+    // Outside int64's range (1e300, inf) the conversion is undefined behaviour.
+    if (std::isnan(d) || d != std::floor(d) || d < -0x1p63 || d >= 0x1p63) return -1;
     return static_cast<int64_t>(d);
   }
   return v;
@@ -168,8 +169,9 @@ int64_t parse_site(std::string_view s) {
   for (char c : s) {
     if (c == '-') continue;
     if (c < '0' || c > '9') return -1;
+    // More than 9 digits is no site id; stopping here also keeps v from overflowing.
+    if (++count > 9) return -1;
     v = v * 10 + (c - '0');
-    ++count;
   }
   return count == 9 ? v : -1;
 }

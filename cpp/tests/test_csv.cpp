@@ -167,6 +167,23 @@ TEST(Csv, Utf8Validation) {
   EXPECT_FALSE(airwatch::is_utf8("\xE2\x82"));                               // truncated at the end
 }
 
+// Found by fuzz_read_csv (UBSan): a site id of more than 9 digits overflowed int64 while its digits were
+// summed, and an integer column holding "1e300" or "1e19" (a float, whole, outside int64) was converted
+// to int64 anyway, which x86 turns into INT64_MIN. Both are invalid values: -1, and the row is flagged.
+TEST(Csv, OversizedIdsAndIntegersAreInvalidNotOverflowed) {
+  const std::string data =
+      "s,i\n"
+      "37069009999999999999,1e300\n"
+      "1234567890,1e19\n"
+      "17-031-0025,-9.3e18\n"
+      "170310025,9.0e18\n";
+  const auto t = airwatch::read_csv(data, {{"s", ColumnKind::site_id}, {"i", ColumnKind::int64}}, 1);
+  EXPECT_EQ(t.columns[0].i64, (std::vector<int64_t>{-1, -1, 170310025, 170310025}));
+  EXPECT_EQ(t.columns[1].i64, (std::vector<int64_t>{-1, -1, -1, 9000000000000000000}));
+  EXPECT_EQ(t.row_flags, (std::vector<uint8_t>{airwatch::kRowUnparseable, airwatch::kRowUnparseable,
+                                               airwatch::kRowUnparseable, 0}));
+}
+
 // Found by fuzz_read_csv (ASan): the header's fields with "" escapes were views into a vector of
 // unescaped strings, so the second such field moved the first one's string and left its view dangling.
 TEST(Csv, HeaderWithSeveralEscapedQuotes) {
