@@ -72,7 +72,8 @@ for target in "${TARGETS[@]}"; do
   if [ "$status" = FAILED ]; then
     echo "---- last lines of $log ----"
     grep -v -E '^#[0-9]+ +(NEW|REDUCE|pulse)' "$log" | tail -n 40
-    ls -t "$BUILD/artifacts/$target-"* 2>/dev/null | head -n 1 | sed 's/^/reproduce with the input: /'
+    artifact=$(ls -t "$BUILD/artifacts/$target-"* 2>/dev/null | head -n 1 || true)
+    [ -z "$artifact" ] || echo "the input: $artifact (run the target on it to reproduce)"
   fi
 done
 
