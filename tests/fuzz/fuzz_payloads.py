@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Atheris (libFuzzer for Python) on the payload parsers, through the API the validate flow calls.
 
 The contract under test is parse_payloads's: any bytes, of any payload kind, under any name, give either
@@ -6,8 +7,8 @@ Rows that come back have the normalized columns. The C++ reader below is reached
 flow would pass them, so its crashes show up here too (as a deadly signal).
 
 The first byte of an input picks the payload's kind and name; the rest is the payload. Run by
-scripts/fuzz.sh (make fuzz-smoke, make fuzz) with libFuzzer's options, e.g.
-    .venv/bin/python tests/fuzz/fuzz_payloads.py -max_total_time=20 tests/fuzz/corpus/payloads
+scripts/fuzz.sh (make fuzz-smoke, make fuzz) with libFuzzer's options; by hand, new inputs going to the
+first folder:  PATH=.venv/bin:$PATH tests/fuzz/fuzz_payloads.py -max_total_time=20 NEW tests/fuzz/corpus/payloads
 """
 
 from __future__ import annotations
