@@ -4,13 +4,26 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.airwatch-installed
-CPP_SOURCES := $(shell find cpp -type f) CMakeLists.txt pyproject.toml
+# cpp/fuzz (harnesses, corpora) is not part of the extension: a merged corpus does not rebuild it.
+CPP_SOURCES := $(shell find cpp -type f -not -path 'cpp/fuzz/*') CMakeLists.txt pyproject.toml
 CPP_BUILD := build/cpp
 STUB := src/airwatch/_core.pyi
 # Values are left out (--exclude-values): the stub types the module, it does not record its constants.
 STUBGEN := $(BIN)/python -m nanobind.stubgen -m airwatch._core --exclude-values --quiet
 
-.PHONY: help setup system-deps run test test-cpp test-sanitize test-py test-stack stack-up stack-down check-stub stub bench lint format clean
+# Fuzzing: seconds per target for `make fuzz` and for the short run in `make test`; FUZZ_TARGETS picks
+# some of read_csv ghcn_dly validate aqi aggregate payloads (all by default).
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 15
+FUZZ_TARGETS ?=
+ASAN_PY_BUILD := build/asan-py
+ASAN_PY_CXX := g++
+# The Python tests that drive the C++ core hardest, for test-asan-py.
+ASAN_PY_TESTS := tests/test_core.py tests/domain/test_parse.py tests/domain/test_kernels.py \
+  tests/domain/test_validate.py tests/domain/test_aqi.py tests/domain/test_weather.py tests/domain/test_features.py
+
+.PHONY: help setup system-deps fuzz-deps run test test-cpp test-sanitize test-asan-py test-py test-stack \
+  fuzz-build fuzz-smoke fuzz stack-up stack-down check-stub stub bench lint format clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -34,10 +47,26 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libgtest-dev clang-format >/dev/null; \
 	fi
 
+# clang with libFuzzer and its sanitizer runtimes (Debian's libclang-rt-N-dev for clang N), installed
+# only when a one-line fuzzer does not link.
+fuzz-deps:
+	@if ! command -v clang++ >/dev/null; then \
+	  echo "installing clang (Debian package)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq clang >/dev/null; \
+	fi
+	@probe='extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }'; \
+	if ! echo "$$probe" | clang++ -x c++ -fsanitize=fuzzer,address,undefined - -o /dev/null 2>/dev/null; then \
+	  rt=libclang-rt-$$(clang++ -dumpversion | cut -d. -f1)-dev; \
+	  echo "installing $$rt (Debian package: libFuzzer and the sanitizer runtimes)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq "$$rt" >/dev/null; \
+	fi
+
 run: setup  ## Run the main job on the embedded defaults (bundled sample, local store and MLflow, ephemeral Prefect)
 	$(BIN)/airwatch run
 
-test: check-stub lint test-cpp test-sanitize test-py test-stack  ## All checks: stub, lint, C++ (plain and sanitized), Python, the production stack
+test: check-stub lint test-cpp test-sanitize fuzz-smoke test-asan-py test-py test-stack  ## All checks: stub, lint, C++ (plain, sanitized, fuzzed), Python (plain and on the sanitized core), the production stack
 
 test-cpp: system-deps
 	cmake -S . -B $(CPP_BUILD) -DAIRWATCH_BUILD_PYTHON=OFF -DAIRWATCH_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -51,6 +80,34 @@ test-sanitize: system-deps  ## C++ unit tests under ASan + UBSan
 	cmake --build build/sanitize -j2
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --test-dir build/sanitize --output-on-failure
+
+# The libFuzzer harnesses of cpp/fuzz, built by clang with ASan and UBSan (and the core instrumented).
+fuzz-build: fuzz-deps
+	cmake -S . -B build/fuzz -DCMAKE_CXX_COMPILER=clang++ -DAIRWATCH_BUILD_PYTHON=OFF -DAIRWATCH_FUZZ=ON \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build build/fuzz -j2
+
+# From the committed corpora only, nothing written back; any crash, leak or sanitizer report fails.
+fuzz-smoke: fuzz-build setup  ## Each fuzz target (C++ parsers, rules and kernels; the Python payload parsers) for FUZZ_SMOKE_SECONDS
+	scripts/fuzz.sh smoke $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+
+fuzz: fuzz-build setup  ## Each fuzz target for FUZZ_SECONDS (600); inputs that add coverage are merged into the corpora
+	scripts/fuzz.sh long $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# The extension itself under ASan and UBSan (gcc's, as the normal build), in its own build folder, run by
+# the ordinary interpreter with gcc's ASan runtime preloaded (ASan must come first in the process), and
+# libstdc++ right after it: python is not linked with it, and ASan resolves the real __cxa_throw when
+# it starts, so without it the first C++ exception (CoreError) is an ASan CHECK failure.
+# Leak checks are off: CPython and NumPy keep allocations alive until exit by design.
+test-asan-py: setup  ## Focused Python tests against airwatch._core built with ASan + UBSan
+	cmake -S . -B $(ASAN_PY_BUILD) -DCMAKE_CXX_COMPILER=$(ASAN_PY_CXX) -DAIRWATCH_BUILD_PYTHON=ON -DAIRWATCH_SANITIZE=ON \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPython_EXECUTABLE=$(abspath $(BIN)/python) -Dnanobind_DIR=$$($(BIN)/python -m nanobind --cmake_dir) >/dev/null
+	cmake --build $(ASAN_PY_BUILD) -j2 --target _core
+	core=$$(ls $(ASAN_PY_BUILD)/_core*.so) && \
+	LD_PRELOAD="$$($(ASAN_PY_CXX) -print-file-name=libasan.so) $$($(ASAN_PY_CXX) -print-file-name=libstdc++.so)" \
+	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	AIRWATCH_TEST_CORE=$$core $(BIN)/python -m pytest -q -p no:cacheprovider -p tests.asan_core $(ASAN_PY_TESTS)
 
 # Two workers (pytest-xdist), each test file on one of them: the suite waits on servers and flows as
 # much as it computes, so it takes the two cores' time, not the sum.

@@ -1,5 +1,6 @@
 #include "airwatch/aggregate.hpp"
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -138,25 +139,27 @@ DailyAggregate ozone_mda8(const int32_t* site, const int32_t* day, const int32_t
                           std::size_t n, int threads) {
   check_rows(site, day, hour, n);
   return run_sites(site, n, threads, [&](std::size_t b, std::size_t e, DailyAggregate& out) {
-    // The site's hours on a dense grid from its first day to the day after its last (periods reach
-    // 7 hours into the next day).
-    const int32_t first = day[b];
-    const std::size_t days = static_cast<std::size_t>(day[e - 1] - first) + 2;
-    std::vector<double> hourly(days * 24, kNaN);
-    for (std::size_t i = b; i < e; ++i) {
-      hourly[static_cast<std::size_t>(day[i] - first) * 24 + static_cast<std::size_t>(hour[i])] = value[i];
-    }
-    for (double& v : hourly) v = std::isnan(v) ? kNaN : truncate3(v);
+    // Each day's periods reach 7 hours into the next day, so a day needs its own 24 hours and the
+    // next day's: a 48-hour window, not a grid over the site's whole span (which for a site with one
+    // stray row decades away, or day numbers far apart, was gigabytes, and its size overflowed int).
+    std::array<double, 48> window;
     std::size_t i = b;
     while (i < e) {
       const int32_t this_day = day[i];
-      const std::size_t d = static_cast<std::size_t>(this_day - first);
+      window.fill(kNaN);
+      std::size_t j = i;
+      for (; j < e && day[j] == this_day; ++j) window[static_cast<std::size_t>(hour[j])] = value[j];
+      const bool next_day = j < e && static_cast<int64_t>(day[j]) == static_cast<int64_t>(this_day) + 1;
+      for (std::size_t k = j; next_day && k < e && day[k] == day[j]; ++k) {
+        window[24 + static_cast<std::size_t>(hour[k])] = value[k];
+      }
+      for (double& v : window) v = std::isnan(v) ? kNaN : truncate3(v);
       double best = kNaN;
       int best_hour = -1;
       int periods = 0;
       for (int h = kOzoneFirstStart; h < kOzoneFirstStart + kOzonePeriods; ++h) {
         // Only the 17 periods starting 07:00-23:00 count, so only they are computed.
-        const double a = ozone_8h_average(hourly.data(), d * 24 + static_cast<std::size_t>(h), hourly.size());
+        const double a = ozone_8h_average(window.data(), static_cast<std::size_t>(h), window.size());
         if (std::isnan(a)) continue;
         ++periods;
         if (std::isnan(best) || a > best) {
@@ -171,7 +174,7 @@ DailyAggregate ozone_mda8(const int32_t* site, const int32_t* day, const int32_t
       out.valid.push_back(periods >= kOzoneMinPeriods || (!std::isnan(best) && best > kOzoneStandard) ? 1
                                                                                                       : 0);
       out.max_hour.push_back(best_hour);
-      while (i < e && day[i] == this_day) ++i;
+      i = j;
     }
   });
 }

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cmath>
+#include <limits>
 
 namespace airwatch {
 namespace {
@@ -49,6 +50,10 @@ int lookup(const std::array<Segment, N>& table, double c) noexcept {
     }
   }
   const double index = (seg->i_hi - seg->i_lo) / (seg->c_hi - seg->c_lo) * (c - seg->c_lo) + seg->i_lo;
+  // Far above the top breakpoint (or at infinity) the extended segment leaves int's range, where
+  // lround's result is unspecified: x86 gives LONG_MIN, which became an AQI of 0, "Good".
+  constexpr int kTop = std::numeric_limits<int>::max();
+  if (!(index < kTop)) return kTop;
   // Round half up; the epsilon keeps an exact .5 computed as .49999.. from rounding down.
   return static_cast<int>(std::lround(index + 1e-9));
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <deque>
 #include <exception>
 #include <limits>
 #include <string>
@@ -22,9 +23,10 @@ struct UnterminatedQuote {
 };
 
 // Splits one line into fields (views into the line, or into scratch for fields with "" escapes).
-// Returns false on an unterminated quote.
+// Returns false on an unterminated quote. scratch is a deque because the views into it must survive
+// the next field's push_back; a vector moved its strings and left the views dangling.
 bool split_line(std::string_view line, std::vector<std::string_view>& fields,
-                std::vector<std::string>& scratch) {
+                std::deque<std::string>& scratch) {
   fields.clear();
   scratch.clear();
   std::size_t i = 0;
@@ -119,7 +121,8 @@ int64_t parse_int(std::string_view s) {
   if (ptr != s.data() + s.size()) {
     // "1.0" style integers appear in some exports.
     const double d = parse_double(s);
-    if (std::isnan(d) || d != std::floor(d)) return -1;
+    // Outside int64's range (1e300, inf) the conversion is undefined behaviour.
+    if (std::isnan(d) || d != std::floor(d) || d < -0x1p63 || d >= 0x1p63) return -1;
     return static_cast<int64_t>(d);
   }
   return v;
@@ -166,8 +169,9 @@ int64_t parse_site(std::string_view s) {
   for (char c : s) {
     if (c == '-') continue;
     if (c < '0' || c > '9') return -1;
+    // More than 9 digits is no site id; stopping here also keeps v from overflowing.
+    if (++count > 9) return -1;
     v = v * 10 + (c - '0');
-    ++count;
   }
   return count == 9 ? v : -1;
 }
@@ -288,7 +292,9 @@ void parse_chunk(std::string_view chunk, const std::vector<ColumnRequest>& req, 
     std::fill(seen.begin(), seen.end(), 0);
     while (true) {
       std::string_view value;
-      if (*p == '"') {
+      // After a trailing comma p may be at the end: the row's last field is empty, and *p is not
+      // ours to read (a memory-mapped file can end on a page boundary).
+      if (p < end && *p == '"') {
         const char* q = ++p;
         bool escaped = false;
         while (true) {
@@ -391,6 +397,11 @@ int32_t days_from_civil(int year, unsigned month, unsigned day) noexcept {
 }
 
 CsvTable read_csv(std::string_view data, const std::vector<ColumnRequest>& req, int threads) {
+  return read_csv_chunked(data, req, threads, std::size_t{1} << 20);
+}
+
+CsvTable read_csv_chunked(std::string_view data, const std::vector<ColumnRequest>& req, int threads,
+                          std::size_t chunk_bytes) {
   // A UTF-8 byte-order mark would become part of the first column's name.
   if (data.starts_with("\xEF\xBB\xBF")) data.remove_prefix(3);
   const std::size_t header_end = data.find('\n');
@@ -403,7 +414,7 @@ CsvTable read_csv(std::string_view data, const std::vector<ColumnRequest>& req, 
     throw Error("not a text CSV file: the header has NUL bytes (binary data, or UTF-16 text)");
   if (!is_utf8(header_line)) throw Error("not a text CSV file: the header is not UTF-8");
   std::vector<std::string_view> fields;
-  std::vector<std::string> scratch;
+  std::deque<std::string> scratch;
   if (!split_line(header_line, fields, scratch)) throw Error("unterminated quote in the header line");
 
   CsvTable table;
@@ -416,7 +427,9 @@ CsvTable read_csv(std::string_view data, const std::vector<ColumnRequest>& req, 
 
   const std::string_view body =
       header_end == std::string_view::npos ? std::string_view{} : data.substr(header_end + 1);
-  const int parts = std::max(1, std::min(threads, static_cast<int>(body.size() / (1 << 20)) + 1));
+  const std::size_t wanted = body.size() / std::max<std::size_t>(chunk_bytes, 1) + 1;
+  const int parts =
+      static_cast<int>(std::max<std::size_t>(1, std::min<std::size_t>(std::max(threads, 1), wanted)));
   std::vector<std::string_view> chunks;
   std::size_t start = 0;
   for (int p = 1; p <= parts && start < body.size(); ++p) {

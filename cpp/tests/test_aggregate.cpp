@@ -80,3 +80,28 @@ TEST(Pm25Daily, CompletenessAndBadInput) {
   const auto empty = airwatch::pm25_daily(nullptr, nullptr, nullptr, nullptr, 0, 1);
   EXPECT_TRUE(empty.value.empty());
 }
+
+// Found by fuzz_aggregate: ozone_mda8 laid each site's hours on a grid from its first to its last day.
+// Day numbers 4e9 apart overflowed int32 in the grid's size (UB, then a huge allocation), and a site
+// with one stray row years away allocated gigabytes. A day's MDA8 needs only that day and the next.
+TEST(Mda8, DaysFarApartNeedNoGridBetweenThem) {
+  const std::vector<int32_t> site(24 + 8, 1);
+  std::vector<int32_t> day, hour;
+  std::vector<double> v;
+  for (const int32_t d : {-2000000000, 2000000000}) {
+    for (int h = 0; h < (d < 0 ? 24 : 8); ++h) {
+      day.push_back(d);
+      hour.push_back(h);
+      v.push_back(0.040 + 0.001 * h);
+    }
+  }
+  const auto r = airwatch::ozone_mda8(site.data(), day.data(), hour.data(), v.data(), v.size(), 1);
+  ASSERT_EQ(r.day, (std::vector<int32_t>{-2000000000, 2000000000}));
+  // Periods starting 7..18 of the first day have 6+ hours (the next day in the data is not the next
+  // day); the highest, 0.060, starts at 17. The second day has hours 0..7: no period of 6 hours.
+  EXPECT_DOUBLE_EQ(r.value[0], 0.060);
+  EXPECT_EQ(r.max_hour[0], 17);
+  EXPECT_EQ(r.count[0], 12);
+  EXPECT_TRUE(std::isnan(r.value[1]));
+  EXPECT_EQ(r.count[1], 0);
+}

@@ -50,6 +50,20 @@ TEST(Aqi, MissingAndNegative) {
   EXPECT_EQ(aqi(Pollutant::pm25, -2.5), 0);
 }
 
+// Found by fuzz_aqi: an ozone MDA8 of 1.8e215 ppm had an AQI of 0 (lround out of range), below that of
+// 0.03 ppm. Absurd values come from a broken model or unit mix-up and must read as Hazardous.
+TEST(Aqi, HugeAndInfiniteConcentrationsSaturate) {
+  constexpr int top = std::numeric_limits<int>::max();
+  for (const Pollutant p : {Pollutant::pm25, Pollutant::ozone}) {
+    EXPECT_EQ(aqi(p, 1.820165246823656e+215), top);
+    EXPECT_EQ(aqi(p, std::numeric_limits<double>::max()), top);
+    EXPECT_EQ(aqi(p, std::numeric_limits<double>::infinity()), top);
+    EXPECT_EQ(aqi(p, -std::numeric_limits<double>::infinity()), 0);
+    EXPECT_EQ(airwatch::aqi_category(aqi(p, 1e300)), airwatch::kCategoryCount - 1);
+  }
+  EXPECT_LE(aqi(Pollutant::ozone, 1e6), aqi(Pollutant::ozone, 1e12));
+}
+
 TEST(Aqi, Truncation) {
   EXPECT_DOUBLE_EQ(airwatch::truncate_concentration(Pollutant::pm25, 35.49), 35.4);
   EXPECT_DOUBLE_EQ(airwatch::truncate_concentration(Pollutant::pm25, 35.4), 35.4);

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -74,6 +76,26 @@ TEST(Csv, ShortRowsAreFlaggedAndQuotesChecked) {
   EXPECT_THROW(airwatch::read_csv("", {}, 1), airwatch::Error);
 }
 
+// Found by fuzz_read_csv: a file ending in a comma, with no newline, read the byte after the data. Here
+// that byte is a quote, which made the empty last field look like an unterminated quoted one; under
+// ASan a buffer of exactly the file's size is a heap-buffer-overflow.
+TEST(Csv, TrailingCommaAtTheEndOfTheDataReadsNothingPastIt) {
+  const std::string backing = "a,b\n1,\"";
+  const std::string_view data(backing.data(), backing.size() - 1);
+  const auto t = airwatch::read_csv(data, {{"a", ColumnKind::float64}, {"b", ColumnKind::dictionary}}, 1);
+  ASSERT_EQ(t.rows, 1u);
+  EXPECT_EQ(t.row_flags, (std::vector<uint8_t>{0}));
+  EXPECT_DOUBLE_EQ(t.columns[0].f64[0], 1.0);
+  EXPECT_EQ(t.columns[1].categories, (std::vector<std::string>{""}));
+
+  const std::string exact = "a,b\n1,";
+  const std::unique_ptr<char[]> heap(new char[exact.size()]);
+  std::memcpy(heap.get(), exact.data(), exact.size());
+  EXPECT_EQ(
+      airwatch::read_csv(std::string_view(heap.get(), exact.size()), {{"b", ColumnKind::float64}}, 1).rows,
+      1u);
+}
+
 TEST(Csv, LeapDaysAndCivilDays) {
   EXPECT_EQ(airwatch::days_from_civil(1970, 1, 1), 0);
   EXPECT_EQ(airwatch::days_from_civil(2000, 2, 29), 11016);
@@ -145,6 +167,35 @@ TEST(Csv, Utf8Validation) {
   EXPECT_FALSE(airwatch::is_utf8("\xE2\x82"));                               // truncated at the end
 }
 
+// Found by fuzz_read_csv (UBSan): a site id of more than 9 digits overflowed int64 while its digits were
+// summed, and an integer column holding "1e300" or "1e19" (a float, whole, outside int64) was converted
+// to int64 anyway, which x86 turns into INT64_MIN. Both are invalid values: -1, and the row is flagged.
+TEST(Csv, OversizedIdsAndIntegersAreInvalidNotOverflowed) {
+  const std::string data =
+      "s,i\n"
+      "37069009999999999999,1e300\n"
+      "1234567890,1e19\n"
+      "17-031-0025,-9.3e18\n"
+      "170310025,9.0e18\n";
+  const auto t = airwatch::read_csv(data, {{"s", ColumnKind::site_id}, {"i", ColumnKind::int64}}, 1);
+  EXPECT_EQ(t.columns[0].i64, (std::vector<int64_t>{-1, -1, 170310025, 170310025}));
+  EXPECT_EQ(t.columns[1].i64, (std::vector<int64_t>{-1, -1, -1, 9000000000000000000}));
+  EXPECT_EQ(t.row_flags, (std::vector<uint8_t>{airwatch::kRowUnparseable, airwatch::kRowUnparseable,
+                                               airwatch::kRowUnparseable, 0}));
+}
+
+// Found by fuzz_read_csv (ASan): the header's fields with "" escapes were views into a vector of
+// unescaped strings, so the second such field moved the first one's string and left its view dangling.
+TEST(Csv, HeaderWithSeveralEscapedQuotes) {
+  const auto t =
+      airwatch::read_csv("\"a\"\"1\",\"b\"\"2\",\"c \"\"3\"\" long enough to live on the heap\",d\n1,2,3,4\n",
+                         {{"b\"2", ColumnKind::float64}}, 1);
+  EXPECT_EQ(t.header,
+            (std::vector<std::string>{"a\"1", "b\"2", "c \"3\" long enough to live on the heap", "d"}));
+  ASSERT_TRUE(t.columns[0].present);
+  EXPECT_DOUBLE_EQ(t.columns[0].f64[0], 2.0);
+}
+
 TEST(Csv, RandomBytesAreAnErrorOrCleanText) {
   // Garbage in must give airwatch::Error or a table whose strings are all UTF-8; never a crash
   // (the sanitizer build runs this too).
@@ -162,5 +213,32 @@ TEST(Csv, RandomBytesAreAnErrorOrCleanText) {
       } catch (const airwatch::Error&) {
       }
     }
+  }
+}
+
+TEST(Csv, SmallChunksGiveTheSameTableAsOnePass) {
+  const std::string data =
+      "Date,Site ID,Name,Value\n"
+      "2001-07-14,17-031-0025,Caf\xE9,1.5\n"
+      "\"2001-07-15\",170310025,\"B, \"\"quoted\"\"\",2\n"
+      "\n"
+      "2001-07-16,bad,Caf\xE9,.\r\n"
+      "short\n";
+  const std::vector<airwatch::ColumnRequest> req = {{"Date", ColumnKind::date},
+                                                    {"Site ID", ColumnKind::site_id},
+                                                    {"Name", ColumnKind::dictionary},
+                                                    {"Value", ColumnKind::float64}};
+  const auto one = airwatch::read_csv(data, req, 1);
+  for (int threads : {2, 3, 5}) {
+    const auto split = airwatch::read_csv_chunked(data, req, threads, 1);
+    EXPECT_EQ(split.rows, one.rows);
+    EXPECT_EQ(split.row_flags, one.row_flags);
+    EXPECT_EQ(split.columns[0].i32, one.columns[0].i32);
+    EXPECT_EQ(split.columns[1].i64, one.columns[1].i64);
+    EXPECT_EQ(split.columns[2].i32, one.columns[2].i32);
+    EXPECT_EQ(split.columns[2].categories, one.columns[2].categories);
+    ASSERT_EQ(split.columns[3].f64.size(), one.columns[3].f64.size());
+    EXPECT_DOUBLE_EQ(split.columns[3].f64[0], one.columns[3].f64[0]);
+    EXPECT_TRUE(std::isnan(split.columns[3].f64[2]));
   }
 }

@@ -19,7 +19,8 @@ double truncate_concentration(Pollutant pollutant, double concentration) noexcep
 
 // AQI of one daily concentration (PM2.5 24-hour mean in ug/m3, ozone MDA8 in ppm).
 // NaN gives kMissingAqi; negative concentrations (real values near the detection limit) give 0;
-// above the top breakpoint the last segment is extended, as EPA's AirData files do (545.8 ug/m3 -> 939).
+// above the top breakpoint the last segment is extended, as EPA's AirData files do (545.8 ug/m3 -> 939),
+// up to INT_MAX (infinity included), so the index never decreases as the concentration grows.
 int aqi(Pollutant pollutant, double concentration) noexcept;
 
 // Category index (0..5) of an AQI value, kMissingAqi for a missing one.

@@ -53,6 +53,11 @@ struct CsvTable {
 // and categories are always UTF-8.
 CsvTable read_csv(std::string_view data, const std::vector<ColumnRequest>& columns, int threads = 2);
 
+// read_csv with a body of chunk_bytes or more split over up to `threads` threads (read_csv: 1 MiB), so
+// tests and the fuzzer reach the split path, and its merge of the chunks, with small inputs.
+CsvTable read_csv_chunked(std::string_view data, const std::vector<ColumnRequest>& columns, int threads,
+                          std::size_t chunk_bytes);
+
 // Whether s is well-formed UTF-8 (as Python's strict decoder requires).
 bool is_utf8(std::string_view s) noexcept;
 
