@@ -2,8 +2,8 @@
 // views of NumPy/Arrow buffers, outputs are NumPy arrays that own the C++ allocation. Every kernel
 // releases the GIL while it runs. Array arguments are not converted implicitly: a float array passed
 // where day numbers are expected is a TypeError, not a silent truncation. Results are plain tuples in a
-// fixed order (a dict of named arrays where there are many); airwatch/core.py, the only importer of this module, names their fields. Bad input
-// (airwatch::Error) raises CoreError, a ValueError.
+// fixed order (a dict of named arrays where there are many); airwatch/core.py, the only importer of this
+// module, names their fields. Bad input (airwatch::Error) raises CoreError, a ValueError.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/optional.h>
@@ -253,10 +253,10 @@ std::tuple<std::size_t, double, std::size_t, double, double> py_category_scores(
 }
 
 // Named arrays rather than a tuple: the verification set has 27 outputs.
-nb::dict py_verify_groups(const std::string& pollutant, In<int32_t> group, std::size_t groups, In<double> forecast,
-                          In<double> observed, std::optional<In<double>> persistence,
-                          std::optional<In<double>> climatology, std::optional<In<double>> lower,
-                          std::optional<In<double>> upper, int event_category) {
+nb::typed<nb::dict, nb::str, nb::object> py_verify_groups(
+    const std::string& pollutant, In<int32_t> group, std::size_t groups, In<double> forecast,
+    In<double> observed, std::optional<In<double>> persistence, std::optional<In<double>> climatology,
+    std::optional<In<double>> lower, std::optional<In<double>> upper, int event_category) {
   const std::size_t n = group.shape(0);
   require_same_length(n, forecast.shape(0), "forecast");
   require_same_length(n, observed.shape(0), "observed");
@@ -307,7 +307,7 @@ nb::dict py_verify_groups(const std::string& pollutant, In<int32_t> group, std::
   scores("frequency_bias", v.frequency_bias);
   scores("hss", v.hss);
   counts("confusion", v.confusion);
-  return out;
+  return nb::typed<nb::dict, nb::str, nb::object>(out);
 }
 
 std::tuple<double, double, double, Out<double>> py_drift(In<double> reference, In<double> current, int bins) {
@@ -489,14 +489,16 @@ NB_MODULE(_core, m) {
         "observed"_a.noconvert(), "threshold_category"_a = 2,
         "(n, hit_rate, events, pod, far): AQI-category hit rate, and POD/FAR for days at or above "
         "threshold_category (2 = USG).");
-  m.def("verify_groups", &py_verify_groups, "pollutant"_a, "group"_a.noconvert(), "groups"_a,
-        "forecast"_a.noconvert(), "observed"_a.noconvert(), "persistence"_a.noconvert() = nb::none(),
-        "climatology"_a.noconvert() = nb::none(), "lower"_a.noconvert() = nb::none(),
-        "upper"_a.noconvert() = nb::none(), "event_category"_a = 2,
-        "Forecast verification per group: a dict of per-group arrays (n, bias, mae, rmse, corr, skill against "
-        "persistence and climatology, interval coverage, category hit and within-one rates, the 2x2 contingency "
-        "of category >= event_category with POD, false-alarm ratio, CSI, frequency bias and HSS) and "
-        "'confusion', groups x 6 x 6 counts flattened.");
+  m.def(
+      "verify_groups", &py_verify_groups, "pollutant"_a, "group"_a.noconvert(), "groups"_a,
+      "forecast"_a.noconvert(), "observed"_a.noconvert(), "persistence"_a.noconvert() = nb::none(),
+      "climatology"_a.noconvert() = nb::none(), "lower"_a.noconvert() = nb::none(),
+      "upper"_a.noconvert() = nb::none(), "event_category"_a = 2,
+      "Forecast verification per group: a dict of per-group arrays (n, bias, mae, rmse, corr, skill against "
+      "persistence and climatology, interval coverage, category hit and within-one rates, the 2x2 "
+      "contingency "
+      "of category >= event_category with POD, false-alarm ratio, CSI, frequency bias and HSS) and "
+      "'confusion', groups x 6 x 6 counts flattened.");
   m.def("drift", &py_drift, "reference"_a.noconvert(), "current"_a.noconvert(), "bins"_a = 10,
         "(psi, ks, wasserstein, edges): PSI over reference-quantile bins, Kolmogorov-Smirnov statistic and "
         "Wasserstein-1 distance.");

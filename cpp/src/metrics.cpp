@@ -90,7 +90,9 @@ double ratio(double num, double den) noexcept {
   return den != 0.0 ? num / den : std::numeric_limits<double>::quiet_NaN();
 }
 
-bool present(const double* column, std::size_t i) noexcept { return column != nullptr && !std::isnan(column[i]); }
+bool present(const double* column, std::size_t i) noexcept {
+  return column != nullptr && !std::isnan(column[i]);
+}
 
 }  // namespace
 

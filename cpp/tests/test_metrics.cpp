@@ -71,7 +71,8 @@ TEST(Metrics, VerifyGroupsMatchesHandComputation) {
   EXPECT_EQ(v.n_climatology[0], 0);
   // Inside the interval: 12 in [8,14], 50 in [35,55]; 40 not in [20,35], 20 not in [50,70].
   EXPECT_DOUBLE_EQ(v.coverage[0], 0.5);
-  // Categories (forecast, observed): (Moderate, Moderate), (USG, USG), (Moderate, USG), (Unhealthy, Moderate).
+  // Categories (forecast, observed): (Moderate, Moderate), (USG, USG), (Moderate, USG), (Unhealthy,
+  // Moderate).
   EXPECT_DOUBLE_EQ(v.hit_rate[0], 0.5);
   EXPECT_DOUBLE_EQ(v.within_one[0], 0.75);
   EXPECT_EQ(v.hits[0], 1);

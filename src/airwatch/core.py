@@ -235,18 +235,16 @@ def verify_groups(
     upper: npt.ArrayLike | None = None,
     event_category: int = 2,
 ) -> GroupVerification:
-    """Bias, MAE, RMSE, correlation, skill against persistence and climatology, interval coverage, AQI
-    category hit and within-one rates, and the contingency of AQI above 100 (event_category 2) with POD,
-    false-alarm ratio, CSI, frequency bias and Heidke skill, per group, in one pass over the pairs.
+    """The verification set per group, in one pass over the pairs.
 
-    group: each pair's group, 0..groups-1. A pair counts where forecast and observation exist; each
-    skill is scored on the pairs where its reference exists too.
+    Bias, MAE, RMSE, correlation, skill against persistence and climatology, interval coverage, AQI
+    category hit and within-one rates, and the contingency of AQI above 100 (event_category 2) with POD,
+    false-alarm ratio, CSI, frequency bias and Heidke skill. group: each pair's group, 0..groups-1. A
+    pair counts where forecast and observation exist; each skill is scored on the pairs where its
+    reference exists too.
     """
-    optional = {
-        name: None if values is None else _f64(values, name)
-        for name, values in (("persistence", persistence), ("climatology", climatology), ("lower", lower),
-                             ("upper", upper))  # fmt: skip
-    }
+    references = {"persistence": persistence, "climatology": climatology, "lower": lower, "upper": upper}
+    optional = {name: None if values is None else _f64(values, name) for name, values in references.items()}
     out = _core.verify_groups(pollutant, _i32(group, "group"), int(groups), _f64(forecast, "forecast"),
                               _f64(observed, "observed"), optional["persistence"], optional["climatology"],
                               optional["lower"], optional["upper"], event_category)  # fmt: skip
