@@ -14,7 +14,13 @@ The same layout under a local folder or ``s3://bucket/prefix``::
     models/<pollutant>/promotions/<utc>_<model>-v<version>.json  promotion decisions (append-only)
     predictions/<pollutant>/<issue-date>/predictions_<issued-utc>_<model>-v<version>.parquet  day+1..3
     predictions/<pollutant>/<issue-date>/predictions_<issued-utc>_<model>-v<version>.json  its manifest
-    monitoring/<kind>/<date>/report.json               verification and drift, per monitor run
+    monitoring/<table>/<pollutant>/...                 verification (pairs, scores, daily, confusion), drift,
+                                                       stale sites: datasets, versioned like processed/
+    monitoring/alerts/<pollutant>/<utc>_<kind>.json    every alert message, with whether it was delivered
+    monitoring/retrains/<pollutant>/<utc>.json         every retraining the monitor started, and why
+    monitoring/replays/<pollutant>/<replay-id>.json    what a replay issued (skipped when run again)
+    state/incidents/<pollutant>.json                   the monitor's open and resolved incidents
+    state/retrain/<pollutant>.json                     when the monitor last started a retraining
     state/watermarks/..., state/backfills/...          where incremental ingests and backfills stand
     locks/<name>.lock                                  create-only locks
     mlflow/                                            MLflow's SQLite file and artifacts (embedded default)
@@ -144,9 +150,41 @@ def predictions_manifest_key(predictions_key: str) -> str:
     return predictions_key.removesuffix(".parquet") + ".json"
 
 
-def monitoring_key(kind: str, day: str, name: str) -> str:
-    """What the monitor stage writes: monitoring/<kind>/<date>/<name>."""
-    return f"monitoring/{kind}/{day}/{name}"
+MONITORING_TABLES = ("pairs", "scores", "daily", "confusion", "drift", "stale")
+
+
+def monitoring(table: str, pollutant: str) -> str:
+    """A monitoring dataset: verification pairs and scores, drift, stale sites, per pollutant."""
+    assert table in MONITORING_TABLES, table
+    return f"monitoring/{table}/{pollutant}"
+
+
+def alerts_prefix(pollutant: str) -> str:
+    return f"monitoring/alerts/{pollutant}/"
+
+
+def alert_key(pollutant: str, stamp: str, kind: str) -> str:
+    return f"{alerts_prefix(pollutant)}{stamp}_{kind}.json"
+
+
+def retrains_prefix(pollutant: str) -> str:
+    return f"monitoring/retrains/{pollutant}/"
+
+
+def retrain_record_key(pollutant: str, stamp: str) -> str:
+    return f"{retrains_prefix(pollutant)}{stamp}.json"
+
+
+def replay_key(pollutant: str, replay_id: str) -> str:
+    return f"monitoring/replays/{pollutant}/{replay_id}.json"
+
+
+def incidents_key(pollutant: str) -> str:
+    return f"state/incidents/{pollutant}.json"
+
+
+def retrain_state_key(pollutant: str) -> str:
+    return f"state/retrain/{pollutant}.json"
 
 
 def watermark_key(service: str, params: list[str], geography: str) -> str:

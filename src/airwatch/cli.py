@@ -405,6 +405,88 @@ def predict(store: StoreOpt = None, pollutants: PollutantsOpt = None) -> None:
                       f"{', '.join(s.forecast_dates)} -> {s.key}")  # fmt: skip
 
 
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Score forecast dates before this day (YYYY-MM-DD), or 'data': the day after each "
+        "pollutant's newest observation. Default: today.",
+    ),
+]
+
+
+@app.command()
+def monitor(
+    store: StoreOpt = None,
+    pollutants: PollutantsOpt = None,
+    days: Annotated[int | None, typer.Option("--days", min=1, help="Scoring window in days (default: settings).")] = (
+        None
+    ),
+    as_of: AsOfOpt = None,
+) -> None:
+    """Verify published forecasts on the actuals that arrived, check drift, alert, start retraining."""
+    _prepare(store)
+    _check_as_of(as_of)
+    from airwatch.flows.monitor import monitor_flow
+
+    for m in _run("monitor", lambda: monitor_flow(store, _pollutants(pollutants), days, as_of)):
+        _print_monitor(m)
+
+
+@app.command()
+def replay(
+    store: StoreOpt = None,
+    pollutants: PollutantsOpt = None,
+    days: Annotated[int, typer.Option("--days", min=1, max=366, help="Issue days to replay.")] = 30,
+) -> None:
+    """Issue the last DAYS days' forecasts of the data as the daily schedule would have, then verify them."""
+    _prepare(store)
+    from airwatch.flows.replay import replay_flow
+
+    result = _run("replay", lambda: replay_flow(store, _pollutants(pollutants), days))
+    for r in result.replays:
+        done = " (done before)" if r.skipped else ""
+        console.print(f"replay: {r.pollutant} {r.issues} issue days {r.first_issue}..{r.last_issue}, model fitted "
+                      f"through {r.trained_through} ({r.model_id}){done}")  # fmt: skip
+    for m in result.monitor:
+        _print_monitor(m)
+
+
+def _check_as_of(as_of: str | None) -> None:
+    if as_of not in (None, "data"):
+        _day(as_of, "--as-of")
+
+
+def _print_monitor(m: Any) -> None:
+    from rich.markup import escape
+
+    window = f"{m.scores[0]['window_start']}..{m.scores[0]['window_end']}" if m.scores else ""
+    table = Table(title=f"{m.pollutant}: forecasts verified over {window}, every site (FAR: false-alarm ratio)")
+    for col in ("horizon", "pairs", "bias", "MAE", "RMSE", "corr", "skill vs pers. %", "skill vs clim. %",
+                "category hit %", "within one %", "in 80% interval %", "POD", "FAR", "CSI", "HSS"):  # fmt: skip
+        table.add_column(col)
+
+    def pct(v: float) -> str:
+        return "-" if v != v else f"{100 * v:.1f}"
+
+    def num(v: float) -> str:
+        return "-" if v != v else f"{v:.3g}"
+
+    for s in m.scores:
+        table.add_row(f"day+{s['horizon_days']}", str(s["n"]), num(s["bias"]), num(s["mae"]), num(s["rmse"]),
+                      num(s["corr"]), pct(s["skill_vs_persistence"]), pct(s["skill_vs_climatology"]),
+                      pct(s["category_hit_rate"]), pct(s["within_one_category"]), pct(s["interval_coverage"]),
+                      num(s["pod"]), num(s["far"]), num(s["csi"]), num(s["hss"]))  # fmt: skip
+    console.print(table if m.scores else f"monitor: {m.pollutant}: no forecast verified yet before {m.as_of}")
+    drift = ", ".join(m.drifted) if m.drifted else ("none" if not m.drift_note else f"not evaluated ({m.drift_note})")
+    incidents = ", ".join(m.open_incidents) or "none"
+    console.print(escape(f"  drift: {drift}; stale sites: {m.stale_sites}; open incidents: {incidents}"))
+    for text in m.messages:
+        console.print(escape(f"  alert: {text}"))
+    if m.retraining:
+        console.print(escape(f"  retraining started: {m.retraining}"))
+
+
 quarantine_app = typer.Typer(help="Files no stage could read: list them, release them for another try, or delete.")
 app.add_typer(quarantine_app, name="quarantine")
 

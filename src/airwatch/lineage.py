@@ -37,6 +37,23 @@ STAGE_MODULES: dict[str, tuple[str, ...]] = {
         _CORE,
     ),
     "predict": ("airwatch.domain.predict", "airwatch.domain.weather", "airwatch.io.registry", _CORE),
+    "replay": (
+        "airwatch.domain.predict",
+        "airwatch.domain.train",
+        "airwatch.domain.weather",
+        "airwatch.flows.replay",
+        "airwatch.io.registry",
+        _CORE,
+    ),
+    "monitor": (
+        "airwatch.domain.alerts",
+        "airwatch.domain.drift",
+        "airwatch.domain.monitor",
+        "airwatch.domain.sites",
+        "airwatch.domain.transform",
+        "airwatch.flows.monitor",
+        _CORE,
+    ),
 }
 
 

@@ -155,11 +155,61 @@ class AlertSettings(_Section):
     """Where failures are reported."""
 
     webhook_url: SecretStr | None = Field(
-        None, description="Slack-compatible webhook (JSON {'text': ...}) called when a flow run fails or crashes."
+        None,
+        description="Slack-compatible webhook (JSON {'text': ...}) called when a flow run fails or crashes, and "
+        "by the monitor's incidents (drift, skill, coverage, stale data, AQI above 150).",
     )
     watchdog_hours: float = Field(
         26.0, gt=0.0, description="Alert when a daily deployment has had no completed run for this long."
     )
+
+
+class MonitorSettings(_Section):
+    """Verification, drift, alerts and the retraining they start (the monitor stage)."""
+
+    window_days: int = Field(30, ge=1, description="Scores cover this many days before the monitor's date.")
+    drift_psi: float = Field(0.2, gt=0.0, description="A feature has drifted at this PSI or above.")
+    drift_ks: float = Field(0.1, gt=0.0, le=1.0, description="... or at this Kolmogorov-Smirnov statistic or above.")
+    drift_margin_weeks: int = Field(
+        2, ge=0, le=26, description="The training reference keeps the batch's calendar weeks, plus or minus this."
+    )
+    drift_batch_days: int = Field(
+        7, ge=1, description="The inference batch compared: the forecast inputs of this many latest issue days."
+    )
+    drift_min_values: int = Field(
+        200, ge=10, description="A feature with fewer values on either side is reported as not evaluated."
+    )
+    skill_days: int = Field(7, ge=1, description="Alert when day+1 skill over this many latest days ...")
+    min_skill: float = Field(0.0, description="... falls below this (0: no better than persistence).")
+    skill_min_pairs: int = Field(20, ge=1, description="Judge skill only over at least this many pairs.")
+    coverage_band: tuple[float, float] = Field(
+        (0.7, 0.9), description="Alert when the 80% interval's coverage over the window leaves this band."
+    )
+    coverage_min_pairs: int = Field(30, ge=1, description="Judge coverage only over at least this many pairs.")
+    stale_days: int = Field(
+        2,
+        ge=1,
+        description="A site that reported in the last 60 days is stale after this many quiet days "
+        "(or twice its usual gap between samples, if longer).",
+    )
+    health_aqi: int = Field(150, ge=0, le=500, description="Public-health alert when a forecast AQI exceeds this.")
+    renotify_hours: float = Field(
+        24.0, ge=0.0, description="Remind of an incident still open after this long (0: never)."
+    )
+    throttle_hours: float = Field(
+        6.0, ge=0.0, description="An incident that reopens within this long of its last message is not re-sent."
+    )
+    retrain: bool = Field(True, description="Drift or degraded skill starts the training flow.")
+    retrain_cooldown_hours: float = Field(
+        72.0, ge=0.0, description="At most one retraining of a pollutant started by the monitor in this long."
+    )
+
+    @field_validator("coverage_band")
+    @classmethod
+    def _band(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not 0.0 <= value[0] < value[1] <= 1.0:
+            raise ValueError("must be two shares low,high with 0 <= low < high <= 1")
+        return value
 
 
 # The validate stage's section is named like the stage; pydantic warns that the name shadows the
@@ -206,6 +256,7 @@ class Settings(BaseSettings):
     weather: WeatherSettings = Field(default_factory=WeatherSettings)
     runner: RunnerSettings = Field(default_factory=RunnerSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
 
     @field_validator("store")
     @classmethod

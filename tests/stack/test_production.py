@@ -15,46 +15,31 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
+
+from tests.fakes.webhook import Webhook, webhook_receiver
 
 pytestmark = pytest.mark.stack
 REPO = Path(__file__).resolve().parents[2]
 AIRWATCH = str(Path(sys.executable).with_name("airwatch"))
 
 
-class Receiver(BaseHTTPRequestHandler):
-    """A Slack-compatible incoming webhook: keeps each POST's JSON body."""
-
-    posts: ClassVar[list[dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        Receiver.posts.append(json.loads(body))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
+@pytest.fixture(scope="module")
+def hook() -> Iterator[Webhook]:
+    with webhook_receiver() as receiver:
+        yield receiver
 
 
 @pytest.fixture(scope="module")
-def hook() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def deployment_env(stack_env: dict[str, str], hook: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def deployment_env(
+    stack_env: dict[str, str], hook: Webhook, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
     """The stack's client environment for one test run: its own bucket prefix, models and work pool."""
     tag = uuid.uuid4().hex[:8]
     folder = tmp_path_factory.mktemp("input")
@@ -74,7 +59,7 @@ def deployment_env(stack_env: dict[str, str], hook: str, tmp_path_factory: pytes
         "AIRWATCH_TRAIN__VALIDATION_DAYS": "150",
         "AIRWATCH_TRAIN__LIGHTGBM_ROUNDS": "30",
         "AIRWATCH_WEATHER__MODE": "none",
-        "AIRWATCH_ALERTS__WEBHOOK_URL": hook,
+        "AIRWATCH_ALERTS__WEBHOOK_URL": hook.url,
         "PREFECT_WORKER_QUERY_SECONDS": "2",
         "TEST_TAG": tag,
         "TEST_SPEC": str(spec),
@@ -98,7 +83,7 @@ print(json.dumps({{"state": run.state.name, "message": run.state.message or "", 
     return python(env, code)  # type: ignore[no-any-return]
 
 
-def test_deployments_run_the_pipeline_on_s3_mlflow_and_prefect(deployment_env: dict[str, str]) -> None:
+def test_deployments_run_the_pipeline_on_s3_mlflow_and_prefect(deployment_env: dict[str, str], hook: Webhook) -> None:
     env, tag = deployment_env, deployment_env["TEST_TAG"]
     deployed = subprocess.run([AIRWATCH, "deploy", "--spec", env["TEST_SPEC"]], env=env, capture_output=True,
                               text=True, timeout=300)  # fmt: skip
@@ -123,7 +108,7 @@ print(json.dumps(out))
     assert schedules["forecast/predict-daily"]["cron"] == []  # it runs when ingest-daily completes
     assert {d["pool"] for d in schedules.values()} == {f"it-{tag}"} and {d["limit"] for d in schedules.values()} == {1}
 
-    posts_before = len(Receiver.posts)
+    posts_before = len(hook.posts)
     worker = subprocess.Popen([AIRWATCH, "worker", "--pool", f"it-{tag}"], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     try:
@@ -131,10 +116,10 @@ print(json.dumps(out))
         assert ingest["state"] == "Completed", ingest
         # Ingest completing starts the forecast; with no champion yet it fails, and the alert says so, once.
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and len(Receiver.posts) == posts_before:
+        while time.monotonic() < deadline and len(hook.posts) == posts_before:
             time.sleep(2)
         time.sleep(5)  # a second POST for the same failure would have arrived by now
-        alerts = Receiver.posts[posts_before:]
+        alerts = hook.posts[posts_before:]
         assert len(alerts) == 1, alerts
         assert "of forecast ended Failed" in alerts[0]["text"] and "champion" in alerts[0]["text"]
 

@@ -165,3 +165,14 @@ def feature_drift(
 def _not_evaluated(name: str, n_ref: int, n_cur: int, reason: str) -> FeatureDrift:
     nan = float("nan")
     return FeatureDrift(name, n_ref, n_cur, False, nan, nan, nan, False, reason)
+
+
+# Inputs that say where or when a row is rather than what the air and weather were: a one-week batch
+# always differs from the reference on them (the calendar) or they never change (a site's place, its
+# distance to a station).
+_NOT_DRIFT = {"doy_sin", "doy_cos", "weekday", "latitude", "longitude"}
+
+
+def monitored_features(features: Sequence[str]) -> list[str]:
+    """The model inputs whose drift the monitor reports."""
+    return [f for f in features if f not in _NOT_DRIFT and not f.endswith("_km")]

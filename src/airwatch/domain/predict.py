@@ -14,12 +14,18 @@ from airwatch.domain.schemas import POLLUTANTS
 from airwatch.domain.weather import forecast_columns, persistence_columns
 
 
-def issue_rows(features: pd.DataFrame, *, max_staleness_days: int) -> tuple[pd.Timestamp, pd.DataFrame]:
-    """The issue day (the newest day with any observation) and each fresh-enough site's row on it."""
+def issue_rows(
+    features: pd.DataFrame, *, max_staleness_days: int, on: pd.Timestamp | None = None
+) -> tuple[pd.Timestamp, pd.DataFrame]:
+    """The issue day (default: the newest day with any observation) and each fresh-enough site's row on it.
+
+    A feature row of day D is made from observations up to D only, so the rows of an earlier day are
+    what a forecast issued that day saw (a replay), revisions since aside.
+    """
     observed = features[features["value"].notna()]
     if observed.empty:
         raise ValueError("no observation to forecast from")
-    as_of = pd.Timestamp(observed["date"].max())
+    as_of = pd.Timestamp(observed["date"].max()) if on is None else pd.Timestamp(on)
     rows = features[(pd.to_datetime(features["date"]) == as_of)]
     rows = rows[rows["days_since_obs"].notna() & (rows["days_since_obs"] <= max_staleness_days)]
     return as_of, rows.reset_index(drop=True)

@@ -67,3 +67,26 @@ def fill_coordinates(observations: pd.DataFrame, sites: pd.DataFrame) -> tuple[p
     out.iloc[rows, out.columns.get_loc("latitude")] = lat[found]
     out.iloc[rows, out.columns.get_loc("longitude")] = lon[found]
     return out, sorted(set(ids.to_numpy()[found]))
+
+
+# EPA's ten regions by state FIPS code (the first two digits of an AQS site id); territories
+# follow their regional office (Puerto Rico and the Virgin Islands 2; Pacific islands 9).
+_REGION_STATES = {
+    1: "09 23 25 33 44 50",
+    2: "34 36 72 78",
+    3: "10 11 24 42 51 54",
+    4: "01 12 13 21 28 37 45 47",
+    5: "17 18 26 27 39 55",
+    6: "05 22 35 40 48",
+    7: "19 20 29 31",
+    8: "08 30 38 46 49 56",
+    9: "04 06 15 32 60 66 69",
+    10: "02 16 41 53",
+}
+_STATE_REGION = {state: region for region, states in _REGION_STATES.items() for state in states.split()}
+
+
+def epa_region(site_id: str) -> str:
+    """'Region 5' for an Illinois site (17-...); 'other' for a site id outside the regions (e.g. tribal 80)."""
+    region = _STATE_REGION.get(str(site_id)[:2])
+    return f"Region {region}" if region else "other"

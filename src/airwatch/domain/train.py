@@ -582,6 +582,25 @@ def refit_jobs(
     return jobs
 
 
+def jobs_like(models: ForecastSet, *, threads: int = 2) -> list[RefitJob]:
+    """The refit jobs of a fitted ForecastSet's configuration, unfitted: to fit it again on other rows."""
+    return [
+        RefitJob(h, part, like(getattr(model, part), horizon=h, threads=threads))
+        for h, model in sorted(models.horizons.items())
+        for part in ("point", "lower", "upper")
+    ]
+
+
+def known_on(frame: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    """The feature frame as it was known on day: rows up to it, and no target observed after it."""
+    dates = pd.to_datetime(frame["date"])
+    out = frame[dates <= day].copy()
+    for column in [c for c in out.columns if c.startswith("target_")]:
+        horizon = int(column.removeprefix("target_"))
+        out.loc[pd.to_datetime(out["date"]) > day - pd.Timedelta(days=horizon), column] = np.nan
+    return out
+
+
 def fit_job(job: RefitJob, frame: pd.DataFrame) -> Forecaster:
     """A refit model fitted on every usable row of its horizon (target and persistence known)."""
     rows = frame[frame[f"target_{job.horizon}"].notna() & frame["last_value"].notna()]

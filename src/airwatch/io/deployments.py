@@ -198,9 +198,23 @@ def _delete_automations() -> None:
                 client.delete_automation(automation.id)
 
 
-def trigger(deployment: str, day: date, parameters: dict[str, Any] | None = None) -> str:
-    """Start a deployment's run for a day, once: a second call for the same day returns the same run."""
+def trigger(deployment: str, day: date, parameters: dict[str, Any] | None = None, *, key: str = "") -> str:
+    """Start a deployment's run for a day, once: a second call for the same day (and key) returns the same run."""
     from prefect.deployments import run_deployment
 
-    run: Any = run_deployment(deployment, parameters=parameters or {}, idempotency_key=f"{deployment} {day}", timeout=0)
+    idempotency = f"{deployment} {day}" + (f" {key}" if key else "")
+    run: Any = run_deployment(deployment, parameters=parameters or {}, idempotency_key=idempotency, timeout=0)
     return str(run.id)
+
+
+def deployed(deployment: str) -> bool:
+    """Whether the Prefect server in use has this deployment ("flow/deployment")."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_deployment_by_name(deployment)
+        except ObjectNotFound:
+            return False
+    return True

@@ -33,6 +33,12 @@ def latest_training_report(store: Store, pollutant: str) -> TrainingReport | Non
     return TrainingReport.model_validate_json(store.read_bytes(keys[-1])) if keys else None
 
 
+def training_report(store: Store, pollutant: str, training_id: str) -> TrainingReport | None:
+    """The report of one training (the newest, if it was written twice)."""
+    keys = [k for k in store.list(catalog.training_prefix(pollutant)) if k.endswith(f"_{training_id}.json")]
+    return TrainingReport.model_validate_json(store.read_bytes(keys[-1])) if keys else None
+
+
 def append_promotion(store: Store, record: dict[str, Any]) -> str:
     """One object per decision, never rewritten."""
     key = catalog.promotion_key(record["pollutant"], utc_stamp(), record["model"], record["candidate_version"])
@@ -51,12 +57,18 @@ def save_predictions(store: Store, key: str, frame: pd.DataFrame, manifest: dict
     write_json(store, catalog.predictions_manifest_key(key), {"predictions": key, **manifest}, if_absent=True)
 
 
-def read_predictions(store: Store, pollutant: str, since: str = "") -> pd.DataFrame:
-    """Every published predictions file of a pollutant for forecast dates on or after since (YYYY-MM-DD).
+def prediction_keys(store: Store, pollutant: str, since: str = "", until: str = "9999") -> list[str]:
+    """The published predictions files of a pollutant issued on days since..until (YYYY-MM-DD), oldest first.
 
     A file counts only with its manifest: a predict run that died between the two published nothing.
     """
     keys = [k for k in store.list(catalog.predictions_prefix(pollutant)) if k.endswith(".parquet")]
-    keys = [k for k in keys if k.split("/")[-2] >= since and store.exists(catalog.predictions_manifest_key(k))]
-    frames = [pd.read_parquet(io.BytesIO(store.read_bytes(k))) for k in keys]
+    keys = [k for k in keys if since <= k.split("/")[-2] <= until]
+    manifests = set(store.list(catalog.predictions_prefix(pollutant)))
+    return [k for k in keys if catalog.predictions_manifest_key(k) in manifests]
+
+
+def read_predictions(store: Store, pollutant: str, since: str = "", until: str = "9999") -> pd.DataFrame:
+    """Every published predictions file of a pollutant issued on days since..until (YYYY-MM-DD)."""
+    frames = [pd.read_parquet(io.BytesIO(store.read_bytes(k))) for k in prediction_keys(store, pollutant, since, until)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,11 @@ from mlflow.tracking import MlflowClient
 from airwatch.domain.models import set_to_files
 from airwatch.domain.train import Evaluation, ForecastSet
 from airwatch.errors import NoDataError
+
+# MLflow's advice when logging a model, not problems: the signature is inferred from five real feature
+# rows (integer columns there are integers at inference too), and no input example is stored on purpose.
+warnings.filterwarnings("ignore", message=r"Hint: Inferred schema contains integer column", category=UserWarning)
+warnings.filterwarnings("ignore", message=r".*An input example was not provided", category=UserWarning)
 
 CHAMPION = "champion"
 PREVIOUS = "previous"
