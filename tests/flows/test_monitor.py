@@ -14,10 +14,12 @@ import pandas as pd
 import pytest
 
 from airwatch import catalog
+from airwatch.flows.context import Context
 from airwatch.flows.monitor import monitor_flow
 from airwatch.flows.pipeline import run_flow
 from airwatch.flows.replay import replay_flow
 from airwatch.io import datasets, records
+from airwatch.io.monitoring import collect_report
 from airwatch.io.store import LocalStore
 from tests.fakes.webhook import webhook_receiver
 
@@ -97,3 +99,16 @@ def test_replay_issues_a_month_without_looking_ahead_and_is_verified(trained: Lo
     again = replay_flow(pollutants=["pm25"], days=30)
     assert again.replays[0].skipped and not again.monitor[0].written
     assert len(records.prediction_keys(trained, "pm25", "2012-12-01", "2012-12-30")) == 30
+
+    # What the report shows comes from those same tables.
+    data = collect_report(trained, Context.build(str(trained.root)).registry, ["pm25"])
+    assert set(data.forecasts["issue_date"]) == {
+        "2012-12-31"
+    }  # the run's own issue, after the replay's and set(data.forecasts["horizon_days"]) == {1, 2, 3}
+    assert data.forecasts["latitude"].notna().all()
+    assert len(data.pairs) == monitored.verified and data.pairs["observed"].notna().all()
+    daily1 = data.scores_over_time[data.scores_over_time["horizon_days"] == 1]
+    assert daily1["verified"].sum() == day1["n"]
+    assert data.contingency.set_index("horizon_days").loc[1, "hits"] == day1["hits"]
+    assert data.lineage[0].model_version == "1" and data.lineage[0].promotions[0]["decision"] == "promoted"
+    assert any("replay" in f for f in data.runs["flow"]) and data.runs["state"].eq("FINISHED").all()

@@ -176,6 +176,30 @@ class Registry:
             model_uri = self.log_model(models, example)
         return str(run.info.run_id), model_uri
 
+    def recent_runs(self, pollutants: list[str], newest: int) -> list[dict[str, str]]:
+        """The newest top-level runs of the pollutants' experiments, newest first (flow, times, state)."""
+        found = {p: self.client.get_experiment_by_name(experiment_name(p, self.prefix)) for p in pollutants}
+        ids = {str(e.experiment_id): p for p, e in found.items() if e is not None}
+        if not ids:
+            return []
+        runs = self.client.search_runs(
+            list(ids), "tags.mlflow.parentRunId IS NULL", max_results=newest, order_by=["attributes.start_time DESC"]
+        )
+
+        def stamp(ms: int | None) -> str:
+            return pd.Timestamp(ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M:%S") if ms else ""
+
+        return [
+            {
+                "flow": f"{ids[str(r.info.experiment_id)]}: {r.info.run_name}",
+                "started_utc": stamp(r.info.start_time),
+                "ended_utc": stamp(r.info.end_time),
+                "state": str(r.info.status),
+                "message": r.data.tags.get("mlflow.note.content", "")[:200],
+            }
+            for r in runs
+        ]
+
     def champion(self, pollutant: str) -> RegisteredVersion | None:
         name = registered_model_name(pollutant, self.prefix)
         try:
