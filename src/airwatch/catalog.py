@@ -22,7 +22,7 @@ The same layout under a local folder or ``s3://bucket/prefix``::
     state/incidents/<pollutant>.json                   the monitor's open and resolved incidents
     state/retrain/<pollutant>.json                     when the monitor last started a retraining
     state/watermarks/..., state/backfills/...          where incremental ingests and backfills stand
-    locks/<name>.lock                                  create-only locks
+    locks/<name>/<number>.json                         a lock's tickets: create-only, released by rewriting
     mlflow/                                            MLflow's SQLite file and artifacts (embedded default)
 """
 
@@ -195,5 +195,14 @@ def backfill_key(run_id: str) -> str:
     return f"state/backfills/{run_id}.json"
 
 
-def lock_key(name: str) -> str:
-    return f"locks/{name}.lock"
+def lock_prefix(name: str) -> str:
+    return f"locks/{name}/"
+
+
+def lock_ticket_key(name: str, number: int) -> str:
+    """One taking of a lock (io.store.StoreLock): numbered, zero-padded so that keys sort by number."""
+    return f"{lock_prefix(name)}{number:012d}.json"
+
+
+def lock_ticket_number(key: str) -> int:
+    return int(key.rsplit("/", 1)[-1].removesuffix(".json"))

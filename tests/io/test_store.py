@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pandas as pd
 import pytest
 
 from airwatch.io import datasets
-from airwatch.io.store import LocalStore, StoreError, open_store
+from airwatch.io.store import LocalStore, StoreError, StoreLock, lock_holder, open_store
 
 
 def test_local_store_roundtrip_and_create_only(tmp_path) -> None:
@@ -76,3 +77,56 @@ def test_a_claim_without_its_manifest_is_published_by_the_next_run(tmp_path) -> 
     again, written = datasets.publish(store, "processed/demo", "v1", pd.DataFrame({"x": [2]}))
     assert not written and again == manifest
     assert datasets.read(store, datasets.latest(store, "processed/demo"))["x"].tolist() == [1]
+
+
+def test_store_lock_serializes_holders_and_deletes_nothing(tmp_path) -> None:
+    store = LocalStore(tmp_path)
+    inside, overlaps, deleted = [0], [], []
+    store.delete = lambda key: deleted.append(key)  # type: ignore[method-assign]
+
+    def hold(owner: str) -> None:
+        for _ in range(5):
+            with StoreLock(store, "promotion-pm25", owner=owner, timeout=30):
+                inside[0] += 1
+                overlaps.append(inside[0])
+                time.sleep(0.002)
+                inside[0] -= 1
+
+    threads = [threading.Thread(target=hold, args=(f"w{i}",)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert overlaps == [1] * 15  # never two holders at once
+    assert deleted == []
+    assert len(store.list("locks/promotion-pm25/")) == 15  # one ticket per taking
+    assert lock_holder(store, "promotion-pm25") is None
+
+
+def test_store_lock_waits_for_a_holder_then_breaks_a_stale_ticket(tmp_path) -> None:
+    store = LocalStore(tmp_path)
+    crashed = StoreLock(store, "p", owner="crashed", ttl=0.3)
+    crashed.__enter__()  # never released, as by a process that died
+    assert lock_holder(store, "p", ttl=0.3) == "crashed"
+    with pytest.raises(StoreError, match="could not take lock"), StoreLock(store, "p", owner="b", timeout=0.1, ttl=0.3):
+        pass
+    time.sleep(0.35)
+    with StoreLock(store, "p", owner="c", ttl=0.3) as taken:
+        assert lock_holder(store, "p", ttl=0.3) == "c"
+        crashed.__exit__(None, None, None)  # the crashed holder comes back: it releases its own ticket only
+        assert lock_holder(store, "p", ttl=0.3) == "c"
+    assert taken.ticket is None and lock_holder(store, "p") is None
+
+
+def test_a_reader_that_may_not_write_still_gets_a_claimed_version(tmp_path) -> None:
+    """select or predict finding a claim without its manifest: they may not publish it, yet they read it."""
+    store = LocalStore(tmp_path)
+    manifest, _ = datasets.publish(store, "processed/demo", "v1", pd.DataFrame({"x": [1]}))
+    store.delete(manifest.key)
+
+    def refuse(key: str, data: bytes, *, if_absent: bool = False) -> bool:
+        raise StoreError(f"could not write {key}: AccessDenied")
+
+    store.write_bytes = refuse  # type: ignore[method-assign]
+    assert datasets.find_version(store, "processed/demo", "v1") == manifest
+    assert not store.exists(manifest.key)

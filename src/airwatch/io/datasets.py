@@ -10,6 +10,7 @@ same version, exactly one wins the claim; a version that already has a manifest 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -70,8 +71,12 @@ def find_version(store: Store, dataset: str, version: str) -> Manifest | None:
             return _load(store, key)
     claim = catalog.claim_key(dataset, version)
     if store.exists(claim):
-        manifest = Manifest(**json.loads(store.read_bytes(claim)))
-        store.write_bytes(manifest.key, store.read_bytes(claim), if_absent=True)
+        body = store.read_bytes(claim)
+        manifest = Manifest(**json.loads(body))
+        # A stage that only reads this dataset may not write it (deploy/iam/): it still gets the
+        # complete version, and the stage that makes the dataset publishes it on its next run.
+        with contextlib.suppress(StoreError):
+            store.write_bytes(manifest.key, body, if_absent=True)
         return manifest
     return None
 

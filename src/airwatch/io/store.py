@@ -45,7 +45,7 @@ class Store(ABC):
 
     @abstractmethod
     def delete(self, key: str) -> None:
-        """Remove an object (used for locks only: data and manifests are never deleted)."""
+        """Remove an object: only an operator's decision about a quarantined file (docs/security.md)."""
 
 
 class LocalStore(Store):
@@ -112,33 +112,72 @@ class LocalStore(Store):
 
 
 class StoreLock:
-    """A lock held as a create-only object in the store, so writers on other machines see it too.
+    """A lock held as create-only objects in the store, so writers on other machines see it too.
 
-    A lock older than ttl seconds is taken to belong to a crashed holder and is broken.
+    Nothing is ever deleted, so no role needs ``s3:DeleteObject`` for it (docs/security.md). Each
+    taking of the lock is a numbered ticket under ``locks/<name>/``: a taker creates the number after
+    the newest ticket, create-only, once that ticket is released (of two takers, one creates it and
+    the other looks again); the holder releases by rewriting its own ticket as released. A ticket
+    older than ttl seconds and not released is taken to belong to a crashed holder, and the next
+    number breaks it; should that holder come back, its release rewrites only its own, older ticket.
+    Tickets are a few bytes per taking; an S3 lifecycle rule may expire old ones.
     """
 
     def __init__(self, store: Store, name: str, *, owner: str, timeout: float = 60.0, ttl: float = 300.0) -> None:
-        self.store, self.key, self.owner, self.timeout, self.ttl = store, catalog.lock_key(name), owner, timeout, ttl
+        self.store, self.name, self.owner, self.timeout, self.ttl = store, name, owner, timeout, ttl
+        self.ticket: str | None = None
 
     def __enter__(self) -> StoreLock:
         deadline = time.monotonic() + self.timeout
         while True:
-            body = json.dumps({"owner": self.owner, "since": time.time()}).encode()
-            if self.store.write_bytes(self.key, body, if_absent=True):
-                return self
-            try:
-                since = float(json.loads(self.store.read_bytes(self.key))["since"])
-            except (StoreError, ValueError, KeyError):
-                since = time.time()
-            if time.time() - since > self.ttl:
-                self.store.delete(self.key)
-                continue
+            newest = _newest_ticket(self.store, self.name)
+            if newest is None or _is_free(self.store, newest, self.ttl):
+                number = 0 if newest is None else catalog.lock_ticket_number(newest) + 1
+                key = catalog.lock_ticket_key(self.name, number)
+                body = json.dumps({"owner": self.owner, "since": time.time()}).encode()
+                if self.store.write_bytes(key, body, if_absent=True):
+                    self.ticket = key
+                    return self
+                continue  # another taker created that number first: look again
             if time.monotonic() > deadline:
-                raise StoreError(f"could not take lock {self.key} within {self.timeout:.0f}s")
+                raise StoreError(f"could not take lock {catalog.lock_prefix(self.name)} within {self.timeout:.0f}s")
             time.sleep(0.05)
 
     def __exit__(self, *exc: object) -> None:
-        self.store.delete(self.key)
+        if self.ticket is not None:
+            body = json.dumps({"owner": self.owner, "released": time.time()}).encode()
+            self.store.write_bytes(self.ticket, body)
+            self.ticket = None
+
+
+def _newest_ticket(store: Store, name: str) -> str | None:
+    tickets = [k for k in store.list(catalog.lock_prefix(name)) if k.endswith(".json")]
+    return tickets[-1] if tickets else None  # numbers are zero-padded: the last sorts highest
+
+
+def _ticket(store: Store, key: str) -> dict[str, object]:
+    try:
+        data = json.loads(store.read_bytes(key))
+        return data if isinstance(data, dict) else {}
+    except (StoreError, ValueError):
+        return {}
+
+
+def _is_free(store: Store, key: str, ttl: float) -> bool:
+    ticket = _ticket(store, key)
+    if "released" in ticket:
+        return True
+    since = ticket.get("since")
+    # A ticket that cannot be read (a passing store error) counts as held; the taker looks again.
+    return isinstance(since, int | float) and time.time() - since > ttl
+
+
+def lock_holder(store: Store, name: str, *, ttl: float = 300.0) -> str | None:
+    """Who holds a lock now (its owner string), or None when it is free."""
+    newest = _newest_ticket(store, name)
+    if newest is None or _is_free(store, newest, ttl):
+        return None
+    return str(_ticket(store, newest).get("owner", "unknown"))
 
 
 def open_store(url: str) -> Store:
