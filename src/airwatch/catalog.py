@@ -23,6 +23,8 @@ The same layout under a local folder or ``s3://bucket/prefix``::
     state/retrain/<pollutant>.json                     when the monitor last started a retraining
     state/watermarks/..., state/backfills/...          where incremental ingests and backfills stand
     locks/<name>/<number>.json                         a lock's tickets: create-only, released by rewriting
+    audit/<YYYY-MM-DD>/<utc>_<event>_<id>.json         the audit log: publishes, promotions, alias moves and
+                                                       deployment changes, create-only (io/audit.py)
     mlflow/                                            MLflow's SQLite file and artifacts (embedded default)
 """
 
@@ -206,3 +208,15 @@ def lock_ticket_key(name: str, number: int) -> str:
 
 def lock_ticket_number(key: str) -> int:
     return int(key.rsplit("/", 1)[-1].removesuffix(".json"))
+
+
+AUDIT = "audit/"
+
+
+def audit_prefix(day: str = "") -> str:
+    """Every audit record, or one UTC day's (YYYY-MM-DD)."""
+    return f"{AUDIT}{day}/" if day else AUDIT
+
+
+def audit_key(day: str, stamp: str, event: str, record_id: str) -> str:
+    return f"{audit_prefix(day)}{stamp}_{event}_{record_id}.json"

@@ -647,11 +647,13 @@ def deploy(
     """Install the Prefect deployments, the failure alert and the watchdogs on the Prefect server."""
     settings = _prepare(flows=False)
     _check_prefect(server_required=True)
-    from airwatch.io.deployments import install, load_spec
+    from airwatch.io.deployments import audit_installed, install, load_spec
+    from airwatch.io.store import open_store
 
     alerts = settings.alerts
     url = alerts.webhook_url.get_secret_value() if alerts.webhook_url else None
     done = _run("deploy", lambda: install(load_spec(spec), webhook_url=url, watchdog_hours=alerts.watchdog_hours))
+    key = _run("deploy", lambda: audit_installed(open_store(settings.store), done, spec))
     table = Table(title=f"Deployments on work pool {done.work_pool}")
     for col in ("deployment", "runs"):
         table.add_column(col)
@@ -662,6 +664,7 @@ def deploy(
         console.print(f"automations: {', '.join(done.automations)}")
     else:
         console.print("no failure alert: set AIRWATCH_ALERTS__WEBHOOK_URL and deploy again")
+    console.print(f"audit record: {key}")
     console.print(f"start a worker: airwatch worker --pool {done.work_pool}")
 
 

@@ -54,7 +54,7 @@ def test_flows_do_not_import_other_flows() -> None:
 def test_store_keys_are_written_only_in_the_catalog() -> None:
     """No module outside catalog.py spells a store key prefix."""
     package = FLOWS_DIR.parent
-    areas = ("raw/", "processed/", "quarantine/", "models/", "predictions/", "state/", "locks/")
+    areas = ("raw/", "processed/", "quarantine/", "models/", "predictions/", "state/", "locks/", "audit/")
     prefixes = [f'"{a}' for a in areas]  # plain and f-string literals both contain the quote-prefix
     for path in package.rglob("*.py"):
         if path.name == "catalog.py":

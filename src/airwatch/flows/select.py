@@ -22,7 +22,7 @@ from airwatch.domain.train import PERSISTENCE, TrainingReport, fit, like, score_
 from airwatch.errors import NoDataError
 from airwatch.flows.context import Context
 from airwatch.flows.tasks import io_task
-from airwatch.io import datasets, records
+from airwatch.io import audit, datasets, records
 from airwatch.io.registry import RegisteredVersion
 from airwatch.io.store import StoreLock
 
@@ -84,7 +84,9 @@ def promote(ctx: Context, report: TrainingReport) -> SelectSummary:
         champion_rmse = champion_score(ctx, champion, report) if champion else None
         decision = gates.promotion(choice, champion.tags.get("configuration") if champion else None,
                                    champion_rmse, margin=ts.min_improvement_vs_champion)  # fmt: skip
-        registry.move_aliases(version, champion, promote=decision.promote)
+        moved = registry.move_aliases(version, champion, promote=decision.promote)
+        was = champion.version if champion else None
+        audit.record(ctx.store, "alias_move", {"model": version.name, "aliases": moved, "champion_before": was})
         record = gates.promotion_record(
             report, choice, decision, model=version.name, version=version.version, champion_rmse=champion_rmse,
             champion_version=champion.version if champion else None, at_utc=datetime.now(UTC).isoformat(), by=owner,

@@ -10,7 +10,6 @@ same version, exactly one wins the claim; a version that already has a manifest 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
@@ -25,6 +24,7 @@ import pyarrow.parquet as pq
 
 from airwatch import catalog
 from airwatch.domain.schemas import POLLUTANTS
+from airwatch.io import audit
 from airwatch.io.store import Store, StoreError
 
 
@@ -73,10 +73,13 @@ def find_version(store: Store, dataset: str, version: str) -> Manifest | None:
     if store.exists(claim):
         body = store.read_bytes(claim)
         manifest = Manifest(**json.loads(body))
-        # A stage that only reads this dataset may not write it (deploy/iam/): it still gets the
-        # complete version, and the stage that makes the dataset publishes it on its next run.
-        with contextlib.suppress(StoreError):
-            store.write_bytes(manifest.key, body, if_absent=True)
+        try:
+            if store.write_bytes(manifest.key, body, if_absent=True):
+                _audit(store, manifest, recovered_from_claim=True)
+        except StoreError:
+            # A stage that only reads this dataset may not write it (deploy/iam/): it still gets the
+            # complete version, and the stage that makes the dataset publishes it on its next run.
+            pass
         return manifest
     return None
 
@@ -145,7 +148,14 @@ def publish_manifest(
         assert winner is not None, "a claimed version always has a manifest or its claim"
         return winner, False
     store.write_bytes(manifest.key, body, if_absent=True)
+    _audit(store, manifest)
     return manifest, True
+
+
+def _audit(store: Store, manifest: Manifest, **extra: Any) -> None:
+    what = {"dataset": manifest.dataset, "version": manifest.version, "rows": manifest.rows,
+            "manifest": manifest.key, "inputs": manifest.inputs, **extra}  # fmt: skip
+    audit.record(store, "publish", what)
 
 
 def read(store: Store, manifest: Manifest) -> pd.DataFrame:

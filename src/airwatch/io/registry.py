@@ -225,14 +225,22 @@ class Registry:
     def set_alias(self, version: RegisteredVersion, alias: str) -> None:
         self.client.set_registered_model_alias(version.name, alias, version.version)
 
-    def move_aliases(self, version: RegisteredVersion, champion: RegisteredVersion | None, *, promote: bool) -> None:
-        """A promoted version becomes champion and the old champion previous; otherwise it is the challenger."""
+    def move_aliases(
+        self, version: RegisteredVersion, champion: RegisteredVersion | None, *, promote: bool
+    ) -> dict[str, str]:
+        """A promoted version becomes champion and the old champion previous; otherwise it is the challenger.
+
+        Returns the aliases set, each with the version it now names (for the audit log).
+        """
         if promote:
             self.set_champion(version)
+            moved = {CHAMPION: version.version}
             if champion is not None:
                 self.set_alias(champion, PREVIOUS)
-        else:
-            self.set_alias(version, CHALLENGER)
+                moved[PREVIOUS] = champion.version
+            return moved
+        self.set_alias(version, CHALLENGER)
+        return {CHALLENGER: version.version}
 
     def tag_version(self, version: RegisteredVersion, tags: dict[str, str]) -> None:
         for key, value in tags.items():
