@@ -668,6 +668,24 @@ def deploy(
     console.print(f"start a worker: airwatch worker --pool {done.work_pool}")
 
 
+@app.command("iam-policy")
+def iam_policy(
+    role: Annotated[str, typer.Argument(help="A role (ingest, validate, ... auditor) or bucket-policy.")],
+    store: StoreOpt = None,
+    policies: Annotated[Path, typer.Option("--dir", help="Folder of the policy documents.")] = Path("deploy/iam"),
+) -> None:
+    """Print a role's IAM policy for the store's bucket and prefix (docs/security.md), for aws iam put-role-policy."""
+    from airwatch.iam import policy_for_store
+
+    settings = _settings(store)
+    try:
+        document = policy_for_store(policies, role, settings.store)
+    except AirWatchError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+
+
 @app.command()
 def worker(
     pool: Annotated[str, typer.Option("--pool", help="Work pool to take runs from.")] = "airwatch",

@@ -4,8 +4,9 @@ Enough of AWS's policy evaluation to judge AirWatch's own policies (deploy/iam/)
 with IAM's wildcards (``*`` any run of characters, ``/`` included; ``?`` one character; actions
 case-insensitive, ARNs case-sensitive), an explicit Deny over any Allow, no match meaning denied, and
 the condition operators the policies use (StringLike, StringEquals, StringNotLike; a key absent from
-the request fails a positive operator). Anything else in a policy (NotAction, NotResource, other
-operators, ForAnyValue:..., a Principal) raises, so a policy can never pass by being misread.
+the request fails a positive operator; Null), and a bucket policy's ``"Principal": "*"``. Anything
+else in a policy (NotAction, NotResource, other operators, ForAnyValue:..., a named principal)
+raises, so a policy can never pass by being misread.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 # The S3 API operations S3Store (through s3fs) sends, and the IAM action that authorizes each.
@@ -27,8 +29,8 @@ OPERATION_ACTIONS = {
     "ListObjectsV2": "s3:ListBucket",
     "DeleteObject": "s3:DeleteObject",
 }
-_STATEMENT_KEYS = {"Sid", "Effect", "Action", "Resource", "Condition"}
-_OPERATORS = {"StringLike", "StringEquals", "StringNotLike"}
+_STATEMENT_KEYS = {"Sid", "Effect", "Action", "Resource", "Condition", "Principal"}
+_OPERATORS = {"StringLike", "StringEquals", "StringNotLike", "Null"}
 
 
 @dataclass(frozen=True)
@@ -46,13 +48,15 @@ def bucket_arn(bucket: str) -> str:
     return f"arn:aws:s3:::{bucket}"
 
 
-def s3_request(operation: str, bucket: str, *, key: str | None = None, prefix: str | None = None) -> Request:
-    """The authorization request of one S3 API call."""
+def s3_request(
+    operation: str, bucket: str, *, key: str | None = None, prefix: str | None = None, if_none_match: str | None = None
+) -> Request:
+    """The authorization request of one S3 API call, with the condition keys it carries."""
     action = OPERATION_ACTIONS[operation]
     if action == "s3:ListBucket":
         return Request(action, bucket_arn(bucket), {"s3:prefix": prefix or ""})
     assert key is not None, operation
-    return Request(action, object_arn(bucket, key))
+    return Request(action, object_arn(bucket, key), {"s3:if-none-match": if_none_match} if if_none_match else {})
 
 
 def store_requests(op: str, key: str, bucket: str, prefix: str) -> list[Request]:
@@ -66,6 +70,8 @@ def store_requests(op: str, key: str, bucket: str, prefix: str) -> list[Request]
             return [s3_request("HeadObject", bucket, key=full), s3_request("GetObject", bucket, key=full)]
         case "write":
             return [s3_request("PutObject", bucket, key=full)]
+        case "create":  # write_bytes(..., if_absent=True): S3 creates it only if no object has the key
+            return [s3_request("PutObject", bucket, key=full, if_none_match="*")]
         case "delete":
             return [s3_request("DeleteObject", bucket, key=full)]
         case "exists" | "list":
@@ -88,6 +94,10 @@ def _condition_holds(condition: dict[str, dict[str, Any]], context: dict[str, st
             raise ValueError(f"condition operator {operator!r} is not understood by this evaluator")
         for key, values in tests.items():
             patterns = _listed(values)
+            if operator == "Null":  # "true": the key is absent from the request; "false": present
+                if (key not in context) != (patterns == ["true"]):
+                    return False
+                continue
             if key not in context:
                 if operator != "StringNotLike":
                     return False
@@ -106,6 +116,8 @@ def _applies(statement: dict[str, Any], request: Request) -> bool:
         raise ValueError(f"statement keys {sorted(unknown)} are not understood by this evaluator")
     if statement["Effect"] not in ("Allow", "Deny"):
         raise ValueError(f"effect {statement['Effect']!r}")
+    if statement.get("Principal", "*") not in ("*", {"AWS": "*"}):
+        raise ValueError("a named principal is not understood by this evaluator")
     actions, resources = _listed(statement["Action"]), _listed(statement["Resource"])
     return (
         any(_glob(a, request.action, case=False) for a in actions)
@@ -131,3 +143,22 @@ def _listed_statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
         raise ValueError("a policy must say Version 2012-10-17 (older versions ignore policy variables)")
     statements = policy["Statement"]
     return [statements] if isinstance(statements, dict) else list(statements)
+
+
+POLICY_DIR = Path(__file__).resolve().parents[2] / "deploy" / "iam"
+
+
+def policies(role: str, bucket: str, prefix: str, directory: Path = POLICY_DIR) -> list[dict[str, Any]]:
+    """A role's policy and the bucket's, as deployed for s3://bucket/prefix: what IAM weighs together."""
+    from airwatch.iam import BUCKET_POLICY, load, render
+
+    return [render(load(directory, name), bucket, prefix) for name in (role, BUCKET_POLICY)]
+
+
+def denied(documents: list[dict[str, Any]], requests: Iterable[Request]) -> list[Request]:
+    """The requests the documents do not allow, each once, in order."""
+    out: list[Request] = []
+    for r in requests:
+        if not allowed(documents, r) and r not in out:
+            out.append(r)
+    return out

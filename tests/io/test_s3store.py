@@ -212,15 +212,16 @@ def test_each_operation_sends_the_requests_the_iam_simulation_assumes(bucket: st
     sent: list[iam.Request] = []
 
     def record(params: dict[str, Any], model: Any, **_: Any) -> None:
-        sent.append(iam.s3_request(model.name, bucket, key=params.get("Key"), prefix=params.get("Prefix")))
+        sent.append(iam.s3_request(model.name, bucket, key=params.get("Key"), prefix=params.get("Prefix"),
+                                   if_none_match=params.get("IfNoneMatch")))  # fmt: skip
 
     store._fs.connect()
     store._fs.s3.meta.events.register("before-parameter-build.s3", record)
     store.write_bytes("p/kept.json", b"x")
     calls = [
         ("write", "p/a.json", lambda: store.write_bytes("p/a.json", b"x")),
-        ("write", "p/b.json", lambda: store.write_bytes("p/b.json", b"x", if_absent=True)),
-        ("write", "p/b.json", lambda: store.write_bytes("p/b.json", b"y", if_absent=True)),  # refused by S3
+        ("create", "p/b.json", lambda: store.write_bytes("p/b.json", b"x", if_absent=True)),
+        ("create", "p/b.json", lambda: store.write_bytes("p/b.json", b"y", if_absent=True)),  # refused by S3
         ("exists", "p/a.json", lambda: store.exists("p/a.json")),
         ("exists", "p/missing.json", lambda: store.exists("p/missing.json")),
         ("list", "p/", lambda: store.list("p/")),
