@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from airwatch import catalog
 from airwatch.cli import app
 from airwatch.io import audit, datasets, deployments, records
-from airwatch.io.store import LocalStore
+from airwatch.io.store import LocalStore, StoreError
 
 DEPLOY_SPEC = Path(__file__).resolve().parents[2] / "deploy" / "deployments.yaml"
 SECRETS = {
@@ -108,3 +108,21 @@ def test_records_name_who_acted_but_hold_no_secret(tmp_path: Path, monkeypatch: 
     assert found[0]["identity"]["aws_role"] == "arn:aws:iam::123456789012:role/airwatch-select"
     text = b"".join(store.read_bytes(k) for k in store.list(catalog.AUDIT)).decode()
     assert [v for v in SECRETS.values() if v in text] == []
+
+
+def test_a_version_is_never_visible_without_its_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The record is written before the manifest: if it fails, nothing is published, and the retry records it."""
+    store = LocalStore(tmp_path)
+
+    def unavailable(*args: object, **kwargs: object) -> str:
+        raise StoreError("could not write audit/...: SlowDown")
+
+    with monkeypatch.context() as m:
+        m.setattr(audit, "record", unavailable)
+        with pytest.raises(StoreError, match="SlowDown"):
+            datasets.publish(store, "processed/demo", "v1", pd.DataFrame({"x": [1]}))
+    assert store.list(catalog.manifest_prefix("processed/demo")) == []
+    manifest, written = datasets.publish(store, "processed/demo", "v1", pd.DataFrame({"x": [1]}))  # the retry
+    assert not written  # the claim decided: the first run's parts are published, with a record now
+    (record,) = audit_records(store)
+    assert record["what"]["manifest"] == manifest.key and record["what"]["recovered_from_claim"] is True

@@ -74,12 +74,13 @@ def find_version(store: Store, dataset: str, version: str) -> Manifest | None:
         body = store.read_bytes(claim)
         manifest = Manifest(**json.loads(body))
         try:
-            if store.write_bytes(manifest.key, body, if_absent=True):
-                _audit(store, manifest, recovered_from_claim=True)
+            published = store.write_bytes(manifest.key, body, if_absent=True)
         except StoreError:
             # A stage that only reads this dataset may not write it (deploy/iam/): it still gets the
             # complete version, and the stage that makes the dataset publishes it on its next run.
-            pass
+            published = False
+        if published:
+            _audit(store, manifest, recovered_from_claim=True)
         return manifest
     return None
 
@@ -147,8 +148,11 @@ def publish_manifest(
         winner = find_version(store, dataset, version)
         assert winner is not None, "a claimed version always has a manifest or its claim"
         return winner, False
-    store.write_bytes(manifest.key, body, if_absent=True)
+    # Recorded between the claim and the manifest: a version is never visible without its record. If
+    # the record cannot be written, the run fails before publishing, and its retry (or a reader)
+    # publishes the claimed version with a record of its own.
     _audit(store, manifest)
+    store.write_bytes(manifest.key, body, if_absent=True)
     return manifest, True
 
 

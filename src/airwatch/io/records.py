@@ -58,10 +58,11 @@ def save_predictions(store: Store, key: str, frame: pd.DataFrame, manifest: dict
     if not store.write_bytes(key, to_parquet_bytes(frame), if_absent=True):
         raise StoreError(f"{key} exists already; a predictions file is never overwritten")
     manifest_key = catalog.predictions_manifest_key(key)
-    write_json(store, manifest_key, {"predictions": key, **manifest}, if_absent=True)
+    # Recorded before the manifest that makes the file visible: no published forecast lacks its record.
     what = {k: manifest.get(k) for k in ("pollutant", "issue_date", "rows", "model_name", "model_version", "model_id")}
     audit.record(store, "publish", {"dataset": catalog.predictions_prefix(str(manifest.get("pollutant", ""))),
                                     "predictions": key, "manifest": manifest_key, **what})  # fmt: skip
+    write_json(store, manifest_key, {"predictions": key, **manifest}, if_absent=True)
 
 
 def prediction_keys(store: Store, pollutant: str, since: str = "", until: str = "9999") -> list[str]:
