@@ -646,8 +646,8 @@ def backtest_cmd(
 
 def _skill(m: dict[str, float], reference: str = "persistence") -> str:
     """A skill with its 90% bootstrap interval, in percent."""
-    low, high = m.get(f"skill_vs_{reference}_ci90_low", float("nan")), m.get(f"skill_vs_{reference}_ci90_high")
-    return f"{100 * m[f'skill_vs_{reference}']:.1f}% [{100 * low:.1f}, {100 * (high or float('nan')):.1f}]"
+    low, high = (m.get(f"skill_vs_{reference}_ci90_{side}", float("nan")) for side in ("low", "high"))
+    return f"{100 * m[f'skill_vs_{reference}']:.1f}% [{100 * low:.1f}, {100 * high:.1f}]"
 
 
 def _backtest_table(pollutant: str, mode: str, folds: list[dict[str, str]], result: dict[str, Any]) -> None:
