@@ -16,6 +16,7 @@ from airwatch.domain.backtest import (
     metrics,
     scored_rows,
     selection_days,
+    warning_detection,
 )
 from airwatch.domain.transform import FeatureConfig, build_features
 
@@ -144,3 +145,18 @@ def test_backtest_scores_only_fresh_site_days_and_shrinks_a_short_selection_wind
     assert set(result.by_sampling[1]) <= {"daily", "non_daily"}
     with pytest.raises(ValueError, match="days of history"):
         backtest(_synthetic_frame(110, {}), "pm25", CONFIG)
+
+
+def test_warning_detection_at_each_probability_is_hand_computed() -> None:
+    """Ozone above 0.0705 ppm is AQI > 100 (0.071 after truncation). Forecasts with symmetric intervals:
+    a forecast at the threshold has p = 0.5; far above, p ~ 1; far below, p ~ 0."""
+    p = pd.DataFrame({
+        "observed": [0.080, 0.080, 0.050, 0.050], "forecast": [0.071, 0.040, 0.071, 0.100],
+        "lower": [0.061, 0.030, 0.061, 0.090], "upper": [0.081, 0.050, 0.081, 0.110],
+    })  # fmt: skip
+    d = warning_detection("ozone", p, (0.4, 0.6))
+    # p >= 0.4: warnings on rows 0, 2, 3 -> 1 hit, 1 miss, 2 false alarms.
+    assert (d["0.40"]["hits"], d["0.40"]["misses"], d["0.40"]["false_alarms"]) == (1, 1, 2)
+    assert d["0.40"]["pod"] == 0.5 and d["0.40"]["far"] == pytest.approx(2 / 3) and d["0.40"]["csi"] == 0.25
+    # p >= 0.6: only row 3 (a false alarm).
+    assert (d["0.60"]["hits"], d["0.60"]["misses"], d["0.60"]["false_alarms"]) == (0, 2, 1)

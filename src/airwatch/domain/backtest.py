@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from airwatch import core
+from airwatch.domain.predict import exceedance_probability, usg_threshold
 from airwatch.domain.select import select
 from airwatch.domain.train import (
     CLIMATOLOGY,
@@ -91,6 +92,7 @@ class BacktestResult:
     held_out_sites: dict[int, dict[str, float]] = field(default_factory=dict)
     folds: list[tuple[str, str]] = field(default_factory=list)
     by_sampling: dict[int, dict[str, dict[str, float]]] = field(default_factory=dict)
+    exceedance: dict[int, dict[str, dict[str, float]]] = field(default_factory=dict)
 
     def to_json(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         return {
@@ -102,6 +104,7 @@ class BacktestResult:
             "horizons": {str(h): r.metrics for h, r in self.horizons.items()},
             "held_out_sites": {str(h): m for h, m in self.held_out_sites.items()},
             "by_sampling": {str(h): m for h, m in self.by_sampling.items()},
+            "exceedance_warning": {str(h): m for h, m in self.exceedance.items()},
         }
 
 
@@ -274,6 +277,31 @@ def daily_samplers(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, 
     return set(per_site.index[observed_share >= share])
 
 
+WARNING_PROBABILITIES = tuple(round(0.05 * i, 2) for i in range(1, 20))
+
+
+def warning_detection(
+    pollutant: str, p: pd.DataFrame, probabilities: tuple[float, ...] = WARNING_PROBABILITIES
+) -> dict[str, dict[str, float]]:
+    """Detection of AQI > 100 when a warning is issued at each probability of exceedance.
+
+    The probability is the one the predict stage publishes (p_aqi_over_100: the split normal through
+    the forecast and its 80% interval). A warning at probability t forecasts the event where p >= t;
+    hits, misses, false alarms, POD, false-alarm ratio and CSI come from verify_groups (one group per t).
+    """
+    threshold = usg_threshold(pollutant)
+    prob = exceedance_probability(p["forecast"].to_numpy(np.float64), p["lower"].to_numpy(np.float64),
+                                  p["upper"].to_numpy(np.float64), threshold)  # fmt: skip
+    k, n = len(probabilities), len(p)
+    # Each warning becomes a forecast at the threshold (AQI > 100) or none (AQI 0), so the C++ contingency applies.
+    warned = np.concatenate([np.where(prob >= t, threshold, 0.0) for t in probabilities])
+    group = np.repeat(np.arange(k, dtype=np.int32), n)
+    observed = np.tile(p["observed"].to_numpy(np.float64), k)
+    s = core.verify_groups(pollutant, group, k, warned, observed).scores
+    keys = ("hits", "misses", "false_alarms", "pod", "far", "csi")
+    return {f"{t:.2f}": {key: float(s[key][i]) for key in keys} for i, t in enumerate(probabilities)}
+
+
 def metrics(
     pollutant: str, p: pd.DataFrame, *, seed: int = 0, resamples: int = 1000, block_days: int = 7
 ) -> dict[str, float]:
@@ -397,6 +425,8 @@ def backtest(
             raise ValueError(f"no test fold of day+{h} has both training and test rows")
         predictions = pd.concat(parts, ignore_index=True)
         result.horizons[h] = HorizonResult(metrics(pollutant, predictions, **scores), predictions)
+        if "lower" in predictions:
+            result.exceedance[h] = warning_detection(pollutant, predictions)
         is_daily = predictions["site_id"].astype(str).isin(daily)
         result.by_sampling[h] = {
             label: metrics(pollutant, predictions[rows], **scores)
