@@ -167,8 +167,8 @@ def test_empty_frames_say_so_instead_of_drawing_empty_charts() -> None:
     assert 'class="plot"' not in page
     for sentence in ("No forecast issued yet", "Nothing verified yet: no published forecast has its day observed",
                      "Nothing verified yet: scores appear", "Nothing verified yet: no contingency table",
-                     "No drift check yet", "No champion model yet", "No run recorded yet", "No alert sent",
-                     "pm25: not monitored yet"):  # fmt: skip
+                     "No drift table: not evaluated yet", "No champion model yet", "No run recorded yet",
+                     "No alert sent", "pm25: not monitored yet"):  # fmt: skip
         assert sentence in page
     for section in SECTIONS:
         assert f'<section id="{section}">' in page

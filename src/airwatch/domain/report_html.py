@@ -417,7 +417,7 @@ def _contingency_section(table: pd.DataFrame) -> tuple[str, str, str]:
 def _drift_section(drift: pd.DataFrame) -> tuple[str, str, str]:
     title = "Drift"
     if drift.empty:
-        return "drift", title, _empty("No drift check yet: `airwatch monitor` writes one.")
+        return "drift", title, _empty("No drift table: not evaluated yet (the notes say why) or no monitor run.")
     frame = drift.assign(order=~drift["drifted"].fillna(False).astype(bool)).sort_values(
         ["order", "pollutant", "psi"], ascending=[True, True, False], key=_pollutant_order
     )
