@@ -64,10 +64,6 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    # Selenium Manager is never needed (the driver's path is given); should it run, it stays offline
-    # and sends no usage statistics.
-    os.environ.setdefault("SE_OFFLINE", "true")
-    os.environ.setdefault("SE_AVOID_STATS", "true")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1200",
@@ -75,12 +71,17 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
                 f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):  # fmt: skip
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    driver.set_page_load_timeout(OPEN_SECONDS)
-    try:
-        yield driver
-    finally:
-        driver.quit()
+    with pytest.MonkeyPatch.context() as env:
+        # Selenium Manager is never needed (the driver's path is given); should it run, it stays
+        # offline and sends no usage statistics.
+        env.setenv("SE_OFFLINE", "true")
+        env.setenv("SE_AVOID_STATS", "true")
+        driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+        driver.set_page_load_timeout(OPEN_SECONDS)
+        try:
+            yield driver
+        finally:
+            driver.quit()
 
 
 def open_page(driver: Any, url: str, figures: int) -> tuple[dict[str, Any], float]:
@@ -203,22 +204,34 @@ def test_report_and_dashboard_on_a_real_store(browser: Any, replayed: Path, tmp_
     state = check_report(browser, page.as_uri(), sites=_forecast_sites(replayed), figures=3, shot="report-store.png")
     assert state["series_lines"] == 5
 
-    # The dashboard as a user starts it: its own process, a free port, the page built per request.
+    # The dashboard as a user starts it: its own process, a free port, the page built per request. Its
+    # output goes to a file, not a pipe that nobody drains once the address is read.
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRWATCH_")}
     command = [sys.executable, "-m", "airwatch.cli", "dashboard", "--store", str(replayed), "--port", "0",
                "--max-age", "0"]  # fmt: skip
-    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+    log = tmp_path / "dashboard.log"
+    with log.open("w") as out, subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT) as proc:
         try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            assert line.startswith("dashboard: http://127.0.0.1:"), line
-            url = line.split()[1]
+            url = _served_at(proc, log)
             with urllib.request.urlopen(f"{url}healthz", timeout=30) as answer:
                 assert answer.read() == b"ok\n"
             check_report(browser, url, sites=_forecast_sites(replayed), figures=3, shot="dashboard.png")
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+
+
+def _served_at(proc: subprocess.Popen[bytes], log: Path, seconds: float = 90.0) -> str:
+    """The address the dashboard printed once it listens."""
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        for line in log.read_text().splitlines():
+            if line.startswith("dashboard: http://127.0.0.1:"):
+                return line.split()[1]
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise AssertionError(f"the dashboard did not start (exit code {proc.poll()}):\n{log.read_text()}")
 
 
 def _forecast_sites(store: Path) -> int:
