@@ -86,6 +86,9 @@ def _prepare(store: str | None = None, *, flows: bool = True) -> Settings:
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpcore", "alembic", "mlflow"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    # A line per finished task drowns the stages' own lines (a replay runs hundreds); failures still show.
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("prefect.task_runs").addFilter(_quiet_completed)
     if settings.prefect_api_url:
         os.environ["PREFECT_API_URL"] = settings.prefect_api_url
     if flows:
@@ -118,6 +121,10 @@ def _check_prefect(*, server_required: bool) -> None:
         console.print(f"[red]error:[/red] no Prefect server: PREFECT_API_URL (or AIRWATCH_PREFECT_API_URL) is not "
                       f"set{off}; point it at the Prefect server, e.g. http://127.0.0.1:4200/api")  # fmt: skip
         raise typer.Exit(2)
+
+
+def _quiet_completed(record: logging.LogRecord) -> bool:
+    return not (record.levelno == logging.INFO and str(record.msg).startswith("Finished in state Completed"))
 
 
 class _OneErrorLine(logging.Filter):

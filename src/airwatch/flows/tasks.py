@@ -19,7 +19,9 @@ from airwatch.errors import AirWatchError
 
 IO_RETRIES = 2
 IO_RETRY_DELAYS = [2, 10]
-IO_TIMEOUT_SECONDS = 1800  # a store or registry call that hangs this long has failed
+# No task timeout: tasks run in worker threads, where Prefect cannot interrupt a blocking call (it
+# warned on every task run). The clients carry their own timeouts (HTTP, s3fs, MLflow) and every flow
+# has a timeout of its own, which ends a run that hangs.
 
 
 def _worth_retrying(_task: Any, _run: Any, state: Any) -> bool:
@@ -36,7 +38,7 @@ def io_task(fn: Callable[..., Any], *, name: str | None = None, retries: int = I
     """A task around a function that reads or writes the store or a service, retried with backoff."""
     label = name or fn.__name__.replace("_", "-")
     return task(name=label, retries=retries, retry_delay_seconds=IO_RETRY_DELAYS, cache_policy=NO_CACHE,
-                retry_condition_fn=_worth_retrying, timeout_seconds=IO_TIMEOUT_SECONDS)(fn)  # fmt: skip
+                retry_condition_fn=_worth_retrying)(fn)  # fmt: skip
 
 
 def compute_task(fn: Callable[..., Any], *, name: str | None = None) -> Any:
