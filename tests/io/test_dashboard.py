@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from airwatch.cli import app
@@ -102,9 +101,3 @@ def test_make_server_picks_a_free_port() -> None:
         assert isinstance(server, DashboardServer) and server.server_port > 0
     finally:
         server.server_close()
-
-
-@pytest.mark.parametrize("args", [["report", "--help"], ["dashboard", "--help"]])
-def test_help(args: list[str]) -> None:
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0 and "--store" in result.output
