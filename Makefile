@@ -72,8 +72,12 @@ browser-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	fi
 
-run: setup  ## Run the main job on the embedded defaults (bundled sample, local store and MLflow, ephemeral Prefect)
+# The main job, then a month of forecasts replayed and scored as the daily schedule would have made
+# them, then the monitoring report of it all (data/store/reports/report.html).
+run: setup  ## Run the main job on the embedded defaults (bundled sample, local store and MLflow, ephemeral Prefect), replay and score the last 30 days, write the report
 	$(BIN)/airwatch run
+	$(BIN)/airwatch replay --days 30
+	$(BIN)/airwatch report
 
 test: check-stub lint test-cpp test-sanitize fuzz-smoke test-asan-py test-py test-stack  ## All checks: stub, lint, C++ (plain, sanitized, fuzzed), Python (plain and on the sanitized core), the production stack
 
