@@ -371,6 +371,9 @@ def _scores_section(scores: pd.DataFrame, forecasts: pd.DataFrame, figures: dict
                 )
         fig.add_hline(y=0, line={"color": "#888", "dash": "dash", "width": 1}, row=2, col=1)
         fig.add_hline(y=80, line={"color": "#888", "dash": "dash", "width": 1}, row=3, col=1)
+        # One day's skill over a few sites can be -400%: the axis stops at -100% so that the days around
+        # it stay readable (the value is in the hover text).
+        fig.update_yaxes(autorangeoptions={"minallowed": -100}, row=2, col=1)
         fig.update_layout(
             template=_TEMPLATE,
             height=660,
