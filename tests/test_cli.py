@@ -145,7 +145,8 @@ def test_unknown_setting_exits_with_message(monkeypatch: pytest.MonkeyPatch) -> 
 def test_every_option_has_help() -> None:
     commands = [["run"], ["validate"], ["transform"], ["train"], ["select"], ["predict"], ["config"],
                 ["ingest", "files"], ["ingest", "aqs"], ["ingest", "airnow"], ["ingest", "weather"],
-                ["quarantine", "list"], ["quarantine", "release"], ["quarantine", "delete"]]  # fmt: skip
+                ["quarantine", "list"], ["quarantine", "release"], ["quarantine", "delete"], ["report"],
+                ["dashboard"]]  # fmt: skip
     for command in commands:
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, command

@@ -494,6 +494,83 @@ def _print_monitor(m: Any) -> None:
         console.print(escape(f"  retraining started: {m.retraining}"))
 
 
+def _report_data(settings: Settings) -> Any:
+    """What the report shows: the store's forecasts and monitoring, and the registry's lineage and runs."""
+    from airwatch.flows.context import Context
+    from airwatch.io.monitoring import collect_report
+
+    ctx = Context(settings)
+    uri = settings.tracking_uri()
+    # A local store that never trained has no MLflow database; opening one would create it.
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        data = collect_report(ctx.store, None)
+        note = "no MLflow database in this store yet (nothing trained): lineage and runs are not shown"
+        return dataclasses.replace(data, notes=[note if n.startswith("no model registry") else n for n in data.notes])
+    return collect_report(ctx.store, ctx.registry)
+
+
+def _default_report_path(settings: Settings) -> Path:
+    if settings.store.startswith("s3://"):
+        return Path("airwatch-report.html")
+    return Path(settings.store.removeprefix("file://")) / "reports" / "report.html"
+
+
+@app.command()
+def report(
+    store: StoreOpt = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write the page (default: the store's reports/report.html; ./airwatch-report.html "
+            "for an S3 store).",
+        ),
+    ] = None,
+) -> None:
+    """Write the monitoring report: one HTML page that opens with no network (map, scores, drift, lineage)."""
+    settings = _prepare(store, flows=False)
+    from airwatch.domain.report_html import render_report
+
+    page = _run("report", lambda: render_report(_report_data(settings)))
+    path = output or _default_report_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    console.print(f"report: {path} ({len(page.encode()) / 1e6:.1f} MB)")
+
+
+@app.command()
+def dashboard(
+    store: StoreOpt = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on; 0 picks a free one.")] = (
+        8050
+    ),
+    max_age: Annotated[
+        float, typer.Option("--max-age", min=0, help="Seconds a built page is served before it is built again.")
+    ] = 60.0,
+) -> None:
+    """Serve the newest report on HTTP (/ the page, /healthz ok) until Ctrl-C."""
+    settings = _prepare(store, flows=False)
+    from airwatch.domain.report_html import render_report
+    from airwatch.io.dashboard import make_server
+
+    try:
+        server = make_server(host, port, lambda: render_report(_report_data(settings)), max_age)
+    except OSError as exc:
+        console.print(f"[red]dashboard failed:[/red] cannot listen on {host}:{port}: {exc.strerror or exc}")
+        raise typer.Exit(1) from None
+    console.print(f"dashboard: http://{host}:{server.server_port}/ (rebuilt when older than {max_age:g} s; "
+                  "Ctrl-C stops)")  # fmt: skip
+    sys.stdout.flush()  # a supervisor or a test reads the address from a pipe
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 quarantine_app = typer.Typer(help="Files no stage could read: list them, release them for another try, or delete.")
 app.add_typer(quarantine_app, name="quarantine")
 
