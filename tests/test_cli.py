@@ -146,7 +146,7 @@ def test_every_option_has_help() -> None:
     commands = [["run"], ["validate"], ["transform"], ["train"], ["select"], ["predict"], ["config"],
                 ["ingest", "files"], ["ingest", "aqs"], ["ingest", "airnow"], ["ingest", "weather"],
                 ["quarantine", "list"], ["quarantine", "release"], ["quarantine", "delete"], ["report"],
-                ["dashboard"]]  # fmt: skip
+                ["dashboard"], ["iam-policy"]]  # fmt: skip
     for command in commands:
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, command
