@@ -8,7 +8,9 @@ manifests are published exactly once.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import socket
 import tempfile
 import time
 from abc import ABC, abstractmethod
@@ -16,6 +18,8 @@ from pathlib import Path
 
 from airwatch import catalog
 from airwatch.errors import AirWatchError
+
+log = logging.getLogger(__name__)
 
 
 class StoreError(AirWatchError, RuntimeError):
@@ -114,7 +118,9 @@ class LocalStore(Store):
 class StoreLock:
     """A lock held as a create-only object in the store, so writers on other machines see it too.
 
-    A lock older than ttl seconds is taken to belong to a crashed holder and is broken.
+    The lock says who holds it: owner, since when, and the process and machine. A waiter breaks it,
+    with a log line, when its holder is known to be gone: a process of this machine that has ended
+    (a run killed before it could release the lock), or any holder after ttl seconds.
     """
 
     def __init__(self, store: Store, name: str, *, owner: str, timeout: float = 60.0, ttl: float = 300.0) -> None:
@@ -123,15 +129,16 @@ class StoreLock:
     def __enter__(self) -> StoreLock:
         deadline = time.monotonic() + self.timeout
         while True:
-            body = json.dumps({"owner": self.owner, "since": time.time()}).encode()
-            if self.store.write_bytes(self.key, body, if_absent=True):
+            body = {"owner": self.owner, "since": time.time(), "machine": _machine(), "pid": os.getpid()}
+            if self.store.write_bytes(self.key, json.dumps(body).encode(), if_absent=True):
                 return self
             try:
-                since = float(json.loads(self.store.read_bytes(self.key))["since"])
-            except (StoreError, ValueError, KeyError):
-                since = time.time()
-            if time.time() - since > self.ttl:
-                self.store.delete(self.key)
+                held = self.store.read_bytes(self.key)
+            except StoreError:
+                continue  # released since
+            if reason := self._stale(held):
+                log.warning("lock %s %s; breaking it", self.key, reason)
+                self._break(held)
                 continue
             if time.monotonic() > deadline:
                 raise StoreError(f"could not take lock {self.key} within {self.timeout:.0f}s")
@@ -139,6 +146,47 @@ class StoreLock:
 
     def __exit__(self, *exc: object) -> None:
         self.store.delete(self.key)
+
+    def _stale(self, held: bytes) -> str | None:
+        """Why the lock's holder is gone, or None while it may be alive."""
+        try:
+            info = json.loads(held)
+            since = float(info["since"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        holder, pid = info.get("owner", "?"), info.get("pid")
+        if info.get("machine") == _machine() and isinstance(pid, int) and not _running(pid):
+            return f"is held by {holder}, whose process {pid} on this machine has ended"
+        if time.time() - since > self.ttl:
+            return f"is held by {holder} for {time.time() - since:.0f}s, longer than its {self.ttl:.0f}s"
+        return None
+
+    def _break(self, held: bytes) -> None:
+        """Remove the lock judged stale, unless another waiter has broken it and taken it since."""
+        try:
+            if self.store.read_bytes(self.key) == held:
+                self.store.delete(self.key)
+        except StoreError:
+            pass
+
+
+def _machine() -> str:
+    """The host and PID namespace of this process: a pid names the same process only where both match."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()}/{namespace}"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def open_store(url: str) -> Store:
