@@ -46,6 +46,13 @@ def append_promotion(store: Store, record: dict[str, Any]) -> str:
     return key
 
 
+def promotion_of(store: Store, pollutant: str, model_name: str, version: str) -> dict[str, Any] | None:
+    """The newest recorded decision on one model version, if one was made."""
+    suffix = f"_{model_name}-v{version}.json"
+    keys = [k for k in store.list(catalog.promotions_prefix(pollutant)) if k.endswith(suffix)]
+    return json.loads(store.read_bytes(keys[-1])) if keys else None
+
+
 def promotions(store: Store, pollutant: str) -> list[dict[str, Any]]:
     return [json.loads(store.read_bytes(k)) for k in store.list(catalog.promotions_prefix(pollutant))]
 

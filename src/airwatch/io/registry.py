@@ -219,6 +219,13 @@ class Registry:
             mv = mlflow.register_model(model_uri, name, tags=tags)
         return _version(mv)
 
+    def registered_from(self, pollutant: str, run_id: str, model_uri: str) -> RegisteredVersion | None:
+        """The version already registered from a training's model (its run and URI), if any."""
+        name = registered_model_name(pollutant, self.prefix)
+        found = self.client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
+        versions = sorted((mv for mv in found if str(mv.source) == model_uri), key=lambda mv: int(mv.version))
+        return _version(versions[0]) if versions else None
+
     def set_champion(self, version: RegisteredVersion) -> None:
         self.client.set_registered_model_alias(version.name, CHAMPION, version.version)
 
@@ -226,11 +233,15 @@ class Registry:
         self.client.set_registered_model_alias(version.name, alias, version.version)
 
     def move_aliases(self, version: RegisteredVersion, champion: RegisteredVersion | None, *, promote: bool) -> None:
-        """A promoted version becomes champion and the old champion previous; otherwise it is the challenger."""
+        """A promoted version becomes champion and the old champion previous; otherwise it is the challenger.
+
+        The champion alias moves last: a run stopped in between leaves the old champion in place, and
+        its next run moves both.
+        """
         if promote:
-            self.set_champion(version)
             if champion is not None:
                 self.set_alias(champion, PREVIOUS)
+            self.set_champion(version)
         else:
             self.set_alias(version, CHALLENGER)
 
