@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +26,8 @@ import pyarrow.parquet as pq
 from airwatch import catalog
 from airwatch.domain.schemas import POLLUTANTS
 from airwatch.io.store import Store, StoreError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,9 @@ def find_version(store: Store, dataset: str, version: str) -> Manifest | None:
     claim = catalog.claim_key(dataset, version)
     if store.exists(claim):
         manifest = Manifest(**json.loads(store.read_bytes(claim)))
-        store.write_bytes(manifest.key, store.read_bytes(claim), if_absent=True)
+        if store.write_bytes(manifest.key, store.read_bytes(claim), if_absent=True):
+            log.warning("%s %s: claimed by a run that stopped before its manifest; published now from the claim",
+                        dataset, version)  # fmt: skip
         return manifest
     return None
 
@@ -110,9 +115,22 @@ def publish(
     existing = find_version(store, dataset, version)
     if existing is not None:
         return existing, False
+    _note_unpublished_runs(store, dataset, version)
     part = catalog.part_key(dataset, version, uuid.uuid4().hex[:12])
     store.write_bytes(part, to_parquet_bytes(frame))
     return publish_manifest(store, dataset, version, [part], len(frame), inputs=inputs, extra=extra)
+
+
+def _note_unpublished_runs(store: Store, dataset: str, version: str) -> None:
+    """Say so when earlier runs left parts of this version that no manifest lists.
+
+    They are a run that stopped before claiming the version, or one still writing: they are never
+    read, and never deleted here, since a writer that is alive would then claim parts that are gone.
+    """
+    runs = {k.split("/")[-2] for k in store.list(f"{dataset}/{version}/")}
+    if runs:
+        log.warning("%s %s: ignoring the parts of %d earlier run(s) that did not publish it (%s)", dataset, version,
+                    len(runs), ", ".join(sorted(runs)))  # fmt: skip
 
 
 def publish_manifest(

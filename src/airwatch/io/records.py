@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from typing import Any
 
 import pandas as pd
@@ -12,6 +13,8 @@ from airwatch import catalog
 from airwatch.domain.train import TrainingReport
 from airwatch.io.datasets import to_parquet_bytes, utc_stamp
 from airwatch.io.store import Store, StoreError
+
+log = logging.getLogger(__name__)
 
 
 def read_json(store: Store, key: str) -> dict[str, Any] | None:
@@ -59,6 +62,12 @@ def promotions(store: Store, pollutant: str) -> list[dict[str, Any]]:
 
 def save_predictions(store: Store, key: str, frame: pd.DataFrame, manifest: dict[str, Any]) -> None:
     """A predictions file, then its manifest beside it (readers take a file only with its manifest)."""
+    folder = key.rsplit("/", 1)[0] + "/"
+    listed = set(store.list(folder))
+    orphans = [k for k in listed if k.endswith(".parquet") and catalog.predictions_manifest_key(k) not in listed]
+    if orphans:
+        log.warning("predict: ignoring %d predictions file(s) without a manifest in %s (a run that stopped "
+                    "before publishing them): %s", len(orphans), folder, ", ".join(sorted(orphans)))  # fmt: skip
     if not store.write_bytes(key, to_parquet_bytes(frame), if_absent=True):
         raise StoreError(f"{key} exists already; a predictions file is never overwritten")
     write_json(store, catalog.predictions_manifest_key(key), {"predictions": key, **manifest}, if_absent=True)
