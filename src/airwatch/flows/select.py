@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger
 
-from airwatch import catalog
+from airwatch import catalog, faults
 from airwatch.domain import select as gates
 from airwatch.domain.train import PERSISTENCE, TrainingReport, fit, like, score_fitted, time_split
 from airwatch.errors import NoDataError
@@ -89,6 +89,7 @@ def promote(ctx: Context, report: TrainingReport) -> SelectSummary:
         version = registry.registered_from(pollutant, report.model_run_id, report.model_uri)
         if version is None:
             version = registry.register(pollutant, report.model_uri, gates.version_tags(report, choice))
+            faults.checkpoint("select.registered")
         else:
             log.warning("select: %s v%s is this training's model, registered by a run that stopped before its "
                         "promotion was done; not registered again", pollutant, version.version)  # fmt: skip
@@ -106,6 +107,7 @@ def promote(ctx: Context, report: TrainingReport) -> SelectSummary:
                 by=owner,
             )  # fmt: skip
             records.append_promotion(ctx.store, record)
+            faults.checkpoint("select.recorded")
         promoted = record["decision"] == "promoted"
         registry.tag_version(version, gates.decision_tags(record))
         registry.move_aliases(version, champion, promote=promoted)

@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from airwatch import catalog
+from airwatch import catalog, faults
 from airwatch.domain.schemas import POLLUTANTS
 from airwatch.io.store import Store, StoreError
 
@@ -118,6 +118,7 @@ def publish(
     _note_unpublished_runs(store, dataset, version)
     part = catalog.part_key(dataset, version, uuid.uuid4().hex[:12])
     store.write_bytes(part, to_parquet_bytes(frame))
+    faults.checkpoint("publish.part")
     return publish_manifest(store, dataset, version, [part], len(frame), inputs=inputs, extra=extra)
 
 
@@ -157,6 +158,7 @@ def publish_manifest(
         winner = find_version(store, dataset, version)
         assert winner is not None, "a claimed version always has a manifest or its claim"
         return winner, False
+    faults.checkpoint("publish.claim")
     store.write_bytes(manifest.key, body, if_absent=True)
     return manifest, True
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from airwatch import catalog
+from airwatch import catalog, faults
 from airwatch.domain.schemas import PayloadKind
 from airwatch.io import datasets
 from airwatch.io.datasets import fingerprint
@@ -48,6 +48,7 @@ def store_file(store: Store, area: str, name: str, data: bytes, source: str) -> 
     digest = hashlib.sha256(data).hexdigest()
     key = catalog.raw_file_key(area, digest, name)
     new = store.write_bytes(key, data, if_absent=True)
+    faults.checkpoint("ingest.payload")
     if new or _meta_missing(store, key):
         _write_meta(store, key, {"source": source, "bytes": len(data), "sha256": digest})
     return Stored(key, new)

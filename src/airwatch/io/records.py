@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from airwatch import catalog
+from airwatch import catalog, faults
 from airwatch.domain.train import TrainingReport
 from airwatch.io.datasets import to_parquet_bytes, utc_stamp
 from airwatch.io.store import Store, StoreError
@@ -70,6 +70,7 @@ def save_predictions(store: Store, key: str, frame: pd.DataFrame, manifest: dict
                     "before publishing them): %s", len(orphans), folder, ", ".join(sorted(orphans)))  # fmt: skip
     if not store.write_bytes(key, to_parquet_bytes(frame), if_absent=True):
         raise StoreError(f"{key} exists already; a predictions file is never overwritten")
+    faults.checkpoint("predict.file")
     write_json(store, catalog.predictions_manifest_key(key), {"predictions": key, **manifest}, if_absent=True)
 
 
