@@ -19,6 +19,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -51,16 +53,21 @@ KILLS = [
 
 
 def run(store: Path, folder: Path, env: dict[str, str], kill_at: str = "") -> subprocess.CompletedProcess[str]:
-    """`airwatch run` in a session of its own; after it, no process of that session is left."""
+    """`airwatch run` in a session of its own; no process of that session may outlive it."""
     command = [AIRWATCH, "run", "--store", str(store), "--input-dir", str(folder), "--pollutants", "pm25"]
-    child = subprocess.Popen(command, env={**env, "AIRWATCH_FAULT_KILL_AT": kill_at}, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-    output, _ = child.communicate(timeout=600)
-    left = [p for p in psutil.process_iter() if _session(p) == child.pid]
-    for p in left:
-        p.kill()
-    assert not left, f"{[p.cmdline() for p in left]} outlived the run"
-    return subprocess.CompletedProcess(command, child.returncode, output)
+    # Output to a file, not a pipe: a child left running would hold a pipe open, and the test with it.
+    with tempfile.TemporaryFile("w+") as out:
+        child = subprocess.Popen(command, env={**env, "AIRWATCH_FAULT_KILL_AT": kill_at}, text=True, stdout=out,
+                                 stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        child.wait(timeout=600)
+        deadline = time.monotonic() + 15  # a server told to stop (SIGTERM) takes a moment
+        while (left := [p for p in psutil.process_iter() if _session(p) == child.pid]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for p in left:
+            p.kill()
+        assert not left, f"{[p.cmdline() for p in left]} outlived the run"
+        out.seek(0)
+        return subprocess.CompletedProcess(command, child.returncode, out.read())
 
 
 def _session(process: psutil.Process) -> int | None:
@@ -185,3 +192,16 @@ def test_a_run_killed_anywhere_then_run_again_ends_as_an_uninterrupted_run(
     observations = LocalStore(store).list(f"{catalog.OBSERVATIONS}/")
     assert len({k.split("/")[-2] for k in observations if k.endswith(".parquet")}) == 3
     assert len(list((store / "predictions").rglob("*.parquet"))) == 3
+
+
+def test_a_killed_run_leaves_no_prefect_server_behind(
+    env: dict[str, str], tmp_path: Path, sample_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Without a Prefect server, `airwatch run` starts its own (ephemeral): it goes with the run, killed or not."""
+    folder = tmp_path / "input"
+    folder.mkdir()
+    shutil.copy(sample_dir / "pm25_daily_2010_cook_county_IL.csv.gz", folder)
+    alone = {k: v for k, v in env.items() if k != "PREFECT_API_URL"}
+    alone["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-ephemeral"))
+    result = run(tmp_path / "store", folder, alone, "ingest.payload")  # fails if any process of the run is left
+    assert result.returncode == -signal.SIGKILL, result.stdout[-3000:]
