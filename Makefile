@@ -22,7 +22,7 @@ ASAN_PY_CXX := g++
 ASAN_PY_TESTS := tests/test_core.py tests/domain/test_parse.py tests/domain/test_kernels.py \
   tests/domain/test_validate.py tests/domain/test_aqi.py tests/domain/test_weather.py tests/domain/test_features.py
 
-.PHONY: help setup system-deps fuzz-deps run test test-cpp test-sanitize test-asan-py test-py test-stack \
+.PHONY: help setup system-deps fuzz-deps browser-deps run test test-cpp test-sanitize test-asan-py test-py test-stack \
   fuzz-build fuzz-smoke fuzz stack-up stack-down check-stub stub bench load lint format clean
 
 help:  ## List the targets
@@ -63,8 +63,21 @@ fuzz-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq "$$rt" >/dev/null; \
 	fi
 
-run: setup  ## Run the main job on the embedded defaults (bundled sample, local store and MLflow, ephemeral Prefect)
+# Chromium and its WebDriver from Debian's packages for the report's browser test (tests/e2e); installed
+# only when missing. Selenium is pointed at /usr/bin/chromedriver, so it never downloads a driver itself.
+browser-deps:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  echo "installing chromium chromium-driver (Debian packages)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+# The main job, then a month of forecasts replayed and scored as the daily schedule would have made
+# them, then the monitoring report of it all (data/store/reports/report.html).
+run: setup  ## Run the main job on the embedded defaults (bundled sample, local store and MLflow, ephemeral Prefect), replay and score the last 30 days, write the report
 	$(BIN)/airwatch run
+	$(BIN)/airwatch replay --days 30
+	$(BIN)/airwatch report
 
 test: check-stub lint test-cpp test-sanitize fuzz-smoke test-asan-py test-py test-stack  ## All checks: stub, lint, C++ (plain, sanitized, fuzzed), Python (plain and on the sanitized core), the production stack
 
@@ -111,7 +124,7 @@ test-asan-py: setup  ## Focused Python tests against airwatch._core built with A
 
 # Two workers (pytest-xdist), each test file on one of them: the suite waits on servers and flows as
 # much as it computes, so it takes the two cores' time, not the sum.
-test-py: setup
+test-py: setup browser-deps
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 stub: setup  ## Regenerate src/airwatch/_core.pyi from the built module (nanobind stubgen)

@@ -145,7 +145,8 @@ def test_unknown_setting_exits_with_message(monkeypatch: pytest.MonkeyPatch) -> 
 def test_every_option_has_help() -> None:
     commands = [["run"], ["validate"], ["transform"], ["train"], ["select"], ["predict"], ["config"],
                 ["ingest", "files"], ["ingest", "aqs"], ["ingest", "airnow"], ["ingest", "weather"],
-                ["quarantine", "list"], ["quarantine", "release"], ["quarantine", "delete"]]  # fmt: skip
+                ["quarantine", "list"], ["quarantine", "release"], ["quarantine", "delete"], ["report"],
+                ["dashboard"], ["iam-policy"]]  # fmt: skip
     for command in commands:
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0, command
@@ -190,3 +191,11 @@ def test_quarantined_files_can_be_released_and_deleted(env: dict[str, Path]) -> 
     assert last.exit_code == 0 and "0 files quarantined" in last.output
     missing = runner.invoke(app, ["quarantine", "release", key])
     assert missing.exit_code == 1 and "is not a quarantined file" in missing.output
+
+
+def test_backtest_skill_is_printed_with_its_interval_even_when_it_is_zero() -> None:
+    from airwatch.cli import _skill
+
+    zero = {"skill_vs_persistence": 0.0, "skill_vs_persistence_ci90_low": 0.0, "skill_vs_persistence_ci90_high": 0.0}
+    assert _skill(zero) == "0.0% [0.0, 0.0]"
+    assert _skill({"skill_vs_climatology": 0.125}, "climatology") == "12.5% [nan, nan]"

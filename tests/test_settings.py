@@ -43,3 +43,32 @@ def test_bad_store_scheme(monkeypatch) -> None:
 def test_postgres_password_is_masked(monkeypatch) -> None:
     monkeypatch.setenv("AIRWATCH_MLFLOW_TRACKING_URI", "postgresql://mlflow:hunter2@localhost/mlflow")
     assert "hunter2" not in str(load_settings().masked())
+
+
+def test_an_mlflow_server_without_credentials_is_flagged(monkeypatch, tmp_path, caplog) -> None:
+    """Production runs MLflow with authentication on: a server given no credentials is called out."""
+    for name in ("URI", "USERNAME", "PASSWORD", "TOKEN"):
+        monkeypatch.delenv(f"MLFLOW_TRACKING_{name}", raising=False)
+    monkeypatch.setenv("AIRWATCH_STORE", str(tmp_path))
+    assert not load_settings().mlflow_unauthenticated()  # the embedded SQLite default needs none
+    monkeypatch.setenv("AIRWATCH_MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    assert load_settings().mlflow_unauthenticated()
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "worker")
+    assert load_settings().mlflow_unauthenticated()  # a user without a password is no credential
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "sentinel-password")
+    assert not load_settings().mlflow_unauthenticated()
+    monkeypatch.delenv("MLFLOW_TRACKING_USERNAME")
+    monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD")
+    monkeypatch.setenv("AIRWATCH_MLFLOW_USERNAME", "worker")
+    monkeypatch.setenv("AIRWATCH_MLFLOW_PASSWORD", "sentinel-password")
+    assert not load_settings().mlflow_unauthenticated()
+
+    from airwatch.flows.context import Context
+
+    monkeypatch.delenv("AIRWATCH_MLFLOW_USERNAME")
+    monkeypatch.delenv("AIRWATCH_MLFLOW_PASSWORD")
+    monkeypatch.setenv("AIRWATCH_MLFLOW_TRACKING_URI", "http://127.0.0.1:9/unauthenticated-check")
+    monkeypatch.setattr("airwatch.flows.context._registry", lambda *args: "a registry")  # no MLflow client made
+    with caplog.at_level("WARNING", logger="airwatch.flows.context"):
+        assert Context(load_settings()).registry == "a registry"
+    assert "without credentials" in caplog.text and "127.0.0.1:9/unauthenticated-check" in caplog.text

@@ -22,7 +22,9 @@ The same layout under a local folder or ``s3://bucket/prefix``::
     state/incidents/<pollutant>.json                   the monitor's open and resolved incidents
     state/retrain/<pollutant>.json                     when the monitor last started a retraining
     state/watermarks/..., state/backfills/...          where incremental ingests and backfills stand
-    locks/<name>.lock                                  create-only locks
+    locks/<name>/<number>.json                         a lock's tickets: create-only, released by rewriting
+    audit/<YYYY-MM-DD>/<utc>_<event>_<id>.json         the audit log: publishes, promotions, alias moves and
+                                                       deployment changes, create-only (io/audit.py)
     mlflow/                                            MLflow's SQLite file and artifacts (embedded default)
 """
 
@@ -195,5 +197,26 @@ def backfill_key(run_id: str) -> str:
     return f"state/backfills/{run_id}.json"
 
 
-def lock_key(name: str) -> str:
-    return f"locks/{name}.lock"
+def lock_prefix(name: str) -> str:
+    return f"locks/{name}/"
+
+
+def lock_ticket_key(name: str, number: int) -> str:
+    """One taking of a lock (io.store.StoreLock): numbered, zero-padded so that keys sort by number."""
+    return f"{lock_prefix(name)}{number:012d}.json"
+
+
+def lock_ticket_number(key: str) -> int:
+    return int(key.rsplit("/", 1)[-1].removesuffix(".json"))
+
+
+AUDIT = "audit/"
+
+
+def audit_prefix(day: str = "") -> str:
+    """Every audit record, or one UTC day's (YYYY-MM-DD)."""
+    return f"{AUDIT}{day}/" if day else AUDIT
+
+
+def audit_key(day: str, stamp: str, event: str, record_id: str) -> str:
+    return f"{audit_prefix(day)}{stamp}_{event}_{record_id}.json"

@@ -544,6 +544,83 @@ def _print_monitor(m: Any) -> None:
         console.print(escape(f"  retraining started: {m.retraining}"))
 
 
+def _report_data(settings: Settings) -> Any:
+    """What the report shows: the store's forecasts and monitoring, and the registry's lineage and runs."""
+    from airwatch.flows.context import Context
+    from airwatch.io.monitoring import collect_report
+
+    ctx = Context(settings)
+    uri = settings.tracking_uri()
+    # A local store that never trained has no MLflow database; opening one would create it.
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        data = collect_report(ctx.store, None)
+        note = "no MLflow database in this store yet (nothing trained): lineage and runs are not shown"
+        return dataclasses.replace(data, notes=[note if n.startswith("no model registry") else n for n in data.notes])
+    return collect_report(ctx.store, ctx.registry)
+
+
+def _default_report_path(settings: Settings) -> Path:
+    if settings.store.startswith("s3://"):
+        return Path("airwatch-report.html")
+    return Path(settings.store.removeprefix("file://")) / "reports" / "report.html"
+
+
+@app.command()
+def report(
+    store: StoreOpt = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write the page (default: the store's reports/report.html; ./airwatch-report.html "
+            "for an S3 store).",
+        ),
+    ] = None,
+) -> None:
+    """Write the monitoring report: one HTML page that opens with no network (map, scores, drift, lineage)."""
+    settings = _prepare(store, flows=False)
+    from airwatch.domain.report_html import render_report
+
+    page = _run("report", lambda: render_report(_report_data(settings)))
+    path = output or _default_report_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    console.print(f"report: {path} ({len(page.encode()) / 1e6:.1f} MB)")
+
+
+@app.command()
+def dashboard(
+    store: StoreOpt = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on; 0 picks a free one.")] = (
+        8050
+    ),
+    max_age: Annotated[
+        float, typer.Option("--max-age", min=0, help="Seconds a built page is served before it is built again.")
+    ] = 60.0,
+) -> None:
+    """Serve the newest report on HTTP (/ the page, /healthz ok) until Ctrl-C."""
+    settings = _prepare(store, flows=False)
+    from airwatch.domain.report_html import render_report
+    from airwatch.io.dashboard import make_server
+
+    try:
+        server = make_server(host, port, lambda: render_report(_report_data(settings)), max_age)
+    except OSError as exc:
+        console.print(f"[red]dashboard failed:[/red] cannot listen on {host}:{port}: {exc.strerror or exc}")
+        raise typer.Exit(1) from None
+    console.print(f"dashboard: http://{host}:{server.server_port}/ (rebuilt when older than {max_age:g} s; "
+                  "Ctrl-C stops)")  # fmt: skip
+    sys.stdout.flush()  # a supervisor or a test reads the address from a pipe
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 quarantine_app = typer.Typer(help="Files no stage could read: list them, release them for another try, or delete.")
 app.add_typer(quarantine_app, name="quarantine")
 
@@ -599,11 +676,24 @@ def quarantine_delete(key: Annotated[str, typer.Argument(help="Raw key of the fi
 
 @app.command("backtest")
 def backtest_cmd(
-    input_dir: Annotated[Path, typer.Option("--input", help="Folder of EPA files (AirData or download-tool CSV).")],
+    input_dir: Annotated[
+        Path,
+        typer.Option(
+            "--input",
+            help="Folder of EPA files, every format `airwatch ingest` reads (AirData daily/hourly, download-tool "
+            "exports, AQS sampleData/Data Mart CSV, AirNow daily peak files).",
+        ),
+    ],
     pollutant: Annotated[str, typer.Option("--pollutant", help="pm25 or ozone.")],
     output: Annotated[Path, typer.Option("--output", help="Where to write the metrics JSON.")] = Path("metrics.json"),
     test_start: Annotated[
         str | None, typer.Option("--test-start", help="Score only forecasts for dates on or after YYYY-MM-DD.")
+    ] = None,
+    test_end: Annotated[
+        str | None,
+        typer.Option(
+            "--test-end", help="Score only forecasts for dates on or before YYYY-MM-DD (development windows)."
+        ),
     ] = None,
     folds: Annotated[int, typer.Option("--folds", help="Number of rolling-origin test folds.", min=1)] = 3,
     fold_days: Annotated[
@@ -651,41 +741,55 @@ def backtest_cmd(
         raise _usage(f"--weather-mode must be one of {', '.join(MODES)}")
     if weather_mode not in (None, NONE) and weather is None:
         raise _usage("--weather-mode needs --weather DIR")
-    start = _day(test_start, "--test-start")
+    start, end = _day(test_start, "--test-start"), _day(test_end, "--test-end")
+    if start and end and end < start:
+        raise _usage("--test-end is before --test-start")
     from airwatch.flows.backtest import backtest_flow
 
     data = _run("backtest", lambda: backtest_flow(
-        str(input_dir), pollutant, start, folds, fold_days, seed, str(weather) if weather else None, weather_mode,
-        forecast_url, str(sites) if sites else None,
+        str(input_dir), pollutant, test_start=start, test_end=end, folds=folds, fold_days=fold_days, seed=seed,
+        weather=str(weather) if weather else None, weather_mode=weather_mode, forecast_url=forecast_url,
+        sites=str(sites) if sites else None,
     ))  # fmt: skip
     output.write_text(json.dumps(data, indent=2))
     for mode, result in data["modes"].items():
         _backtest_table(pollutant, mode, data["folds"], result)
     for h, m in data["held_out_sites"].items():
-        console.print(f"held-out sites ({data['weather']}), day+{h}: skill vs persistence "
-                      f"{100 * m['skill_vs_persistence']:.1f}% ({int(m['n_sites'])} sites)")  # fmt: skip
+        console.print(f"held-out sites ({data['weather']}), day+{h}: skill vs persistence {_skill(m)} "
+                      f"({int(m['n_sites'])} sites)")  # fmt: skip
+    for h, groups in data.get("by_sampling", {}).items():
+        for label, m in groups.items():
+            console.print(f"{label.replace('_', '-')} samplers ({data['weather']}), day+{h}: skill vs persistence "
+                          f"{_skill(m)} ({int(m['n_sites'])} sites, {int(m['n_forecasts'])} forecasts)")  # fmt: skip
     for label, text in (("sites_with_station", "a station within the matching radius"),
                         ("sites_with_station_within_25km", "a station within 25 km")):  # fmt: skip
         for mode, horizons in data.get(label, {}).items():
             if m := horizons.get("1"):
                 console.print(f"sites with {text} ({mode}), day+1: skill vs persistence "
-                              f"{100 * m['skill_vs_persistence']:.1f}% ({int(m['n_sites'])} sites, "
+                              f"{_skill(m)} ({int(m['n_sites'])} sites, "
                               f"{int(m['n_forecasts'])} forecasts)")  # fmt: skip
     console.print(f"metrics written to {output}")
 
 
+def _skill(m: dict[str, float], reference: str = "persistence") -> str:
+    """A skill with its 90% bootstrap interval, in percent."""
+    low, high = (m.get(f"skill_vs_{reference}_ci90_{side}", float("nan")) for side in ("low", "high"))
+    return f"{100 * m[f'skill_vs_{reference}']:.1f}% [{100 * low:.1f}, {100 * high:.1f}]"
+
+
 def _backtest_table(pollutant: str, mode: str, folds: list[dict[str, str]], result: dict[str, Any]) -> None:
     span = f"{folds[0]['start']} .. {folds[-1]['end']}"
-    table = Table(title=f"Backtest {pollutant}, weather {mode}: {result['model']} ({span})")
+    table = Table(title=f"Backtest {pollutant}, weather {mode}: {result['model']} ({span}); skills with 90% intervals")
     for col in ("horizon", "RMSE", "persistence", "skill vs pers.", "climatology", "skill vs clim.", "AQI hit",
-                "USG POD", "USG FAR", "80% cover", "sites", "forecasts"):  # fmt: skip
+                "AQI>100 obs", "POD", "FAR", "CSI", "80% cover", "sites", "forecasts"):  # fmt: skip
         table.add_column(col)
     for h, m in result["horizons"].items():
+        events = m.get("aqi100_hits", 0.0) + m.get("aqi100_misses", 0.0)
         table.add_row(
-            f"day+{h}", f"{m['rmse']:.4g}", f"{m['persistence_rmse']:.4g}", f"{100 * m['skill_vs_persistence']:.1f}%",
-            f"{m['climatology_rmse']:.4g}", f"{100 * m['skill_vs_climatology']:.1f}%", f"{m['category_hit_rate']:.3f}",
-            f"{m['usg_pod']:.2f}", f"{m['usg_far']:.2f}", f"{m.get('interval_80_coverage', float('nan')):.2f}",
-            str(int(m["n_sites"])), str(int(m["n_forecasts"])),
+            f"day+{h}", f"{m['rmse']:.4g}", f"{m['persistence_rmse']:.4g}", _skill(m), f"{m['climatology_rmse']:.4g}",
+            _skill(m, "climatology"), f"{m['category_hit_rate']:.3f}", str(int(events)),
+            *(f"{m.get(f'aqi100_{k}', float('nan')):.2f}" for k in ("pod", "far", "csi")),
+            f"{m.get('interval_80_coverage', float('nan')):.2f}", str(int(m["n_sites"])), str(int(m["n_forecasts"])),
         )  # fmt: skip
     console.print(table)
 
@@ -697,11 +801,13 @@ def deploy(
     """Install the Prefect deployments, the failure alert and the watchdogs on the Prefect server."""
     settings = _prepare(flows=False)
     _check_prefect(server_required=True)
-    from airwatch.io.deployments import install, load_spec
+    from airwatch.io.deployments import audit_installed, install, load_spec
+    from airwatch.io.store import open_store
 
     alerts = settings.alerts
     url = alerts.webhook_url.get_secret_value() if alerts.webhook_url else None
     done = _run("deploy", lambda: install(load_spec(spec), webhook_url=url, watchdog_hours=alerts.watchdog_hours))
+    key = _run("deploy", lambda: audit_installed(open_store(settings.store), done, spec))
     table = Table(title=f"Deployments on work pool {done.work_pool}")
     for col in ("deployment", "runs"):
         table.add_column(col)
@@ -712,7 +818,26 @@ def deploy(
         console.print(f"automations: {', '.join(done.automations)}")
     else:
         console.print("no failure alert: set AIRWATCH_ALERTS__WEBHOOK_URL and deploy again")
+    console.print(f"audit record: {key}")
     console.print(f"start a worker: airwatch worker --pool {done.work_pool}")
+
+
+@app.command("iam-policy")
+def iam_policy(
+    role: Annotated[str, typer.Argument(help="A role (ingest, validate, ... auditor) or bucket-policy.")],
+    store: StoreOpt = None,
+    policies: Annotated[Path, typer.Option("--dir", help="Folder of the policy documents.")] = Path("deploy/iam"),
+) -> None:
+    """Print a role's IAM policy for the store's bucket and prefix (docs/security.md), for aws iam put-role-policy."""
+    from airwatch.iam import policy_for_store
+
+    settings = _settings(store)
+    try:
+        document = policy_for_store(policies, role, settings.store)
+    except AirWatchError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
 
 
 @app.command()

@@ -288,6 +288,22 @@ class Settings(BaseSettings):
         root = Path(self.store.removeprefix("file://")).resolve()
         return f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
 
+    def mlflow_unauthenticated(self) -> bool:
+        """Whether an MLflow server is in use with no credentials to give it.
+
+        Production runs MLflow with its basic-auth app (deploy/compose.yaml, scripts/stack.sh): such a
+        server refuses every call without them, and a server without auth lets anyone who reaches
+        it move the champion alias. The embedded SQLite default needs none.
+        """
+        server = self._tracking_server()
+        if not server or not server.startswith(("http://", "https://")):
+            return False
+        env = os.environ
+        given = (self.mlflow_username and self.mlflow_password) or (
+            env.get("MLFLOW_TRACKING_USERNAME") and env.get("MLFLOW_TRACKING_PASSWORD")
+        )
+        return not (given or env.get("MLFLOW_TRACKING_TOKEN"))
+
     def artifact_location(self) -> str | None:
         """Where MLflow puts artifacts of new experiments (None: the tracking server decides)."""
         if self._tracking_server():
@@ -305,9 +321,9 @@ class Settings(BaseSettings):
                 where[name] = MASK
         for url_field in ("mlflow_tracking_uri", "prefect_api_url", "store"):
             if data.get(url_field):
-                data[url_field] = _mask_url(data[url_field])
+                data[url_field] = mask_url(data[url_field])
         s3_without_tracking = self.store.startswith("s3://") and not self._tracking_server()
-        data["mlflow_tracking_uri_effective"] = None if s3_without_tracking else _mask_url(self.tracking_uri())
+        data["mlflow_tracking_uri_effective"] = None if s3_without_tracking else mask_url(self.tracking_uri())
         return data
 
 
@@ -315,7 +331,7 @@ class SettingsError(AirWatchError, ValueError):
     """A setting is unknown or malformed; the message names it."""
 
 
-def _mask_url(url: str) -> str:
+def mask_url(url: str) -> str:
     # user:password@host in a URL (e.g. a PostgreSQL backend) must not reach a terminal or log.
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)

@@ -67,6 +67,11 @@ def test_backtest_command_on_real_files(tmp_path: Path) -> None:
     assert data["folds"][0]["start"] == "2019-06-01"
     assert data["selection"]["window"][1] < "2019-06-01"  # chosen before the scored period
     assert data["horizons"]["1"]["skill_vs_persistence"] > 0.05
+    for m in [*data["horizons"].values(), *(g for h in data["by_sampling"].values() for g in h.values())]:
+        assert m["skill_vs_persistence_ci90_low"] <= m["skill_vs_persistence"] <= m["skill_vs_persistence_ci90_high"]
+        assert {"aqi100_pod", "aqi100_far", "aqi100_csi"} <= set(m)
+    assert set(data["by_sampling"]["1"]) == {"daily"}  # Queens College measures ozone every day
+    assert "CSI" in result.output and "daily samplers" in result.output
 
 
 JFK = FIXTURES / "noaa" / "ghcnd_dly_jfk_ny"
@@ -104,3 +109,32 @@ def test_weather_modes_are_labelled_and_archived_forecasts_come_from_the_api(tmp
 
     result = CliRunner().invoke(app, [*common, "--weather-mode", "archived-forecast", "--output", str(archived)])
     assert result.exit_code == 1 and "--forecast-url" in result.output
+
+
+PEAK = FIXTURES / "epa" / "airnow_daily_peak_2018" / "queens_college"
+
+
+def test_backtest_reads_airnow_peak_files_as_validate_does(tmp_path: Path) -> None:
+    """AirNow daily peak files are read (as ingest and validate read them), no longer skipped."""
+    from airwatch.flows.backtest import load_observations
+
+    shutil.copy(QUEENS / "ozone_daily_2015_2019_queens_college_360810124.csv.gz", tmp_path)
+    shutil.copytree(PEAK, tmp_path / "peak")
+    observations, info, skipped = load_observations(tmp_path, None)
+    assert skipped == [] and info["files"] == 1 + len(list(PEAK.glob("*-peak.dat.gz")))
+    airnow = observations[observations["data_source"] == "AirNow"]
+    assert len(airnow) and set(airnow["parameter"]) >= {44201}
+
+
+@pytest.mark.shared
+def test_backtest_aggregates_hourly_sample_data_by_epa_rules() -> None:
+    """The Denver sampleData CSV (hourly ozone) becomes MDA8 site-days through the transform stage's code."""
+    from airwatch.flows.backtest import backtest_frame
+    from tests.conftest import SHARED_EPA
+
+    frame, info, skipped = backtest_frame(str(SHARED_EPA / "aqs_hourly_ozone_no2_denver_2021_2022"), "ozone",
+                                          (1,), None, ("none",))  # fmt: skip
+    assert skipped == [] and info["files"] == 2
+    assert frame["site_id"].nunique() >= 10 and info["value_sources"] == {"AQS": info["site_days"]}
+    values = frame["value"].dropna()
+    assert values.min() >= 0.0 and values.max() < 0.2  # ppm: daily maximum 8-hour averages, not hourly ppb

@@ -18,6 +18,7 @@ from airwatch.flows.validate import validate_flow
 from airwatch.io import datasets
 from airwatch.io.records import latest_training_report
 from airwatch.io.registry import CHALLENGER, CHAMPION, PREVIOUS, registered_model_name
+from airwatch.io.store import lock_holder
 from airwatch.settings import load_settings
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -117,7 +118,7 @@ def test_racing_promotions_end_with_the_better_model(store: Path, monkeypatch: p
         t.join()
     champion = normal.registry.champion("ozone")
     assert champion is not None and champion.tags["training_id"] == strong.training_id
-    assert not (store / "locks" / "promotion-ozone.lock").exists()
+    assert lock_holder(normal.store, "promotion-ozone") is None
 
 
 def test_the_registered_champion_learned_from_the_newest_observation(store: Path) -> None:

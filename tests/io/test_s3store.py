@@ -14,7 +14,8 @@ import pytest
 
 from airwatch.io import datasets
 from airwatch.io.s3store import S3Store
-from airwatch.io.store import StoreError, StoreLock, open_store
+from airwatch.io.store import StoreError, StoreLock, lock_holder, open_store
+from tests.fakes import iam
 from tests.fakes.moto_s3 import moto_server
 
 SECRET = "moto-secret-never-shown"
@@ -119,7 +120,7 @@ def test_store_lock_on_s3(bucket: str) -> None:
         StoreLock(store, "publish", owner="b", timeout=0.2),
     ):
         pass
-    assert not store.exists("locks/publish.lock")
+    assert lock_holder(store, "publish") is None
 
 
 def _payload(writer: int, size: int = 256 * 1024) -> bytes:
@@ -200,3 +201,36 @@ def test_two_runs_publishing_one_dataset_version_on_s3_one_wins(bucket: str) -> 
     winner = next(i for i, (_, written) in results.items() if written)
     frame = datasets.read(store, datasets.latest(store, "processed/demo"))
     assert len(frame) == 5000 and (frame["x"] == winner).all()
+
+
+@pytest.mark.parametrize("root", ["root", ""])
+def test_each_operation_sends_the_requests_the_iam_simulation_assumes(bucket: str, root: str) -> None:
+    """tests/flows/test_least_privilege.py judges store operations by fakes.iam.store_requests: here
+    are the S3 requests S3Store really sends for each, with the key or prefix they name. In particular
+    exists() and list() never HEAD, which a role whose listing is limited by s3:prefix is refused."""
+    store = S3Store(f"s3://{bucket}/{root}" if root else f"s3://{bucket}")
+    sent: list[iam.Request] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        sent.append(iam.s3_request(model.name, bucket, key=params.get("Key"), prefix=params.get("Prefix"),
+                                   if_none_match=params.get("IfNoneMatch")))  # fmt: skip
+
+    store._fs.connect()
+    store._fs.s3.meta.events.register("before-parameter-build.s3", record)
+    store.write_bytes("p/kept.json", b"x")
+    calls = [
+        ("write", "p/a.json", lambda: store.write_bytes("p/a.json", b"x")),
+        ("create", "p/b.json", lambda: store.write_bytes("p/b.json", b"x", if_absent=True)),
+        ("create", "p/b.json", lambda: store.write_bytes("p/b.json", b"y", if_absent=True)),  # refused by S3
+        ("exists", "p/a.json", lambda: store.exists("p/a.json")),
+        ("exists", "p/missing.json", lambda: store.exists("p/missing.json")),
+        ("list", "p/", lambda: store.list("p/")),
+        ("list", "empty/", lambda: store.list("empty/")),
+        ("list", "p/kept.json", lambda: store.list("p/kept.json")),
+        ("read", "p/a.json", lambda: store.read_bytes("p/a.json")),
+        ("delete", "p/a.json", lambda: store.delete("p/a.json")),
+    ]
+    for op, key, call in calls:
+        sent.clear()
+        call()
+        assert sent == iam.store_requests(op, key, bucket, root), (op, key)

@@ -11,8 +11,9 @@ import time
 import pandas as pd
 import pytest
 
+from airwatch import catalog
 from airwatch.io import datasets
-from airwatch.io.store import LocalStore, StoreError, StoreLock, open_store
+from airwatch.io.store import LocalStore, StoreError, StoreLock, lock_holder, open_store
 
 
 def test_local_store_roundtrip_and_create_only(tmp_path) -> None:
@@ -93,26 +94,81 @@ def test_a_lock_left_by_a_killed_process_is_broken_by_the_next_taker(tmp_path, c
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
     killed = subprocess.run([sys.executable, "-c", script, str(tmp_path)], timeout=120)
-    lock = tmp_path / "locks" / "promotion-pm25.lock"
-    assert killed.returncode == -signal.SIGKILL and json.loads(lock.read_text())["owner"] == "killed"
+    store = LocalStore(tmp_path)
+    (ticket,) = store.list("locks/promotion-pm25/")
+    assert killed.returncode == -signal.SIGKILL and json.loads(store.read_bytes(ticket))["owner"] == "killed"
     start = time.monotonic()
-    taker = StoreLock(LocalStore(tmp_path), "promotion-pm25", owner="next", timeout=30)
+    taker = StoreLock(store, "promotion-pm25", owner="next", timeout=30)
     with caplog.at_level(logging.WARNING, "airwatch.io.store"), taker:
-        assert json.loads(lock.read_text())["owner"] == "next"
-    assert time.monotonic() - start < 5 and not lock.exists()
+        assert lock_holder(store, "promotion-pm25") == "next"
+    assert time.monotonic() - start < 5 and lock_holder(store, "promotion-pm25") is None
     assert "held by killed, whose process" in caplog.text and "on this machine has ended; breaking it" in caplog.text
 
 
-def test_a_live_holder_keeps_its_lock_and_a_silent_one_loses_it_after_the_ttl(tmp_path, caplog) -> None:
+def test_a_live_holder_keeps_its_lock_and_a_silent_one_elsewhere_loses_it_after_the_ttl(tmp_path, caplog) -> None:
     store = LocalStore(tmp_path)
     with StoreLock(store, "demo", owner="alive"), pytest.raises(StoreError, match="could not take lock"):
         StoreLock(store, "demo", owner="waiter", timeout=0.3).__enter__()
     # A holder on another machine cannot be asked whether it runs: only its age counts.
     elsewhere = {"owner": "far", "machine": "other-host/pid:[1]", "pid": 1}
-    store.write_bytes("locks/demo.lock", json.dumps({**elsewhere, "since": time.time()}).encode())
+    ticket = catalog.lock_ticket_key("demo", 1)
+    store.write_bytes(ticket, json.dumps({**elsewhere, "since": time.time()}).encode())
     with pytest.raises(StoreError, match="could not take lock"):
         StoreLock(store, "demo", owner="waiter", timeout=0.3, ttl=60).__enter__()
-    store.write_bytes("locks/demo.lock", json.dumps({**elsewhere, "since": time.time() - 120}).encode())
+    store.write_bytes(ticket, json.dumps({**elsewhere, "since": time.time() - 120}).encode())
     with caplog.at_level(logging.WARNING, "airwatch.io.store"), StoreLock(store, "demo", owner="waiter", ttl=60):
-        assert json.loads(store.read_bytes("locks/demo.lock"))["owner"] == "waiter"
+        assert lock_holder(store, "demo", ttl=60) == "waiter"
     assert "held by far for 120s, longer than its 60s; breaking it" in caplog.text
+
+
+def test_store_lock_serializes_holders_and_deletes_nothing(tmp_path) -> None:
+    store = LocalStore(tmp_path)
+    inside, overlaps, deleted = [0], [], []
+    store.delete = lambda key: deleted.append(key)  # type: ignore[method-assign]
+
+    def hold(owner: str) -> None:
+        for _ in range(5):
+            with StoreLock(store, "promotion-pm25", owner=owner, timeout=30):
+                inside[0] += 1
+                overlaps.append(inside[0])
+                time.sleep(0.002)
+                inside[0] -= 1
+
+    threads = [threading.Thread(target=hold, args=(f"w{i}",)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert overlaps == [1] * 15  # never two holders at once
+    assert deleted == []
+    assert len(store.list("locks/promotion-pm25/")) == 15  # one ticket per taking
+    assert lock_holder(store, "promotion-pm25") is None
+
+
+def test_store_lock_waits_for_a_holder_then_breaks_a_stale_ticket(tmp_path) -> None:
+    store = LocalStore(tmp_path)
+    crashed = StoreLock(store, "p", owner="crashed", ttl=0.3)
+    crashed.__enter__()  # never released, as by a process that died
+    assert lock_holder(store, "p", ttl=0.3) == "crashed"
+    with pytest.raises(StoreError, match="could not take lock"), StoreLock(store, "p", owner="b", timeout=0.1, ttl=0.3):
+        pass
+    time.sleep(0.35)
+    with StoreLock(store, "p", owner="c", ttl=0.3) as taken:
+        assert lock_holder(store, "p", ttl=0.3) == "c"
+        crashed.__exit__(None, None, None)  # the crashed holder comes back: it releases its own ticket only
+        assert lock_holder(store, "p", ttl=0.3) == "c"
+    assert taken.ticket is None and lock_holder(store, "p") is None
+
+
+def test_a_reader_that_may_not_write_still_gets_a_claimed_version(tmp_path) -> None:
+    """select or predict finding a claim without its manifest: they may not publish it, yet they read it."""
+    store = LocalStore(tmp_path)
+    manifest, _ = datasets.publish(store, "processed/demo", "v1", pd.DataFrame({"x": [1]}))
+    store.delete(manifest.key)
+
+    def refuse(key: str, data: bytes, *, if_absent: bool = False) -> bool:
+        raise StoreError(f"could not write {key}: AccessDenied")
+
+    store.write_bytes = refuse  # type: ignore[method-assign]
+    assert datasets.find_version(store, "processed/demo", "v1") == manifest
+    assert not store.exists(manifest.key)

@@ -15,6 +15,12 @@ Layout in time, per horizon h (issue day d, target day d + h):
   scoring only those.
 - 80% intervals: LightGBM quantile models (10% and 90% of the change from persistence), fit once per
   horizon on the first fold's training rows.
+- Only the site-days production would forecast are scored: the newest observation on or before the
+  issue day is at most max_staleness_days old (production's cap), and persistence is that observation.
+- Skills carry a 90% interval from a moving-block bootstrap over target days (blocks of consecutive
+  days with every site of those days), seeded.
+- When the history before the first test fold is shorter than twice the selection window, the
+  selection window shrinks to half of it, down to min_selection_days.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from airwatch import core
+from airwatch.domain.predict import exceedance_probability, usg_threshold
 from airwatch.domain.select import select
 from airwatch.domain.train import (
     CLIMATOLOGY,
@@ -61,7 +68,13 @@ class BacktestConfig:
     selection_days: int = 182
     horizons: tuple[int, ...] = (1, 2, 3)
     test_start: pd.Timestamp | None = None
+    test_end: pd.Timestamp | None = None  # the last target day scored (default: the last one in the data)
     held_out_share: float = 0.2
+    max_staleness_days: int = 3  # production's AIRWATCH_PREDICT__MAX_STALENESS_DAYS
+    min_selection_days: int = 30  # the shortest selection window a short history may shrink it to
+    bootstrap_resamples: int = 1000
+    bootstrap_block_days: int = 7
+    daily_share: float = 0.9  # a site observed on at least this share of its scored span is a daily sampler
 
 
 @dataclass
@@ -78,6 +91,8 @@ class BacktestResult:
     horizons: dict[int, HorizonResult]
     held_out_sites: dict[int, dict[str, float]] = field(default_factory=dict)
     folds: list[tuple[str, str]] = field(default_factory=list)
+    by_sampling: dict[int, dict[str, dict[str, float]]] = field(default_factory=dict)
+    exceedance: dict[int, dict[str, dict[str, float]]] = field(default_factory=dict)
 
     def to_json(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
         return {
@@ -88,6 +103,8 @@ class BacktestResult:
             "selection": self.selection,
             "horizons": {str(h): r.metrics for h, r in self.horizons.items()},
             "held_out_sites": {str(h): m for h, m in self.held_out_sites.items()},
+            "by_sampling": {str(h): m for h, m in self.by_sampling.items()},
+            "exceedance_warning": {str(h): m for h, m in self.exceedance.items()},
         }
 
 
@@ -116,6 +133,15 @@ def _usable(frame: pd.DataFrame, h: int) -> pd.DataFrame:
     return frame[frame[f"target_{h}"].notna() & frame["last_value"].notna()]
 
 
+def scored_rows(test: pd.DataFrame, max_staleness_days: int) -> pd.DataFrame:
+    """The test rows production would forecast: the newest observation at most max_staleness_days old.
+
+    Persistence (last_value) is then that observation, as in the predict stage (domain.predict.issue_rows).
+    """
+    age = test["days_since_obs"]
+    return test[age.notna() & (age <= max_staleness_days)]
+
+
 def fold_split(
     usable: pd.DataFrame, h: int, start: pd.Timestamp, end: pd.Timestamp
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -140,7 +166,8 @@ def choose_model(
     usable = _usable(frame, h)
     td = target_dates(usable, h)
     sel_end = first_test - pd.Timedelta(days=h + 1)
-    sel_start = sel_end - pd.Timedelta(days=config.selection_days - 1)
+    days = selection_days(td.min() if len(td) else sel_end, sel_end, config)
+    sel_start = sel_end - pd.Timedelta(days=days - 1)
     train = usable[td <= sel_start - pd.Timedelta(days=h)]
     val = usable[(td >= sel_start) & (td <= sel_end)]
     if train.empty or val.empty:
@@ -165,6 +192,8 @@ def choose_model(
     selection = select(results, min_skill=config.min_skill, max_gap=config.max_overfit_gap)
     report = {
         "window": [str(sel_start.date()), str(sel_end.date())],
+        "window_days": days,
+        "shortened": days < config.selection_days,
         "horizon": h,
         "candidates": {
             r.name: {
@@ -179,6 +208,23 @@ def choose_model(
     return selection.selected.name, report
 
 
+def selection_days(first_target: pd.Timestamp, sel_end: pd.Timestamp, config: BacktestConfig) -> int:
+    """The selection window's length: the configured one, or half the history before it when that is shorter.
+
+    The other half is left to train the candidates. Below config.min_selection_days the history is too
+    short to choose a model, and the backtest says so.
+    """
+    history = (sel_end - first_target).days + 1
+    days = min(config.selection_days, history // 2)
+    if days < config.min_selection_days:
+        raise ValueError(
+            f"{max(history, 0)} days of history before the test folds: a selection window needs at least "
+            f"{config.min_selection_days} days and as many to train on; add data, start the test later or use "
+            "fewer folds"
+        )
+    return days
+
+
 def _candidates(features: list[str], config: BacktestConfig, h: int) -> list[Forecaster]:
     return make_candidates(features, seed=config.seed, lightgbm_rounds=config.lightgbm_rounds, horizon=h,
                            half_life_years=config.half_life_years)  # fmt: skip
@@ -188,12 +234,94 @@ def _candidate(name: str, features: list[str], config: BacktestConfig, h: int) -
     return next(c for c in _candidates(features, config, h) if c.name == name)
 
 
-def metrics(pollutant: str, p: pd.DataFrame) -> dict[str, float]:
-    """All the scores of one horizon's pooled test forecasts (C++ kernels)."""
+def bootstrap_skill(
+    forecast: np.ndarray, reference: np.ndarray, observed: np.ndarray, block: np.ndarray, *, resamples: int,
+    seed: int, level: float = 0.9,
+) -> tuple[float, float]:  # fmt: skip
+    """Interval of the RMSE skill 1 - rmse(forecast) / rmse(reference) by a block bootstrap.
+
+    block: each pair's block (e.g. a week of target days: all sites of those days move together).
+    Blocks are drawn with replacement, as many as there are, `resamples` times from a generator
+    seeded by `seed`; the interval is the resampled skills' (1 - level) / 2 and (1 + level) / 2
+    quantiles. Pairs lacking any of the three values are left out, as in the point estimate.
+    """
+    ok = np.isfinite(forecast) & np.isfinite(reference) & np.isfinite(observed)
+    if not ok.any():
+        return float("nan"), float("nan")
+    _, ids = np.unique(block[ok], return_inverse=True)
+    n_blocks = int(ids.max()) + 1
+    sq_f = np.bincount(ids, weights=(forecast[ok] - observed[ok]) ** 2, minlength=n_blocks)
+    sq_r = np.bincount(ids, weights=(reference[ok] - observed[ok]) ** 2, minlength=n_blocks)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, n_blocks, size=(resamples, n_blocks))
+    # How often each block is drawn in each resample, counted in one pass.
+    offsets = (np.arange(resamples)[:, None] * n_blocks + draws).ravel()
+    counts = np.bincount(offsets, minlength=resamples * n_blocks).reshape(resamples, n_blocks).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        skill = 1.0 - np.sqrt((counts @ sq_f) / (counts @ sq_r))
+    skill = skill[np.isfinite(skill)]
+    if not len(skill):
+        return float("nan"), float("nan")
+    low, high = np.quantile(skill, [(1 - level) / 2, (1 + level) / 2])
+    return float(low), float(high)
+
+
+def daily_samplers(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, share: float) -> set[str]:
+    """Sites observed on at least `share` of the days from their first to their last observed day in start..end."""
+    dates = pd.to_datetime(frame["date"])
+    seen = frame[(dates >= start) & (dates <= end) & frame["value"].notna()]
+    if seen.empty:
+        return set()
+    per_site = seen.groupby(seen["site_id"].astype(str))["day"].agg(["count", "min", "max"])
+    observed_share = per_site["count"] / (per_site["max"] - per_site["min"] + 1)
+    return set(per_site.index[observed_share >= share])
+
+
+WARNING_PROBABILITIES = tuple(round(0.05 * i, 2) for i in range(1, 20))
+
+
+def warning_detection(
+    pollutant: str, p: pd.DataFrame, probabilities: tuple[float, ...] = WARNING_PROBABILITIES
+) -> dict[str, dict[str, float]]:
+    """Detection of AQI > 100 when a warning is issued at each probability of exceedance.
+
+    The probability is the one the predict stage publishes (p_aqi_over_100: the split normal through
+    the forecast and its 80% interval). A warning at probability t forecasts the event where p >= t;
+    hits, misses, false alarms, POD, false-alarm ratio and CSI come from verify_groups (one group per t).
+    """
+    threshold = usg_threshold(pollutant)
+    prob = exceedance_probability(p["forecast"].to_numpy(np.float64), p["lower"].to_numpy(np.float64),
+                                  p["upper"].to_numpy(np.float64), threshold)  # fmt: skip
+    k, n = len(probabilities), len(p)
+    # Each warning becomes a forecast at the threshold (AQI > 100) or none (AQI 0), so the C++ contingency applies.
+    warned = np.concatenate([np.where(prob >= t, threshold, 0.0) for t in probabilities])
+    group = np.repeat(np.arange(k, dtype=np.int32), n)
+    observed = np.tile(p["observed"].to_numpy(np.float64), k)
+    s = core.verify_groups(pollutant, group, k, warned, observed).scores
+    keys = ("hits", "misses", "false_alarms", "pod", "far", "csi")
+    return {f"{t:.2f}": {key: float(s[key][i]) for key in keys} for i, t in enumerate(probabilities)}
+
+
+def metrics(
+    pollutant: str, p: pd.DataFrame, *, seed: int = 0, resamples: int = 1000, block_days: int = 7
+) -> dict[str, float]:
+    """All the scores of one horizon's pooled test forecasts (C++ kernels), with bootstrap intervals.
+
+    p: site_id, date (issue day), horizon, observed, forecast, persistence, climatology[, lower, upper].
+    """
     columns = ("observed", "forecast", "persistence", "climatology")
     y, model, pers, clim = (p[c].to_numpy(dtype=np.float64) for c in columns)
     m = core.error_summary(model, y)
     cat = core.category_scores(pollutant, model, y, 2)
+    # AQI > 100 (category 2, "unhealthy for sensitive groups" and worse): the verification set's contingency.
+    v = core.verify_groups(pollutant, np.zeros(len(p), dtype=np.int32), 1, model, y).scores
+    target_day = pd.to_datetime(p["date"]).to_numpy("datetime64[D]").astype(np.int64)
+    if "horizon" in p:
+        target_day = target_day + p["horizon"].to_numpy(dtype=np.int64)
+    block = target_day // block_days
+    boot = {"seed": seed, "resamples": resamples}
+    pers_low, pers_high = bootstrap_skill(model, pers, y, block, **boot)
+    clim_low, clim_high = bootstrap_skill(model, clim, y, block, **boot)
     out = {
         "rmse": m.rmse,
         "mae": m.mae,
@@ -206,6 +334,11 @@ def metrics(pollutant: str, p: pd.DataFrame) -> dict[str, float]:
         "usg_events": float(cat.events),
         "usg_pod": cat.pod,
         "usg_far": cat.far,
+        "skill_vs_persistence_ci90_low": pers_low,
+        "skill_vs_persistence_ci90_high": pers_high,
+        "skill_vs_climatology_ci90_low": clim_low,
+        "skill_vs_climatology_ci90_high": clim_high,
+        **{f"aqi100_{k}": v[k][0] for k in ("hits", "misses", "false_alarms", "pod", "far", "csi")},
         "n_sites": float(p["site_id"].nunique()),
         "n_forecasts": float(len(p)),
     }
@@ -230,6 +363,8 @@ def backtest(
     all_features = feature_columns(frame)
     features_for = features_for or (lambda _h: all_features)
     last = max(target_dates(_usable(frame, h), h).max() for h in config.horizons)
+    if config.test_end is not None:
+        last = min(last, pd.Timestamp(config.test_end))
     windows = fold_windows(last, config)
     model_name, selection = choose_model(frame, windows[0][0], config, features_for)
     say(f"{pollutant}: selected {model_name} on {selection['window'][0]}..{selection['window'][1]}")
@@ -239,6 +374,8 @@ def backtest(
     result = BacktestResult(
         pollutant, model_name, selection, {}, folds=[(str(a.date()), str(b.date())) for a, b in windows]
     )
+    daily = daily_samplers(frame, windows[0][0], windows[-1][1], config.daily_share)
+    scores = {"seed": config.seed, "resamples": config.bootstrap_resamples, "block_days": config.bootstrap_block_days}
     for h in config.horizons:
         features = features_for(h)
         usable = _usable(frame, h)
@@ -246,6 +383,7 @@ def backtest(
         quantiles: tuple[Forecaster, ...] | None = None
         for start, end in windows:
             train, test = fold_split(usable, h, start, end)
+            test = scored_rows(test, config.max_staleness_days)
             if train.empty or test.empty:
                 continue
             say(f"{pollutant} day+{h}: fold {start.date()}..{end.date()} ({len(train):,} train, {len(test):,} test)")
@@ -286,7 +424,16 @@ def backtest(
         if not parts:
             raise ValueError(f"no test fold of day+{h} has both training and test rows")
         predictions = pd.concat(parts, ignore_index=True)
-        result.horizons[h] = HorizonResult(metrics(pollutant, predictions), predictions)
+        result.horizons[h] = HorizonResult(metrics(pollutant, predictions, **scores), predictions)
+        if "lower" in predictions:
+            result.exceedance[h] = warning_detection(pollutant, predictions)
+        is_daily = predictions["site_id"].astype(str).isin(daily)
+        result.by_sampling[h] = {
+            label: metrics(pollutant, predictions[rows], **scores)
+            for label, rows in (("daily", is_daily), ("non_daily", ~is_daily))
+            if rows.any()
+        }
         if held_parts:
-            result.held_out_sites[h] = metrics(pollutant, pd.concat(held_parts, ignore_index=True))
+            held = pd.concat(held_parts, ignore_index=True).assign(horizon=h)
+            result.held_out_sites[h] = metrics(pollutant, held, **scores)
     return result

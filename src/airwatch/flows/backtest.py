@@ -1,8 +1,11 @@
 """Backtest: evaluate the pipeline on any folder of EPA files, by rolling origin.
 
-The folder goes through the production stages' own code: payload parsing, revisions, site
-coordinates and row rules (domain.validate.clean), then the site-day rule, features and weather
-(domain.transform.feature_frame), with the training settings production uses.
+The folder goes through the production stages' own code: every file `airwatch ingest` keeps (AirData
+daily and hourly files, download-tool exports, AQS sampleData/Data Mart CSV, AirNow daily peak files)
+is parsed as the validate stage parses it, then revisions, site coordinates and row rules
+(domain.validate.clean), then the site-day rule with hourly rows aggregated by EPA's rules in the C++
+core, features and weather (domain.transform.feature_frame), with the training settings and the
+staleness cap production uses.
 """
 
 from __future__ import annotations
@@ -25,27 +28,28 @@ from airwatch.io import files
 from airwatch.io.openmeteo import OpenMeteoClient, site_forecasts
 from airwatch.settings import Settings, load_settings
 
-PRELIMINARY = "-peak"  # AirNow daily peak files: real-time values, not AQS-validated, so not scored
 NEAR_KM = 25.0
 
 
 def backtest_config(settings: Settings, **overrides: Any) -> BacktestConfig:
-    """A backtest with production's training settings (seed, rounds, recency weights, gates)."""
+    """A backtest with production's training settings (seed, rounds, recency weights, gates) and staleness cap."""
     t = settings.train
     return BacktestConfig(seed=t.seed, lightgbm_rounds=t.lightgbm_rounds, quantile_rounds=t.quantile_rounds,
                           half_life_years=t.recency_half_life_years,
                           min_skill=t.min_skill_vs_persistence, max_overfit_gap=t.max_overfit_gap,
+                          max_staleness_days=settings.predict.max_staleness_days,
                           **{k: v for k, v in overrides.items() if v is not None})  # fmt: skip
 
 
 def load_observations(folder: Path, site_list: str | None) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
-    """Valid observations of every file below folder, what was read, and what was skipped and why."""
+    """Valid observations of every file below folder, what was read, and what was skipped and why.
+
+    The files are those `airwatch ingest` keeps (files.find_daily_files), parsed by the validate stage's
+    own function (rules.parse_payloads), so the backtest loads exactly what production loads.
+    """
     # Streamed, not listed: each file is memory-mapped only while it is parsed.
-    payloads = (p for p in files.read_folder(folder) if PRELIMINARY not in p[1])
-    preliminary = _preliminary(folder)
-    skipped = [f"{len(preliminary)} AirNow daily peak files (preliminary, not AQS-validated)"] if preliminary else []
-    parsed, rejected = rules.parse_payloads(payloads)
-    skipped += [f"{r.key}: {r.reason}" for r in rejected]
+    parsed, rejected = rules.parse_payloads(files.read_folder(folder))
+    skipped = [f"{r.key}: {r.reason}" for r in rejected]
     if parsed.empty:
         raise NoDataError(f"no EPA daily file of a known layout under {folder}")
     sites = files.load_site_list(site_list or files.find_site_list(folder))
@@ -53,14 +57,10 @@ def load_observations(folder: Path, site_list: str | None) -> tuple[pd.DataFrame
     info = {
         "input": str(folder),
         "files": int(parsed["raw_key"].nunique()),
-        "skipped_files": len(preliminary) + len(rejected),
+        "skipped_files": len(rejected),
         "site_list": {"source": sites.source, "sites_located": cleaned.located},
     }
     return rules.as_published(cleaned.result.valid), info, skipped  # as the validate stage publishes it
-
-
-def _preliminary(folder: Path) -> list[str]:
-    return [str(p.relative_to(folder)) for p in files.find_daily_files(folder) if PRELIMINARY in p.name]
 
 
 def backtest_frame(
@@ -81,7 +81,8 @@ def backtest_frame(
         info["weather_input"] = {"dir": str(weather_dir), **counts, "stations": len(stations)}
     features = feature_frame(observations, pollutant, replace(FeatureConfig(), horizons=horizons), weather)
     frame = features.frame
-    info.update(site_days=features.site_days, auxiliary=features.auxiliary)
+    # AirNow's preliminary values (daily peak files, AirNow API) are scored too, and counted apart.
+    info.update(site_days=features.site_days, auxiliary=features.auxiliary, value_sources=features.sources())
     if weather is not None:
         matched = frame.groupby("site_id")["wx_station_km"].first()
         info["weather_input"].update(sites_with_station=int(matched.notna().sum()), sites=len(matched))
@@ -124,6 +125,7 @@ def backtest_flow(
     input: str,
     pollutant: str,
     test_start: date | None = None,
+    test_end: date | None = None,
     folds: int = 3,
     fold_days: int = 91,
     seed: int | None = None,
@@ -140,7 +142,8 @@ def backtest_flow(
     log, settings = get_run_logger(), load_settings()
     modes = (weather_mode,) if weather_mode else ((LAGGED, OBSERVED) if weather else (NONE,))
     start = pd.Timestamp(test_start) if test_start else None
-    config = backtest_config(settings, folds=folds, fold_days=fold_days, seed=seed, test_start=start)
+    end = pd.Timestamp(test_end) if test_end else None
+    config = backtest_config(settings, folds=folds, fold_days=fold_days, seed=seed, test_start=start, test_end=end)
     frame, info, skipped = backtest_frame(input, pollutant, config.horizons, weather, modes, forecast_url, sites,
                                           settings)  # fmt: skip
     for s in skipped:
@@ -158,7 +161,9 @@ def backtest_flow(
         for label, limit in (("sites_with_station", settings.weather.radius_km), ("sites_with_station_within_25km",
                                                                                   NEAR_KM)):  # fmt: skip
             close = set(km[km <= limit].index.astype(str))
-            data[label] = {m: {str(h): metrics(pollutant, p) for h, r in res.horizons.items()
+            scores = {"seed": config.seed, "resamples": config.bootstrap_resamples,
+                      "block_days": config.bootstrap_block_days}  # fmt: skip
+            data[label] = {m: {str(h): metrics(pollutant, p, **scores) for h, r in res.horizons.items()
                                if len(p := r.predictions[r.predictions["site_id"].astype(str).isin(close)])}
                            for m, res in results.items()}  # fmt: skip
     return data

@@ -7,6 +7,7 @@ JSON parameters; each builds its Context inside. Everything else comes from the 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache, cached_property
@@ -15,7 +16,19 @@ from typing import Any
 from airwatch import lineage
 from airwatch.io.registry import Registry
 from airwatch.io.store import Store, open_store
-from airwatch.settings import Settings, load_settings
+from airwatch.settings import Settings, load_settings, mask_url
+
+log = logging.getLogger(__name__)
+
+
+@cache
+def _warn_unauthenticated(tracking_uri: str) -> None:
+    # Once per server and process: every stage of a run builds a Context.
+    log.warning(
+        "MLflow server %s is used without credentials (AIRWATCH_MLFLOW_USERNAME/_PASSWORD or "
+        "MLFLOW_TRACKING_USERNAME/_PASSWORD): production runs MLflow with authentication on (docs/security.md)",
+        tracking_uri,
+    )
 
 
 @cache
@@ -47,6 +60,8 @@ class Context:
     def registry(self) -> Registry:
         s = self.settings
         password = s.mlflow_password.get_secret_value() if s.mlflow_password else None
+        if s.mlflow_unauthenticated():
+            _warn_unauthenticated(mask_url(s.tracking_uri()))
         return _registry(s.tracking_uri(), s.artifact_location(), s.mlflow_username, password, s.model_prefix)
 
     @staticmethod

@@ -22,7 +22,7 @@ from airwatch.domain.train import PERSISTENCE, TrainingReport, fit, like, score_
 from airwatch.errors import NoDataError
 from airwatch.flows.context import Context
 from airwatch.flows.tasks import io_task
-from airwatch.io import datasets, records
+from airwatch.io import audit, datasets, records
 from airwatch.io.registry import RegisteredVersion
 from airwatch.io.store import StoreLock
 
@@ -110,7 +110,9 @@ def promote(ctx: Context, report: TrainingReport) -> SelectSummary:
             faults.checkpoint("select.recorded")
         promoted = record["decision"] == "promoted"
         registry.tag_version(version, gates.decision_tags(record))
-        registry.move_aliases(version, champion, promote=promoted)
+        moved = registry.move_aliases(version, champion, promote=promoted)
+        was = champion.version if champion else None
+        audit.record(ctx.store, "alias_move", {"model": version.name, "aliases": moved, "champion_before": was})
         log.info("select: %s v%s %s: %s", pollutant, version.version, record["decision"], record["reason"])
         current = version if promoted else (champion or version)
         return _summary(report, choice, current, True, record["decision"])

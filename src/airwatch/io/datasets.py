@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from airwatch import catalog, faults
 from airwatch.domain.schemas import POLLUTANTS
+from airwatch.io import audit
 from airwatch.io.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -73,10 +74,18 @@ def find_version(store: Store, dataset: str, version: str) -> Manifest | None:
             return _load(store, key)
     claim = catalog.claim_key(dataset, version)
     if store.exists(claim):
-        manifest = Manifest(**json.loads(store.read_bytes(claim)))
-        if store.write_bytes(manifest.key, store.read_bytes(claim), if_absent=True):
+        body = store.read_bytes(claim)
+        manifest = Manifest(**json.loads(body))
+        try:
+            published = store.write_bytes(manifest.key, body, if_absent=True)
+        except StoreError:
+            # A stage that only reads this dataset may not write it (deploy/iam/): it still gets the
+            # complete version, and the stage that makes the dataset publishes it on its next run.
+            published = False
+        if published:
             log.warning("%s %s: claimed by a run that stopped before its manifest; published now from the claim",
                         dataset, version)  # fmt: skip
+            _audit(store, manifest, recovered_from_claim=True)
         return manifest
     return None
 
@@ -159,8 +168,18 @@ def publish_manifest(
         assert winner is not None, "a claimed version always has a manifest or its claim"
         return winner, False
     faults.checkpoint("publish.claim")
+    # Recorded between the claim and the manifest: a version is never visible without its record. If
+    # the record cannot be written, the run fails before publishing, and its retry (or a reader)
+    # publishes the claimed version with a record of its own.
+    _audit(store, manifest)
     store.write_bytes(manifest.key, body, if_absent=True)
     return manifest, True
+
+
+def _audit(store: Store, manifest: Manifest, **extra: Any) -> None:
+    what = {"dataset": manifest.dataset, "version": manifest.version, "rows": manifest.rows,
+            "manifest": manifest.key, "inputs": manifest.inputs, **extra}  # fmt: skip
+    audit.record(store, "publish", what)
 
 
 def read(store: Store, manifest: Manifest) -> pd.DataFrame:

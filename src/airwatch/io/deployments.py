@@ -12,6 +12,7 @@ the same webhook when it has had no completed run for the watchdog's hours.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,6 +23,8 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 import airwatch
 from airwatch.errors import AirWatchError
+from airwatch.io import audit
+from airwatch.io.store import Store
 
 TAG = "airwatch"
 WEBHOOK_BLOCK = "airwatch-alerts"
@@ -196,6 +199,14 @@ def _delete_automations() -> None:
         for automation in client.read_automations():
             if automation.name == FAILURE_AUTOMATION or automation.name.startswith(WATCHDOG_PREFIX):
                 client.delete_automation(automation.id)
+
+
+def audit_installed(store: Store, installed: Installed, spec: Path) -> str:
+    """Record in the audit log what `airwatch deploy` created or updated; the record's key."""
+    what = {"work_pool": installed.work_pool, "deployments": installed.deployments, "schedules": installed.schedules,
+            "automations": installed.automations, "spec": str(spec),
+            "spec_sha256": hashlib.sha256(spec.read_bytes()).hexdigest()}  # fmt: skip
+    return audit.record(store, "deployment_change", what)
 
 
 def trigger(deployment: str, day: date, parameters: dict[str, Any] | None = None, *, key: str = "") -> str:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from airwatch import catalog, faults
 from airwatch.domain.train import TrainingReport
+from airwatch.io import audit
 from airwatch.io.datasets import to_parquet_bytes, utc_stamp
 from airwatch.io.store import Store, StoreError
 
@@ -46,6 +47,8 @@ def append_promotion(store: Store, record: dict[str, Any]) -> str:
     """One object per decision, never rewritten."""
     key = catalog.promotion_key(record["pollutant"], utc_stamp(), record["model"], record["candidate_version"])
     write_json(store, key, record, if_absent=True)
+    what = {k: record.get(k) for k in ("pollutant", "model", "candidate_version", "decision", "reason")}
+    audit.record(store, "promotion", {**what, "record": key})
     return key
 
 
@@ -71,7 +74,12 @@ def save_predictions(store: Store, key: str, frame: pd.DataFrame, manifest: dict
     if not store.write_bytes(key, to_parquet_bytes(frame), if_absent=True):
         raise StoreError(f"{key} exists already; a predictions file is never overwritten")
     faults.checkpoint("predict.file")
-    write_json(store, catalog.predictions_manifest_key(key), {"predictions": key, **manifest}, if_absent=True)
+    manifest_key = catalog.predictions_manifest_key(key)
+    # Recorded before the manifest that makes the file visible: no published forecast lacks its record.
+    what = {k: manifest.get(k) for k in ("pollutant", "issue_date", "rows", "model_name", "model_version", "model_id")}
+    audit.record(store, "publish", {"dataset": catalog.predictions_prefix(str(manifest.get("pollutant", ""))),
+                                    "predictions": key, "manifest": manifest_key, **what})  # fmt: skip
+    write_json(store, manifest_key, {"predictions": key, **manifest}, if_absent=True)
 
 
 def prediction_keys(store: Store, pollutant: str, since: str = "", until: str = "9999") -> list[str]:

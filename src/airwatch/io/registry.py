@@ -232,18 +232,24 @@ class Registry:
     def set_alias(self, version: RegisteredVersion, alias: str) -> None:
         self.client.set_registered_model_alias(version.name, alias, version.version)
 
-    def move_aliases(self, version: RegisteredVersion, champion: RegisteredVersion | None, *, promote: bool) -> None:
+    def move_aliases(
+        self, version: RegisteredVersion, champion: RegisteredVersion | None, *, promote: bool
+    ) -> dict[str, str]:
         """A promoted version becomes champion and the old champion previous; otherwise it is the challenger.
 
         The champion alias moves last: a run stopped in between leaves the old champion in place, and
-        its next run moves both.
+        its next run moves both. Returns the aliases set, each with the version it now names (for the
+        audit log).
         """
         if promote:
+            moved = {}
             if champion is not None:
                 self.set_alias(champion, PREVIOUS)
+                moved[PREVIOUS] = champion.version
             self.set_champion(version)
-        else:
-            self.set_alias(version, CHALLENGER)
+            return {CHAMPION: version.version, **moved}
+        self.set_alias(version, CHALLENGER)
+        return {CHALLENGER: version.version}
 
     def tag_version(self, version: RegisteredVersion, tags: dict[str, str]) -> None:
         for key, value in tags.items():

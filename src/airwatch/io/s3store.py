@@ -8,6 +8,13 @@ Publishing relies on one S3 guarantee: a PUT with ``If-None-Match: *`` creates t
 object has that key, atomically on the server, so of two writers publishing the same manifest exactly
 one succeeds and the other gets ``412 Precondition Failed``. s3fs sends that header for
 ``pipe_file(..., mode="create")``.
+
+Each operation makes the S3 requests the roles' policies (deploy/iam/, docs/security.md) allow, and
+no other: ``read_bytes`` a GetObject (with s3fs's HeadObject, the same permission), ``write_bytes``
+a PutObject, ``list`` and ``exists`` one ListObjectsV2 with the key or prefix as its ``Prefix``,
+``delete`` a DeleteObject. ``exists`` and ``list`` never send a HeadObject: for a missing key S3
+answers 404 only to a caller with ``s3:ListBucket`` on the whole bucket, and a role whose listing is
+limited to its prefixes (``s3:prefix``) would get 403 instead of "absent".
 """
 
 from __future__ import annotations
@@ -76,10 +83,21 @@ class S3Store(Store):
     def _key(self, path: str) -> str:
         return path.removeprefix(self._root + "/")
 
+    def _find(self, stem: str) -> list[str]:
+        """Every object whose key starts with <prefix>/<stem>: one ListObjectsV2 with that Prefix.
+
+        Asked from the bucket with the whole key prefix, s3fs's find lists and nothing else; asked
+        from a folder, it HEADs the folder's path when the listing is empty, which a role limited by
+        s3:prefix is refused (see the module docstring).
+        """
+        wanted = f"{self.prefix}/{stem}" if self.prefix else stem
+        # Zero-byte "folder" markers some tools create end in "/": they are no objects of ours.
+        return [p for p in self._fs.find(self.bucket, prefix=wanted) if not p.endswith("/")]
+
     def exists(self, key: str) -> bool:
         path = self._path(key)
         try:
-            return bool(self._fs.isfile(path))
+            return path in self._find(key)
         except Exception as exc:
             raise StoreError(f"could not check {self.url}/{key}: {_describe(exc)}") from None
 
@@ -113,15 +131,20 @@ class S3Store(Store):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def list(self, prefix: str) -> list[str]:
-        base = self._path(prefix.rstrip("/")) if prefix.strip("/") else self._root
+        stem = prefix.lstrip("/")
+        name = stem.rstrip("/")
+        if name:
+            self._path(name)  # refuses an invalid prefix as it refuses an invalid key
         try:
-            paths = self._fs.find(base)
+            paths = self._find(stem)
         except FileNotFoundError:
             return []
         except Exception as exc:
             raise StoreError(f"could not list {self.url}/{prefix}: {_describe(exc)}") from None
-        # Zero-byte "folder" markers some tools create end in "/": they are no objects of ours.
-        return sorted(self._key(p) for p in paths if not p.endswith("/"))
+        # A prefix without its "/" ("p") is listed as such, so the answer also holds "pq/...": keep
+        # the key it names and the keys below it, as a folder would.
+        keys = (self._key(p) for p in paths)
+        return sorted(k for k in keys if not name or k == name or k.startswith(name + "/"))
 
     def delete(self, key: str) -> None:
         path = self._path(key)

@@ -49,7 +49,7 @@ class Store(ABC):
 
     @abstractmethod
     def delete(self, key: str) -> None:
-        """Remove an object (used for locks only: data and manifests are never deleted)."""
+        """Remove an object: only an operator's decision about a quarantined file (docs/security.md)."""
 
 
 class LocalStore(Store):
@@ -116,58 +116,86 @@ class LocalStore(Store):
 
 
 class StoreLock:
-    """A lock held as a create-only object in the store, so writers on other machines see it too.
+    """A lock held as create-only objects in the store, so writers on other machines see it too.
 
-    The lock says who holds it: owner, since when, and the process and machine. A waiter breaks it,
-    with a log line, when its holder is known to be gone: a process of this machine that has ended
-    (a run killed before it could release the lock), or any holder after ttl seconds.
+    Nothing is ever deleted, so no role needs ``s3:DeleteObject`` for it (docs/security.md). Each
+    taking of the lock is a numbered ticket under ``locks/<name>/``: a taker creates the number after
+    the newest ticket, create-only, once that ticket is released (of two takers, one creates it and
+    the other looks again); the holder releases by rewriting its own ticket as released. A ticket not
+    released is taken to belong to a crashed holder, and the next number breaks it, with a log line:
+    at once when the ticket names a process of this machine (host and PID namespace) that has ended
+    (a run killed before it could release it), and for any holder after ttl seconds. Should that
+    holder come back, its release rewrites only its own, older ticket. Tickets are a few bytes per
+    taking; an S3 lifecycle rule may expire old ones.
     """
 
     def __init__(self, store: Store, name: str, *, owner: str, timeout: float = 60.0, ttl: float = 300.0) -> None:
-        self.store, self.key, self.owner, self.timeout, self.ttl = store, catalog.lock_key(name), owner, timeout, ttl
+        self.store, self.name, self.owner, self.timeout, self.ttl = store, name, owner, timeout, ttl
+        self.ticket: str | None = None
 
     def __enter__(self) -> StoreLock:
         deadline = time.monotonic() + self.timeout
         while True:
-            body = {"owner": self.owner, "since": time.time(), "machine": _machine(), "pid": os.getpid()}
-            if self.store.write_bytes(self.key, json.dumps(body).encode(), if_absent=True):
-                return self
-            try:
-                held = self.store.read_bytes(self.key)
-            except StoreError:
-                continue  # released since
-            if reason := self._stale(held):
-                log.warning("lock %s %s; breaking it", self.key, reason)
-                self._break(held)
-                continue
+            newest = _newest_ticket(self.store, self.name)
+            ticket = _ticket(self.store, newest) if newest else {}
+            gone = _gone(ticket, self.ttl)
+            if newest is None or "released" in ticket or gone:
+                if gone:
+                    log.warning("lock %s: ticket %s %s; breaking it", catalog.lock_prefix(self.name), newest, gone)
+                number = 0 if newest is None else catalog.lock_ticket_number(newest) + 1
+                key = catalog.lock_ticket_key(self.name, number)
+                body = {"owner": self.owner, "since": time.time(), "machine": _machine(), "pid": os.getpid()}
+                if self.store.write_bytes(key, json.dumps(body).encode(), if_absent=True):
+                    self.ticket = key
+                    return self
+                continue  # another taker created that number first: look again
             if time.monotonic() > deadline:
-                raise StoreError(f"could not take lock {self.key} within {self.timeout:.0f}s")
+                raise StoreError(f"could not take lock {catalog.lock_prefix(self.name)} within {self.timeout:.0f}s")
             time.sleep(0.05)
 
     def __exit__(self, *exc: object) -> None:
-        self.store.delete(self.key)
+        if self.ticket is not None:
+            body = json.dumps({"owner": self.owner, "released": time.time()}).encode()
+            self.store.write_bytes(self.ticket, body)
+            self.ticket = None
 
-    def _stale(self, held: bytes) -> str | None:
-        """Why the lock's holder is gone, or None while it may be alive."""
-        try:
-            info = json.loads(held)
-            since = float(info["since"])
-        except (ValueError, KeyError, TypeError):
-            return None
-        holder, pid = info.get("owner", "?"), info.get("pid")
-        if info.get("machine") == _machine() and isinstance(pid, int) and not _running(pid):
-            return f"is held by {holder}, whose process {pid} on this machine has ended"
-        if time.time() - since > self.ttl:
-            return f"is held by {holder} for {time.time() - since:.0f}s, longer than its {self.ttl:.0f}s"
+
+def _newest_ticket(store: Store, name: str) -> str | None:
+    tickets = [k for k in store.list(catalog.lock_prefix(name)) if k.endswith(".json")]
+    return tickets[-1] if tickets else None  # numbers are zero-padded: the last sorts highest
+
+
+def _ticket(store: Store, key: str) -> dict[str, object]:
+    try:
+        data = json.loads(store.read_bytes(key))
+        return data if isinstance(data, dict) else {}
+    except (StoreError, ValueError):
+        return {}
+
+
+def _is_free(store: Store, key: str, ttl: float) -> bool:
+    ticket = _ticket(store, key)
+    return "released" in ticket or _gone(ticket, ttl) is not None
+
+
+def _gone(ticket: dict[str, object], ttl: float) -> str | None:
+    """Why the holder of a ticket not released is gone, or None while it may be alive."""
+    since, pid, holder = ticket.get("since"), ticket.get("pid"), ticket.get("owner", "?")
+    if "released" in ticket or not isinstance(since, int | float):
+        return None  # released, or a ticket that cannot be read (a passing store error): held, look again
+    if ticket.get("machine") == _machine() and isinstance(pid, int) and not _running(pid):
+        return f"is held by {holder}, whose process {pid} on this machine has ended"
+    if time.time() - since > ttl:
+        return f"is held by {holder} for {time.time() - since:.0f}s, longer than its {ttl:.0f}s"
+    return None
+
+
+def lock_holder(store: Store, name: str, *, ttl: float = 300.0) -> str | None:
+    """Who holds a lock now (its owner string), or None when it is free."""
+    newest = _newest_ticket(store, name)
+    if newest is None or _is_free(store, newest, ttl):
         return None
-
-    def _break(self, held: bytes) -> None:
-        """Remove the lock judged stale, unless another waiter has broken it and taken it since."""
-        try:
-            if self.store.read_bytes(self.key) == held:
-                self.store.delete(self.key)
-        except StoreError:
-            pass
+    return str(_ticket(store, newest).get("owner", "unknown"))
 
 
 def _machine() -> str:
