@@ -23,7 +23,7 @@ ASAN_PY_TESTS := tests/test_core.py tests/domain/test_parse.py tests/domain/test
   tests/domain/test_validate.py tests/domain/test_aqi.py tests/domain/test_weather.py tests/domain/test_features.py
 
 .PHONY: help setup system-deps fuzz-deps browser-deps run test test-cpp test-sanitize test-asan-py test-py test-stack \
-  fuzz-build fuzz-smoke fuzz stack-up stack-down check-stub stub bench lint format clean
+  fuzz-build fuzz-smoke fuzz stack-up stack-down check-stub stub bench load lint format clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -160,6 +160,13 @@ bench: setup  ## Benchmarks: the C++ core against pandas, Polars, DuckDB and Evi
 	$(BIN)/python benchmarks/ingest.py --json benchmarks/results/ingest.json
 	$(BIN)/python benchmarks/transform.py --json benchmarks/results/transform.json
 	DO_NOT_TRACK=true $(BIN)/python benchmarks/drift.py --json benchmarks/results/drift.json
+
+# The whole main job on GENERATED national-scale data shaped like ../shared/data/epa (1,000 sites x 10
+# years of daily PM2.5 and ozone, one year of hourly data, a few bad rows), in a temporary folder; about
+# an hour on 2 shared cores. Not part of `make test`.
+load: setup  ## `airwatch run` on national-scale generated data: wall time and peak memory per stage
+	mkdir -p benchmarks/results
+	$(BIN)/python benchmarks/load.py --json benchmarks/results/load.json
 
 lint: setup system-deps  ## ruff, mypy and clang-format
 	$(BIN)/ruff check src tests benchmarks scripts

@@ -40,8 +40,14 @@ def default_input(folder: Path) -> Path:
     return folder
 
 
-def measured(command: list[str], env: dict[str, str]) -> tuple[float, list[tuple[float, float]], str]:
-    """Wall seconds, (time, RSS MB of the process tree) samples and output of a command."""
+def measured(
+    command: list[str], env: dict[str, str], limit_mb: float | None = None
+) -> tuple[float, list[tuple[float, float]], str]:
+    """Wall seconds, (time, RSS MB of the process tree) samples and output of a command.
+
+    limit_mb: the tree is killed when it holds more (on a shared machine, before the OOM killer picks
+    someone else's process), and the command fails saying so.
+    """
     samples: list[tuple[float, float]] = []
     start = time.time()
     child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -53,6 +59,10 @@ def measured(command: list[str], env: dict[str, str]) -> tuple[float, list[tuple
             try:
                 tree = [proc, *proc.children(recursive=True)]
                 samples.append((time.time(), sum(p.memory_info().rss for p in tree) / 2**20))
+                if limit_mb is not None and samples[-1][1] > limit_mb:
+                    for p in reversed(tree):
+                        p.kill()
+                    return
             except psutil.Error:
                 pass
             time.sleep(0.05)
@@ -63,7 +73,9 @@ def measured(command: list[str], env: dict[str, str]) -> tuple[float, list[tuple
     done.set()
     thread.join()
     if child.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{output[-4000:]}")
+        peak = max((mb for _, mb in samples), default=0.0)
+        over = f" (killed: {peak:.0f} MB, over the limit of {limit_mb:.0f} MB)" if limit_mb and peak > limit_mb else ""
+        raise SystemExit(f"{' '.join(command)} failed{over}:\n{output[-4000:]}")
     return time.time() - start, samples, output
 
 

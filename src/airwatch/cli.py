@@ -97,16 +97,66 @@ def _prepare(store: str | None = None, *, flows: bool = True) -> Settings:
     return settings
 
 
-def _start_ephemeral_prefect() -> threading.Thread | None:
+# Prefect's ephemeral server is a child process that outlives a command killed without cleanup
+# (SIGKILL, the OOM killer): no atexit stops it, and it keeps a port, its memory and the command's
+# output pipe, so a supervisor reading that pipe waits forever. On Linux it is started through this
+# guard, which asks the kernel to send it SIGTERM when the thread that started it ends
+# (PR_SET_PDEATHSIG, kept across exec), then becomes the server; that thread lives as long as the
+# command.
+_PARENT_DEATH_GUARD = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None).prctl(1, signal.SIGTERM)\n"
+    "if os.getppid() != int(sys.argv[1]): sys.exit(0)\n"  # the command ended before prctl
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+class _GuardedSubprocess:
+    """The subprocess module as Prefect's server module sees it while it starts the server."""
+
+    def __getattr__(self, name: str) -> Any:
+        import subprocess
+
+        return getattr(subprocess, name)
+
+    @staticmethod
+    def Popen(args: list[str], **kwargs: Any) -> Any:
+        import subprocess
+
+        guarded = [sys.executable, "-c", _PARENT_DEATH_GUARD, str(os.getpid()), *args]
+        return subprocess.Popen(guarded, **kwargs)  # noqa: S603 (Prefect's own command)
+
+
+def _start_ephemeral_prefect() -> threading.Event | None:
+    """Start the ephemeral Prefect server in the background; the event is set once it answers."""
     from prefect.settings import get_current_settings
 
     if get_current_settings().api.url:
         return None
-    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.server.api import server as prefect_server
 
-    thread = threading.Thread(target=SubprocessASGIServer().start, name="prefect-ephemeral", daemon=True)
-    thread.start()
-    return thread
+    class EphemeralServer(prefect_server.SubprocessASGIServer):
+        def _run_uvicorn_command(self) -> Any:
+            if not sys.platform.startswith("linux"):
+                return super()._run_uvicorn_command()
+            module = vars(prefect_server)  # its global `subprocess`, swapped for the call only
+            original, module["subprocess"] = module["subprocess"], _GuardedSubprocess()
+            try:
+                return super()._run_uvicorn_command()
+            finally:
+                module["subprocess"] = original
+
+    ready = threading.Event()
+
+    def serve() -> None:
+        try:
+            EphemeralServer().start()
+        finally:
+            ready.set()
+        threading.Event().wait()  # the server's guard watches this thread: it lasts as long as the command
+
+    threading.Thread(target=serve, name="prefect-ephemeral", daemon=True).start()
+    return ready
 
 
 def _check_prefect(*, server_required: bool) -> None:
@@ -154,7 +204,7 @@ def _run(stage: str, call: Callable[[], T]) -> T:
             ):
                 handler.addFilter(_OneErrorLine())
     if (server := _state.get("server")) is not None:
-        server.join()  # a flow must not ask the server before it answers
+        server.wait()  # a flow must not ask the server before it answers
     try:
         with _embedded_prefect():
             return call()

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from airwatch import faults
 from airwatch.errors import AirWatchError
 
 ENV_PREFIX = "AIRWATCH_"
@@ -341,7 +342,7 @@ def mask_url(url: str) -> str:
 
 
 def _known_env_names() -> set[str]:
-    names: set[str] = set()
+    names: set[str] = {faults.ENV}  # a test's fault injection, not a setting
     for name, field in Settings.model_fields.items():
         key = (field.alias or name).upper()
         names.add(ENV_PREFIX + key)

@@ -4,6 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from airwatch.domain import validate as rules
+from airwatch.domain.schemas import PayloadKind
 from airwatch.domain.validate import QuarantineThresholdError, enforce_threshold, validate_observations
 
 
@@ -32,3 +34,42 @@ def test_threshold_fails_loudly(sample_observations) -> None:
     result = validate_observations(sample_observations.head(100), max_day=0)
     with pytest.raises(QuarantineThresholdError, match=r"100\.0%"):
         enforce_threshold(result, 0.05, source="test")
+
+
+AIRDATA_HEADER = (
+    '"State Code","County Code","Site Num","Parameter Code","POC","Latitude","Longitude","Datum","Parameter Name",'
+    '"Sample Duration","Pollutant Standard","Date Local","Units of Measure","Event Type","Observation Count",'
+    '"Observation Percent","Arithmetic Mean","1st Max Value","1st Max Hour","AQI","Method Code","Method Name",'
+    '"Local Site Name","Address","State Name","County Name","City Name","CBSA Name","Date of Last Change"'
+)
+
+
+def airdata_daily(rows: list[tuple[str, str, float, str]]) -> bytes:
+    """An AirData daily PM2.5 file of (site number, day, value, date of last change) rows."""
+    lines = [AIRDATA_HEADER] + [
+        f'"17","031","{site}","88502",3,41.9,-87.7,"WGS84","PM2.5","24-HR BLK AVG","","{day}",'
+        f'"Micrograms/cubic meter (LC)","None",1,100.0,{value},{value},0,"","731","m","n","a","IL","Cook","Chicago",'
+        f'"Chicago","{changed}"'
+        for site, day, value, changed in rows
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_the_newest_revision_wins_whatever_order_the_files_list_their_change_dates() -> None:
+    """Two downloads list the same dates of last change in the same order; a row revised in the later one wins."""
+    older = airdata_daily([("0001", "2019-07-01", 10.0, "2024-05-20"), ("0002", "2019-07-01", 11.0, "2023-01-01"),
+                           ("0003", "2019-07-01", 12.0, "2023-01-01")])  # fmt: skip
+    newer = airdata_daily([("0001", "2019-07-01", 10.0, "2024-05-20"), ("0002", "2019-07-01", 11.0, "2023-01-01"),
+                           ("0003", "2019-07-01", 99.0, "2024-05-20")])  # fmt: skip
+    parsed, rejected = rules.parse_payloads(
+        [
+            (PayloadKind.FILE, "raw/a/daily_88502_2019.csv", older),
+            (PayloadKind.FILE, "raw/b/daily_88502_2019.csv", newer),
+        ]
+    )
+    assert not rejected
+    revised = rules.resolve_revisions(parsed)
+    current = revised.current.set_index("site_id")["value"]
+    assert current["170310003"] == 99.0 and len(revised.current) == 3
+    old = revised.superseded.set_index("site_id").loc["170310003"]
+    assert old["value"] == 12.0 and old["superseded_by"] == "raw/b/daily_88502_2019.csv"

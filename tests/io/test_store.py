@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import json
+import logging
+import signal
+import subprocess
+import sys
 import threading
 import time
 
 import pandas as pd
 import pytest
 
+from airwatch import catalog
 from airwatch.io import datasets
 from airwatch.io.store import LocalStore, StoreError, StoreLock, lock_holder, open_store
 
@@ -77,6 +83,42 @@ def test_a_claim_without_its_manifest_is_published_by_the_next_run(tmp_path) -> 
     again, written = datasets.publish(store, "processed/demo", "v1", pd.DataFrame({"x": [2]}))
     assert not written and again == manifest
     assert datasets.read(store, datasets.latest(store, "processed/demo"))["x"].tolist() == [1]
+
+
+def test_a_lock_left_by_a_killed_process_is_broken_by_the_next_taker(tmp_path, caplog) -> None:
+    """A run killed while holding a lock (no release, no atexit): the next run takes it at once, and says so."""
+    script = (
+        "import os, signal, sys\n"
+        "from airwatch.io.store import LocalStore, StoreLock\n"
+        "StoreLock(LocalStore(sys.argv[1]), 'promotion-pm25', owner='killed').__enter__()\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", script, str(tmp_path)], timeout=120)
+    store = LocalStore(tmp_path)
+    (ticket,) = store.list("locks/promotion-pm25/")
+    assert killed.returncode == -signal.SIGKILL and json.loads(store.read_bytes(ticket))["owner"] == "killed"
+    start = time.monotonic()
+    taker = StoreLock(store, "promotion-pm25", owner="next", timeout=30)
+    with caplog.at_level(logging.WARNING, "airwatch.io.store"), taker:
+        assert lock_holder(store, "promotion-pm25") == "next"
+    assert time.monotonic() - start < 5 and lock_holder(store, "promotion-pm25") is None
+    assert "held by killed, whose process" in caplog.text and "on this machine has ended; breaking it" in caplog.text
+
+
+def test_a_live_holder_keeps_its_lock_and_a_silent_one_elsewhere_loses_it_after_the_ttl(tmp_path, caplog) -> None:
+    store = LocalStore(tmp_path)
+    with StoreLock(store, "demo", owner="alive"), pytest.raises(StoreError, match="could not take lock"):
+        StoreLock(store, "demo", owner="waiter", timeout=0.3).__enter__()
+    # A holder on another machine cannot be asked whether it runs: only its age counts.
+    elsewhere = {"owner": "far", "machine": "other-host/pid:[1]", "pid": 1}
+    ticket = catalog.lock_ticket_key("demo", 1)
+    store.write_bytes(ticket, json.dumps({**elsewhere, "since": time.time()}).encode())
+    with pytest.raises(StoreError, match="could not take lock"):
+        StoreLock(store, "demo", owner="waiter", timeout=0.3, ttl=60).__enter__()
+    store.write_bytes(ticket, json.dumps({**elsewhere, "since": time.time() - 120}).encode())
+    with caplog.at_level(logging.WARNING, "airwatch.io.store"), StoreLock(store, "demo", owner="waiter", ttl=60):
+        assert lock_holder(store, "demo", ttl=60) == "waiter"
+    assert "held by far for 120s, longer than its 60s; breaking it" in caplog.text
 
 
 def test_store_lock_serializes_holders_and_deletes_nothing(tmp_path) -> None:

@@ -60,7 +60,7 @@ def load_observations(folder: Path, site_list: str | None) -> tuple[pd.DataFrame
         "skipped_files": len(rejected),
         "site_list": {"source": sites.source, "sites_located": cleaned.located},
     }
-    return cleaned.result.valid, info, skipped
+    return rules.as_published(cleaned.result.valid), info, skipped  # as the validate stage publishes it
 
 
 def backtest_frame(

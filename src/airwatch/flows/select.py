@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from prefect import flow, get_run_logger
 
-from airwatch import catalog
+from airwatch import catalog, faults
 from airwatch.domain import select as gates
 from airwatch.domain.train import PERSISTENCE, TrainingReport, fit, like, score_fitted, time_split
 from airwatch.errors import NoDataError
@@ -68,7 +68,13 @@ def champion_score(ctx: Context, champion: RegisteredVersion, report: TrainingRe
 
 
 def promote(ctx: Context, report: TrainingReport) -> SelectSummary:
-    """Gate, register the refitted model and, under the pollutant's promotion lock, move the aliases."""
+    """Gate, register the refitted model and, under the pollutant's promotion lock, move the aliases.
+
+    The steps are ordered so that a run killed between any two is finished by the next run, and not
+    done twice: the version is registered once per training (found again by its run and model), the
+    decision is recorded once per version (found again in the promotion log) before the version's
+    tags and the aliases, which are set from the record and can be set again.
+    """
     log, ts, registry, pollutant = get_run_logger(), ctx.settings.train, ctx.registry, report.pollutant
     choice = gates.choose(report.candidates, min_skill=ts.min_skill_vs_persistence, max_gap=ts.max_overfit_gap,
                           max_spread=ts.max_fold_spread)  # fmt: skip
@@ -80,21 +86,35 @@ def promote(ctx: Context, report: TrainingReport) -> SelectSummary:
         if champion and gates.already_champion(champion.tags, report):
             log.info("select: %s champion v%s is already this training's model", pollutant, champion.version)
             return _summary(report, choice, champion, False, "already champion")
-        version = registry.register(pollutant, report.model_uri, gates.version_tags(report, choice))
-        champion_rmse = champion_score(ctx, champion, report) if champion else None
-        decision = gates.promotion(choice, champion.tags.get("configuration") if champion else None,
-                                   champion_rmse, margin=ts.min_improvement_vs_champion)  # fmt: skip
-        moved = registry.move_aliases(version, champion, promote=decision.promote)
+        version = registry.registered_from(pollutant, report.model_run_id, report.model_uri)
+        if version is None:
+            version = registry.register(pollutant, report.model_uri, gates.version_tags(report, choice))
+            faults.checkpoint("select.registered")
+        else:
+            log.warning("select: %s v%s is this training's model, registered by a run that stopped before its "
+                        "promotion was done; not registered again", pollutant, version.version)  # fmt: skip
+        record = records.promotion_of(ctx.store, pollutant, version.name, version.version)
+        if record is not None and record["previous_champion_version"] == (champion.version if champion else None):
+            log.warning("select: %s v%s was decided on by a run that stopped before setting its tags and aliases "
+                        "(%s); setting them now", pollutant, version.version, record["decision"])  # fmt: skip
+        else:
+            champion_rmse = champion_score(ctx, champion, report) if champion else None
+            decision = gates.promotion(choice, champion.tags.get("configuration") if champion else None,
+                                       champion_rmse, margin=ts.min_improvement_vs_champion)  # fmt: skip
+            record = gates.promotion_record(
+                report, choice, decision, model=version.name, version=version.version, champion_rmse=champion_rmse,
+                champion_version=champion.version if champion else None, at_utc=datetime.now(UTC).isoformat(),
+                by=owner,
+            )  # fmt: skip
+            records.append_promotion(ctx.store, record)
+            faults.checkpoint("select.recorded")
+        promoted = record["decision"] == "promoted"
+        registry.tag_version(version, gates.decision_tags(record))
+        moved = registry.move_aliases(version, champion, promote=promoted)
         was = champion.version if champion else None
         audit.record(ctx.store, "alias_move", {"model": version.name, "aliases": moved, "champion_before": was})
-        record = gates.promotion_record(
-            report, choice, decision, model=version.name, version=version.version, champion_rmse=champion_rmse,
-            champion_version=champion.version if champion else None, at_utc=datetime.now(UTC).isoformat(), by=owner,
-        )  # fmt: skip
-        records.append_promotion(ctx.store, record)
-        registry.tag_version(version, gates.decision_tags(record))
-        log.info("select: %s v%s %s: %s", pollutant, version.version, record["decision"], decision.reason)
-        current = version if decision.promote else (champion or version)
+        log.info("select: %s v%s %s: %s", pollutant, version.version, record["decision"], record["reason"])
+        current = version if promoted else (champion or version)
         return _summary(report, choice, current, True, record["decision"])
 
 

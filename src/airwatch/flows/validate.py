@@ -36,9 +36,7 @@ def parse_all(ctx: Context, keys: list[str]) -> tuple[pd.DataFrame, list[rules.R
     size = -(-len(keys) // PARSE_BATCHES) or 1
     futures = [parse.submit(ctx, keys[i : i + size]) for i in range(0, len(keys), size)]
     parts = [f.result() for f in futures]
-    frames = [frame for frame, _ in parts if not frame.empty]
-    parsed = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return parsed, [r for _, rejected in parts for r in rejected]
+    return rules.concat_observations([frame for frame, _ in parts]), [r for _, rejected in parts for r in rejected]
 
 
 @dataclass(frozen=True)
@@ -97,7 +95,7 @@ def validate_flow(store: str | None = None) -> ValidateSummary:
     extra = {"rows": cleaned.rows, "quarantined": len(result.quarantined), "superseded": len(cleaned.superseded),
              "reasons": result.reason_counts(), "quarantined_files": skipped,
              "pollutants": rules.pollutant_counts(result.valid)}  # fmt: skip
-    manifest, published = publish(ctx.store, catalog.OBSERVATIONS, version, result.valid,
+    manifest, published = publish(ctx.store, catalog.OBSERVATIONS, version, rules.as_published(result.valid),
                            inputs={**inputs, "site_list": site_list.sha256},
                            extra={**extra, "coordinates_from_site_list": cleaned.located})  # fmt: skip
     log.info("validate: %d rows, %d valid, %d quarantined %s; %d files quarantined", cleaned.rows,

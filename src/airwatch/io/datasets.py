@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -22,10 +23,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from airwatch import catalog
+from airwatch import catalog, faults
 from airwatch.domain.schemas import POLLUTANTS
 from airwatch.io import audit
 from airwatch.io.store import Store, StoreError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ def find_version(store: Store, dataset: str, version: str) -> Manifest | None:
             # complete version, and the stage that makes the dataset publishes it on its next run.
             published = False
         if published:
+            log.warning("%s %s: claimed by a run that stopped before its manifest; published now from the claim",
+                        dataset, version)  # fmt: skip
             _audit(store, manifest, recovered_from_claim=True)
         return manifest
     return None
@@ -119,9 +124,23 @@ def publish(
     existing = find_version(store, dataset, version)
     if existing is not None:
         return existing, False
+    _note_unpublished_runs(store, dataset, version)
     part = catalog.part_key(dataset, version, uuid.uuid4().hex[:12])
     store.write_bytes(part, to_parquet_bytes(frame))
+    faults.checkpoint("publish.part")
     return publish_manifest(store, dataset, version, [part], len(frame), inputs=inputs, extra=extra)
+
+
+def _note_unpublished_runs(store: Store, dataset: str, version: str) -> None:
+    """Say so when earlier runs left parts of this version that no manifest lists.
+
+    They are a run that stopped before claiming the version, or one still writing: they are never
+    read, and never deleted here, since a writer that is alive would then claim parts that are gone.
+    """
+    runs = {k.split("/")[-2] for k in store.list(f"{dataset}/{version}/")}
+    if runs:
+        log.warning("%s %s: ignoring the parts of %d earlier run(s) that did not publish it (%s)", dataset, version,
+                    len(runs), ", ".join(sorted(runs)))  # fmt: skip
 
 
 def publish_manifest(
@@ -148,6 +167,7 @@ def publish_manifest(
         winner = find_version(store, dataset, version)
         assert winner is not None, "a claimed version always has a manifest or its claim"
         return winner, False
+    faults.checkpoint("publish.claim")
     # Recorded between the claim and the manifest: a version is never visible without its record. If
     # the record cannot be written, the run fails before publishing, and its retry (or a reader)
     # publishes the claimed version with a record of its own.

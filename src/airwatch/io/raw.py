@@ -11,17 +11,20 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from airwatch import catalog
+from airwatch import catalog, faults
 from airwatch.domain.schemas import PayloadKind
 from airwatch.io import datasets
 from airwatch.io.datasets import fingerprint
 from airwatch.io.store import Store, StoreError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,8 @@ def store_file(store: Store, area: str, name: str, data: bytes, source: str) -> 
     digest = hashlib.sha256(data).hexdigest()
     key = catalog.raw_file_key(area, digest, name)
     new = store.write_bytes(key, data, if_absent=True)
-    if new:
+    faults.checkpoint("ingest.payload")
+    if new or _meta_missing(store, key):
         _write_meta(store, key, {"source": source, "bytes": len(data), "sha256": digest})
     return Stored(key, new)
 
@@ -59,9 +63,17 @@ def store_response(store: Store, key_for_digest: Callable[[str], str], body: byt
     digest = hashlib.sha256(body).hexdigest()
     key = key_for_digest(digest)
     new = store.write_bytes(key, gzip.compress(body, mtime=0), if_absent=True)
-    if new:
+    if new or _meta_missing(store, key):
         _write_meta(store, key, {**meta, "sha256": digest})
     return Stored(key, new)
+
+
+def _meta_missing(store: Store, key: str) -> bool:
+    """A payload kept by a run that stopped before writing its metadata: the metadata is written now."""
+    if store.exists(catalog.meta_key(key)):
+        return False
+    log.warning("ingest: %s has no metadata (a run stopped after keeping it); writing it now", key)
+    return True
 
 
 def _write_meta(store: Store, key: str, meta: dict[str, Any]) -> None:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from typing import Any
 
 import pandas as pd
 
-from airwatch import catalog
+from airwatch import catalog, faults
 from airwatch.domain.train import TrainingReport
 from airwatch.io import audit
 from airwatch.io.datasets import to_parquet_bytes, utc_stamp
 from airwatch.io.store import Store, StoreError
+
+log = logging.getLogger(__name__)
 
 
 def read_json(store: Store, key: str) -> dict[str, Any] | None:
@@ -49,14 +52,28 @@ def append_promotion(store: Store, record: dict[str, Any]) -> str:
     return key
 
 
+def promotion_of(store: Store, pollutant: str, model_name: str, version: str) -> dict[str, Any] | None:
+    """The newest recorded decision on one model version, if one was made."""
+    suffix = f"_{model_name}-v{version}.json"
+    keys = [k for k in store.list(catalog.promotions_prefix(pollutant)) if k.endswith(suffix)]
+    return json.loads(store.read_bytes(keys[-1])) if keys else None
+
+
 def promotions(store: Store, pollutant: str) -> list[dict[str, Any]]:
     return [json.loads(store.read_bytes(k)) for k in store.list(catalog.promotions_prefix(pollutant))]
 
 
 def save_predictions(store: Store, key: str, frame: pd.DataFrame, manifest: dict[str, Any]) -> None:
     """A predictions file, then its manifest beside it (readers take a file only with its manifest)."""
+    folder = key.rsplit("/", 1)[0] + "/"
+    listed = set(store.list(folder))
+    orphans = [k for k in listed if k.endswith(".parquet") and catalog.predictions_manifest_key(k) not in listed]
+    if orphans:
+        log.warning("predict: ignoring %d predictions file(s) without a manifest in %s (a run that stopped "
+                    "before publishing them): %s", len(orphans), folder, ", ".join(sorted(orphans)))  # fmt: skip
     if not store.write_bytes(key, to_parquet_bytes(frame), if_absent=True):
         raise StoreError(f"{key} exists already; a predictions file is never overwritten")
+    faults.checkpoint("predict.file")
     manifest_key = catalog.predictions_manifest_key(key)
     # Recorded before the manifest that makes the file visible: no published forecast lacks its record.
     what = {k: manifest.get(k) for k in ("pollutant", "issue_date", "rows", "model_name", "model_version", "model_id")}

@@ -219,6 +219,13 @@ class Registry:
             mv = mlflow.register_model(model_uri, name, tags=tags)
         return _version(mv)
 
+    def registered_from(self, pollutant: str, run_id: str, model_uri: str) -> RegisteredVersion | None:
+        """The version already registered from a training's model (its run and URI), if any."""
+        name = registered_model_name(pollutant, self.prefix)
+        found = self.client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
+        versions = sorted((mv for mv in found if str(mv.source) == model_uri), key=lambda mv: int(mv.version))
+        return _version(versions[0]) if versions else None
+
     def set_champion(self, version: RegisteredVersion) -> None:
         self.client.set_registered_model_alias(version.name, CHAMPION, version.version)
 
@@ -230,15 +237,17 @@ class Registry:
     ) -> dict[str, str]:
         """A promoted version becomes champion and the old champion previous; otherwise it is the challenger.
 
-        Returns the aliases set, each with the version it now names (for the audit log).
+        The champion alias moves last: a run stopped in between leaves the old champion in place, and
+        its next run moves both. Returns the aliases set, each with the version it now names (for the
+        audit log).
         """
         if promote:
-            self.set_champion(version)
-            moved = {CHAMPION: version.version}
+            moved = {}
             if champion is not None:
                 self.set_alias(champion, PREVIOUS)
                 moved[PREVIOUS] = champion.version
-            return moved
+            self.set_champion(version)
+            return {CHAMPION: version.version, **moved}
         self.set_alias(version, CHALLENGER)
         return {CHALLENGER: version.version}
 

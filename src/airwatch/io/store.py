@@ -8,7 +8,9 @@ manifests are published exactly once.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import socket
 import tempfile
 import time
 from abc import ABC, abstractmethod
@@ -16,6 +18,8 @@ from pathlib import Path
 
 from airwatch import catalog
 from airwatch.errors import AirWatchError
+
+log = logging.getLogger(__name__)
 
 
 class StoreError(AirWatchError, RuntimeError):
@@ -117,10 +121,12 @@ class StoreLock:
     Nothing is ever deleted, so no role needs ``s3:DeleteObject`` for it (docs/security.md). Each
     taking of the lock is a numbered ticket under ``locks/<name>/``: a taker creates the number after
     the newest ticket, create-only, once that ticket is released (of two takers, one creates it and
-    the other looks again); the holder releases by rewriting its own ticket as released. A ticket
-    older than ttl seconds and not released is taken to belong to a crashed holder, and the next
-    number breaks it; should that holder come back, its release rewrites only its own, older ticket.
-    Tickets are a few bytes per taking; an S3 lifecycle rule may expire old ones.
+    the other looks again); the holder releases by rewriting its own ticket as released. A ticket not
+    released is taken to belong to a crashed holder, and the next number breaks it, with a log line:
+    at once when the ticket names a process of this machine (host and PID namespace) that has ended
+    (a run killed before it could release it), and for any holder after ttl seconds. Should that
+    holder come back, its release rewrites only its own, older ticket. Tickets are a few bytes per
+    taking; an S3 lifecycle rule may expire old ones.
     """
 
     def __init__(self, store: Store, name: str, *, owner: str, timeout: float = 60.0, ttl: float = 300.0) -> None:
@@ -131,11 +137,15 @@ class StoreLock:
         deadline = time.monotonic() + self.timeout
         while True:
             newest = _newest_ticket(self.store, self.name)
-            if newest is None or _is_free(self.store, newest, self.ttl):
+            ticket = _ticket(self.store, newest) if newest else {}
+            gone = _gone(ticket, self.ttl)
+            if newest is None or "released" in ticket or gone:
+                if gone:
+                    log.warning("lock %s: ticket %s %s; breaking it", catalog.lock_prefix(self.name), newest, gone)
                 number = 0 if newest is None else catalog.lock_ticket_number(newest) + 1
                 key = catalog.lock_ticket_key(self.name, number)
-                body = json.dumps({"owner": self.owner, "since": time.time()}).encode()
-                if self.store.write_bytes(key, body, if_absent=True):
+                body = {"owner": self.owner, "since": time.time(), "machine": _machine(), "pid": os.getpid()}
+                if self.store.write_bytes(key, json.dumps(body).encode(), if_absent=True):
                     self.ticket = key
                     return self
                 continue  # another taker created that number first: look again
@@ -165,11 +175,19 @@ def _ticket(store: Store, key: str) -> dict[str, object]:
 
 def _is_free(store: Store, key: str, ttl: float) -> bool:
     ticket = _ticket(store, key)
-    if "released" in ticket:
-        return True
-    since = ticket.get("since")
-    # A ticket that cannot be read (a passing store error) counts as held; the taker looks again.
-    return isinstance(since, int | float) and time.time() - since > ttl
+    return "released" in ticket or _gone(ticket, ttl) is not None
+
+
+def _gone(ticket: dict[str, object], ttl: float) -> str | None:
+    """Why the holder of a ticket not released is gone, or None while it may be alive."""
+    since, pid, holder = ticket.get("since"), ticket.get("pid"), ticket.get("owner", "?")
+    if "released" in ticket or not isinstance(since, int | float):
+        return None  # released, or a ticket that cannot be read (a passing store error): held, look again
+    if ticket.get("machine") == _machine() and isinstance(pid, int) and not _running(pid):
+        return f"is held by {holder}, whose process {pid} on this machine has ended"
+    if time.time() - since > ttl:
+        return f"is held by {holder} for {time.time() - since:.0f}s, longer than its {ttl:.0f}s"
+    return None
 
 
 def lock_holder(store: Store, name: str, *, ttl: float = 300.0) -> str | None:
@@ -178,6 +196,25 @@ def lock_holder(store: Store, name: str, *, ttl: float = 300.0) -> str | None:
     if newest is None or _is_free(store, newest, ttl):
         return None
     return str(_ticket(store, newest).get("owner", "unknown"))
+
+
+def _machine() -> str:
+    """The host and PID namespace of this process: a pid names the same process only where both match."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()}/{namespace}"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def open_store(url: str) -> Store:
