@@ -154,14 +154,17 @@ r = Registry(os.environ["AIRWATCH_MLFLOW_TRACKING_URI"], prefix=os.environ["AIRW
 champions = {}
 for p in ("ozone", "pm25"):
     v = r.champion(p)
-    files = [a.path for a in r.client.list_logged_model_artifacts(v.model_id, "artifacts/model")]
+    files, folders = [], ["artifacts/model"]
+    while folders:  # every file of the model, each horizon's folder included
+        for a in r.client.list_logged_model_artifacts(v.model_id, folders.pop()):
+            (folders if a.is_dir else files).append(a.path)
     champions[p] = {"version": v.version, "model_id": v.model_id, "files": files}
 print(json.dumps({"keys": keys, "manifests": manifests, "champions": champions}))
 """)  # fmt: skip
     keys = found["keys"]
     for prefix in ("raw/epa-daily/", "processed/observations/_manifests/", "processed/features/ozone/_manifests/",
                    "processed/features/pm25/_manifests/", "models/ozone/training/", "models/ozone/promotions/",
-                   "predictions/ozone/", "predictions/pm25/", "monitoring/verification/"):  # fmt: skip
+                   "predictions/ozone/", "predictions/pm25/", "monitoring/scores/", "audit/"):  # fmt: skip
         assert any(k.startswith(prefix) for k in keys), prefix
     assert len(found["manifests"]) == 2
     for manifest in found["manifests"]:
