@@ -69,25 +69,24 @@ def instrument_mlflow(spent: list[float]) -> None:
     Registry.start_run = timed_run  # type: ignore[method-assign]
 
 
-def without_prefect() -> None:
-    """Flows and tasks become the plain functions they wrap; submitted tasks run at once."""
+def without_prefect(workers: int) -> None:
+    """Flows and tasks become the plain functions they wrap; submitted tasks run on a thread pool.
+
+    The pool has the task runner's workers (AIRWATCH_RUNNER__WORKERS), so the bare run has the same
+    parallelism as the orchestrated one and the difference of the walls is Prefect's alone.
+    """
     import importlib
     import pkgutil
+    from concurrent.futures import ThreadPoolExecutor
 
     import prefect
 
     import airwatch.flows
 
-    class Done:
-        def __init__(self, value: Any) -> None:
-            self.value = value
-
-        def result(self) -> Any:
-            return self.value
-
+    pool = ThreadPoolExecutor(max_workers=workers)
     prefect.Flow.__call__ = lambda self, *a, **k: self.fn(*a, **k)  # type: ignore[method-assign]
     prefect.Task.__call__ = lambda self, *a, **k: self.fn(*a, **k)  # type: ignore[method-assign]
-    prefect.Task.submit = lambda self, *a, **k: Done(self.fn(*a, **k))  # type: ignore[method-assign]
+    prefect.Task.submit = lambda self, *a, **k: pool.submit(self.fn, *a, **k)  # type: ignore[method-assign]
     for info in pkgutil.iter_modules(airwatch.flows.__path__):
         module = importlib.import_module(f"airwatch.flows.{info.name}")
         if hasattr(module, "get_run_logger"):
@@ -109,7 +108,9 @@ def child(mode: str, folder: str, store: str) -> dict[str, float]:
     startup = 0.0
     with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):  # as the command line runs it
         if mode == "bare":
-            without_prefect()
+            from airwatch.settings import load_settings
+
+            without_prefect(load_settings().runner.workers)
         else:
             begin = time.perf_counter()
             flow(lambda: None, name="warm-up")()  # starts the ephemeral server, timed on its own
