@@ -162,8 +162,9 @@ bench: setup  ## Benchmarks: the C++ core against pandas, Polars, DuckDB and Evi
 	DO_NOT_TRACK=true $(BIN)/python benchmarks/drift.py --json benchmarks/results/drift.json
 
 # The whole main job on GENERATED national-scale data shaped like ../shared/data/epa (1,000 sites x 10
-# years of daily PM2.5 and ozone, one year of hourly data, a few bad rows), in a temporary folder; about
-# an hour on 2 shared cores. Not part of `make test`.
+# years of daily PM2.5 and ozone, one year of hourly data, a few bad rows), in a temporary folder: about
+# 33 minutes on 2 cores, and 18 GB at its peak (docs/reliability.md), so the run is stopped above 20 GB
+# rather than left to the OOM killer. Not part of `make test`.
 load: setup  ## `airwatch run` on national-scale generated data: wall time and peak memory per stage
 	mkdir -p benchmarks/results
 	$(BIN)/python benchmarks/load.py --json benchmarks/results/load.json

@@ -279,7 +279,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="Generate into this folder and keep it (default: a temporary one).")
     parser.add_argument("--generate-only", action="store_true", help="Write the files and stop.")
     parser.add_argument(
-        "--max-mb", type=float, default=12_000, help="Stop the run above this many MB (shared machine)."
+        "--max-mb", type=float, default=20_000, help="Stop the run above this many MB (shared machine)."
     )
     parser.add_argument("--json", type=Path, help="Write the benchmark JSON here.")
     args = parser.parse_args()

@@ -83,7 +83,9 @@ def stage_table(report: dict[str, Any], samples: list[tuple[float, float]]) -> l
     rows = []
     for name, (start, end) in report["stages"].items():
         during = [mb for t, mb in samples if start <= t <= end]
-        rows.append({"stage": name, "seconds": end - start, "peak_mb": max(during, default=float("nan"))})
+        # A stage shorter than the sampling interval: the sample just before it ended.
+        before = [mb for t, mb in samples if t <= end][-1:] or [float("nan")]
+        rows.append({"stage": name, "seconds": end - start, "peak_mb": max(during, default=before[0])})
     return rows
 
 
