@@ -65,3 +65,16 @@ def prefect_harness():
         temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
     ):
         yield
+
+
+@pytest.fixture
+def trained_pm25(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_input: Path) -> Path:
+    """A store after `airwatch run` on the small slice, PM2.5 only, with short training settings."""
+    from airwatch.flows.pipeline import run_flow
+
+    store = tmp_path / "store"
+    for name, value in (("STORE", store), ("INPUT_DIR", small_input), ("TRAIN__VALIDATION_DAYS", 180),
+                        ("TRAIN__LIGHTGBM_ROUNDS", 40), ("TRAIN__QUANTILE_ROUNDS", 20)):  # fmt: skip
+        monkeypatch.setenv(f"AIRWATCH_{name}", str(value))
+    run_flow(pollutants=["pm25"])
+    return store

@@ -178,18 +178,12 @@ def test_the_dashboard_serves_the_page_and_health(browser: Any) -> None:
 
 
 @pytest.fixture
-def replayed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_input: Path) -> Path:
+def replayed(trained_pm25: Path) -> Path:
     """A store after `airwatch run` (PM2.5) and a replayed month, so every part of the report has data."""
-    from airwatch.flows.pipeline import run_flow
     from airwatch.flows.replay import replay_flow
 
-    store = tmp_path / "store"
-    for name, value in (("STORE", store), ("INPUT_DIR", small_input), ("TRAIN__VALIDATION_DAYS", 180),
-                        ("TRAIN__LIGHTGBM_ROUNDS", 40), ("TRAIN__QUANTILE_ROUNDS", 20)):  # fmt: skip
-        monkeypatch.setenv(f"AIRWATCH_{name}", str(value))
-    run_flow(pollutants=["pm25"])
     replay_flow(pollutants=["pm25"], days=30)
-    return store
+    return trained_pm25
 
 
 @pytest.mark.usefixtures("prefect_harness")

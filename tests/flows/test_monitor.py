@@ -16,7 +16,6 @@ import pytest
 from airwatch import catalog
 from airwatch.flows.context import Context
 from airwatch.flows.monitor import monitor_flow
-from airwatch.flows.pipeline import run_flow
 from airwatch.flows.replay import replay_flow
 from airwatch.io import datasets, records
 from airwatch.io.monitoring import collect_report
@@ -29,14 +28,9 @@ BATCH_DAYS = 60
 
 
 @pytest.fixture
-def trained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_input: Path) -> LocalStore:
+def trained(trained_pm25: Path) -> LocalStore:
     """A store after `airwatch run` on three years of each pollutant (PM2.5 only, to keep it short)."""
-    store = tmp_path / "store"
-    for name, value in (("STORE", store), ("INPUT_DIR", small_input), ("TRAIN__VALIDATION_DAYS", 180),
-                        ("TRAIN__LIGHTGBM_ROUNDS", 40), ("TRAIN__QUANTILE_ROUNDS", 20)):  # fmt: skip
-        monkeypatch.setenv(f"AIRWATCH_{name}", str(value))
-    run_flow(pollutants=["pm25"])
-    return LocalStore(store)
+    return LocalStore(trained_pm25)
 
 
 def shift_newest_rows(store: LocalStore, feature: str, days: int) -> str:
