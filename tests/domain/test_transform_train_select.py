@@ -10,8 +10,11 @@ from airwatch.domain.train import (
     RIDGE,
     CandidateResult,
     DeltaModel,
+    Rows,
     fit_and_score,
+    lightgbm_params,
     make_candidates,
+    make_quantile,
     recency_weights,
     time_split,
 )
@@ -75,6 +78,30 @@ def test_candidates_beat_persistence_on_real_ozone_and_are_deterministic(ozone_f
     np.testing.assert_array_equal(
         again.candidate.predict(split.validation), by["lightgbm"].candidate.predict(split.validation)
     )
+
+
+def test_models_sharing_one_binned_dataset_equal_lightgbm_fitted_alone(ozone_features) -> None:
+    """A horizon's point model and quantiles train on one Dataset (Rows); each equals the model that
+    LightGBM's scikit-learn estimator fits on its own copy of the rows, as training did before."""
+    import lightgbm as lgb
+
+    rows = ozone_features[ozone_features["target_1"].notna() & ozone_features["last_value"].notna()]
+    feats = feature_columns(ozone_features)
+    target = rows["target_1"].to_numpy(dtype=np.float64)
+    shared = Rows(rows, target)
+    models = [
+        DeltaModel("lightgbm", feats, lightgbm_params(40), 7, 10.0, 1),
+        *(make_quantile(feats, a, seed=7, rounds=30, half_life_years=10.0, threads=1) for a in (0.1, 0.9)),
+    ]
+    fitted = [m.fit_rows(shared) for m in models]
+    assert len(shared._datasets) == 1  # binned once for the three
+    delta, weights = target - rows["last_value"].to_numpy(), recency_weights(rows["day"].to_numpy(), 10.0)
+    for model in fitted:
+        alone = lgb.LGBMRegressor(**model.params, random_state=7, deterministic=True, n_jobs=1, verbose=-1)
+        alone.fit(rows[feats].copy(), delta, sample_weight=weights)
+        expected = rows["last_value"].to_numpy() + alone.booster_.predict(rows[feats])
+        np.testing.assert_array_equal(model.predict(rows), expected)
+    assert not np.array_equal(fitted[1].predict(rows), fitted[2].predict(rows))
 
 
 def test_recency_weights_halve_every_half_life() -> None:

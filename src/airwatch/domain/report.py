@@ -75,7 +75,8 @@ def feature_importance(candidate: object) -> pd.Series | None:
     """Importance of each input of a fitted learned candidate (gain for LightGBM, |coefficient| for ridge)."""
     members = getattr(candidate, "members_", None)
     if members:  # a blend: its LightGBM member's gains
-        return next((feature_importance(m) for m in members if getattr(m, "model_", None) is not None), None)
+        trees = [m for m in members if hasattr(getattr(m, "form_", None), "feature_importance")]
+        return feature_importance(trees[0]) if trees else None
     form, features = getattr(candidate, "form_", None), getattr(candidate, "features", None)
     if form is None or features is None:
         return None

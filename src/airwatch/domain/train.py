@@ -38,6 +38,8 @@ class Forecaster(Protocol):
 
     def fit(self, frame: pd.DataFrame, target: np.ndarray) -> Forecaster: ...
 
+    def fit_rows(self, rows: Rows) -> Forecaster: ...
+
     def predict(self, frame: pd.DataFrame) -> np.ndarray: ...
 
 
@@ -57,6 +59,9 @@ class Persistence:
     params: dict[str, Any] = field(default_factory=dict)
 
     def fit(self, frame: pd.DataFrame, target: np.ndarray) -> Persistence:
+        return self
+
+    def fit_rows(self, rows: Rows) -> Persistence:
         return self
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
@@ -87,6 +92,9 @@ class Climatology:
         self.overall_ = float(data["y"].mean()) if len(data) else float("nan")
         return self
 
+    def fit_rows(self, rows: Rows) -> Climatology:
+        return self.fit(rows.frame, rows.target)
+
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         assert self.table_ is not None and self.month_ is not None, "fit first"
         months = self._target_month(frame)
@@ -94,6 +102,42 @@ class Climatology:
         by_site = self.table_.reindex(keys).to_numpy(dtype=np.float64, copy=True)
         by_month = self.month_.reindex(months).to_numpy(dtype=np.float64)
         return np.where(np.isnan(by_site), np.where(np.isnan(by_month), self.overall_, by_month), by_site)
+
+
+# The parameters that shape LightGBM's binned Dataset: models agreeing on them (and on their rows,
+# inputs and weights) can train on one Dataset. seed decides which rows sample the bin edges.
+_DATASET_PARAMS = ("max_bin", "min_child_samples", "force_row_wise", "seed")
+
+
+class Rows:
+    """Training rows prepared once for several models.
+
+    They hold the change from persistence, the recency weights and LightGBM's binned Dataset per
+    input list, each built on first use.
+
+    Binning a national feature matrix costs seconds and a float copy of the frame's inputs; the
+    point model and both quantiles of a horizon learn from the same rows, so they bin them once.
+    """
+
+    def __init__(self, frame: pd.DataFrame, target: np.ndarray) -> None:
+        self.frame = frame
+        self.target = target
+        self.delta = target - frame["last_value"].to_numpy(dtype=np.float64)
+        self._weights: dict[float, np.ndarray | None] = {}
+        self._datasets: dict[tuple[Any, ...], lgb.Dataset] = {}
+
+    def weights(self, half_life_years: float) -> np.ndarray | None:
+        if half_life_years not in self._weights:
+            self._weights[half_life_years] = recency_weights(self.frame["day"].to_numpy(), half_life_years)
+        return self._weights[half_life_years]
+
+    def dataset(self, model: DeltaModel, params: dict[str, Any]) -> lgb.Dataset:
+        key = (tuple(model.features), model.half_life_years, *(params.get(k) for k in _DATASET_PARAMS))
+        if key not in self._datasets:
+            data = lgb.Dataset(self.frame[model.features], self.delta, weight=self.weights(model.half_life_years),
+                               params=params, free_raw_data=True)  # fmt: skip
+            self._datasets[key] = data.construct()
+        return self._datasets[key]
 
 
 @dataclass
@@ -111,25 +155,32 @@ class DeltaModel:
     seed: int
     half_life_years: float
     threads: int = 2
-    model_: Any = None  # the fitted estimator (training only: feature importance, diagnostics)
     form_: Any = None  # what predicts: a LightGBM Booster or a RidgeForm
 
-    def _make(self) -> Any:
-        if self.name == LIGHTGBM or self.name.startswith(LIGHTGBM + "_q"):
-            return lgb.LGBMRegressor(
-                **self.params, random_state=self.seed, deterministic=True, n_jobs=self.threads, verbose=-1
-            )
-        raise ValueError(f"unknown learned candidate {self.name!r}")
-
     def fit(self, frame: pd.DataFrame, target: np.ndarray) -> DeltaModel:
-        delta = target - frame["last_value"].to_numpy(dtype=np.float64)
-        weights = recency_weights(frame["day"].to_numpy(), self.half_life_years)
+        return self.fit_rows(Rows(frame, target))
+
+    def fit_rows(self, rows: Rows) -> DeltaModel:
+        """Fit on prepared rows.
+
+        LightGBM trains on the rows' binned Dataset for its inputs, shared by every LightGBM model of
+        the same rows and inputs (a horizon's point model and quantiles).
+        """
         if self.name == RIDGE:
-            self.form_ = RidgeForm.fit(frame[self.features], delta, weights, float(self.params.get("alpha", 1.0)))
+            self.form_ = RidgeForm.fit(rows.frame[self.features], rows.delta, rows.weights(self.half_life_years),
+                                       float(self.params.get("alpha", 1.0)))  # fmt: skip
             return self
-        self.model_ = self._make().fit(frame[self.features], delta, sample_weight=weights)
-        self.form_ = self.model_.booster_
+        if not (self.name == LIGHTGBM or self.name.startswith(LIGHTGBM + "_q")):
+            raise ValueError(f"unknown learned candidate {self.name!r}")
+        params = self.booster_params()
+        self.form_ = lgb.train(params, rows.dataset(self, params), num_boost_round=self.params["n_estimators"])
         return self
+
+    def booster_params(self) -> dict[str, Any]:
+        """LightGBM's parameters for this model, as scikit-learn's LGBMRegressor would pass them."""
+        params = {k: v for k, v in self.params.items() if k != "n_estimators"}
+        return {"objective": "regression", **params, "seed": self.seed, "deterministic": True,
+                "num_threads": self.threads, "verbose": -1}  # fmt: skip
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         delta = np.asarray(self.form_.predict(frame[self.features]), dtype=np.float64)
@@ -173,6 +224,7 @@ class RidgeForm:
             fill = np.where(empty, 0.0, np.nanmedian(x, axis=0))
         flagged = np.flatnonzero(missing.any(axis=0))
         z = cls._design(x, fill, flagged)
+        del x, missing  # the design matrix is a new array when indicators were added: free the inputs' copy
         mean, var = z.mean(axis=0), z.var(axis=0)
         n = len(z)
         constant = var <= n * np.finfo(np.float64).eps * var + (n * mean * np.finfo(np.float64).eps) ** 2
@@ -185,7 +237,8 @@ class RidgeForm:
         z_offset, y_offset = np.average(z, axis=0, weights=w), np.average(target, weights=w)
         z -= z_offset
         root = np.sqrt(w)
-        zw, yw = z * root[:, None], (target - y_offset) * root
+        z *= root[:, None]  # in place (the same products as a new array): a national design matrix is a GB
+        zw, yw = z, (target - y_offset) * root
         gram = zw.T @ zw
         gram.flat[:: gram.shape[0] + 1] += alpha
         coef = scipy.linalg.solve(gram, zw.T @ yw, assume_a="pos", overwrite_a=True)
@@ -215,12 +268,15 @@ class Blend:
     members_: list[DeltaModel] = field(default_factory=list)
 
     def fit(self, frame: pd.DataFrame, target: np.ndarray) -> Blend:
+        return self.fit_rows(Rows(frame, target))
+
+    def fit_rows(self, rows: Rows) -> Blend:
         ridge = {"alpha": self.params["ridge_alpha"]}
         trees = lightgbm_params(self.params["lightgbm_rounds"])
         hl, t = self.half_life_years, self.threads
         self.members_ = [
-            DeltaModel(RIDGE, self.features, ridge, self.seed, hl, t).fit(frame, target),
-            DeltaModel(LIGHTGBM, self.features, trees, self.seed, hl, t).fit(frame, target),
+            DeltaModel(RIDGE, self.features, ridge, self.seed, hl, t).fit_rows(rows),
+            DeltaModel(LIGHTGBM, self.features, trees, self.seed, hl, t).fit_rows(rows),
         ]
         return self
 
@@ -349,28 +405,26 @@ class CandidateResult:
 
 def fit_and_score(candidate: Forecaster, split: Split, *, horizon: int) -> CandidateResult:
     """Fit on the training side, score on both sides."""
-    target = f"target_{horizon}"
-    y_train = split.train[target].to_numpy(dtype=np.float64)
-    candidate.fit(split.train, y_train)
-    results = {}
-    for side, frame in (("train", split.train), ("validation", split.validation)):
-        observed = frame[target].to_numpy(dtype=np.float64)
-        results[side] = score(candidate.predict(frame), observed, frame["last_value"].to_numpy(dtype=np.float64))
-    return CandidateResult(candidate.name, results["train"], results["validation"], candidate)
+    return score_fitted(fit(candidate, split, horizon=horizon), split, horizon=horizon).result
 
 
 def validation_fold_skills(candidate: Forecaster, split: Split, *, horizon: int, folds: int = 3) -> list[float]:
     """Skill over persistence on consecutive thirds of the validation window (the fold-spread gate)."""
-    frame = split.validation.sort_values("date")
-    target = f"target_{horizon}"
-    skills = []
-    for part in np.array_split(np.arange(len(frame)), folds):
-        rows = frame.iloc[part]
-        if rows.empty:
-            continue
-        skills.append(score(candidate.predict(rows), rows[target].to_numpy(), rows["last_value"].to_numpy())[
-            "skill_vs_persistence"])  # fmt: skip
-    return skills
+    return fold_skills(np.asarray(candidate.predict(split.validation), dtype=np.float64), split, horizon=horizon,
+                       folds=folds)  # fmt: skip
+
+
+def fold_skills(forecast: np.ndarray, split: Split, *, horizon: int, folds: int = 3) -> list[float]:
+    """validation_fold_skills from the validation forecasts already made (one per validation row, in order)."""
+    order = np.argsort(split.validation["date"].to_numpy(), kind="stable")
+    observed = split.validation[f"target_{horizon}"].to_numpy(dtype=np.float64)[order]
+    persistence = split.validation["last_value"].to_numpy(dtype=np.float64)[order]
+    predicted = forecast[order]
+    return [
+        score(predicted[part], observed[part], persistence[part])["skill_vs_persistence"]
+        for part in np.array_split(np.arange(len(order)), folds)
+        if len(part)
+    ]
 
 
 class CandidateReport(BaseModel):
@@ -466,13 +520,6 @@ class Evaluation:
                                overfit_gap=r.overfit_gap, fold_skills=self.fold_skills, run_id=run_id)  # fmt: skip
 
 
-def evaluate(candidate: Forecaster, split: Split, *, horizon: int) -> Evaluation:
-    """Fit on the training side, then score both sides and the validation folds."""
-    result = fit_and_score(candidate, split, horizon=horizon)
-    forecast = np.asarray(candidate.predict(split.validation), dtype=np.float64)
-    return Evaluation(result, validation_fold_skills(candidate, split, horizon=horizon), forecast)
-
-
 def fit(candidate: Forecaster, split: Split, *, horizon: int) -> Forecaster:
     """The candidate fitted on the training side."""
     return candidate.fit(split.train, split.train[f"target_{horizon}"].to_numpy(dtype=np.float64))
@@ -480,14 +527,40 @@ def fit(candidate: Forecaster, split: Split, *, horizon: int) -> Forecaster:
 
 def score_fitted(candidate: Forecaster, split: Split, *, horizon: int) -> Evaluation:
     """A fitted candidate's scores on both sides, its fold skills and validation forecasts."""
+    return score_all([candidate], split, horizon=horizon)[0]
+
+
+def score_all(fitted: list[Forecaster], split: Split, *, horizon: int) -> list[Evaluation]:
+    """score_fitted of each fitted candidate, predicting each side once per model.
+
+    A blend's forecast is the mean of its members', so when its members are candidates of the list
+    their forecasts are reused rather than made again: at national scale each LightGBM prediction of
+    the training side costs seconds.
+    """
     target = f"target_{horizon}"
-    scores = {}
-    for side, frame in (("train", split.train), ("validation", split.validation)):
-        observed = frame[target].to_numpy(dtype=np.float64)
-        scores[side] = score(candidate.predict(frame), observed, frame["last_value"].to_numpy(dtype=np.float64))
-    result = CandidateResult(candidate.name, scores["train"], scores["validation"], candidate)
-    forecast = np.asarray(candidate.predict(split.validation), dtype=np.float64)
-    return Evaluation(result, validation_fold_skills(candidate, split, horizon=horizon), forecast)
+    sides = {"train": split.train, "validation": split.validation}
+    made: dict[tuple[int, str], np.ndarray] = {}
+
+    def forecast(model: Forecaster, side: str) -> np.ndarray:
+        key = (id(model), side)
+        if key not in made:
+            if isinstance(model, Blend):
+                made[key] = np.mean([forecast(m, side) for m in model.members_], axis=0)
+            else:
+                made[key] = np.asarray(model.predict(sides[side]), dtype=np.float64)
+        return made[key]
+
+    evaluations = []
+    for candidate in fitted:
+        scores = {
+            side: score(forecast(candidate, side), frame[target].to_numpy(dtype=np.float64),
+                        frame["last_value"].to_numpy(dtype=np.float64))
+            for side, frame in sides.items()
+        }  # fmt: skip
+        result = CandidateResult(candidate.name, scores["train"], scores["validation"], candidate)
+        validation = forecast(candidate, "validation")
+        evaluations.append(Evaluation(result, fold_skills(validation, split, horizon=horizon), validation))
+    return evaluations
 
 
 def fit_all(candidates: list[Forecaster], fitted: list[Forecaster]) -> list[Forecaster]:
@@ -570,7 +643,7 @@ def refit_jobs(
     half_life_years: float,
     threads: int = 2,
 ) -> list[RefitJob]:
-    """The models a refit of the chosen configuration fits: independent of each other, so side by side."""
+    """The models a refit of the chosen configuration fits: per horizon, a point model and two quantiles."""
     jobs = []
     for h in horizons:
         point = like(_with_features(candidate, features_for(h)), horizon=h, threads=threads)
@@ -601,35 +674,30 @@ def known_on(frame: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
     return out
 
 
-def fit_job(job: RefitJob, frame: pd.DataFrame) -> Forecaster:
-    """A refit model fitted on every usable row of its horizon (target and persistence known)."""
-    rows = frame[frame[f"target_{job.horizon}"].notna() & frame["last_value"].notna()]
-    return job.model.fit(rows, rows[f"target_{job.horizon}"].to_numpy(dtype=np.float64))
+def fit_horizon(jobs: list[RefitJob], frame: pd.DataFrame) -> list[Forecaster]:
+    """The models of one horizon's refit, fitted on every usable row of the horizon.
+
+    Usable: target and persistence known. The rows are selected once and LightGBM bins them once for
+    all the models.
+    """
+    (horizon,) = {job.horizon for job in jobs}
+    usable = frame[frame[f"target_{horizon}"].notna() & frame["last_value"].notna()]
+    rows = Rows(usable, usable[f"target_{horizon}"].to_numpy(dtype=np.float64))
+    return [job.model.fit_rows(rows) for job in jobs]
 
 
-def assemble(candidate: str, jobs: list[RefitJob], fitted: list[Forecaster]) -> ForecastSet:
-    """The fitted models of a refit as one ForecastSet."""
+def by_horizon(jobs: list[RefitJob]) -> list[list[RefitJob]]:
+    """Refit jobs grouped by horizon (each group is one fit_horizon), in horizon order."""
+    return [[j for j in jobs if j.horizon == h] for h in sorted({j.horizon for j in jobs})]
+
+
+def assemble(candidate: str, groups: list[list[RefitJob]], fitted: list[list[Forecaster]]) -> ForecastSet:
+    """The fitted models of a refit (by_horizon's groups and fit_horizon's models of each) as one ForecastSet."""
     parts: dict[int, dict[str, Any]] = {}
-    for job, model in zip(jobs, fitted, strict=True):
-        parts.setdefault(job.horizon, {})[job.part] = model
+    for jobs, models in zip(groups, fitted, strict=True):
+        for job, model in zip(jobs, models, strict=True):
+            parts.setdefault(job.horizon, {})[job.part] = model
     return ForecastSet(candidate, {h: HorizonModel(**p) for h, p in parts.items()})
-
-
-def refit(
-    candidate: Forecaster,
-    frame: pd.DataFrame,
-    features_for: Callable[[int], list[str]],
-    *,
-    horizons: tuple[int, ...],
-    seed: int,
-    quantile_rounds: int,
-    half_life_years: float,
-    threads: int = 2,
-) -> ForecastSet:
-    """The chosen configuration fitted on every usable row up to the newest observation, per horizon."""
-    jobs = refit_jobs(candidate, features_for, horizons=horizons, seed=seed, quantile_rounds=quantile_rounds,
-                      half_life_years=half_life_years, threads=threads)  # fmt: skip
-    return assemble(candidate.name, jobs, [fit_job(job, frame) for job in jobs])
 
 
 def refit_extent(frame: pd.DataFrame, horizon: int) -> tuple[int, str]:

@@ -24,17 +24,17 @@ from prefect import flow, get_run_logger
 from airwatch import catalog
 from airwatch.domain.predict import Lineage, issue_rows, prediction_frame, prediction_manifest, with_target_weather
 from airwatch.domain.schemas import HORIZONS
-from airwatch.domain.train import assemble, fit_job, jobs_like, known_on, refit_extent
+from airwatch.domain.train import assemble, by_horizon, fit_horizon, jobs_like, known_on, refit_extent
 from airwatch.flows.context import Context
 from airwatch.flows.monitor import MonitorSummary, monitor_flow
-from airwatch.flows.runners import SettingsTaskRunner, parallel_threads
+from airwatch.flows.runners import SettingsTaskRunner, fit_threads
 from airwatch.flows.tasks import compute_task, io_task
 from airwatch.io import datasets, records
 from airwatch.io.datasets import fingerprint, utc_stamp
 
 REPLAY_VERSION = "replay"
 read = io_task(datasets.read)
-refit_one = compute_task(fit_job, name="refit")
+refit_horizon = compute_task(fit_horizon, name="refit")
 save_predictions = io_task(records.save_predictions)
 
 
@@ -75,8 +75,8 @@ def replay_pollutant(ctx: Context, pollutant: str, days: int) -> ReplaySummary:
     # The champion's configuration, fitted on what was known on the first replayed day.
     champion_models = model.unwrap_python_model().models
     known = known_on(frame, first)
-    jobs = jobs_like(champion_models, threads=parallel_threads(ctx.settings.runner))
-    models = assemble(champion_models.candidate, jobs, [f.result() for f in [refit_one.submit(j, known) for j in jobs]])
+    groups = by_horizon(jobs_like(champion_models, threads=fit_threads()))
+    models = assemble(champion_models.candidate, groups, [refit_horizon(g, known) for g in groups])
     rows_used, through = refit_extent(known, min(HORIZONS))
     tags = {
         "pollutant": pollutant,

@@ -9,6 +9,7 @@ not depend on the runner.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,9 +32,9 @@ def make_runner(settings: RunnerSettings) -> TaskRunner[Any]:
     return ThreadPoolTaskRunner(max_workers=settings.workers)
 
 
-def parallel_threads(settings: RunnerSettings, cores: int = 2) -> int:
-    """Threads for one LightGBM fit: one when tasks already run side by side, else every core."""
-    return 1 if settings.workers > 1 else cores
+def fit_threads() -> int:
+    """Threads for a LightGBM fit that runs alone: every core this process may use."""
+    return len(os.sched_getaffinity(0))
 
 
 class SettingsTaskRunner(TaskRunner[Any]):

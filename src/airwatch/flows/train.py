@@ -17,18 +17,19 @@ from airwatch.domain.schemas import HORIZONS
 from airwatch.domain.train import (
     TrainingReport,
     assemble,
+    by_horizon,
     fit,
     fit_all,
-    fit_job,
+    fit_horizon,
     plan_training,
     refit_extent,
     refit_jobs,
-    score_fitted,
+    score_all,
 )
 from airwatch.domain.transform import feature_columns
 from airwatch.domain.weather import columns_for_horizon
 from airwatch.flows.context import Context
-from airwatch.flows.runners import SettingsTaskRunner, parallel_threads
+from airwatch.flows.runners import SettingsTaskRunner, fit_threads
 from airwatch.flows.tasks import compute_task, io_task
 from airwatch.io import datasets, records
 from airwatch.io.datasets import fingerprint, utc_stamp
@@ -37,7 +38,7 @@ from airwatch.io.registry import Registry
 SELECTION_HORIZON = 1  # candidates are compared on day+1, as in the backtest
 read = io_task(datasets.read)
 fit_candidate = compute_task(fit, name="fit")
-refit_one = compute_task(fit_job, name="refit")
+refit_horizon = compute_task(fit_horizon, name="refit")
 save_report = io_task(records.save_training_report)
 log_candidate_run = io_task(Registry.log_candidate, name="log-candidate")
 log_refit_run = io_task(Registry.log_refit, name="log-refit")
@@ -54,7 +55,9 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
         return previous
     frame = read(ctx.store, manifest)
     columns = feature_columns(frame)
-    threads = parallel_threads(ctx.settings.runner)
+    # One LightGBM fit at a time gets every core: the candidates beside it (persistence, climatology,
+    # ridge) take seconds, and the refit's horizons run one after another.
+    threads = fit_threads()
     plan = plan_training(frame, columns_for_horizon(columns, h), horizon=h, validation_days=ts.validation_days,
                          seed=ts.seed, lightgbm_rounds=ts.lightgbm_rounds, half_life_years=ts.recency_half_life_years,
                          threads=threads)  # fmt: skip
@@ -69,8 +72,7 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
     with ctx.registry.start_run(pollutant, f"train-{utc_stamp()}", tags=common) as parent:
         ctx.registry.log_params({**ts.model_dump(), "horizons": str(HORIZONS), "features": ",".join(plan.features),
                                  **common})  # fmt: skip
-        for candidate in fitted:
-            result = score_fitted(candidate, split, horizon=h)
+        for candidate, result in zip(fitted, score_all(fitted, split, horizon=h), strict=True):
             figures = diagnostic_figures(pollutant, split.validation["date"], result.validation_forecast,
                                          split.validation[f"target_{h}"].to_numpy(dtype=float),
                                          feature_importance(candidate))  # fmt: skip
@@ -82,11 +84,12 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
         choice = gates.choose(candidates, min_skill=ts.min_skill_vs_persistence, max_gap=ts.max_overfit_gap,
                               max_spread=ts.max_fold_spread)  # fmt: skip
         chosen = next(c for c in fitted if c.name == choice.candidate.name)
-        # The refit's models (each horizon's point model and interval) are fitted side by side too.
+        # Each horizon's point model and interval learn from the same rows, binned once (fit_horizon).
         jobs = refit_jobs(chosen, lambda k: columns_for_horizon(columns, k), horizons=HORIZONS, seed=ts.seed,
                           quantile_rounds=ts.quantile_rounds, half_life_years=ts.recency_half_life_years,
                           threads=threads)  # fmt: skip
-        models = assemble(chosen.name, jobs, [f.result() for f in [refit_one.submit(j, frame) for j in jobs]])
+        groups = by_horizon(jobs)
+        models = assemble(chosen.name, groups, [refit_horizon(g, frame) for g in groups])
         refit_rows, through = refit_extent(frame, h)
         model_run, model_uri = log_refit_run(ctx.registry, pollutant, models, split.validation, common,
                                              {"rows": refit_rows, "through": through})  # fmt: skip
