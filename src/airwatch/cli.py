@@ -917,7 +917,8 @@ def _print_summary(summary: Any, settings: Settings) -> None:
         for key, reason in v.quarantined_files.items():
             console.print(f"    {key}: {reason}")
     for p in summary.predict:
-        console.print(f"  predictions: {p.key}")
+        again = "" if p.issued else " (issued before from the same features, champion and code: nothing new)"
+        console.print(f"  predictions: {p.key}{again}")
     console.print(f"mlflow: {settings.tracking_uri()}")
     stages = ", ".join(f"{name} {end - start:.1f} s" for name, (start, end) in summary.stages.items())
     console.print(f"stages: {stages}")

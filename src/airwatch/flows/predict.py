@@ -41,6 +41,7 @@ class PredictSummary:
     key: str
     model_version: str
     max_observation_age_days: int
+    issued: bool = True  # False: this run found the same forecast issued before and published nothing
 
 
 @io_task
@@ -60,10 +61,37 @@ def target_weather(ctx: Context, features: datasets.Manifest, rows: pd.DataFrame
     return with_target_weather(rows, stations, forecasts, reason, horizons=HORIZONS, radius_km=radius_km)
 
 
+def issued_before(ctx: Context, pollutant: str, features: datasets.Manifest) -> PredictSummary | None:
+    """The forecast already issued from these features by this champion, code and settings, if any.
+
+    Issuing again would publish the same numbers under a new name. Not when that issue used live
+    weather forecasts: those change between runs, so a new issue is new information.
+    """
+    champion = ctx.registry.champion(pollutant)
+    if champion is None:
+        return None
+    same = {
+        "features_version": features.version,
+        "model_id": champion.model_id,
+        "code_version": ctx.code_version("predict"),
+        "predict_settings": ctx.settings.predict.model_dump(),
+    }
+    for m in records.newest_issue(ctx.store, pollutant):
+        if all(m.get(k) == v for k, v in same.items()) and OPEN_METEO not in m.get("weather_forecast", {}):
+            return PredictSummary(pollutant, m["issue_date"], list(m["forecast_dates"]), int(m["sites"]),
+                                  m["predictions"], m["model_version"], int(m["max_observation_age_days"]),
+                                  issued=False)  # fmt: skip
+    return None
+
+
 def predict_pollutant(ctx: Context, pollutant: str) -> PredictSummary:
     log = get_run_logger()
-    model, champion = load_champion(ctx.registry, pollutant)
     manifest = datasets.latest(ctx.store, catalog.features(pollutant))
+    if (done := issued_before(ctx, pollutant, manifest)) is not None:
+        log.info("predict: %s already issued from features %s by champion v%s: %s", pollutant, manifest.version,
+                 done.model_version, done.key)  # fmt: skip
+        return done
+    model, champion = load_champion(ctx.registry, pollutant)
     as_of, rows = issue_rows(read(ctx.store, manifest), max_staleness_days=ctx.settings.predict.max_staleness_days)
     if rows.empty:
         raise NoDataError(
@@ -86,7 +114,7 @@ def predict_pollutant(ctx: Context, pollutant: str) -> PredictSummary:
     out = prediction_frame(pollutant, rows, forecasts, source, lineage)
     issue = str(as_of.date())
     key = catalog.predictions_key(pollutant, issue, lineage.issued_utc, champion.name, champion.version)
-    manifest_out = prediction_manifest(out, lineage)
+    manifest_out = prediction_manifest(out, lineage) | {"predict_settings": ctx.settings.predict.model_dump()}
     save_predictions(ctx.store, key, out, manifest_out)
     dates = list(manifest_out["forecast_dates"])  # type: ignore[call-overload]
     log.info("predict: %s %d sites issued %s for %s -> %s", pollutant, len(rows), issue, ", ".join(dates), key)

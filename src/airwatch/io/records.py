@@ -93,6 +93,15 @@ def prediction_keys(store: Store, pollutant: str, since: str = "", until: str = 
     return [k for k in keys if catalog.predictions_manifest_key(k) in manifests]
 
 
+def newest_issue(store: Store, pollutant: str) -> list[dict[str, Any]]:
+    """The manifests of the newest issue day's published predictions files (none before the first issue)."""
+    keys = prediction_keys(store, pollutant)
+    if not keys:
+        return []
+    day = keys[-1].split("/")[-2]
+    return [json.loads(store.read_bytes(catalog.predictions_manifest_key(k))) for k in keys if k.split("/")[-2] == day]
+
+
 def read_predictions(store: Store, pollutant: str, since: str = "", until: str = "9999") -> pd.DataFrame:
     """Every published predictions file of a pollutant issued on days since..until (YYYY-MM-DD)."""
     frames = [pd.read_parquet(io.BytesIO(store.read_bytes(k))) for k in prediction_keys(store, pollutant, since, until)]
