@@ -8,6 +8,8 @@ and what happens to them instead of, or after, forwarding:
 - ``reset``: close the connection with a TCP reset (SO_LINGER 0) before anything is forwarded;
 - ``reset-after``: forward, let the upstream do the request, then reset instead of answering (the
   client does not know whether it happened: the case that makes retries of non-idempotent calls unsafe);
+- ``down``: from this request on, reset every request, whatever it is (the server gone at that point
+  of a run, until ``clear()``);
 - ``stall``: hold the request for ``seconds`` without answering, then forward it (or, past the client's
   timeout, find the connection closed).
 
@@ -39,7 +41,7 @@ _S3_CODES = {500: "InternalError", 502: "BadGateway", 503: "SlowDown", 504: "Gat
 class Rule:
     """Which requests a fault applies to and what it is."""
 
-    action: str  # status | reset | reset-after | stall
+    action: str  # status | reset | reset-after | down | stall
     method: str | None = None  # None: any method
     path_prefix: str = ""  # matched against the request's path (with the query string)
     count: int | None = None  # the first `count` matching requests; None: every one
@@ -67,6 +69,7 @@ class FaultProxy:
     rules: list[Rule] = field(default_factory=list)
     log: list[Seen] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    down: bool = False
 
     def add(self, action: str, **kwargs: Any) -> Rule:
         rule = Rule(action, **kwargs)
@@ -78,12 +81,16 @@ class FaultProxy:
         with self.lock:
             self.rules.clear()
             self.log.clear()
+            self.down = False
 
     def _take(self, method: str, path: str) -> tuple[Rule | None, Seen]:
         with self.lock:
             rule = next((r for r in self.rules if r.matches(method, path)), None)
             if rule is not None:
                 rule.hits += 1
+                self.down = self.down or rule.action == "down"
+            if self.down:
+                rule = Rule("down")
             seen = Seen(method, path, rule.action if rule else "")
             self.log.append(seen)
             return rule, seen
@@ -148,7 +155,7 @@ def fault_proxy(upstream: str) -> Iterator[FaultProxy]:
         def _handle(self) -> None:
             body = _read_body(self)
             rule, seen = state._take(self.command, self.path)
-            if rule is not None and rule.action == "reset":
+            if rule is not None and rule.action in {"reset", "down"}:
                 _reset(self)
                 return
             if rule is not None and rule.action == "status":

@@ -29,14 +29,14 @@ from airwatch.io.store import Store, StoreError
 
 # Retries and timeouts, set here rather than left to the libraries' defaults, which stack: botocore
 # retries each request (legacy mode: 5 attempts), and s3fs retries botocore's whole call (5 times) on
-# throttling and broken connections, twice over for a read (the request, and the request with its
-# body read), so a persistent fault took 25 attempts on a write and 125 on a read, each stall a read
-# timeout, before a run heard of it. botocore's "standard" mode retries what is worth retrying
-# (500/502/503/504, SlowDown and the other throttling codes, connection errors, read timeouts) with
-# jittered exponential backoff, 3 attempts in all; s3fs keeps one retry of its own, for what only it
-# sees: a body cut short while it reads it (IncompleteRead, aiohttp's payload errors). So a write is
-# tried at most 6 times and a read 12. AWS_MAX_ATTEMPTS (the AWS SDKs' standard variable: attempts in
-# all, the first included) changes botocore's 3.
+# throttling and broken connections, a read timeout twice over (two retry loops around a read), so a
+# lasting fault took 25 attempts on a write, and a hung read up to 125 read timeouts, before a run
+# heard of it. botocore's "standard" mode retries what is worth retrying (500/502/503/504, SlowDown
+# and the other throttling codes, connection errors, read timeouts) with jittered exponential
+# backoff, 3 attempts in all; s3fs keeps one retry of its own, for what only it sees: a body cut
+# short while it reads it (IncompleteRead, aiohttp's payload errors). So a write is tried at most 6
+# times, a read 6 (12 on read timeouts). AWS_MAX_ATTEMPTS (the AWS SDKs' standard variable: attempts
+# in all, the first included) changes botocore's 3.
 _ATTEMPTS = 3
 _S3FS_ATTEMPTS = 2
 # Seconds: to open a connection, and of silence on an open one (per read, not the whole transfer: a
