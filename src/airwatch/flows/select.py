@@ -88,7 +88,9 @@ def promote(ctx: Context, report: TrainingReport) -> SelectSummary:
             return _summary(report, choice, champion, False, "already champion")
         version = registry.registered_from(pollutant, report.model_run_id, report.model_uri)
         if version is None:
-            version = registry.register(pollutant, report.model_uri, gates.version_tags(report, choice))
+            version = registry.register(
+                pollutant, report.model_uri, report.model_run_id, gates.version_tags(report, choice)
+            )
             faults.checkpoint("select.registered")
         else:
             log.warning("select: %s v%s is this training's model, registered by a run that stopped before its "

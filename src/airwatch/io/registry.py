@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import re
 import tempfile
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,9 @@ from mlflow.tracking import MlflowClient
 
 from airwatch.domain.models import set_to_files
 from airwatch.domain.train import Evaluation, ForecastSet
-from airwatch.errors import NoDataError
+from airwatch.errors import AirWatchError, NoDataError
+from airwatch.io.redact import redact
+from airwatch.settings import mask_url
 
 # MLflow's advice when logging a model, not problems: the signature is inferred from five real feature
 # rows (integer columns there are integers at inference too), and no input example is stored on purpose.
@@ -32,6 +37,15 @@ log = logging.getLogger(__name__)
 
 # What a logged model needs to load elsewhere; pinned here so MLflow does not spend time inferring it.
 _PIP_REQUIREMENTS = ["airwatch", "lightgbm", "scikit-learn", "pandas", "numpy", "mlflow"]
+
+
+# What the registry answers when a model or alias does not exist. Any other failure (the server down,
+# restarting, refusing) is not an absence: taken for "no champion", it would promote without comparing.
+_ABSENT = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}
+
+
+class RegistryError(AirWatchError):
+    """MLflow could not do what the registry was asked (its server unreachable or failing, after retries)."""
 
 
 # The model code MLflow stores with each model (models-from-code): no pickled object, only files.
@@ -98,10 +112,11 @@ class Registry:
                 os.environ[key] = value
 
     def experiment_id(self, name: str) -> str:
-        existing = self.client.get_experiment_by_name(name)
-        if existing is not None:
-            return str(existing.experiment_id)
-        return str(self.client.create_experiment(name, artifact_location=self.artifact_location))
+        with self._calling(f"find or create the experiment {name}"):
+            existing = self.client.get_experiment_by_name(name)
+            if existing is not None:
+                return str(existing.experiment_id)
+            return str(self.client.create_experiment(name, artifact_location=self.artifact_location))
 
     def start_run(
         self, pollutant: str, run_name: str, *, nested: bool = False, tags: dict[str, str] | None = None
@@ -200,37 +215,75 @@ class Registry:
             for r in runs
         ]
 
+    @contextlib.contextmanager
+    def _calling(self, doing: str) -> Iterator[None]:
+        """MLflow's failures, once its client has retried them, as one line naming what was being done.
+
+        The client retries connection errors and 408/429/5xx itself (MLFLOW_HTTP_REQUEST_MAX_RETRIES,
+        7 by default, with backoff: about 4 minutes), so a server that restarts is waited for; what
+        arrives here is a server down for longer, or refusing.
+        """
+        try:
+            yield
+        except mlflow.exceptions.MlflowException as exc:
+            reason = _reason(str(exc.message)) or exc.error_code
+            raise RegistryError(f"MLflow at {mask_url(self.tracking_uri)}: could not {doing}: {reason}") from None
+
     def champion(self, pollutant: str) -> RegisteredVersion | None:
         name = registered_model_name(pollutant, self.prefix)
-        try:
-            mv = self.client.get_model_version_by_alias(name, CHAMPION)
-        except mlflow.exceptions.MlflowException:
-            return None
+        with self._calling(f"read the '{CHAMPION}' alias of {name}"):
+            try:
+                mv = self.client.get_model_version_by_alias(name, CHAMPION)
+            except mlflow.exceptions.MlflowException as exc:
+                if exc.error_code in _ABSENT:
+                    return None
+                raise
         return _version(mv)
 
-    def register(self, pollutant: str, model_uri: str, tags: dict[str, str]) -> RegisteredVersion:
+    def register(self, pollutant: str, model_uri: str, run_id: str, tags: dict[str, str]) -> RegisteredVersion:
+        """Register a training's model (from its run) once.
+
+        MLflow's client retries a request whose answer was lost (a reset, a server restarting after
+        doing it), and a version create retried so is a second version of the same model: it is found
+        here and deleted (nothing names it yet: no alias, no decision), and the first one returned.
+        """
         name = registered_model_name(pollutant, self.prefix)
-        try:
-            self.client.get_registered_model(name)
-        except mlflow.exceptions.MlflowException:
-            self.client.create_registered_model(name, description=f"AirWatch {pollutant} forecast")
-        self._use()
-        with _quiet_mlflow():
-            mv = mlflow.register_model(model_uri, name, tags=tags)
-        return _version(mv)
+        with self._calling(f"register {model_uri} as a version of {name}"):
+            try:
+                self.client.get_registered_model(name)
+            except mlflow.exceptions.MlflowException as exc:
+                if exc.error_code not in _ABSENT:
+                    raise
+                with contextlib.suppress(mlflow.exceptions.MlflowException):  # made meanwhile (a retried create)
+                    self.client.create_registered_model(name, description=f"AirWatch {pollutant} forecast")
+            self._use()
+            with _quiet_mlflow():
+                mv = mlflow.register_model(model_uri, name, tags=tags)
+            same = self._versions_from(name, run_id, model_uri)
+            for extra in same[1:]:
+                log.warning("registry: %s v%s is a second registration of v%s (a create MLflow's client "
+                            "retried after its answer was lost); deleting it", name, extra.version,
+                            same[0].version)  # fmt: skip
+                self.client.delete_model_version(name, extra.version)
+        return _version(same[0]) if same else _version(mv)
+
+    def _versions_from(self, name: str, run_id: str, model_uri: str) -> list[Any]:
+        found = self.client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
+        return sorted((mv for mv in found if str(mv.source) == model_uri), key=lambda mv: int(mv.version))
 
     def registered_from(self, pollutant: str, run_id: str, model_uri: str) -> RegisteredVersion | None:
         """The version already registered from a training's model (its run and URI), if any."""
         name = registered_model_name(pollutant, self.prefix)
-        found = self.client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
-        versions = sorted((mv for mv in found if str(mv.source) == model_uri), key=lambda mv: int(mv.version))
+        with self._calling(f"look up the versions of {name} registered from run {run_id}"):
+            versions = self._versions_from(name, run_id, model_uri)
         return _version(versions[0]) if versions else None
 
     def set_champion(self, version: RegisteredVersion) -> None:
-        self.client.set_registered_model_alias(version.name, CHAMPION, version.version)
+        self.set_alias(version, CHAMPION)
 
     def set_alias(self, version: RegisteredVersion, alias: str) -> None:
-        self.client.set_registered_model_alias(version.name, alias, version.version)
+        with self._calling(f"set the '{alias}' alias of {version.name} to v{version.version}"):
+            self.client.set_registered_model_alias(version.name, alias, version.version)
 
     def move_aliases(
         self, version: RegisteredVersion, champion: RegisteredVersion | None, *, promote: bool
@@ -252,8 +305,9 @@ class Registry:
         return {CHALLENGER: version.version}
 
     def tag_version(self, version: RegisteredVersion, tags: dict[str, str]) -> None:
-        for key, value in tags.items():
-            self.client.set_model_version_tag(version.name, version.version, key, value)
+        with self._calling(f"tag {version.name} v{version.version}"):
+            for key, value in tags.items():
+                self.client.set_model_version_tag(version.name, version.version, key, value)
 
     def load_version(self, version: RegisteredVersion) -> Any:
         """The version's model, loaded once per process (cached by its logged-model id)."""
@@ -272,6 +326,20 @@ class Registry:
                 "run train and select first"
             )
         return self.load_version(champion), champion
+
+
+# The root cause in MLflow's message for a request that failed after its retries, which otherwise
+# repeats the URL and urllib3's whole exception chain.
+_CAUSES = (r"\[Errno -?\d+\] ([^'\")]+)", r"(too many \d+ error responses)", r"(Read timed out)",
+           r"(Connection aborted|RemoteDisconnected|Connection reset by peer)")  # fmt: skip
+
+
+def _reason(message: str) -> str:
+    text = redact(message.strip().splitlines()[0] if message.strip() else "")
+    for pattern in _CAUSES:
+        if found := re.search(pattern, text):
+            return f"{found.group(1)} (after MLflow's client retried)"
+    return text[:600]
 
 
 def _version(mv: Any) -> RegisteredVersion:

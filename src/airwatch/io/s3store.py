@@ -27,6 +27,23 @@ import s3fs
 
 from airwatch.io.store import Store, StoreError
 
+# Retries and timeouts, set here rather than left to the libraries' defaults, which stack: botocore
+# retries each request (legacy mode: 5 attempts), and s3fs retries botocore's whole call (5 times) on
+# throttling and broken connections, a read timeout twice over (two retry loops around a read), so a
+# lasting fault took 25 attempts on a write, and a hung read up to 125 read timeouts, before a run
+# heard of it. botocore's "standard" mode retries what is worth retrying (500/502/503/504, SlowDown
+# and the other throttling codes, connection errors, read timeouts) with jittered exponential
+# backoff, 3 attempts in all; s3fs keeps one retry of its own, for what only it sees: a body cut
+# short while it reads it (IncompleteRead, aiohttp's payload errors). So a write is tried at most 6
+# times, a read 6 (12 on read timeouts). AWS_MAX_ATTEMPTS (the AWS SDKs' standard variable: attempts
+# in all, the first included) changes botocore's 3.
+_ATTEMPTS = 3
+_S3FS_ATTEMPTS = 2
+# Seconds: to open a connection, and of silence on an open one (per read, not the whole transfer: a
+# large part that keeps arriving never times out).
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 15.0
+
 # S3 answers 409 ConditionalRequestConflict while another conditional write of the same key is in
 # flight; AWS says to retry, and the retry then gets 412 if the other writer won.
 _CONFLICT_RETRIES = 5
@@ -55,7 +72,14 @@ def _describe(exc: BaseException) -> str:
 class S3Store(Store):
     """A bucket and key prefix on S3; keys are ``/``-separated paths under the prefix."""
 
-    def __init__(self, url: str, *, fs: Any | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        fs: Any | None = None,
+        read_timeout: float = READ_TIMEOUT,
+        connect_timeout: float = CONNECT_TIMEOUT,
+    ) -> None:
         if not url.startswith("s3://"):
             raise StoreError(f"not an S3 URL: {url}")
         bucket, _, prefix = url.removeprefix("s3://").partition("/")
@@ -64,15 +88,25 @@ class S3Store(Store):
         self.bucket, self.prefix = bucket, prefix.strip("/")
         self.url = f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
         self._root = f"{self.bucket}/{self.prefix}" if self.prefix else self.bucket
-        self._fs = fs if fs is not None else self._filesystem()
+        self._fs = fs if fs is not None else self._filesystem(read_timeout, connect_timeout)
 
     @staticmethod
-    def _filesystem() -> s3fs.S3FileSystem:
+    def _filesystem(read_timeout: float, connect_timeout: float) -> s3fs.S3FileSystem:
         endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
         client_kwargs: dict[str, Any] = {"endpoint_url": endpoint} if endpoint else {}
+        try:
+            attempts = int(os.environ.get("AWS_MAX_ATTEMPTS") or _ATTEMPTS)
+        except ValueError:
+            given = os.environ["AWS_MAX_ATTEMPTS"]
+            raise StoreError(f"AWS_MAX_ATTEMPTS must be a whole number of attempts, not {given!r}") from None
+        config = {"connect_timeout": connect_timeout, "read_timeout": read_timeout,
+                  "retries": {"mode": "standard", "total_max_attempts": max(1, attempts)}}  # fmt: skip
         # No listings cache: list() and exists() must see other writers' objects at once. No shared
         # instance: the environment (endpoint, credentials) is read when the store is opened.
-        return s3fs.S3FileSystem(client_kwargs=client_kwargs, use_listings_cache=False, skip_instance_cache=True)
+        fs = s3fs.S3FileSystem(client_kwargs=client_kwargs, config_kwargs=config, use_listings_cache=False,
+                               skip_instance_cache=True)  # fmt: skip
+        fs.retries = _S3FS_ATTEMPTS  # a class attribute of s3fs's, not a constructor argument
+        return fs
 
     def _path(self, key: str) -> str:
         parts = key.split("/")

@@ -1,0 +1,118 @@
+"""The Prefect server restarting mid-run, and a run failing on a dependency alerting once.
+
+A real `prefect server start` (SQLite) on a loopback port, stopped and started again on it while a
+run trains; the failure alert installed as `airwatch deploy` installs it, a webhook receiver.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from airwatch.io import records
+from airwatch.io.store import LocalStore
+from tests.fakes.moto_s3 import free_port
+from tests.fakes.servers import prefect_server
+from tests.fakes.webhook import webhook_receiver
+from tests.faults.helpers import run_python
+
+pytestmark = [pytest.mark.e2e, pytest.mark.faults]
+
+RUN_TAGGED = """
+import sys
+from prefect import tags
+from airwatch.flows.pipeline import run_flow
+with tags("airwatch"):  # as the deployments' runs are tagged: the failure alert matches the tag
+    run_flow(sys.argv[1], sys.argv[2], ["pm25"])
+print("run completed")
+"""
+
+SERVER_VIEW = """
+import json
+from prefect.client.orchestration import get_client
+with get_client(sync_client=True) as client:
+    runs = client.read_flow_runs()
+    print(json.dumps(sorted([str(r.state.name), sorted(r.tags)] for r in runs)))
+"""
+
+INSTALL_ALERT = """
+import sys
+from datetime import timedelta
+from airwatch.io.deployments import _install_automations
+_install_automations(sys.argv[1], {}, timedelta(hours=24))
+print("installed")
+"""
+
+
+def test_prefect_server_restarting_mid_run_and_a_failed_run_alerting_once(
+    env: dict[str, str], tmp_path: Path, sample_dir: Path
+) -> None:
+    """The Prefect server is stopped while the run trains, and started again: the run carries on.
+
+    With the failure alert installed (as `airwatch deploy` does), that run sends none; a run that then
+    fails on a dependency sends one.
+
+    Prefect's client retries a refused connection (once it has reached the server) and 502/503 with
+    backoff (PREFECT_CLIENT_MAX_RETRIES, 5: about a minute), so a restart shorter than that is waited
+    for; the flow run ends Completed on the restarted server, and no failure alert is sent.
+    """
+    server = prefect_server(tmp_path / "prefect-server", free_port())
+    started = server.start()
+    store, folder = tmp_path / "store", tmp_path / "input"
+    folder.mkdir()
+    shutil.copy(sample_dir / "pm25_daily_2010_cook_county_IL.csv.gz", folder)
+    # The client's retries are logged at DEBUG: shown, to check that the run did meet the server down.
+    client_env = {**env, "PREFECT_API_URL": server.health.removesuffix("/health"),
+                  "AIRWATCH_MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+                  "PREFECT_LOGGING_LOGGERS_PREFECT_CLIENT_LEVEL": "DEBUG"}  # fmt: skip
+    try:
+        with webhook_receiver() as hook:
+            installed = run_python(INSTALL_ALERT, [hook.url], client_env, tmp_path)
+            assert installed.returncode == 0, installed.stdout[-3000:]
+            with tempfile.TemporaryFile("w+") as out:
+                child = subprocess.Popen([sys.executable, "-c", RUN_TAGGED, str(store), str(folder)], env=client_env,
+                                         cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+                # Once validate has published, the run is in transform or train: stop the server there.
+                deadline = time.monotonic() + 300
+                while not list(store.glob("processed/observations/_manifests/*.json")) and child.poll() is None:
+                    assert time.monotonic() < deadline, "validate did not publish"
+                    time.sleep(0.2)
+                server.stop()
+                time.sleep(3.0)
+                restarted = server.start()
+                child.wait(timeout=600)
+                out.seek(0)
+                log = out.read()
+            assert child.returncode == 0 and "run completed" in log, log[-4000:]
+            retried = [line for line in log.splitlines() if "Another attempt will be made" in line]
+            problems = [line[:300] for line in log.splitlines() if "WARNING" in line or "ERROR" in line]
+            assert retried, problems  # the client did meet the server down, and waited for it
+            assert records.prediction_keys(LocalStore(store), "pm25"), "the run published no forecast"
+            view = run_python(SERVER_VIEW, [], client_env, tmp_path)
+            assert view.returncode == 0, view.stdout[-3000:]
+            assert view.stdout.strip().splitlines()[-1] == '[["Completed", ["airwatch"]]]', view.stdout[-3000:]
+            time.sleep(5)  # a failure alert would have been sent by now
+            assert hook.posts == []
+
+            # A run that fails on a dependency (MLflow unreachable) alerts once.
+            closed = f"http://127.0.0.1:{free_port()}"
+            failing_env = {**client_env, "AIRWATCH_MLFLOW_TRACKING_URI": closed, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
+            failed = run_python(RUN_TAGGED, [str(store), str(folder)], failing_env, tmp_path)
+            assert failed.returncode != 0 and f"RegistryError: MLflow at {closed}: could not" in failed.stdout, (
+                failed.stdout[-3000:]
+            )
+            deadline = time.monotonic() + 120
+            while not hook.posts and time.monotonic() < deadline:
+                time.sleep(0.5)
+            time.sleep(5)  # a second message for the same failure would have arrived by now
+            assert len(hook.texts()) == 1, hook.posts
+            assert " of run ended Failed: " in hook.texts()[0] and f"MLflow at {closed}" in hook.texts()[0], hook.posts
+    finally:
+        server.close()
+    print(f"prefect server: started in {started:.1f} s, restarted in {restarted:.1f} s (down {3 + restarted:.1f} s)")
