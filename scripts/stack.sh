@@ -8,6 +8,7 @@
 #   scripts/stack.sh status   one line per service; exit 3 when any is down
 #   scripts/stack.sh env      print the path of the client env file (never its contents: it holds secrets)
 #   scripts/stack.sh purge    down, then delete the run directory (databases, secrets, logs)
+#   scripts/stack.sh dump DB  pg_dump of one database (mlflow, mlflow_auth, prefect) to stdout, as SQL
 #
 # Clients load the env file with:  set -a; . "$(scripts/stack.sh env)"; set +a
 #
@@ -386,6 +387,14 @@ cmd_status() {
   return $((down * 3))
 }
 
+# Over the cluster's own socket, like psql_admin: the tests search the dump for secrets.
+cmd_dump() {
+  local db=${1:-}
+  [[ $db =~ ^(mlflow|mlflow_auth|prefect)$ ]] || die "usage: stack.sh dump mlflow|mlflow_auth|prefect"
+  pg_running || die "postgres is not running"
+  as_pg "$PG_BIN/pg_dump" -h "$PG_DIR/sock" -p "$PG_PORT" -U postgres --no-owner --no-privileges "$db"
+}
+
 cmd_env() {
   [[ -f $ENV_FILE ]] || die "no env file at $ENV_FILE; run \`scripts/stack.sh up\` first"
   echo "$ENV_FILE"
@@ -399,6 +408,7 @@ case ${1:-} in
   down) cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
+  dump) cmd_dump "${2:-}" ;;
   purge)
     cmd_down
     rm -rf "$RUN_DIR" "$PG_DIR"

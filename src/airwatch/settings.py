@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from airwatch import faults
+from airwatch.domain.archives import ArchiveLimits
 from airwatch.errors import AirWatchError
 
 ENV_PREFIX = "AIRWATCH_"
@@ -42,6 +43,26 @@ class ValidateSettings(_Section):
         description="EPA AirData site list (aqs_sites.csv, .gz or .zip) that gives coordinates to sites whose "
         "files write none; default: the copy bundled with the package (extracted by EPA 2024-08-20).",
     )
+
+
+class ArchiveSettings(_Section):
+    """How far a gzip or zip input may expand before it is refused as a bomb (docs/reliability.md)."""
+
+    max_bytes: int = Field(
+        4 << 30,
+        ge=1 << 20,
+        description="Refuse an archive whose content is larger than this many bytes (default 4 GiB; the "
+        "largest AirData file, an hourly year, is about 2 GB of CSV).",
+    )
+    max_ratio: float = Field(
+        200.0,
+        gt=1.0,
+        description="Refuse an archive whose content is more than this many times its compressed size, once "
+        "past 16 MiB (AirData's CSVs compress 6-35 times; a zip bomb about 1000).",
+    )
+
+    def limits(self) -> ArchiveLimits:
+        return ArchiveLimits(max_bytes=self.max_bytes, max_ratio=self.max_ratio)
 
 
 class TrainSettings(_Section):
@@ -250,6 +271,7 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("INFO", description="Python log level.")
     validate: ValidateSettings = Field(default_factory=ValidateSettings)  # type: ignore[assignment]
+    archives: ArchiveSettings = Field(default_factory=ArchiveSettings)
     train: TrainSettings = Field(default_factory=TrainSettings)
     predict: PredictSettings = Field(default_factory=PredictSettings)
     aqs: AqsSettings = Field(default_factory=AqsSettings)

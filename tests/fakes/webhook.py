@@ -15,6 +15,7 @@ from typing import Any
 class Webhook:
     url: str
     posts: list[dict[str, Any]] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)  # the path of each POST (a Slack URL's token is there)
 
     def texts(self) -> list[str]:
         return [str(p.get("text", "")) for p in self.posts]
@@ -24,10 +25,12 @@ class Webhook:
 def webhook_receiver() -> Iterator[Webhook]:
     """A receiver on an ephemeral loopback port, for the duration of the block."""
     posts: list[dict[str, Any]] = []
+    paths: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            paths.append(self.path)
             posts.append(json.loads(body))
             self.send_response(200)
             self.end_headers()
@@ -38,7 +41,7 @@ def webhook_receiver() -> Iterator[Webhook]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield Webhook(f"http://127.0.0.1:{server.server_address[1]}/hook", posts)
+        yield Webhook(f"http://127.0.0.1:{server.server_address[1]}/hook", posts, paths)
     finally:
         server.shutdown()
         server.server_close()

@@ -14,11 +14,9 @@ validation can quarantine them with a reason; nothing is dropped here.
 
 from __future__ import annotations
 
-import gzip
 import io
 import mmap
 import re
-import zipfile
 from collections.abc import Callable
 
 import numpy as np
@@ -26,6 +24,7 @@ import pandas as pd
 
 from airwatch import core
 from airwatch.core import ColumnKind, CoreError, CsvTable
+from airwatch.domain.archives import DEFAULT_LIMITS, ArchiveLimits, decompress
 
 
 class ParseError(ValueError):
@@ -59,22 +58,11 @@ OUT_OF_SCOPE = -2  # site code of a row about a non-AQS site (validation: out_of
 Buffer = bytes | memoryview | mmap.mmap
 
 
-def decompress(name: str, data: Buffer) -> Buffer:
-    """The CSV bytes of a file: gunzipped, or the single CSV member of a zip (AirData bulk files)."""
-    if name.endswith(".zip") or data[:4] == b"PK\x03\x04":
-        with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
-            members = [m for m in archive.namelist() if m.lower().endswith(".csv")]
-            if len(members) != 1:
-                raise ParseError(f"{name}: expected one CSV file in the zip, found {members}")
-            return archive.read(members[0])
-    if data[:2] == b"\x1f\x8b":  # by content: a name can lie (a .gz that was already unpacked)
-        return gzip.decompress(data)
-    return data
-
-
-def parse_daily_file(name: str, data: Buffer, *, raw_key: str | None = None) -> pd.DataFrame:
+def parse_daily_file(
+    name: str, data: Buffer, *, raw_key: str | None = None, limits: ArchiveLimits = DEFAULT_LIMITS
+) -> pd.DataFrame:
     """Normalized observations from one EPA CSV file (plain, gzipped or zipped)."""
-    text = np.frombuffer(decompress(name, data), dtype=np.uint8)
+    text = np.frombuffer(decompress(name, data, limits), dtype=np.uint8)
     try:
         header = _header(text)
     except CoreError as exc:
@@ -462,9 +450,11 @@ def parse_airnow_data(rows: list[dict[str, object]], *, raw_key: str) -> pd.Data
     )
 
 
-def parse_airnow_peak(name: str, data: Buffer, *, raw_key: str | None = None) -> pd.DataFrame:
+def parse_airnow_peak(
+    name: str, data: Buffer, *, raw_key: str | None = None, limits: ArchiveLimits = DEFAULT_LIMITS
+) -> pd.DataFrame:
     """Normalized daily observations from an AirNow daily peak file (``YYYYMMDD-peak.dat``, v1 or v2)."""
-    text = bytes(decompress(name, data)).decode("latin-1")
+    text = bytes(decompress(name, data, limits)).decode("latin-1")
     raw = pd.read_csv(io.StringIO(text), sep="|", header=None, dtype=str, keep_default_na=False, quoting=3)
     if raw.shape[1] not in (8, 13):
         raise ParseError(f"{name}: expected 8 (v1) or 13 (v2) '|' fields per line, found {raw.shape[1]}")

@@ -13,7 +13,8 @@ import io
 import numpy as np
 import pandas as pd
 
-from airwatch.domain.parse import ParseError, decompress
+from airwatch.domain.archives import DEFAULT_LIMITS, ArchiveLimits, decompress
+from airwatch.domain.parse import ParseError
 
 SITE_LIST_NAMES = ("aqs_sites.csv", "aqs_sites.csv.gz", "aqs_sites.zip")
 _ID_COLUMNS = ["State Code", "County Code", "Site Number"]
@@ -23,11 +24,11 @@ def is_site_list(name: str) -> bool:
     return name.rsplit("/", 1)[-1].lower() in SITE_LIST_NAMES
 
 
-def parse_site_list(name: str, data: bytes) -> pd.DataFrame:
+def parse_site_list(name: str, data: bytes, limits: ArchiveLimits = DEFAULT_LIMITS) -> pd.DataFrame:
     """site_id, latitude, longitude of each US site of an AirData site list (aqs_sites.csv)."""
     try:
         frame = pd.read_csv(
-            io.BytesIO(bytes(decompress(name, data))),
+            io.BytesIO(bytes(decompress(name, data, limits))),
             usecols=[*_ID_COLUMNS, "Latitude", "Longitude"],
             dtype={c: str for c in _ID_COLUMNS},
         )

@@ -6,7 +6,6 @@ reason codes of every rule it breaks.
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import pandas as pd
 from pandas.api.types import union_categoricals
 
 from airwatch import core
+from airwatch.domain.archives import DEFAULT_LIMITS, ArchiveError, ArchiveLimits, gunzip
 from airwatch.domain.parse import (
     ParseError,
     parse_airnow_data,
@@ -168,13 +168,13 @@ class Rejected:
     reason: str
 
 
-def parse_payload(kind: PayloadKind, key: str, data: bytes) -> pd.DataFrame:
+def parse_payload(kind: PayloadKind, key: str, data: bytes, limits: ArchiveLimits = DEFAULT_LIMITS) -> pd.DataFrame:
     """Normalized observations of one raw payload (API JSON, AirNow peak file or EPA CSV)."""
     if kind == PayloadKind.FILE:
         if "-peak" in key.rsplit("/", 1)[-1]:
-            return parse_airnow_peak(key, data, raw_key=key)
-        return parse_daily_file(key, data, raw_key=key)
-    payload = json.loads(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
+            return parse_airnow_peak(key, data, raw_key=key, limits=limits)
+        return parse_daily_file(key, data, raw_key=key, limits=limits)
+    payload = json.loads(gunzip(key, data, limits) if data[:2] == b"\x1f\x8b" else data)
     if kind == PayloadKind.AIRNOW:
         return parse_airnow_data(payload, raw_key=key)
     records = payload.get("Data") or []
@@ -183,16 +183,19 @@ def parse_payload(kind: PayloadKind, key: str, data: bytes) -> pd.DataFrame:
     return parse_aqs_daily(records, raw_key=key)
 
 
-def parse_payloads(payloads: Iterable[tuple[PayloadKind, str, bytes]]) -> tuple[pd.DataFrame, list[Rejected]]:
+def parse_payloads(
+    payloads: Iterable[tuple[PayloadKind, str, bytes]], limits: ArchiveLimits = DEFAULT_LIMITS
+) -> tuple[pd.DataFrame, list[Rejected]]:
     """Observations of every payload that can be read, and the payloads that cannot, with the reason.
 
-    A payload that is not an EPA layout, is damaged, or is not text at all is rejected as a whole; the
-    others go on, so one bad file never blocks the rest.
+    A payload that is not an EPA layout, is damaged, is not text at all, or is an archive that is
+    hostile (a bomb past the limits, unsafe member paths, nesting) is rejected as a whole; the others
+    go on, so one bad file never blocks the rest.
     """
     frames, rejected = [], []
     for kind, key, data in payloads:
         try:
-            frame = parse_payload(kind, key, data)
+            frame = parse_payload(kind, key, data, limits)
         except MemoryError:
             raise
         except Exception as exc:  # any failure to read a payload is that payload's problem
@@ -238,7 +241,7 @@ def as_published(observations: pd.DataFrame) -> pd.DataFrame:
 
 def _reason(key: str, exc: Exception) -> str:
     message = str(exc).removeprefix(f"{key}: ")
-    if isinstance(exc, ParseError):
+    if isinstance(exc, ParseError | ArchiveError):
         return message
     if isinstance(exc, UnicodeDecodeError):
         return "not text (bytes that are not UTF-8)"

@@ -24,7 +24,7 @@ import pandas as pd
 
 from airwatch import core
 from airwatch.core import ColumnKind, CoreError
-from airwatch.domain.parse import decompress
+from airwatch.domain.archives import DEFAULT_LIMITS, ArchiveError, ArchiveLimits, Buffer, decompress
 from airwatch.errors import AirWatchError
 
 # RHAV (mean relative humidity, %) and ASLP (mean sea-level pressure, hPa) exist only at some stations
@@ -59,9 +59,18 @@ class WeatherError(AirWatchError, ValueError):
     """A weather file is not a layout this parser knows; the message names it."""
 
 
-def parse_ghcn_dly(name: str, data: bytes) -> tuple[pd.DataFrame, dict[str, int]]:
+def _content(name: str, data: bytes, limits: ArchiveLimits) -> Buffer:
+    try:
+        return decompress(name, data, limits)
+    except ArchiveError as exc:
+        raise WeatherError(str(exc)) from None
+
+
+def parse_ghcn_dly(
+    name: str, data: bytes, limits: ArchiveLimits = DEFAULT_LIMITS
+) -> tuple[pd.DataFrame, dict[str, int]]:
     """Daily weather (station_id, day and ELEMENTS) from a .dly file, and its drop counts."""
-    g = core.parse_ghcn_dly(decompress(name, data), ELEMENTS)
+    g = core.parse_ghcn_dly(_content(name, data, limits), ELEMENTS)
     long = pd.DataFrame({"station": g.station, "day": g.day, "element": g.element, "value": g.value})
     wide = long.pivot_table(index=["station", "day"], columns="element", values="value", aggfunc="first")
     wide.columns = [ELEMENTS[int(c)] for c in wide.columns]
@@ -72,14 +81,14 @@ def parse_ghcn_dly(name: str, data: bytes) -> tuple[pd.DataFrame, dict[str, int]
     return wide, counts
 
 
-def parse_ghcn_csv(name: str, data: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
+def parse_ghcn_csv(name: str, data: bytes, limits: ArchiveLimits = DEFAULT_LIMITS) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Daily weather from an NCEI daily-summaries CSV (standard units), and the stations it names."""
     columns = [
         ("STATION", ColumnKind.DICTIONARY), ("DATE", ColumnKind.DATE), ("LATITUDE", ColumnKind.FLOAT64),
         ("LONGITUDE", ColumnKind.FLOAT64), *((e, ColumnKind.FLOAT64) for e in ELEMENTS),
     ]  # fmt: skip
     try:
-        d = core.read_csv(decompress(name, data), columns, 2)
+        d = core.read_csv(_content(name, data, limits), columns, 2)
     except CoreError as exc:  # not text, or an unterminated quote
         raise WeatherError(f"{name}: {exc}") from None
     if "STATION" not in d or "DATE" not in d:
@@ -300,23 +309,24 @@ def is_weather_file(name: str) -> bool:
 
 
 def combine_weather(
-    files: Iterable[tuple[str, bytes]], known_stations: pd.DataFrame
+    files: Iterable[tuple[str, bytes]], known_stations: pd.DataFrame, limits: ArchiveLimits = DEFAULT_LIMITS
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
     """Daily weather (station_id, day, elements), usable stations and counts from station files' bytes.
 
     known_stations: coordinates of stations whose files carry none (.dly files), station_id, latitude,
-    longitude.
+    longitude. A file that cannot be read (not daily weather, or an archive refused) is counted as
+    skipped.
     """
     frames, metas, counts = [], [known_stations], {"files": 0, "flagged": 0, "out_of_bounds": 0, "skipped": 0}
     for file_name, data in files:
         name = file_name.removesuffix(".gz")
         try:
             if name.endswith(".dly"):
-                wide, c = parse_ghcn_dly(file_name, data)
+                wide, c = parse_ghcn_dly(file_name, data, limits)
                 counts["flagged"] += c["flagged"]
                 counts["out_of_bounds"] += c["out_of_bounds"]
             elif name.endswith(".csv"):
-                wide, meta = parse_ghcn_csv(file_name, data)
+                wide, meta = parse_ghcn_csv(file_name, data, limits)
                 metas.append(meta)
             else:
                 continue

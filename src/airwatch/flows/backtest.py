@@ -19,6 +19,7 @@ import pandas as pd
 from prefect import flow, get_run_logger
 
 from airwatch.domain import validate as rules
+from airwatch.domain.archives import DEFAULT_LIMITS, ArchiveLimits
 from airwatch.domain.backtest import BacktestConfig, backtest, metrics
 from airwatch.domain.transform import FeatureConfig, WeatherInput, feature_columns, feature_frame
 from airwatch.domain.weather import ARCHIVED, LAGGED, NONE, OBSERVED, columns_for_horizon
@@ -41,18 +42,20 @@ def backtest_config(settings: Settings, **overrides: Any) -> BacktestConfig:
                           **{k: v for k, v in overrides.items() if v is not None})  # fmt: skip
 
 
-def load_observations(folder: Path, site_list: str | None) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
+def load_observations(
+    folder: Path, site_list: str | None, limits: ArchiveLimits = DEFAULT_LIMITS
+) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
     """Valid observations of every file below folder, what was read, and what was skipped and why.
 
     The files are those `airwatch ingest` keeps (files.find_daily_files), parsed by the validate stage's
     own function (rules.parse_payloads), so the backtest loads exactly what production loads.
     """
     # Streamed, not listed: each file is memory-mapped only while it is parsed.
-    parsed, rejected = rules.parse_payloads(files.read_folder(folder))
+    parsed, rejected = rules.parse_payloads(files.read_folder(folder), limits)
     skipped = [f"{r.key}: {r.reason}" for r in rejected]
     if parsed.empty:
         raise NoDataError(f"no EPA daily file of a known layout under {folder}")
-    sites = files.load_site_list(site_list or files.find_site_list(folder))
+    sites = files.load_site_list(site_list or files.find_site_list(folder), limits)
     cleaned = rules.clean(parsed, sites.sites, max_day=rules.day_number(datetime.now(UTC).date()))
     info = {
         "input": str(folder),
@@ -69,10 +72,11 @@ def backtest_frame(
 ) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:  # fmt: skip
     """The feature frame a backtest runs on (production code), a description of its input, the skipped files."""
     settings = settings or load_settings()
-    observations, info, skipped = load_observations(files.input_folder(folder), site_list)
+    limits = settings.archives.limits()
+    observations, info, skipped = load_observations(files.input_folder(folder), site_list, limits)
     weather = None
     if weather_dir and any(m != NONE for m in modes):
-        table, stations, counts = files.load_weather_folder(Path(weather_dir))
+        table, stations, counts = files.load_weather_folder(Path(weather_dir), limits)
         if ARCHIVED in modes and OBSERVED in modes:
             raise InputError("archived-forecast and observed-as-forecast fill the same columns; run them apart")
         widest = next((m for m in (OBSERVED, ARCHIVED) if m in modes), LAGGED)

@@ -41,7 +41,7 @@ def transform_weather(ctx: Context) -> datasets.Manifest:
     if existing := datasets.find_version(ctx.store, catalog.WEATHER, version):
         return existing
     payloads = ((key.rsplit("/", 1)[-1], ctx.store.read_bytes(key)) for key in inventory.parts)
-    weather, stations, counts = combine_weather(payloads, files.known_stations())
+    weather, stations, counts = combine_weather(payloads, files.known_stations(), ctx.settings.archives.limits())
     manifest, _ = datasets.publish(ctx.store, catalog.WEATHER, version, weather_dataset(weather, stations),
                                    inputs={"raw_weather": inventory.version},
                                    extra={**counts, "stations": sorted(stations["station_id"])})  # fmt: skip

@@ -28,7 +28,7 @@ PARSE_BATCHES = 8  # fixed, not per runner: the same batches, and so the same ou
 
 @io_task
 def parse(ctx: Context, keys: list[str]) -> tuple[pd.DataFrame, list[rules.Rejected]]:
-    return rules.parse_payloads(raw.read_payloads(ctx.store, keys))
+    return rules.parse_payloads(raw.read_payloads(ctx.store, keys), ctx.settings.archives.limits())
 
 
 def parse_all(ctx: Context, keys: list[str]) -> tuple[pd.DataFrame, list[rules.Rejected]]:
@@ -66,7 +66,7 @@ def validate_flow(store: str | None = None) -> ValidateSummary:
     if not inventories:
         raise NoDataError(f"no raw inventory in {ctx.store.url}; run 'airwatch ingest' first")
     inputs = {"raw_inventories": {m.dataset: m.version for m in inventories}}
-    site_list = files.load_site_list(ctx.settings.validate.site_list)
+    site_list = files.load_site_list(ctx.settings.validate.site_list, ctx.settings.archives.limits())
     held = quarantine.held(ctx.store)
     keys = [k for m in inventories for k in m.parts]
     if held:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from airwatch.domain.archives import DEFAULT_LIMITS, ArchiveLimits
 from airwatch.domain.parse import parse_daily_file
 from airwatch.domain.schemas import PayloadKind
 from airwatch.domain.sites import is_site_list, parse_site_list
@@ -110,15 +111,17 @@ class SiteList:
     sha256: str
 
 
-def load_site_list(path: str | os.PathLike[str] | None = None) -> SiteList:
+def load_site_list(path: str | os.PathLike[str] | None = None, limits: ArchiveLimits = DEFAULT_LIMITS) -> SiteList:
     """The site list at path (default: the bundled one), where it came from and its digest."""
     source = Path(path) if path is not None else bundled_site_list()
     if not source.is_file():
         raise InputError(f"site list {source} does not exist (expected AirData's aqs_sites.csv)")
     data = source.read_bytes()
-    return SiteList(parse_site_list(source.name, data), str(source), hashlib.sha256(data).hexdigest())
+    return SiteList(parse_site_list(source.name, data, limits), str(source), hashlib.sha256(data).hexdigest())
 
 
-def load_weather_folder(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+def load_weather_folder(
+    folder: Path, limits: ArchiveLimits = DEFAULT_LIMITS
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
     """Daily weather of every station file below folder (.dly and daily-summaries CSV, gzipped or not)."""
-    return combine_weather(((p.name, p.read_bytes()) for p in find_weather_files(folder)), known_stations())
+    return combine_weather(((p.name, p.read_bytes()) for p in find_weather_files(folder)), known_stations(), limits)
