@@ -22,7 +22,7 @@ ASAN_PY_CXX := g++
 ASAN_PY_TESTS := tests/test_core.py tests/domain/test_parse.py tests/domain/test_kernels.py \
   tests/domain/test_validate.py tests/domain/test_aqi.py tests/domain/test_weather.py tests/domain/test_features.py
 
-.PHONY: help setup system-deps fuzz-deps browser-deps run test test-cpp test-sanitize test-asan-py test-py test-stack \
+.PHONY: help setup system-deps fuzz-deps browser-deps run test test-cpp test-sanitize test-asan-py test-py test-faults test-stack \
   fuzz-build fuzz-smoke fuzz stack-up stack-down check-stub stub bench load lint format clean
 
 help:  ## List the targets
@@ -79,7 +79,7 @@ run: setup  ## Run the main job on the embedded defaults (bundled sample, local 
 	$(BIN)/airwatch replay --days 30
 	$(BIN)/airwatch report
 
-test: check-stub lint test-cpp test-sanitize fuzz-smoke test-asan-py test-py test-stack  ## All checks: stub, lint, C++ (plain, sanitized, fuzzed), Python (plain and on the sanitized core), the production stack
+test: check-stub lint test-cpp test-sanitize fuzz-smoke test-asan-py test-py test-faults test-stack  ## All checks: stub, lint, C++ (plain, sanitized, fuzzed), Python (plain, on the sanitized core, with failing servers), the production stack
 
 test-cpp: system-deps
 	cmake -S . -B $(CPP_BUILD) -DAIRWATCH_BUILD_PYTHON=OFF -DAIRWATCH_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -125,7 +125,12 @@ test-asan-py: setup  ## Focused Python tests against airwatch._core built with A
 # Two workers (pytest-xdist), each test file on one of them: the suite waits on servers and flows as
 # much as it computes, so it takes the two cores' time, not the sum.
 test-py: setup browser-deps
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not faults"
+
+# Integration tests that stop, restart and break real servers (S3 behind a fault proxy, MLflow, Prefect):
+# they wait on timeouts and restarts, so they run apart from the unit and flow tests.
+test-faults: setup  ## Dependencies failing mid-run: the tests marked `faults` (docs/reliability.md)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m faults
 
 stub: setup  ## Regenerate src/airwatch/_core.pyi from the built module (nanobind stubgen)
 	$(STUBGEN) -o $(STUB)
