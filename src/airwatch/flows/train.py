@@ -8,6 +8,7 @@ registers knows the latest data.
 
 from __future__ import annotations
 
+import pandas as pd
 from prefect import flow, get_run_logger
 
 from airwatch import catalog
@@ -15,6 +16,9 @@ from airwatch.domain import select as gates
 from airwatch.domain.report import diagnostic_figures, feature_importance
 from airwatch.domain.schemas import HORIZONS
 from airwatch.domain.train import (
+    Forecaster,
+    RefitJob,
+    Split,
     TrainingReport,
     assemble,
     fit,
@@ -28,7 +32,7 @@ from airwatch.domain.train import (
 from airwatch.domain.transform import feature_columns
 from airwatch.domain.weather import columns_for_horizon
 from airwatch.flows.context import Context
-from airwatch.flows.runners import SettingsTaskRunner, parallel_threads
+from airwatch.flows.runners import SettingsTaskRunner, in_order, parallel_threads, side_by_side
 from airwatch.flows.tasks import compute_task, io_task
 from airwatch.io import datasets, records
 from airwatch.io.datasets import fingerprint, utc_stamp
@@ -36,11 +40,26 @@ from airwatch.io.registry import Registry
 
 SELECTION_HORIZON = 1  # candidates are compared on day+1, as in the backtest
 read = io_task(datasets.read)
-fit_candidate = compute_task(fit, name="fit")
-refit_one = compute_task(fit_job, name="refit")
 save_report = io_task(records.save_training_report)
-log_candidate_run = io_task(Registry.log_candidate, name="log-candidate")
+log_candidate_runs = io_task(Registry.log_candidates, name="log-candidates")
 log_refit_run = io_task(Registry.log_refit, name="log-refit")
+
+
+def _fit_batch(candidates: list[Forecaster], split: Split, horizon: int) -> list[Forecaster]:
+    return [fit(c, split, horizon=horizon) for c in candidates]
+
+
+def _refit_batch(jobs: list[RefitJob], frame: pd.DataFrame) -> list[Forecaster]:
+    return [fit_job(j, frame) for j in jobs]
+
+
+fit_some = compute_task(_fit_batch, name="fit")
+refit_some = compute_task(_refit_batch, name="refit")
+
+
+def _rounds(model: Forecaster) -> float:
+    # What a fit costs, roughly: its boosting rounds (a LightGBM point model 500, a quantile 100), else 1.
+    return float(model.params.get("n_estimators", 1))
 
 
 def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport:
@@ -60,8 +79,10 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
                          threads=threads)  # fmt: skip
     split = plan.split
     # The candidates are fitted side by side (the settings' task runner); the blend reuses their fits.
-    futures = [fit_candidate.submit(c, split, horizon=h) for c in plan.candidates if c.name != "blend"]
-    fitted = fit_all(plan.candidates, [f.result() for f in futures])
+    workers, alone = ctx.settings.runner.workers, [c for c in plan.candidates if c.name != "blend"]
+    batches = side_by_side(alone, workers, cost=_rounds)
+    futures = [fit_some.submit(b, split, horizon=h) for b in batches]
+    fitted = fit_all(plan.candidates, in_order(alone, batches, [f.result() for f in futures]))
     common = {"pollutant": pollutant, "features_version": manifest.version, "training_id": training_id,
               "observations_version": str(manifest.inputs.get("observations", "")),
               "code_version": ctx.code_version("train")}  # fmt: skip
@@ -69,12 +90,15 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
     with ctx.registry.start_run(pollutant, f"train-{utc_stamp()}", tags=common) as parent:
         ctx.registry.log_params({**ts.model_dump(), "horizons": str(HORIZONS), "features": ",".join(plan.features),
                                  **common})  # fmt: skip
+        scored = []
         for candidate in fitted:
             result = score_fitted(candidate, split, horizon=h)
-            figures = diagnostic_figures(pollutant, split.validation["date"], result.validation_forecast,
-                                         split.validation[f"target_{h}"].to_numpy(dtype=float),
-                                         feature_importance(candidate))  # fmt: skip
-            run_id = log_candidate_run(ctx.registry, pollutant, candidate, result, figures, common)
+            plots = diagnostic_figures(pollutant, split.validation["date"], result.validation_forecast,
+                                       split.validation[f"target_{h}"].to_numpy(dtype=float),
+                                       feature_importance(candidate))  # fmt: skip
+            scored.append((candidate, result, plots))
+        run_ids = log_candidate_runs(ctx.registry, pollutant, scored, common)
+        for (candidate, result, _), run_id in zip(scored, run_ids, strict=True):
             candidates.append(result.report(candidate.params, run_id))
             r = result.result
             log.info("train: %s %s validation RMSE %.4g (skill vs persistence %.1f%%)", pollutant, r.name,
@@ -86,7 +110,9 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
         jobs = refit_jobs(chosen, lambda k: columns_for_horizon(columns, k), horizons=HORIZONS, seed=ts.seed,
                           quantile_rounds=ts.quantile_rounds, half_life_years=ts.recency_half_life_years,
                           threads=threads)  # fmt: skip
-        models = assemble(chosen.name, jobs, [f.result() for f in [refit_one.submit(j, frame) for j in jobs]])
+        parts = side_by_side(jobs, workers, cost=lambda j: _rounds(j.model))
+        refitted: list[list[Forecaster]] = [f.result() for f in [refit_some.submit(b, frame) for b in parts]]
+        models = assemble(chosen.name, jobs, in_order(jobs, parts, refitted))
         refit_rows, through = refit_extent(frame, h)
         model_run, model_uri = log_refit_run(ctx.registry, pollutant, models, split.validation, common,
                                              {"rows": refit_rows, "through": through})  # fmt: skip
