@@ -1,7 +1,8 @@
-"""Diagnostic figures of a candidate's validation forecasts (logged to MLflow by the train stage)."""
+"""Diagnostic figures of a candidate's validation forecasts, as PNG files (logged to MLflow by the train stage)."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import numpy as np
@@ -26,8 +27,11 @@ def diagnostic_figures(
     predicted: np.ndarray,
     observed: np.ndarray,
     importance: pd.Series | None = None,
-) -> dict[str, Figure]:
-    """Predicted vs actual, RMSE by month and by observed AQI category, and feature importance."""
+) -> dict[str, bytes]:
+    """Predicted vs actual, RMSE by month and by observed AQI category, and feature importance: PNG files by name.
+
+    Rendered here, by the pipeline, so that the tracking server is only asked to store files.
+    """
     figures: dict[str, Figure] = {}
     ok = ~(np.isnan(predicted) | np.isnan(observed))
     p, o = predicted[ok], observed[ok]
@@ -68,7 +72,13 @@ def diagnostic_figures(
         ax.set_title(f"{pollutant}: feature importance")
         fig.tight_layout()
         figures["feature_importance.png"] = fig
-    return figures
+    return {name: _png(fig) for name, fig in figures.items()}
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
 
 
 def feature_importance(candidate: object) -> pd.Series | None:

@@ -15,6 +15,8 @@ from airwatch.domain import select as gates
 from airwatch.domain.report import diagnostic_figures, feature_importance
 from airwatch.domain.schemas import HORIZONS
 from airwatch.domain.train import (
+    Forecaster,
+    Split,
     TrainingReport,
     assemble,
     by_horizon,
@@ -29,7 +31,7 @@ from airwatch.domain.train import (
 from airwatch.domain.transform import feature_columns
 from airwatch.domain.weather import columns_for_horizon
 from airwatch.flows.context import Context
-from airwatch.flows.runners import SettingsTaskRunner, fit_threads
+from airwatch.flows.runners import SettingsTaskRunner, fit_threads, in_order, side_by_side
 from airwatch.flows.tasks import compute_task, io_task
 from airwatch.io import datasets, records
 from airwatch.io.datasets import fingerprint, utc_stamp
@@ -37,11 +39,22 @@ from airwatch.io.registry import Registry
 
 SELECTION_HORIZON = 1  # candidates are compared on day+1, as in the backtest
 read = io_task(datasets.read)
-fit_candidate = compute_task(fit, name="fit")
 refit_horizon = compute_task(fit_horizon, name="refit")
 save_report = io_task(records.save_training_report)
-log_candidate_run = io_task(Registry.log_candidate, name="log-candidate")
+log_candidate_runs = io_task(Registry.log_candidates, name="log-candidates")
 log_refit_run = io_task(Registry.log_refit, name="log-refit")
+
+
+def _fit_batch(candidates: list[Forecaster], split: Split, horizon: int) -> list[Forecaster]:
+    return [fit(c, split, horizon=horizon) for c in candidates]
+
+
+fit_some = compute_task(_fit_batch, name="fit")
+
+
+def _rounds(model: Forecaster) -> float:
+    # What a fit costs, roughly: its boosting rounds (a LightGBM model 500), else 1.
+    return float(model.params.get("n_estimators", 1))
 
 
 def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport:
@@ -55,16 +68,18 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
         return previous
     frame = read(ctx.store, manifest)
     columns = feature_columns(frame)
-    # One LightGBM fit at a time gets every core: the candidates beside it (persistence, climatology,
-    # ridge) take seconds, and the refit's horizons run one after another.
+    # A LightGBM fit gets every core: the candidates' batch beside it (persistence, climatology, ridge)
+    # takes seconds, and the refit's horizons run one after another, each binning its rows once.
     threads = fit_threads()
     plan = plan_training(frame, columns_for_horizon(columns, h), horizon=h, validation_days=ts.validation_days,
                          seed=ts.seed, lightgbm_rounds=ts.lightgbm_rounds, half_life_years=ts.recency_half_life_years,
                          threads=threads)  # fmt: skip
     split = plan.split
     # The candidates are fitted side by side (the settings' task runner); the blend reuses their fits.
-    futures = [fit_candidate.submit(c, split, horizon=h) for c in plan.candidates if c.name != "blend"]
-    fitted = fit_all(plan.candidates, [f.result() for f in futures])
+    workers, alone = ctx.settings.runner.workers, [c for c in plan.candidates if c.name != "blend"]
+    batches = side_by_side(alone, workers, cost=_rounds)
+    futures = [fit_some.submit(b, split, horizon=h) for b in batches]
+    fitted = fit_all(plan.candidates, in_order(alone, batches, [f.result() for f in futures]))
     common = {"pollutant": pollutant, "features_version": manifest.version, "training_id": training_id,
               "observations_version": str(manifest.inputs.get("observations", "")),
               "code_version": ctx.code_version("train")}  # fmt: skip
@@ -72,11 +87,14 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
     with ctx.registry.start_run(pollutant, f"train-{utc_stamp()}", tags=common) as parent:
         ctx.registry.log_params({**ts.model_dump(), "horizons": str(HORIZONS), "features": ",".join(plan.features),
                                  **common})  # fmt: skip
+        scored = []
         for candidate, result in zip(fitted, score_all(fitted, split, horizon=h), strict=True):
-            figures = diagnostic_figures(pollutant, split.validation["date"], result.validation_forecast,
-                                         split.validation[f"target_{h}"].to_numpy(dtype=float),
-                                         feature_importance(candidate))  # fmt: skip
-            run_id = log_candidate_run(ctx.registry, pollutant, candidate, result, figures, common)
+            plots = diagnostic_figures(pollutant, split.validation["date"], result.validation_forecast,
+                                       split.validation[f"target_{h}"].to_numpy(dtype=float),
+                                       feature_importance(candidate))  # fmt: skip
+            scored.append((candidate, result, plots))
+        run_ids = log_candidate_runs(ctx.registry, pollutant, scored, common)
+        for (candidate, result, _), run_id in zip(scored, run_ids, strict=True):
             candidates.append(result.report(candidate.params, run_id))
             r = result.result
             log.info("train: %s %s validation RMSE %.4g (skill vs persistence %.1f%%)", pollutant, r.name,

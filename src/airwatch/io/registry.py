@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import tempfile
+import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.entities import Metric, Param
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
@@ -137,14 +139,28 @@ class Registry:
     def log_metrics(metrics: dict[str, float]) -> None:
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if np.isfinite(v)})
 
+    def log_scores(self, params: dict[str, Any], metrics: dict[str, float]) -> None:
+        """Parameters and metrics of the active run in one request (mlflow.log_params and log_metrics make two)."""
+        run = mlflow.active_run()
+        assert run is not None, "scores are logged in a run"
+        now = int(time.time() * 1000)
+        self.client.log_batch(
+            run.info.run_id,
+            metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if np.isfinite(v)],
+            params=[Param(k, str(v)[:500]) for k, v in params.items()],
+        )
+
     @staticmethod
     def log_dict(data: dict[str, Any], name: str) -> None:
         mlflow.log_dict(data, name)
 
     @staticmethod
-    def log_figures(figures: dict[str, Any]) -> None:
-        for name, figure in figures.items():
-            mlflow.log_figure(figure, f"plots/{name}")
+    def log_files(files: dict[str, bytes], folder: str) -> None:
+        """Files (a candidate's rendered plots) into a folder of the active run's artifacts, in one upload."""
+        with tempfile.TemporaryDirectory(prefix="airwatch-files-") as tmp:
+            for name, data in files.items():
+                Path(tmp, name).write_bytes(data)
+            mlflow.log_artifacts(tmp, folder)
 
     @staticmethod
     def log_model(models: ForecastSet, example: pd.DataFrame) -> str:
@@ -170,16 +186,21 @@ class Registry:
             )
         return str(info.model_uri)
 
-    def log_candidate(
-        self, pollutant: str, candidate: Any, evaluation: Evaluation, figures: dict[str, Any], tags: dict[str, str]
-    ) -> str:
-        """One candidate's validation fit as a nested run of the active training run: its run id."""
-        name = evaluation.result.name
-        with self.start_run(pollutant, name, nested=True, tags={**tags, "candidate": name}) as run:
-            self.log_params({**candidate.params, "candidate": name, **tags})
-            self.log_metrics(evaluation.metrics())
-            self.log_figures(figures)
-        return str(run.info.run_id)
+    def log_candidates(
+        self, pollutant: str, fits: list[tuple[Any, Evaluation, dict[str, bytes]]], tags: dict[str, str]
+    ) -> list[str]:
+        """Each candidate's validation fit as a nested run of the active training run: the runs' ids, in order.
+
+        A run holds the candidate's parameters, scores and plots (PNG files by name).
+        """
+        run_ids = []
+        for candidate, evaluation, plots in fits:
+            name = evaluation.result.name
+            with self.start_run(pollutant, name, nested=True, tags={**tags, "candidate": name}) as run:
+                self.log_scores({**candidate.params, "candidate": name, **tags}, evaluation.metrics())
+                self.log_files(plots, "plots")
+            run_ids.append(str(run.info.run_id))
+        return run_ids
 
     def log_refit(
         self, pollutant: str, models: ForecastSet, example: pd.DataFrame, tags: dict[str, str], extent: dict[str, Any]
