@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from pathlib import Path
 
@@ -28,24 +29,43 @@ def context(store: Path, **train: object) -> Context:
     return Context(
         load_settings(
             store=str(store),
-            train={"validation_days": 180, "lightgbm_rounds": 30, **train},
+            train={"validation_days": 180, "lightgbm_rounds": 30, "quantile_rounds": 20, **train},
             weather={"mode": "none"},  # promotion, not weather, is under test
         )
     )
 
 
+@pytest.fixture(scope="module")
+def transformed(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Path:
+    """A store with the ozone features published, and no MLflow yet: what each test starts from."""
+    root = tmp_path_factory.mktemp("select")
+    folder = root / "input"
+    folder.mkdir()
+    for pollutant, years in (("ozone", (1999, 2000, 2001)), ("pm25", (2010, 2011, 2012))):  # as small_input
+        for year in years:
+            shutil.copy(sample_dir / f"{pollutant}_daily_{year}_cook_county_IL.csv.gz", folder)
+    with pytest.MonkeyPatch.context() as mp:
+        settings(mp, root / "store")
+        ingest_flow(input_dir=str(folder))
+        validate_flow()
+        transform_flow(pollutants=["ozone"])
+    return root / "store"
+
+
 @pytest.fixture
-def store(tmp_path: Path, small_input: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def store(tmp_path: Path, transformed: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the transformed store per test (the tests train, register and promote in it)."""
     root = tmp_path / "store"
-    # Flows read their settings from the environment, as a deployment's worker does.
-    monkeypatch.setenv("AIRWATCH_STORE", str(root))
-    monkeypatch.setenv("AIRWATCH_TRAIN__VALIDATION_DAYS", "180")
-    monkeypatch.setenv("AIRWATCH_TRAIN__LIGHTGBM_ROUNDS", "30")
-    monkeypatch.setenv("AIRWATCH_WEATHER__MODE", "none")  # promotion, not weather, is under test
-    ingest_flow(input_dir=str(small_input))
-    validate_flow()
-    transform_flow(pollutants=["ozone"])
+    shutil.copytree(transformed, root)
+    settings(monkeypatch, root)
     return root
+
+
+def settings(mp: pytest.MonkeyPatch, root: Path) -> None:
+    # Flows read their settings from the environment, as a deployment's worker does.
+    for name, value in (("STORE", root), ("TRAIN__VALIDATION_DAYS", 180), ("TRAIN__LIGHTGBM_ROUNDS", 30),
+                        ("TRAIN__QUANTILE_ROUNDS", 20), ("WEATHER__MODE", "none")):  # fmt: skip
+        mp.setenv(f"AIRWATCH_{name}", str(value))  # weather off: promotion, not weather, is under test
 
 
 def strict(monkeypatch: pytest.MonkeyPatch, on: bool) -> None:
