@@ -40,7 +40,11 @@ def sample_observations(sample_dir: Path) -> pd.DataFrame:
 @pytest.fixture
 def small_input(tmp_path: Path, sample_dir: Path) -> Path:
     """A small slice of the bundled sample: three years of each pollutant."""
-    folder = tmp_path / "input"
+    return copy_small_input(tmp_path / "input", sample_dir)
+
+
+def copy_small_input(folder: Path, sample_dir: Path) -> Path:
+    """Three years of each pollutant of the bundled sample into a new folder."""
     folder.mkdir()
     for year in (1999, 2000, 2001):
         shutil.copy(sample_dir / f"ozone_daily_{year}_cook_county_IL.csv.gz", folder)
@@ -67,14 +71,37 @@ def prefect_harness():
         yield
 
 
-@pytest.fixture
-def trained_pm25(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_input: Path) -> Path:
-    """A store after `airwatch run` on the small slice, PM2.5 only, with short training settings."""
+def _trained_settings(mp: pytest.MonkeyPatch, store: Path, input_dir: Path) -> None:
+    for name, value in (("STORE", store), ("INPUT_DIR", input_dir), ("TRAIN__VALIDATION_DAYS", 180),
+                        ("TRAIN__LIGHTGBM_ROUNDS", 40), ("TRAIN__QUANTILE_ROUNDS", 20)):  # fmt: skip
+        mp.setenv(f"AIRWATCH_{name}", str(value))
+
+
+@pytest.fixture(scope="session")
+def trained_pm25_once(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Path:
+    """`airwatch run` on the small slice (PM2.5 only, short training settings), once per test process.
+
+    Never handed to a test itself: trained_pm25 gives each test a copy of it.
+    """
     from airwatch.flows.pipeline import run_flow
 
+    root = tmp_path_factory.mktemp("trained-pm25")
+    with pytest.MonkeyPatch.context() as mp:
+        _trained_settings(mp, root / "store", copy_small_input(root / "input", sample_dir))
+        run_flow(pollutants=["pm25"])
+    return root
+
+
+@pytest.fixture
+def trained_pm25(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trained_pm25_once: Path) -> Path:
+    """A store after `airwatch run` on the small slice, PM2.5 only, with short training settings.
+
+    A copy of one run made per test process, in the test's own folder: the tests shift features,
+    retrain, replay and write reports in it. The copy's MLflow experiments keep the absolute artifact
+    root of the original store (MLflow records it at creation), so the artifacts of fits made in the
+    copy go there, in folders of their own run ids; registry and runs are the copy's own.
+    """
     store = tmp_path / "store"
-    for name, value in (("STORE", store), ("INPUT_DIR", small_input), ("TRAIN__VALIDATION_DAYS", 180),
-                        ("TRAIN__LIGHTGBM_ROUNDS", 40), ("TRAIN__QUANTILE_ROUNDS", 20)):  # fmt: skip
-        monkeypatch.setenv(f"AIRWATCH_{name}", str(value))
-    run_flow(pollutants=["pm25"])
+    shutil.copytree(trained_pm25_once / "store", store)
+    _trained_settings(monkeypatch, store, trained_pm25_once / "input")
     return store

@@ -21,6 +21,7 @@ from airwatch.io.records import latest_training_report
 from airwatch.io.registry import CHALLENGER, CHAMPION, PREVIOUS, registered_model_name
 from airwatch.io.store import lock_holder
 from airwatch.settings import load_settings
+from tests.conftest import copy_small_input
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -39,11 +40,7 @@ def context(store: Path, **train: object) -> Context:
 def transformed(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Path:
     """A store with the ozone features published, and no MLflow yet: what each test starts from."""
     root = tmp_path_factory.mktemp("select")
-    folder = root / "input"
-    folder.mkdir()
-    for pollutant, years in (("ozone", (1999, 2000, 2001)), ("pm25", (2010, 2011, 2012))):  # as small_input
-        for year in years:
-            shutil.copy(sample_dir / f"{pollutant}_daily_{year}_cook_county_IL.csv.gz", folder)
+    folder = copy_small_input(root / "input", sample_dir)
     with pytest.MonkeyPatch.context() as mp:
         settings(mp, root / "store")
         ingest_flow(input_dir=str(folder))
