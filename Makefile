@@ -123,9 +123,10 @@ test-asan-py: setup  ## Focused Python tests against airwatch._core built with A
 	AIRWATCH_TEST_CORE=$$core $(BIN)/python -m pytest -q -p no:cacheprovider -p tests.asan_core $(ASAN_PY_TESTS)
 
 # Two workers (pytest-xdist), each test file on one of them: the suite waits on servers and flows as
-# much as it computes, so it takes the two cores' time, not the sum.
+# much as it computes, so it takes the two cores' time, not the sum. Files are handed out in collection
+# order, which tests/conftest.py makes longest first (LONGEST_FIRST).
 test-py: setup browser-deps
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 stub: setup  ## Regenerate src/airwatch/_core.pyi from the built module (nanobind stubgen)
 	$(STUBGEN) -o $(STUB)

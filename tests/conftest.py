@@ -16,8 +16,35 @@ SHARED_EPA = SHARED_DATA / "epa"  # for tests marked shared
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+# The test files that take longest, longest first. `make test-py` has pytest-xdist hand whole files to
+# its two workers in collection order (--dist loadfile --no-loadscope-reorder; xdist's own order puts
+# files with many tests first, which left the long few-test files, such as the crash test, for last and
+# one worker running them alone). Started first, the long files run beside the many short ones.
+# A file missing here only runs later; the order changes no test.
+LONGEST_FIRST = (
+    "tests/test_crash.py",
+    "tests/test_cli.py",
+    "tests/flows/test_ingest_aqs.py",
+    "tests/flows/test_select.py",
+    "tests/test_code_version.py",
+    "tests/flows/test_least_privilege.py",
+    "tests/e2e/test_report_browser.py",
+    "tests/flows/test_backtest.py",
+    "tests/domain/test_transform_train_select.py",
+    "tests/flows/test_monitor.py",
+    "tests/io/test_s3store.py",
+    "tests/flows/test_predict_weather.py",
+    "tests/flows/test_freshness.py",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked `shared` need the real data beside the repository; without it they are skipped."""
+    """The longest files first (a stable sort: the order within a file is kept).
+
+    Tests marked `shared` need the real data beside the repository; without it they are skipped.
+    """
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
     if SHARED_DATA.is_dir():
         return
     skip = pytest.mark.skip(reason=f"needs ../shared/data ({SHARED_DATA} is absent)")
