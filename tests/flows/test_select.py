@@ -38,7 +38,11 @@ def context(store: Path, **train: object) -> Context:
 
 @pytest.fixture(scope="module")
 def transformed(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Path:
-    """A store with the ozone features published, and no MLflow yet: what each test starts from."""
+    """A store with the ozone features published and MLflow's empty database: what each test starts from.
+
+    MLflow makes its database (all its schema migrations) when first opened: once here, not in each test.
+    No experiment exists yet, so each copy's experiments get the copy's own artifact root.
+    """
     root = tmp_path_factory.mktemp("select")
     folder = copy_small_input(root / "input", sample_dir)
     with pytest.MonkeyPatch.context() as mp:
@@ -46,6 +50,8 @@ def transformed(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> P
         ingest_flow(input_dir=str(folder))
         validate_flow()
         transform_flow(pollutants=["ozone"])
+        experiments = Context(load_settings()).registry.client.search_experiments()
+        assert [e.name for e in experiments] == ["Default"]  # MLflow's own; none of ours yet
     return root / "store"
 
 
