@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from pathlib import Path
@@ -106,16 +107,27 @@ def _trained_settings(mp: pytest.MonkeyPatch, store: Path, input_dir: Path) -> N
 
 @pytest.fixture(scope="session")
 def trained_pm25_once(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Path:
-    """`airwatch run` on the small slice (PM2.5 only, short training settings), once per test process.
+    """`airwatch run` on the small slice (PM2.5 only, short training settings), once per session.
 
-    Never handed to a test itself: trained_pm25 gives each test a copy of it.
+    Under pytest-xdist the first worker that needs it makes it, in the folder all the workers' temporary
+    folders are in (that session's own), while a second one waits on the lock; the other takes it as
+    made. Never handed to a test itself: trained_pm25 gives each test a copy of it.
     """
     from airwatch.flows.pipeline import run_flow
 
-    root = tmp_path_factory.mktemp("trained-pm25")
-    with pytest.MonkeyPatch.context() as mp:
-        _trained_settings(mp, root / "store", copy_small_input(root / "input", sample_dir))
-        run_flow(pollutants=["pm25"])
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        root = tmp_path_factory.mktemp("trained-pm25")
+    else:
+        root = tmp_path_factory.getbasetemp().parent / "trained-pm25"
+    with (root.parent / f"{root.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "made").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir(exist_ok=True)
+            with pytest.MonkeyPatch.context() as mp:
+                _trained_settings(mp, root / "store", copy_small_input(root / "input", sample_dir))
+                run_flow(pollutants=["pm25"])
+            (root / "made").touch()
     return root
 
 
