@@ -123,14 +123,15 @@ test-asan-py: setup  ## Focused Python tests against airwatch._core built with A
 	AIRWATCH_TEST_CORE=$$core $(BIN)/python -m pytest -q -p no:cacheprovider -p tests.asan_core $(ASAN_PY_TESTS)
 
 # Two workers (pytest-xdist), each test file on one of them: the suite waits on servers and flows as
-# much as it computes, so it takes the two cores' time, not the sum.
+# much as it computes, so it takes the two cores' time, not the sum. Files are handed out in collection
+# order, which tests/conftest.py makes longest first (LONGEST_FIRST).
 test-py: setup browser-deps
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not faults"
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not faults"
 
 # Integration tests that stop, restart and break real servers (S3 behind a fault proxy, MLflow, Prefect):
 # they wait on timeouts and restarts, so they run apart from the unit and flow tests.
 test-faults: setup  ## Dependencies failing mid-run: the tests marked `faults` (docs/reliability.md)
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m faults
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m faults
 
 stub: setup  ## Regenerate src/airwatch/_core.pyi from the built module (nanobind stubgen)
 	$(STUBGEN) -o $(STUB)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from pathlib import Path
@@ -16,8 +17,35 @@ SHARED_EPA = SHARED_DATA / "epa"  # for tests marked shared
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
+# The test files that take longest, longest first. `make test-py` has pytest-xdist hand whole files to
+# its two workers in collection order (--dist loadfile --no-loadscope-reorder; xdist's own order puts
+# files with many tests first, which left the long few-test files, such as the crash test, for last and
+# one worker running them alone). Started first, the long files run beside the many short ones.
+# A file missing here only runs later; the order changes no test.
+LONGEST_FIRST = (
+    "tests/test_crash.py",
+    "tests/test_cli.py",
+    "tests/flows/test_ingest_aqs.py",
+    "tests/flows/test_select.py",
+    "tests/test_code_version.py",
+    "tests/flows/test_least_privilege.py",
+    "tests/e2e/test_report_browser.py",
+    "tests/flows/test_backtest.py",
+    "tests/domain/test_transform_train_select.py",
+    "tests/flows/test_monitor.py",
+    "tests/io/test_s3store.py",
+    "tests/flows/test_predict_weather.py",
+    "tests/flows/test_freshness.py",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked `shared` need the real data beside the repository; without it they are skipped."""
+    """The longest files first (a stable sort: the order within a file is kept).
+
+    Tests marked `shared` need the real data beside the repository; without it they are skipped.
+    """
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
     if SHARED_DATA.is_dir():
         return
     skip = pytest.mark.skip(reason=f"needs ../shared/data ({SHARED_DATA} is absent)")
@@ -40,7 +68,11 @@ def sample_observations(sample_dir: Path) -> pd.DataFrame:
 @pytest.fixture
 def small_input(tmp_path: Path, sample_dir: Path) -> Path:
     """A small slice of the bundled sample: three years of each pollutant."""
-    folder = tmp_path / "input"
+    return copy_small_input(tmp_path / "input", sample_dir)
+
+
+def copy_small_input(folder: Path, sample_dir: Path) -> Path:
+    """Three years of each pollutant of the bundled sample into a new folder."""
     folder.mkdir()
     for year in (1999, 2000, 2001):
         shutil.copy(sample_dir / f"ozone_daily_{year}_cook_county_IL.csv.gz", folder)
@@ -67,14 +99,48 @@ def prefect_harness():
         yield
 
 
-@pytest.fixture
-def trained_pm25(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_input: Path) -> Path:
-    """A store after `airwatch run` on the small slice, PM2.5 only, with short training settings."""
+def _trained_settings(mp: pytest.MonkeyPatch, store: Path, input_dir: Path) -> None:
+    for name, value in (("STORE", store), ("INPUT_DIR", input_dir), ("TRAIN__VALIDATION_DAYS", 180),
+                        ("TRAIN__LIGHTGBM_ROUNDS", 40), ("TRAIN__QUANTILE_ROUNDS", 20)):  # fmt: skip
+        mp.setenv(f"AIRWATCH_{name}", str(value))
+
+
+@pytest.fixture(scope="session")
+def trained_pm25_once(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Path:
+    """`airwatch run` on the small slice (PM2.5 only, short training settings), once per session.
+
+    Under pytest-xdist the first worker that needs it makes it, in the folder all the workers' temporary
+    folders are in (that session's own), while a second one waits on the lock; the other takes it as
+    made. Never handed to a test itself: trained_pm25 gives each test a copy of it.
+    """
     from airwatch.flows.pipeline import run_flow
 
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        root = tmp_path_factory.mktemp("trained-pm25")
+    else:
+        root = tmp_path_factory.getbasetemp().parent / "trained-pm25"
+    with (root.parent / f"{root.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "made").exists():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir(exist_ok=True)
+            with pytest.MonkeyPatch.context() as mp:
+                _trained_settings(mp, root / "store", copy_small_input(root / "input", sample_dir))
+                run_flow(pollutants=["pm25"])
+            (root / "made").touch()
+    return root
+
+
+@pytest.fixture
+def trained_pm25(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trained_pm25_once: Path) -> Path:
+    """A store after `airwatch run` on the small slice, PM2.5 only, with short training settings.
+
+    A copy of one run made per test process, in the test's own folder: the tests shift features,
+    retrain, replay and write reports in it. The copy's MLflow experiments keep the absolute artifact
+    root of the original store (MLflow records it at creation), so the artifacts of fits made in the
+    copy go there, in folders of their own run ids; registry and runs are the copy's own.
+    """
     store = tmp_path / "store"
-    for name, value in (("STORE", store), ("INPUT_DIR", small_input), ("TRAIN__VALIDATION_DAYS", 180),
-                        ("TRAIN__LIGHTGBM_ROUNDS", 40), ("TRAIN__QUANTILE_ROUNDS", 20)):  # fmt: skip
-        monkeypatch.setenv(f"AIRWATCH_{name}", str(value))
-    run_flow(pollutants=["pm25"])
+    shutil.copytree(trained_pm25_once / "store", store)
+    _trained_settings(monkeypatch, store, trained_pm25_once / "input")
     return store

@@ -25,6 +25,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_input: Path) -> d
     monkeypatch.setenv("AIRWATCH_INPUT_DIR", str(small_input))
     monkeypatch.setenv("AIRWATCH_TRAIN__VALIDATION_DAYS", "180")
     monkeypatch.setenv("AIRWATCH_TRAIN__LIGHTGBM_ROUNDS", "40")
+    monkeypatch.setenv("AIRWATCH_TRAIN__QUANTILE_ROUNDS", "20")
     return {"store": store, "input": small_input}
 
 

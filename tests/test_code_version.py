@@ -68,7 +68,8 @@ def test_a_readme_commit_publishes_nothing_new_and_a_code_change_changes_its_sta
     store = tmp_path / "store"
     env = {**os.environ, "AIRWATCH_STORE": str(store), "AIRWATCH_INPUT_DIR": str(folder),
            "AIRWATCH_TRAIN__VALIDATION_DAYS": "120", "AIRWATCH_TRAIN__LIGHTGBM_ROUNDS": "20",
-           "AIRWATCH_WEATHER__MODE": "none", "PREFECT_API_URL": str(PREFECT_API_URL.value())}  # fmt: skip
+           "AIRWATCH_TRAIN__QUANTILE_ROUNDS": "10", "AIRWATCH_WEATHER__MODE": "none",
+           "PREFECT_API_URL": str(PREFECT_API_URL.value())}  # fmt: skip
 
     def run() -> None:
         done = subprocess.run([sys.executable, "-c", RUN, str(copy / "src"), "run"], env=env, capture_output=True,

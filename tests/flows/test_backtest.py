@@ -78,9 +78,15 @@ JFK = FIXTURES / "noaa" / "ghcnd_dly_jfk_ny"
 
 
 @pytest.mark.usefixtures("prefect_harness")
-def test_weather_modes_are_labelled_and_archived_forecasts_come_from_the_api(tmp_path: Path) -> None:
+def test_weather_modes_are_labelled_and_archived_forecasts_come_from_the_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tests.fakes.openmeteo_server import OpenMeteoServer
 
+    # Four backtests (three modes, one run twice): few boosting rounds. Skill is not under test here,
+    # only that archived forecasts score as the observations they were made from.
+    monkeypatch.setenv("AIRWATCH_TRAIN__LIGHTGBM_ROUNDS", "40")
+    monkeypatch.setenv("AIRWATCH_TRAIN__QUANTILE_ROUNDS", "20")
     (tmp_path / "in").mkdir()
     shutil.copy(QUEENS / "ozone_daily_2015_2019_queens_college_360810124.csv.gz", tmp_path / "in")
     common = ["backtest", "--input", str(tmp_path / "in"), "--pollutant", "ozone", "--test-start", "2019-05-01",

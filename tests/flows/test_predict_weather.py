@@ -27,8 +27,8 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 @contextmanager
 def context(store: Path, **weather: object) -> Iterator[Context]:
     """Settings in the environment, where flows read them (as a deployment's worker does)."""
-    env = {"STORE": store, "TRAIN__VALIDATION_DAYS": 180, "TRAIN__LIGHTGBM_ROUNDS": 30, "WEATHER__MODE": "forecast",
-           "WEATHER__BACKOFF_SECONDS": 0.01, "WEATHER__MIN_INTERVAL_SECONDS": 0,
+    env = {"STORE": store, "TRAIN__VALIDATION_DAYS": 180, "TRAIN__LIGHTGBM_ROUNDS": 30, "TRAIN__QUANTILE_ROUNDS": 20,
+           "WEATHER__MODE": "forecast", "WEATHER__BACKOFF_SECONDS": 0.01, "WEATHER__MIN_INTERVAL_SECONDS": 0,
            **{f"WEATHER__{k.upper()}": v for k, v in weather.items()}}  # fmt: skip
     with pytest.MonkeyPatch.context() as mp:
         for name, value in env.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from airwatch.io.records import latest_training_report
 from airwatch.io.registry import CHALLENGER, CHAMPION, PREVIOUS, registered_model_name
 from airwatch.io.store import lock_holder
 from airwatch.settings import load_settings
+from tests.conftest import copy_small_input
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -28,24 +30,45 @@ def context(store: Path, **train: object) -> Context:
     return Context(
         load_settings(
             store=str(store),
-            train={"validation_days": 180, "lightgbm_rounds": 30, **train},
+            train={"validation_days": 180, "lightgbm_rounds": 30, "quantile_rounds": 20, **train},
             weather={"mode": "none"},  # promotion, not weather, is under test
         )
     )
 
 
+@pytest.fixture(scope="module")
+def transformed(tmp_path_factory: pytest.TempPathFactory, sample_dir: Path) -> Path:
+    """A store with the ozone features published and MLflow's empty database: what each test starts from.
+
+    MLflow makes its database (all its schema migrations) when first opened: once here, not in each test.
+    No experiment exists yet, so each copy's experiments get the copy's own artifact root.
+    """
+    root = tmp_path_factory.mktemp("select")
+    folder = copy_small_input(root / "input", sample_dir)
+    with pytest.MonkeyPatch.context() as mp:
+        settings(mp, root / "store")
+        ingest_flow(input_dir=str(folder))
+        validate_flow()
+        transform_flow(pollutants=["ozone"])
+        experiments = Context(load_settings()).registry.client.search_experiments()
+        assert [e.name for e in experiments] == ["Default"]  # MLflow's own; none of ours yet
+    return root / "store"
+
+
 @pytest.fixture
-def store(tmp_path: Path, small_input: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def store(tmp_path: Path, transformed: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the transformed store per test (the tests train, register and promote in it)."""
     root = tmp_path / "store"
-    # Flows read their settings from the environment, as a deployment's worker does.
-    monkeypatch.setenv("AIRWATCH_STORE", str(root))
-    monkeypatch.setenv("AIRWATCH_TRAIN__VALIDATION_DAYS", "180")
-    monkeypatch.setenv("AIRWATCH_TRAIN__LIGHTGBM_ROUNDS", "30")
-    monkeypatch.setenv("AIRWATCH_WEATHER__MODE", "none")  # promotion, not weather, is under test
-    ingest_flow(input_dir=str(small_input))
-    validate_flow()
-    transform_flow(pollutants=["ozone"])
+    shutil.copytree(transformed, root)
+    settings(monkeypatch, root)
     return root
+
+
+def settings(mp: pytest.MonkeyPatch, root: Path) -> None:
+    # Flows read their settings from the environment, as a deployment's worker does.
+    for name, value in (("STORE", root), ("TRAIN__VALIDATION_DAYS", 180), ("TRAIN__LIGHTGBM_ROUNDS", 30),
+                        ("TRAIN__QUANTILE_ROUNDS", 20), ("WEATHER__MODE", "none")):  # fmt: skip
+        mp.setenv(f"AIRWATCH_{name}", str(value))  # weather off: promotion, not weather, is under test
 
 
 def strict(monkeypatch: pytest.MonkeyPatch, on: bool) -> None:
