@@ -23,7 +23,7 @@ from airwatch.errors import NoDataError
 from airwatch.flows.context import Context
 from airwatch.flows.tasks import io_task
 from airwatch.io import datasets, records
-from airwatch.io.datasets import utc_stamp
+from airwatch.io.datasets import fingerprint, utc_stamp
 from airwatch.io.openmeteo import OpenMeteoClient, site_forecasts
 from airwatch.io.registry import Registry
 
@@ -61,11 +61,20 @@ def target_weather(ctx: Context, features: datasets.Manifest, rows: pd.DataFrame
     return with_target_weather(rows, stations, forecasts, reason, horizons=HORIZONS, radius_km=radius_km)
 
 
+def settings_digest(ctx: Context) -> str:
+    """What a forecast depends on beyond its features, champion and code: the predict and weather settings.
+
+    A digest, not the values: a forecast API's URL may carry a customer key.
+    """
+    return fingerprint("predict-settings", ctx.settings.predict.model_dump(), ctx.settings.weather.model_dump())
+
+
 def issued_before(ctx: Context, pollutant: str, features: datasets.Manifest) -> PredictSummary | None:
     """The forecast already issued from these features by this champion, code and settings, if any.
 
-    Issuing again would publish the same numbers under a new name. Not when that issue used live
-    weather forecasts: those change between runs, so a new issue is new information.
+    Issuing again would publish the same numbers under a new name. Not when a predict or weather
+    setting changed (another staleness limit, a forecast API), nor when that issue used live weather
+    forecasts: those change between runs, so a new issue is new information.
     """
     champion = ctx.registry.champion(pollutant)
     if champion is None:
@@ -74,7 +83,7 @@ def issued_before(ctx: Context, pollutant: str, features: datasets.Manifest) -> 
         "features_version": features.version,
         "model_id": champion.model_id,
         "code_version": ctx.code_version("predict"),
-        "predict_settings": ctx.settings.predict.model_dump(),
+        "settings": settings_digest(ctx),
     }
     for m in records.newest_issue(ctx.store, pollutant):
         if all(m.get(k) == v for k, v in same.items()) and OPEN_METEO not in m.get("weather_forecast", {}):
@@ -114,7 +123,7 @@ def predict_pollutant(ctx: Context, pollutant: str) -> PredictSummary:
     out = prediction_frame(pollutant, rows, forecasts, source, lineage)
     issue = str(as_of.date())
     key = catalog.predictions_key(pollutant, issue, lineage.issued_utc, champion.name, champion.version)
-    manifest_out = prediction_manifest(out, lineage) | {"predict_settings": ctx.settings.predict.model_dump()}
+    manifest_out = prediction_manifest(out, lineage) | {"settings": settings_digest(ctx)}
     save_predictions(ctx.store, key, out, manifest_out)
     dates = list(manifest_out["forecast_dates"])  # type: ignore[call-overload]
     log.info("predict: %s %d sites issued %s for %s -> %s", pollutant, len(rows), issue, ", ".join(dates), key)
