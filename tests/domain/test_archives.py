@@ -8,7 +8,6 @@ import os
 import struct
 import tracemalloc
 import zipfile
-import zlib
 from pathlib import Path
 
 import pytest
@@ -19,28 +18,11 @@ from airwatch.domain.sites import parse_site_list
 from airwatch.domain.weather import combine_weather
 from airwatch.io.files import bundled_sample_dir, bundled_weather_dir, known_stations
 from airwatch.settings import SettingsError, load_settings
+from tests.fakes.archives import MIB, gzip_of_zeros, zip_of
 
 # A real download-tool export's header and first row (the bundled sample).
 _SAMPLE = gzip.decompress((bundled_sample_dir() / "pm25_daily_2010_cook_county_IL.csv.gz").read_bytes())
 HEADER, ROW = (line + b"\n" for line in _SAMPLE.split(b"\n")[:2])
-MIB = 1 << 20
-
-
-def zip_of(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in members.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
-
-
-def gzip_of_zeros(size: int) -> bytes:
-    """A gzip stream of size zero bytes, compressed a MiB at a time (never the whole thing in memory)."""
-    z = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    block, parts = bytes(MIB), []
-    for _ in range(size // MIB):
-        parts.append(z.compress(block))
-    return b"".join(parts) + z.flush()
 
 
 def peak_of(call) -> int:  # type: ignore[no-untyped-def]

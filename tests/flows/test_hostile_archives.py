@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import io
-import zipfile
-import zlib
 from pathlib import Path
 
 import pytest
@@ -14,23 +11,10 @@ from typer.testing import CliRunner
 from airwatch.cli import app
 from airwatch.io import quarantine
 from airwatch.io.store import LocalStore
+from tests.fakes.archives import MIB, gzip_of_zeros, zip_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_harness")]
 runner = CliRunner()
-MIB = 1 << 20
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in members.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
-
-
-def _gzip_bomb(size: int) -> bytes:
-    z = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    return b"".join(z.compress(bytes(MIB)) for _ in range(size // MIB)) + z.flush()
 
 
 def test_hostile_archives_are_quarantined_and_the_run_goes_on(
@@ -41,13 +25,13 @@ def test_hostile_archives_are_quarantined_and_the_run_goes_on(
         monkeypatch.setenv(f"AIRWATCH_{name}", str(value))
     csv = gzip.decompress((small_input / "pm25_daily_2011_cook_county_IL.csv.gz").read_bytes())
     hostile = {
-        "daily_88101_traversal.zip": (_zip({"../../../evil.csv": csv}), "member '../../../evil.csv' has an unsafe"),
-        "daily_88101_absolute.zip": (_zip({"/tmp/evil.csv": csv}), "member '/tmp/evil.csv' has an unsafe path"),
-        "daily_88101_bomb.zip": (_zip({"daily.csv": csv[:300] + bytes(200 * MIB)}), "a compression bomb"),
-        "daily_88101_nested.zip": (_zip({"daily.csv": _zip({"inner.csv": csv})}), "holds another archive"),
-        "pm25_bomb.csv.gz": (_gzip_bomb(200 * MIB), "a compression bomb"),
+        "daily_88101_traversal.zip": (zip_of({"../../../evil.csv": csv}), "member '../../../evil.csv' has an unsafe"),
+        "daily_88101_absolute.zip": (zip_of({"/tmp/evil.csv": csv}), "member '/tmp/evil.csv' has an unsafe path"),
+        "daily_88101_bomb.zip": (zip_of({"daily.csv": csv[:300] + bytes(200 * MIB)}), "a compression bomb"),
+        "daily_88101_nested.zip": (zip_of({"daily.csv": zip_of({"inner.csv": csv})}), "holds another archive"),
+        "pm25_bomb.csv.gz": (gzip_of_zeros(200 * MIB), "a compression bomb"),
         "pm25_truncated.csv.gz": (gzip.compress(csv)[:5000], "truncated gzip data"),
-        "daily_88101_cut.zip": (_zip({"daily.csv": csv})[:-100], "not a readable zip"),
+        "daily_88101_cut.zip": (zip_of({"daily.csv": csv})[:-100], "not a readable zip"),
     }
     for name, (data, _) in hostile.items():
         (small_input / name).write_bytes(data)
