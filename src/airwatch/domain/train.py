@@ -686,13 +686,23 @@ def fit_horizon(jobs: list[RefitJob], frame: pd.DataFrame) -> list[Forecaster]:
     return [job.model.fit_rows(rows) for job in jobs]
 
 
-def by_horizon(jobs: list[RefitJob]) -> list[list[RefitJob]]:
-    """Refit jobs grouped by horizon (each group is one fit_horizon), in horizon order."""
-    return [[j for j in jobs if j.horizon == h] for h in sorted({j.horizon for j in jobs})]
+def refit_groups(jobs: list[RefitJob], *, apart: bool) -> list[list[RefitJob]]:
+    """Refit jobs in groups of one fit_horizon each, in horizon order.
+
+    Each horizon's models together (its point model and quantiles bin their rows once), or, apart,
+    its point model alone and its two quantiles together, so that the groups (costs 500, 200, 500,
+    200 ... rounds) split evenly across workers running side by side.
+    """
+    groups = []
+    for h in sorted({j.horizon for j in jobs}):
+        mine = [j for j in jobs if j.horizon == h]
+        parts = ([j for j in mine if j.part == "point"], [j for j in mine if j.part != "point"]) if apart else (mine,)
+        groups += [g for g in parts if g]
+    return groups
 
 
 def assemble(candidate: str, groups: list[list[RefitJob]], fitted: list[list[Forecaster]]) -> ForecastSet:
-    """The fitted models of a refit (by_horizon's groups and fit_horizon's models of each) as one ForecastSet."""
+    """The fitted models of a refit (refit_groups' groups and fit_horizon's models of each) as one ForecastSet."""
     parts: dict[int, dict[str, Any]] = {}
     for jobs, models in zip(groups, fitted, strict=True):
         for job, model in zip(jobs, models, strict=True):

@@ -24,7 +24,7 @@ from prefect import flow, get_run_logger
 from airwatch import catalog
 from airwatch.domain.predict import Lineage, issue_rows, prediction_frame, prediction_manifest, with_target_weather
 from airwatch.domain.schemas import HORIZONS
-from airwatch.domain.train import assemble, by_horizon, fit_horizon, jobs_like, known_on, refit_extent
+from airwatch.domain.train import assemble, fit_horizon, jobs_like, known_on, refit_extent, refit_groups
 from airwatch.flows.context import Context
 from airwatch.flows.monitor import MonitorSummary, monitor_flow
 from airwatch.flows.runners import SettingsTaskRunner, fit_threads
@@ -75,7 +75,7 @@ def replay_pollutant(ctx: Context, pollutant: str, days: int) -> ReplaySummary:
     # The champion's configuration, fitted on what was known on the first replayed day.
     champion_models = model.unwrap_python_model().models
     known = known_on(frame, first)
-    groups = by_horizon(jobs_like(champion_models, threads=fit_threads()))
+    groups = refit_groups(jobs_like(champion_models, threads=fit_threads(len(known))), apart=False)
     models = assemble(champion_models.candidate, groups, [refit_horizon(g, known) for g in groups])
     rows_used, through = refit_extent(known, min(HORIZONS))
     tags = {
