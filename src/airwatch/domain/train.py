@@ -408,14 +408,11 @@ def fit_and_score(candidate: Forecaster, split: Split, *, horizon: int) -> Candi
     return score_fitted(fit(candidate, split, horizon=horizon), split, horizon=horizon).result
 
 
-def validation_fold_skills(candidate: Forecaster, split: Split, *, horizon: int, folds: int = 3) -> list[float]:
-    """Skill over persistence on consecutive thirds of the validation window (the fold-spread gate)."""
-    return fold_skills(np.asarray(candidate.predict(split.validation), dtype=np.float64), split, horizon=horizon,
-                       folds=folds)  # fmt: skip
-
-
 def fold_skills(forecast: np.ndarray, split: Split, *, horizon: int, folds: int = 3) -> list[float]:
-    """validation_fold_skills from the validation forecasts already made (one per validation row, in order)."""
+    """Skill over persistence on consecutive thirds of the validation window (the fold-spread gate).
+
+    From the validation forecasts already made: one per validation row, in order.
+    """
     order = np.argsort(split.validation["date"].to_numpy(), kind="stable")
     observed = split.validation[f"target_{horizon}"].to_numpy(dtype=np.float64)[order]
     persistence = split.validation["last_value"].to_numpy(dtype=np.float64)[order]
