@@ -704,15 +704,20 @@ def backtest_cmd(
     ] = None,
     weather: Annotated[
         Path | None,
-        typer.Option("--weather", help="Folder of NOAA station files (GHCN-Daily .dly, daily-summaries CSV)."),
+        typer.Option(
+            "--weather",
+            help="Folder of NOAA station files (GHCN-Daily .dly, daily-summaries CSV), or of the NWS forecast "
+            "archive (email_data_reorganized*.csv with its cities.csv): observed highs/lows and archived forecasts.",
+        ),
     ] = None,
     weather_mode: Annotated[
         str | None,
         typer.Option(
             "--weather-mode",
             help="none, lagged (issue-day observations), observed-as-forecast (target-day observations as a "
-            "perfect forecast) or archived-forecast (target-day weather from archived forecasts, needs "
-            "--forecast-url). With --weather and no mode: both lagged and observed-as-forecast.",
+            "perfect forecast) or archived-forecast (target-day weather from archived forecasts: the NWS archive "
+            "given as --weather, else --forecast-url; run beside lagged and observed-as-forecast and compared "
+            "side by side). With --weather and no mode: both lagged and observed-as-forecast.",
         ),
     ] = None,
     forecast_url: Annotated[
@@ -754,6 +759,8 @@ def backtest_cmd(
     output.write_text(json.dumps(data, indent=2))
     for mode, result in data["modes"].items():
         _backtest_table(pollutant, mode, data["folds"], result)
+    if len(data["modes"]) > 1:
+        _modes_table(pollutant, data["modes"])
     for h, m in data["held_out_sites"].items():
         console.print(f"held-out sites ({data['weather']}), day+{h}: skill vs persistence {_skill(m)} "
                       f"({int(m['n_sites'])} sites)")  # fmt: skip
@@ -791,6 +798,23 @@ def _backtest_table(pollutant: str, mode: str, folds: list[dict[str, str]], resu
             *(f"{m.get(f'aqi100_{k}', float('nan')):.2f}" for k in ("pod", "far", "csi")),
             f"{m.get('interval_80_coverage', float('nan')):.2f}", str(int(m["n_sites"])), str(int(m["n_forecasts"])),
         )  # fmt: skip
+    console.print(table)
+
+
+def _modes_table(pollutant: str, modes: dict[str, Any]) -> None:
+    """The weather modes side by side, per horizon: what each way of using weather reaches."""
+    table = Table(title=f"Backtest {pollutant}: weather modes side by side (skills with 90% intervals)")
+    for col in ("horizon", "weather mode", "model", "RMSE", "skill vs pers.", "skill vs clim.", "POD", "FAR", "CSI"):
+        table.add_column(col)
+    horizons = sorted({h for result in modes.values() for h in result["horizons"]}, key=int)
+    for h in horizons:
+        for mode, result in modes.items():
+            if (m := result["horizons"].get(h)) is None:
+                continue
+            table.add_row(
+                f"day+{h}", mode, result["model"], f"{m['rmse']:.4g}", _skill(m), _skill(m, "climatology"),
+                *(f"{m.get(f'aqi100_{k}', float('nan')):.2f}" for k in ("pod", "far", "csi")),
+            )  # fmt: skip
     console.print(table)
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from airwatch.domain.weather import (
+    ARCHIVED,
     LAGGED,
     OBSERVED,
     WeatherError,
@@ -18,6 +19,7 @@ from airwatch.domain.weather import (
     match_upstream,
     parse_ghcn_csv,
     parse_ghcn_dly,
+    parse_nws_archive,
     weather_features,
 )
 from tests.conftest import FIXTURES
@@ -162,3 +164,66 @@ def test_upstream_features_are_the_issue_days_weather_there() -> None:
     assert cols["wxup_dtmax"].tolist() == [-9.0, -8.0, -7.0]  # colder upstream: a cold front coming
     assert cols["wxup_dtmin"].tolist() == [-15.0] * 3
     assert cols["wxup_prcp"].tolist() == [3.0] * 3 and cols["wx_tmax"].tolist() == [30.0] * 3
+
+
+NWS = NOAA / "nws_forecasts_2021_2022"
+
+
+def nws_archive():  # type: ignore[no-untyped-def]
+    archive, cities = NWS / "email_data_reorganized_denver_colorado_springs.csv.gz", NWS / "cities.csv.gz"
+    return parse_nws_archive(archive.name, archive.read_bytes(), cities.name, cities.read_bytes())
+
+
+def f_to_c(f: float) -> float:
+    return (f - 32.0) / 1.8
+
+
+def day_of(text: str) -> int:
+    return int((np.datetime64(text) - np.datetime64("1970-01-01")).astype(int))
+
+
+def test_nws_archive_forecasts_keep_their_lead_and_observations_are_the_next_mornings_report() -> None:
+    a = nws_archive()
+    assert set(a.stations["station_id"]) == {"NWS:DENVER_CO", "NWS:COLORADO_SPGS_CO"}
+    denver = a.stations.set_index("station_id").loc["NWS:DENVER_CO"]
+    assert (denver["latitude"], denver["longitude"]) == (39.71, -104.76)
+    # The archive's line "2021-02-01","DENVER","CO",57,31,57,31,58,31,58,31,23,59,27,59 (degrees F):
+    # forecast_hi_2_prev_PM 57, forecast_lo/hi_prev_AM 31/57, forecast_lo/hi_prev_PM 31/58, ...,
+    # actual_lo/hi_current_PM 23/59, actual_lo/hi_next_AM 27/59.
+    f = a.forecasts.set_index(["station_id", "day", "lead_days"])
+    one, two = f.loc[("NWS:DENVER_CO", day_of("2021-02-01"), 1)], f.loc[("NWS:DENVER_CO", day_of("2021-02-01"), 2)]
+    assert one["TMAX"] == pytest.approx(f_to_c(58)) and one["TMIN"] == pytest.approx(f_to_c(31))
+    assert two["TMAX"] == pytest.approx(f_to_c(57)) and np.isnan(two["TMIN"])  # no two-day low in the archive
+    assert set(a.forecasts["lead_days"]) == {1, 2}  # no three-day lead
+    o = a.observed.set_index(["station_id", "day"]).loc[("NWS:DENVER_CO", day_of("2021-02-01"))]
+    assert o["TMAX"] == pytest.approx(f_to_c(59)) and o["TMIN"] == pytest.approx(f_to_c(27))
+    # "2021-01-31","DENVER","CO",NA,25,50,24,50,...: no two-day forecast that day, the one-day one is there.
+    assert ("NWS:DENVER_CO", day_of("2021-01-31"), 2) not in f.index
+    assert f.loc[("NWS:DENVER_CO", day_of("2021-01-31"), 1)]["TMAX"] == pytest.approx(f_to_c(50))
+
+
+def test_nws_archive_of_another_layout_is_a_weather_error_naming_it() -> None:
+    cities = NWS / "cities.csv.gz"
+    with pytest.raises(WeatherError, match=r"not_it\.csv: not the NWS forecast archive's layout"):
+        parse_nws_archive("not_it.csv", b"date,city,state,x\n2021-01-01,A,B,1\n", cities.name, cities.read_bytes())
+
+
+def test_archived_forecast_features_take_only_forecasts_made_on_the_issue_day() -> None:
+    """Day+h's target-day columns come from the forecast made h days before the target: on the issue day."""
+    a = nws_archive()
+    site = pd.DataFrame({"site_id": ["x"], "latitude": [39.75], "longitude": [-104.9]})  # 13 km from the city
+    g_day = np.array([day_of("2021-01-31")])
+    got = weather_features(site, np.array([0]), g_day, a.observed, a.stations, mode=ARCHIVED, horizons=(1, 2, 3),
+                           forecasts=a.forecasts)  # fmt: skip
+    assert got["wxf1_tmax"][0] == pytest.approx(f_to_c(58))  # 2021-02-01's high as forecast on 01-31 PM
+    # 2021-02-02's high as forecast on 01-31 PM: that day's forecast_hi_2_prev_PM.
+    row = a.forecasts.set_index(["station_id", "day", "lead_days"]).loc[("NWS:DENVER_CO", day_of("2021-02-02"), 2)]
+    assert got["wxf2_tmax"][0] == pytest.approx(row["TMAX"]) and row["TMAX"] != pytest.approx(f_to_c(58))
+    earlier = weather_features(site, np.array([0]), g_day - 1, a.observed, a.stations, mode=ARCHIVED, horizons=(2,),
+                               forecasts=a.forecasts)  # fmt: skip
+    assert earlier["wxf2_tmax"][0] == pytest.approx(f_to_c(57))  # 2021-02-01's, as forecast on 01-30 PM
+    assert np.isnan(got["wxf3_tmax"][0])  # no forecast three days ahead in the archive: missing, not a later one
+    observed = a.observed.set_index(["station_id", "day"])
+    assert got["wx_tmax"][0] == pytest.approx(observed.loc[("NWS:DENVER_CO", g_day[0]), "TMAX"])  # issue day
+    perfect = weather_features(site, np.array([0]), g_day, a.observed, a.stations, mode=OBSERVED, horizons=(1,))
+    assert perfect["wxf1_tmax"][0] == pytest.approx(f_to_c(59))  # the observed high of 2021-02-01

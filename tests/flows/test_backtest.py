@@ -117,6 +117,47 @@ def test_weather_modes_are_labelled_and_archived_forecasts_come_from_the_api(
     assert result.exit_code == 1 and "--forecast-url" in result.output
 
 
+DENVER = FIXTURES / "epa" / "aqs_hourly_ozone_no2_denver_2021_2022"  # two sites, hourly ozone, May-Sep 2021
+NWS = FIXTURES / "noaa" / "nws_forecasts_2021_2022"  # the NWS archive's Denver and Colorado Springs rows
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_archived_nws_forecasts_run_beside_lagged_and_observed_weather(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--weather <NWS archive> --weather-mode archived-forecast: three modes scored on the same days, side by side."""
+    monkeypatch.setenv("AIRWATCH_TRAIN__LIGHTGBM_ROUNDS", "40")  # skill is not under test here
+    monkeypatch.setenv("AIRWATCH_TRAIN__QUANTILE_ROUNDS", "20")
+    out = tmp_path / "metrics.json"
+    result = CliRunner().invoke(
+        app, ["backtest", "--input", str(DENVER), "--pollutant", "ozone", "--test-start", "2021-08-01",
+              "--test-end", "2021-09-30", "--folds", "2", "--weather", str(NWS), "--weather-mode",
+              "archived-forecast", "--output", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["weather"] == "archived-forecast"
+    assert list(data["modes"]) == ["lagged", "archived-forecast", "observed-as-forecast"]
+    assert data["weather_input"]["source"] == "NWS forecast archive"
+    assert data["weather_input"]["sites_with_station"] == 2
+    counts = {m: [r["horizons"][h]["n_forecasts"] for h in ("1", "2", "3")] for m, r in data["modes"].items()}
+    assert len({tuple(c) for c in counts.values()}) == 1  # every mode scored on the same forecasts
+    assert "weather modes side by side" in result.output and "archived-forecast" in result.output
+
+
+def test_archived_frame_has_the_forecasts_and_the_observed_frame_the_observations() -> None:
+    from airwatch.flows.backtest import backtest_frames
+
+    modes = ("lagged", "archived-forecast", "observed-as-forecast")
+    frames, _, _ = backtest_frames(str(DENVER), "ozone", (1, 2, 3), str(NWS), modes)
+    assert frames["lagged"] is frames["observed-as-forecast"] and frames["archived-forecast"] is not frames["lagged"]
+    archived, observed = frames["archived-forecast"], frames["lagged"]
+    assert archived["wxf1_tmax"].notna().sum() > 200 and archived["wxf3_tmax"].isna().all()  # no 3-day lead
+    both = archived["wxf1_tmax"].notna() & observed["wxf1_tmax"].notna()
+    assert (archived.loc[both, "wxf1_tmax"] != observed.loc[both, "wxf1_tmax"]).mean() > 0.5  # forecasts miss
+    assert (archived["wx_tmax"].fillna(-99) == observed["wx_tmax"].fillna(-99)).all()  # issue day: observed in both
+
+
 PEAK = FIXTURES / "epa" / "airnow_daily_peak_2018" / "queens_college"
 
 

@@ -11,13 +11,16 @@ Modes (how a backtest may use weather, stated in its output):
 - ``lagged``: the issue day's observed weather (known when the forecast is made);
 - ``observed-as-forecast``: the target day's observed weather standing in for a forecast ("perfect
   prog", an upper bound on what a weather forecast can add);
-- ``archived-forecast``: what a forecaster knew: the target day's weather from archived forecasts
-  (Open-Meteo's historical-forecast API), at the matched station.
+- ``archived-forecast``: what a forecaster knew: the target day's weather from archived forecasts,
+  at the matched station: Open-Meteo's historical-forecast API, or an archive of the National Weather
+  Service's own issued forecasts (``parse_nws_archive``: daily high and low for 160 US cities, with
+  the lead each was made at, so day+h takes only a forecast made on the issue day).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -118,6 +121,111 @@ def parse_ghcn_csv(name: str, data: bytes, limits: ArchiveLimits = DEFAULT_LIMIT
     return frame.reset_index(drop=True), meta
 
 
+# The NWS forecast archive (speegled/weather_forecasts, "email_data_reorganized"): one row per city and
+# date, degrees F. Each column is what was forecast *for* that date, and when: "prev_PM" the afternoon
+# before, "2_prev_PM" two afternoons before. A forecast issued on the evening of day I may use what NWS
+# said by that afternoon, so day+1 takes the prev_PM forecast (prev_AM if the afternoon's is missing)
+# and day+2 the 2_prev_PM high (the archive has no two-day low); the archive has no three-day lead.
+NWS_LEADS: dict[int, dict[str, tuple[str, ...]]] = {
+    1: {"TMAX": ("forecast_hi_prev_PM", "forecast_hi_prev_AM"), "TMIN": ("forecast_lo_prev_PM", "forecast_lo_prev_AM")},
+    2: {"TMAX": ("forecast_hi_2_prev_PM",)},
+}
+# Observed: the next morning's report of the day (complete), else that afternoon's.
+NWS_OBSERVED: dict[str, tuple[str, ...]] = {
+    "TMAX": ("actual_hi_next_AM", "actual_hi_current_PM"),
+    "TMIN": ("actual_lo_next_AM", "actual_lo_current_PM"),
+}
+NWS_MIN_DAYS = 90  # a city serves as a site's weather with this many observed highs
+
+
+@dataclass(frozen=True)
+class ForecastArchive:
+    """Observed daily weather, archived forecasts (with their lead) and stations of a forecast archive."""
+
+    observed: pd.DataFrame  # station_id, day and ELEMENTS (TMAX, TMIN filled)
+    forecasts: pd.DataFrame  # station_id, day (the target day), lead_days and ELEMENTS
+    stations: pd.DataFrame  # station_id, latitude, longitude
+    counts: dict[str, int]
+
+
+def is_nws_archive(head: bytes) -> bool:
+    """Whether a CSV's first line is the NWS forecast archive's header."""
+    first = head.split(b"\n", 1)[0]
+    return b"forecast_hi_prev_PM" in first and b"city" in first
+
+
+def _fahrenheit_to_celsius(values: np.ndarray) -> np.ndarray:
+    c = (values - 32.0) / 1.8
+    lo, hi = BOUNDS["TMAX"]
+    return np.where((c >= lo) & (c <= hi), c, np.nan)
+
+
+def parse_nws_archive(
+    name: str, data: bytes, cities_name: str, cities: bytes, limits: ArchiveLimits = DEFAULT_LIMITS
+) -> ForecastArchive:
+    """The NWS forecast archive (email_data_reorganized*.csv) with its city table (cities.csv).
+
+    Each city is a station (``NWS:<CITY>_<STATE>``) at the city table's coordinates. Values are
+    converted to degrees C; "NA" and values outside physical bounds are missing. A city with fewer than
+    NWS_MIN_DAYS observed highs, or not in the city table, is not a station.
+    """
+    wanted = sorted({c for lead in NWS_LEADS.values() for cols in lead.values() for c in cols}
+                    | {c for cols in NWS_OBSERVED.values() for c in cols})  # fmt: skip
+    columns = [("date", ColumnKind.DATE), ("city", ColumnKind.DICTIONARY), ("state", ColumnKind.DICTIONARY),
+               *((c, ColumnKind.FLOAT64) for c in wanted)]  # fmt: skip
+    try:
+        d = core.read_csv(_content(name, data, limits), columns, 2)
+        c = core.read_csv(_content(cities_name, cities, limits), [
+            ("city", ColumnKind.DICTIONARY), ("state", ColumnKind.DICTIONARY),
+            ("lat", ColumnKind.FLOAT64), ("lon", ColumnKind.FLOAT64)], 2)  # fmt: skip
+    except CoreError as exc:
+        raise WeatherError(f"{name}: {exc}") from None
+    for parsed, need, file in ((d, ["date", "city", "state", *wanted], name), (c, ["city", "state", "lat", "lon"],
+                                                                               cities_name)):  # fmt: skip
+        if missing := [col for col in need if col not in parsed]:
+            raise WeatherError(f"{file}: not the NWS forecast archive's layout (no column {', '.join(missing)})")
+
+    def ids(t: core.CsvTable) -> np.ndarray:
+        city, state = t.dictionary("city"), t.dictionary("state")
+        names = (
+            np.array(city.categories, dtype=object)[city.codes]
+            + "_"
+            + np.array(state.categories, dtype=object)[state.codes]
+        )
+        return "NWS:" + names
+
+    station_id, day = ids(d), d.array("date")
+    ok = day != core.MISSING_DAY
+
+    def first_of(cols: tuple[str, ...]) -> np.ndarray:
+        out = np.full(d.rows, np.nan)
+        for col in reversed(cols):  # the first column given wins where it has a value
+            v = _fahrenheit_to_celsius(d.array(col))
+            out = np.where(np.isnan(v), out, v)
+        return out[ok]
+
+    def table(elements: dict[str, tuple[str, ...]]) -> pd.DataFrame:
+        frame = pd.DataFrame({"station_id": station_id[ok], "day": day[ok]})
+        for e in ELEMENTS:
+            frame[e] = first_of(elements[e]) if e in elements else np.nan
+        return frame
+
+    observed = table(NWS_OBSERVED).drop_duplicates(["station_id", "day"])
+    leads = []
+    for lead, elements in NWS_LEADS.items():
+        f = table(elements)
+        f.insert(2, "lead_days", lead)
+        leads.append(f.dropna(subset=[e for e in elements], how="all"))
+    forecasts = pd.concat(leads, ignore_index=True).drop_duplicates(["station_id", "day", "lead_days"])
+    stations = pd.DataFrame({"station_id": ids(c), "latitude": c.array("lat"), "longitude": c.array("lon")})
+    stations = stations.dropna().drop_duplicates("station_id")
+    highs = observed.groupby("station_id")["TMAX"].count()
+    stations = stations[stations["station_id"].isin(highs[highs >= NWS_MIN_DAYS].index)].reset_index(drop=True)
+    counts = {"files": 2, "rows": int(d.rows), "undated_rows": int((~ok).sum()), "cities": len(stations),
+              "forecasts": len(forecasts)}  # fmt: skip
+    return ForecastArchive(observed.reset_index(drop=True), forecasts, stations, counts)
+
+
 def _nearest(sites: pd.DataFrame, stations: pd.DataFrame, k: int, radius_km: float) -> tuple[np.ndarray, np.ndarray]:
     """Up to k nearest stations within radius_km of each site, nearest first (k-d tree): (sites, k) arrays."""
     return core.nearest_sites(
@@ -176,7 +284,8 @@ def weather_features(
 ) -> dict[str, np.ndarray]:
     """Weather columns for each grid row (site, issue day) under a mode; empty for mode none.
 
-    forecasts (archived-forecast only): station_id, day and the elements as forecast for that day.
+    forecasts (archived-forecast only): station_id, day and the elements as forecast for that day;
+    with a lead_days column, horizon h takes only the forecasts made h days before their day.
     """
     if mode not in MODES:
         raise ValueError(f"weather mode must be one of {MODES}, got {mode!r}")
@@ -194,7 +303,14 @@ def weather_features(
         return table[~table.index.duplicated()]
 
     observed = by_station_day(weather)
-    forecast = by_station_day(forecasts) if mode == ARCHIVED and forecasts is not None else observed
+
+    def forecast_for(h: int) -> pd.DataFrame:
+        """Target-day weather for horizon h: observed, or the archived forecasts made h days before."""
+        if mode != ARCHIVED or forecasts is None:
+            return observed
+        if "lead_days" not in forecasts:  # one forecast per day (Open-Meteo's archive)
+            return by_station_day(forecasts)
+        return by_station_day(forecasts[forecasts["lead_days"] == h])  # none at a lead: missing
 
     def lookup(
         offset: int, prefix: str, table: pd.DataFrame = observed, station: np.ndarray = station_of_row
@@ -217,7 +333,7 @@ def weather_features(
     columns["wxup_dtmin"] = columns["wxup_tmin"] - columns["wx_tmin"]
     if mode in (OBSERVED, ARCHIVED):
         for h in horizons:
-            target = lookup(h, f"wxf{h}", forecast)
+            target = lookup(h, f"wxf{h}", forecast_for(h))
             target[f"wxf{h}_heat_season"] = target[f"wxf{h}_tmax"] * summer
             columns.update(target)
     return columns

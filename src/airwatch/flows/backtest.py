@@ -21,7 +21,7 @@ from prefect import flow, get_run_logger
 from airwatch.domain import validate as rules
 from airwatch.domain.archives import DEFAULT_LIMITS, ArchiveLimits
 from airwatch.domain.backtest import BacktestConfig, backtest, metrics
-from airwatch.domain.transform import FeatureConfig, WeatherInput, feature_columns, feature_frame
+from airwatch.domain.transform import FeatureConfig, Features, WeatherInput, feature_columns, feature_frame
 from airwatch.domain.weather import ARCHIVED, LAGGED, NONE, OBSERVED, columns_for_horizon
 from airwatch.errors import InputError, NoDataError
 from airwatch.flows.tasks import compute_task
@@ -66,31 +66,65 @@ def load_observations(
     return rules.as_published(cleaned.result.valid), info, skipped  # as the validate stage publishes it
 
 
+def backtest_frames(
+    folder: str, pollutant: str, horizons: tuple[int, ...], weather_dir: str | None, modes: tuple[str, ...],
+    forecast_url: str | None = None, site_list: str | None = None, settings: Settings | None = None,
+) -> tuple[dict[str, pd.DataFrame], dict[str, Any], list[str]]:  # fmt: skip
+    """The feature frame of each weather mode (production code), a description of the input, the skipped files.
+
+    Modes share a frame where they can: none, lagged and observed-as-forecast read one (each model takes
+    its mode's columns, feature_chooser); archived-forecast fills the target-day columns from the
+    forecasts, so it has its own. The weather folder holds station files, or an NWS forecast archive
+    (its observed highs and lows are the observed weather, its forecasts the archived ones).
+    """
+    settings = settings or load_settings()
+    limits = settings.archives.limits()
+    observations, info, skipped = load_observations(files.input_folder(folder), site_list, limits)
+    observed_input = archived_input = None
+    if weather_dir and any(m != NONE for m in modes):
+        archive = files.load_forecast_archive(Path(weather_dir), limits)
+        if archive is not None:
+            table, stations = archive.observed, archive.stations
+            counts: dict[str, Any] = {"source": "NWS forecast archive", **archive.counts}
+        else:
+            table, stations, station_counts = files.load_weather_folder(Path(weather_dir), limits)
+            counts = dict(station_counts)
+        radius = settings.weather.radius_km
+        info["weather_input"] = {"dir": str(weather_dir), **counts, "stations": len(stations)}
+        if LAGGED in modes or OBSERVED in modes:
+            observed_input = WeatherInput(table, stations, OBSERVED if OBSERVED in modes else LAGGED, radius)
+        if ARCHIVED in modes:
+            forecasts = (archive.forecasts if archive is not None
+                         else archived_forecasts(observations, stations, forecast_url, settings))  # fmt: skip
+            archived_input = WeatherInput(table, stations, ARCHIVED, radius, forecasts)
+    config = replace(FeatureConfig(), horizons=horizons)
+    built: dict[str | None, Features] = {}
+    frames = {}
+    for mode in modes:
+        weather = {ARCHIVED: archived_input, NONE: observed_input or archived_input}.get(mode, observed_input)
+        key = weather.mode if weather is not None else None
+        if key not in built:
+            built[key] = feature_frame(observations, pollutant, config, weather)
+        frames[mode] = built[key].frame
+    features = next(iter(built.values()))
+    # AirNow's preliminary values (daily peak files, AirNow API) are scored too, and counted apart.
+    info.update(site_days=features.site_days, auxiliary=features.auxiliary, value_sources=features.sources())
+    if "weather_input" in info:
+        frame = next(f for f in frames.values() if "wx_station_km" in f)
+        matched = frame.groupby("site_id")["wx_station_km"].first()
+        info["weather_input"].update(sites_with_station=int(matched.notna().sum()), sites=len(matched))
+    return frames, info, skipped
+
+
 def backtest_frame(
     folder: str, pollutant: str, horizons: tuple[int, ...], weather_dir: str | None, modes: tuple[str, ...],
     forecast_url: str | None = None, site_list: str | None = None, settings: Settings | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:  # fmt: skip
-    """The feature frame a backtest runs on (production code), a description of its input, the skipped files."""
-    settings = settings or load_settings()
-    limits = settings.archives.limits()
-    observations, info, skipped = load_observations(files.input_folder(folder), site_list, limits)
-    weather = None
-    if weather_dir and any(m != NONE for m in modes):
-        table, stations, counts = files.load_weather_folder(Path(weather_dir), limits)
-        if ARCHIVED in modes and OBSERVED in modes:
-            raise InputError("archived-forecast and observed-as-forecast fill the same columns; run them apart")
-        widest = next((m for m in (OBSERVED, ARCHIVED) if m in modes), LAGGED)
-        forecasts = archived_forecasts(observations, stations, forecast_url, settings) if ARCHIVED in modes else None
-        weather = WeatherInput(table, stations, widest, settings.weather.radius_km, forecasts)
-        info["weather_input"] = {"dir": str(weather_dir), **counts, "stations": len(stations)}
-    features = feature_frame(observations, pollutant, replace(FeatureConfig(), horizons=horizons), weather)
-    frame = features.frame
-    # AirNow's preliminary values (daily peak files, AirNow API) are scored too, and counted apart.
-    info.update(site_days=features.site_days, auxiliary=features.auxiliary, value_sources=features.sources())
-    if weather is not None:
-        matched = frame.groupby("site_id")["wx_station_km"].first()
-        info["weather_input"].update(sites_with_station=int(matched.notna().sum()), sites=len(matched))
-    return frame, info, skipped
+    """The feature frame of the widest of the modes (observed-as-forecast or archived-forecast, else lagged)."""
+    frames, info, skipped = backtest_frames(folder, pollutant, horizons, weather_dir, modes, forecast_url, site_list,
+                                            settings)  # fmt: skip
+    widest = next((m for m in (OBSERVED, ARCHIVED, LAGGED) if m in frames), modes[0])
+    return frames[widest], info, skipped
 
 
 def archived_forecasts(
@@ -140,28 +174,33 @@ def backtest_flow(
 ) -> dict[str, Any]:
     """Backtest one pollutant on a folder of EPA files, per weather mode; the metrics as JSON.
 
-    weather_mode: none, lagged, observed-as-forecast or archived-forecast; with a weather folder and no
-    mode, both lagged and observed-as-forecast.
+    weather_mode: none, lagged, observed-as-forecast or archived-forecast (then run beside lagged and
+    observed-as-forecast); with a weather folder and no mode, both lagged and observed-as-forecast. The
+    weather folder holds NOAA station files, or the NWS forecast archive (archived forecasts from it).
     """
     log, settings = get_run_logger(), load_settings()
-    modes = (weather_mode,) if weather_mode else ((LAGGED, OBSERVED) if weather else (NONE,))
+    # Archived forecasts are shown beside the lagged and observed-as-forecast runs of the same folder, so
+    # what real forecasts reach is read between its floor (no forecast) and its ceiling (a perfect one).
+    modes = ((LAGGED, ARCHIVED, OBSERVED) if weather_mode == ARCHIVED else (weather_mode,) if weather_mode
+             else (LAGGED, OBSERVED) if weather else (NONE,))  # fmt: skip
     start = pd.Timestamp(test_start) if test_start else None
     end = pd.Timestamp(test_end) if test_end else None
     config = backtest_config(settings, folds=folds, fold_days=fold_days, seed=seed, test_start=start, test_end=end)
-    frame, info, skipped = backtest_frame(input, pollutant, config.horizons, weather, modes, forecast_url, sites,
-                                          settings)  # fmt: skip
+    frames, info, skipped = backtest_frames(input, pollutant, config.horizons, weather, modes, forecast_url, sites,
+                                            settings)  # fmt: skip
     for s in skipped:
         log.warning("backtest: skipped %s", s)
-    log.info("backtest: %s, %d sites, %d site-days from %d files", pollutant, frame["site_id"].nunique(),
+    first = next(iter(frames.values()))
+    log.info("backtest: %s, %d sites, %d site-days from %d files", pollutant, first["site_id"].nunique(),
              info["site_days"], info["files"])  # fmt: skip
-    results = {m: run_backtest(frame, pollutant, config, log.info, feature_chooser(frame, m)) for m in modes}
-    main = LAGGED if LAGGED in results else modes[0]
+    results = {m: run_backtest(frames[m], pollutant, config, log.info, feature_chooser(frames[m], m)) for m in modes}
+    main = weather_mode or (LAGGED if LAGGED in results else modes[0])
     data = results[main].to_json({**info, "weather": main})
     data["modes"] = {m: {"model": r.model, "horizons": r.to_json()["horizons"]} for m, r in results.items()}
-    if "wx_station_km" in frame:
+    if "weather_input" in info:
         # The same scores at the sites that have a weather station (within the matching radius), and
         # within NEAR_KM of one.
-        km = frame.groupby("site_id")["wx_station_km"].first()
+        km = next(f for f in frames.values() if "wx_station_km" in f).groupby("site_id")["wx_station_km"].first()
         for label, limit in (("sites_with_station", settings.weather.radius_km), ("sites_with_station_within_25km",
                                                                                   NEAR_KM)):  # fmt: skip
             close = set(km[km <= limit].index.astype(str))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import mmap
 import os
@@ -17,7 +18,7 @@ from airwatch.domain.archives import DEFAULT_LIMITS, ArchiveLimits
 from airwatch.domain.parse import parse_daily_file
 from airwatch.domain.schemas import PayloadKind
 from airwatch.domain.sites import is_site_list, parse_site_list
-from airwatch.domain.weather import combine_weather, is_weather_file
+from airwatch.domain.weather import ForecastArchive, combine_weather, is_nws_archive, is_weather_file, parse_nws_archive
 from airwatch.errors import InputError
 
 # What an EPA download can be: CSV (plain, gzipped, zipped) and AirNow's daily peak files.
@@ -118,6 +119,24 @@ def load_site_list(path: str | os.PathLike[str] | None = None, limits: ArchiveLi
         raise InputError(f"site list {source} does not exist (expected AirData's aqs_sites.csv)")
     data = source.read_bytes()
     return SiteList(parse_site_list(source.name, data, limits), str(source), hashlib.sha256(data).hexdigest())
+
+
+def _first_line(path: Path) -> bytes:
+    """The start of a file, decompressed if gzipped (4 KB at most: enough for a header)."""
+    with gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb") as fh:
+        return fh.read(4096)
+
+
+def load_forecast_archive(folder: Path, limits: ArchiveLimits = DEFAULT_LIMITS) -> ForecastArchive | None:
+    """The NWS forecast archive in a folder (email_data_reorganized*.csv beside cities.csv), if it holds one."""
+    csvs = sorted(p for p in folder.rglob("*") if p.is_file() and p.name.removesuffix(".gz").endswith(".csv"))
+    archive = next((p for p in csvs if is_nws_archive(_first_line(p))), None)
+    if archive is None:
+        return None
+    cities = next((p for p in csvs if p.name.removesuffix(".gz") == "cities.csv"), None)
+    if cities is None:
+        raise InputError(f"{archive}: the NWS forecast archive needs its city table (cities.csv) beside it")
+    return parse_nws_archive(archive.name, archive.read_bytes(), cities.name, cities.read_bytes(), limits)
 
 
 def load_weather_folder(
