@@ -197,7 +197,7 @@ def test_a_run_killed_anywhere_then_run_again_ends_as_an_uninterrupted_run(
 def test_a_killed_run_leaves_no_prefect_server_behind(
     env: dict[str, str], tmp_path: Path, sample_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """Without a Prefect server, `airwatch run` starts its own (ephemeral): it goes with the run, killed or not."""
+    """Without a Prefect server, `airwatch run` starts its own (ephemeral): it goes with the run, killed or failed."""
     folder = tmp_path / "input"
     folder.mkdir()
     shutil.copy(sample_dir / "pm25_daily_2010_cook_county_IL.csv.gz", folder)
@@ -205,3 +205,7 @@ def test_a_killed_run_leaves_no_prefect_server_behind(
     alone["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-ephemeral"))
     result = run(tmp_path / "store", folder, alone, "ingest.payload")  # fails if any process of the run is left
     assert result.returncode == -signal.SIGKILL, result.stdout[-3000:]
+    # A run that fails on bad input ends its server too, with its exit code and its error line printed.
+    failed = run(tmp_path / "store", tmp_path / "no-such-folder", alone)
+    assert failed.returncode == 1, failed.stdout[-3000:]
+    assert "does not exist" in failed.stdout and "Stopping temporary server" in failed.stdout, failed.stdout[-3000:]

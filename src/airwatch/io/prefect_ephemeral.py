@@ -1,0 +1,121 @@
+"""The command's own Prefect server when none is configured: started at once, in a child process.
+
+Prefect's client starts a temporary server itself when PREFECT_API_URL is unset, but to do so it
+imports the whole server package in the command's process first (about 4-7 s of CPU), and only
+then starts the child, which imports it again: the two imports run one after the other before the
+first flow. Here the child is started as Prefect starts it (the same uvicorn command and settings),
+before the command imports anything heavy, and PREFECT_API_URL points at it: the child's import
+overlaps the command's own imports on another core, and the command never imports the server.
+
+The child is a process that would outlive a command killed without cleanup (SIGKILL, the OOM
+killer): no atexit stops it, and it keeps a port, its memory and the command's output pipe, so a
+supervisor reading that pipe waits forever. On Linux it is started through a guard that asks the
+kernel to send it SIGTERM when the command's main thread ends (PR_SET_PDEATHSIG, kept across exec).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+_GUARD = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None).prctl(1, signal.SIGTERM)\n"
+    "if os.getppid() != int(sys.argv[1]): sys.exit(0)\n"  # the command ended before prctl
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
+_PORT_IN_USE = 3  # uvicorn's exit code when it cannot bind
+log = logging.getLogger("prefect")  # the logger Prefect's own temporary server logs to
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class EphemeralPrefect:
+    """A Prefect server for this command only, on a loopback port; `wait()` before the first flow."""
+
+    def __init__(self, startup_timeout_s: float, server_env: dict[str, str]) -> None:
+        self.startup_timeout_s = startup_timeout_s
+        self.server_env = server_env  # Prefect's settings as environment variables, for the child
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self._ready = threading.Event()
+        self._healthy = False
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def start(self) -> None:
+        """Start the child and point this process's Prefect client at it (health is checked in the background)."""
+        self.port = _free_port()
+        command = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app", "--host",
+                   "127.0.0.1", "--port", str(self.port), "--log-level", "error", "--lifespan", "on"]  # fmt: skip
+        if sys.platform.startswith("linux"):
+            command = [sys.executable, "-c", _GUARD, str(os.getpid()), *command]
+        env = {**os.environ, **self.server_env, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+               "PREFECT__SERVER_FINAL": "1"}  # fmt: skip
+        env.pop("PREFECT_API_URL", None)
+        log.info("Starting temporary server on http://127.0.0.1:%d", self.port)
+        self._ready.clear()
+        self.process = subprocess.Popen(command, env=env)  # noqa: S603 (Prefect's own server command)
+        atexit.register(self.stop)
+        os.environ["PREFECT_API_URL"] = self.api_url
+        if "prefect.context" in sys.modules:  # settings already read: read them again
+            import prefect.context
+
+            prefect.context.refresh_global_settings_context()
+        threading.Thread(target=self._watch, name="prefect-ephemeral-health", daemon=True).start()
+
+    def _watch(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout_s
+        try:
+            while time.monotonic() < deadline and self.process is not None and self.process.poll() is None:
+                try:
+                    with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as response:  # noqa: S310
+                        if response.status == 200:
+                            self._healthy = True
+                            return
+                except (urllib.error.URLError, OSError):
+                    pass
+                time.sleep(0.1)
+        finally:
+            self._ready.set()
+
+    def wait(self) -> None:
+        """Block until the server answers; a lost race for the port is retried on another."""
+        for _ in range(3):
+            self._ready.wait()
+            if self._healthy:
+                return
+            if self.process is None or self.process.poll() != _PORT_IN_USE:
+                break
+            self.start()
+        code = None if self.process is None else self.process.poll()
+        raise RuntimeError(
+            f"the temporary Prefect server on port {self.port} did not answer within {self.startup_timeout_s:.0f} s"
+            + (f" (it exited with code {code})" if code is not None else "")
+        )
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        log.info("Stopping temporary server on http://127.0.0.1:%d", self.port)
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
