@@ -715,6 +715,12 @@ def backtest_cmd(
         _backtest_table(pollutant, mode, data["folds"], result)
     if len(data["modes"]) > 1:
         _modes_table(pollutant, data["modes"])
+    for h, m in data["horizons"].items():
+        if "warning_pod" in m:
+            console.print(f"AQI > 100 warnings as published (P(AQI > 100) >= {m['warning_probability']:.2f}; "
+                          f"{data['weather']}), day+{h}: POD {m['warning_pod']:.2f}, FAR {m['warning_far']:.2f}, "
+                          f"CSI {m['warning_csi']:.2f} ({int(m['warning_hits'])} hits, {int(m['warning_misses'])} "
+                          f"misses, {int(m['warning_false_alarms'])} false alarms)")  # fmt: skip
     for h, m in data["held_out_sites"].items():
         console.print(f"held-out sites ({data['weather']}), day+{h}: skill vs persistence {_skill(m)} "
                       f"({int(m['n_sites'])} sites)")  # fmt: skip

@@ -104,6 +104,21 @@ class PredictSettings(_Section):
     max_staleness_days: int = Field(
         3, ge=0, description="Forecast a site only if its newest observation is at most this old."
     )
+    # The AQI > 100 warning each forecast row carries (aqi_warning). A probability is adopted only where
+    # the development windows met POD >= 0.5 with false-alarm ratio <= 0.5 (docs/backtest.md): PM2.5 on
+    # the AirNow 2018 window at p >= 0.20; ozone nowhere yet, so its warning is the point forecast's AQI.
+    warning_probability_pm25: float | None = Field(
+        0.20, ge=0.0, le=1.0, description="Warn of PM2.5 AQI > 100 where P(AQI > 100) is at least this "
+        "(chosen on the AirNow 2018 development window, docs/backtest.md).",
+    )  # fmt: skip
+    warning_probability_ozone: float | None = Field(
+        None, ge=0.0, le=1.0, description="Warn of ozone AQI > 100 where P(AQI > 100) is at least this "
+        "(unset: where the point forecast's AQI is above 100; no probability met the target yet).",
+    )  # fmt: skip
+
+    def warning_probability(self, pollutant: str) -> float | None:
+        """The probability of AQI > 100 at which a pollutant's forecast warns (None: the point forecast's AQI)."""
+        return self.warning_probability_pm25 if pollutant == "pm25" else self.warning_probability_ozone
 
 
 class AqsSettings(_Section):

@@ -153,3 +153,21 @@ def test_issue_rows_and_aqi(ozone_features) -> None:
     aqi, cats = aqi_columns("ozone", np.array([0.04, 0.08, np.nan]))
     assert list(aqi) == [37, 133, -1]  # 0.080 ppm: 49/0.014 * 0.009 + 101 = 132.5 -> 133
     assert cats == ["Good", "Unhealthy for Sensitive Groups", "Missing"]
+
+
+def test_the_aqi_warning_follows_the_adopted_probability_else_the_point_forecast(ozone_features) -> None:
+    from airwatch.domain.predict import Lineage, prediction_frame
+
+    _, rows = issue_rows(ozone_features, max_staleness_days=3)
+    rows = rows.head(3)
+    # Three forecasts: clearly below the threshold (0.071 ppm), just below it with a wide interval, above it.
+    forecasts = pd.DataFrame({"row": [0, 1, 2], "horizon": [1, 1, 1], "forecast": [0.040, 0.069, 0.080],
+                              "lower": [0.035, 0.050, 0.075], "upper": [0.045, 0.090, 0.085]})  # fmt: skip
+    lineage = Lineage("m", "1", "m-1", "r", "lightgbm", "f", "o", "c", "t")
+    source = np.full(3, "none", dtype=object)
+    point = prediction_frame("ozone", rows, forecasts, source, lineage)
+    assert point["aqi_warning"].tolist() == [False, False, True]  # no probability adopted: AQI > 100
+    p = point["p_aqi_over_100"].to_numpy()
+    assert p[0] < 0.01 and 0.3 < p[1] < 0.5 and p[2] > 0.9
+    by_p = prediction_frame("ozone", rows, forecasts, source, lineage, warning_probability=0.2)
+    assert by_p["aqi_warning"].tolist() == [False, True, True]  # the wide interval warns at p >= 0.2

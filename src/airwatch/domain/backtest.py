@@ -76,6 +76,7 @@ class BacktestConfig:
     bootstrap_resamples: int = 1000
     bootstrap_block_days: int = 7
     daily_share: float = 0.9  # a site observed on at least this share of its scored span is a daily sampler
+    warning_probability: float | None = None  # production's AQI > 100 warning (AIRWATCH_PREDICT__WARNING_...)
 
 
 @dataclass
@@ -431,6 +432,10 @@ def backtest(
         result.horizons[h] = HorizonResult(metrics(pollutant, predictions, **scores), predictions)
         if "lower" in predictions:
             result.exceedance[h] = warning_detection(pollutant, predictions)
+            if (t := config.warning_probability) is not None:  # the warning as the predict stage publishes it
+                published = warning_detection(pollutant, predictions, (t,))[f"{t:.2f}"]
+                result.horizons[h].metrics.update({f"warning_{k}": v for k, v in published.items()})
+                result.horizons[h].metrics["warning_probability"] = t
         is_daily = predictions["site_id"].astype(str).isin(daily)
         result.by_sampling[h] = {
             label: metrics(pollutant, predictions[rows], **scores)

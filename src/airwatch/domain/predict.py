@@ -120,11 +120,13 @@ def prediction_frame(
     forecasts: pd.DataFrame,
     weather_source: np.ndarray,
     lineage: Lineage,
+    warning_probability: float | None = None,
 ) -> pd.DataFrame:
     """The published forecasts: a row per site and horizon.
 
     Each has the 80% interval, the AQI and category of the point forecast, the probability that the
-    day's AQI exceeds 100, how old the site's newest observation is, and the lineage.
+    day's AQI exceeds 100, the AQI > 100 warning (that probability at least warning_probability; without
+    one, the point forecast's AQI above 100), how old the site's newest observation is, and the lineage.
 
     forecasts: from ForecastSet.predict (row, horizon, forecast, lower, upper).
     """
@@ -150,7 +152,8 @@ def prediction_frame(
             "upper": upper,
             "aqi": aqi,
             "aqi_category": category,
-            "p_aqi_over_100": exceedance_probability(point, lower, upper, usg_threshold(pollutant)),
+            "p_aqi_over_100": (p_over := exceedance_probability(point, lower, upper, usg_threshold(pollutant))),
+            "aqi_warning": p_over >= warning_probability if warning_probability is not None else aqi > 100,
             "persistence": site["last_value"],
             "observation_age_days": site["days_since_obs"].astype(np.int32),
             "weather_forecast": weather_source[forecasts["row"].to_numpy()],
@@ -171,5 +174,6 @@ def prediction_manifest(frame: pd.DataFrame, lineage: Lineage) -> dict[str, obje
         "interval": INTERVAL,
         "weather_forecast": {str(k): int(v) for k, v in frame["weather_forecast"].value_counts().items()},
         "max_observation_age_days": int(frame["observation_age_days"].max()),
+        "warnings": int(frame["aqi_warning"].sum()),
         **asdict(lineage),
     }

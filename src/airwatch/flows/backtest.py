@@ -185,7 +185,8 @@ def backtest_flow(
              else (LAGGED, OBSERVED) if weather else (NONE,))  # fmt: skip
     start = pd.Timestamp(test_start) if test_start else None
     end = pd.Timestamp(test_end) if test_end else None
-    config = backtest_config(settings, folds=folds, fold_days=fold_days, seed=seed, test_start=start, test_end=end)
+    config = backtest_config(settings, folds=folds, fold_days=fold_days, seed=seed, test_start=start, test_end=end,
+                             warning_probability=settings.predict.warning_probability(pollutant))  # fmt: skip
     frames, info, skipped = backtest_frames(input, pollutant, config.horizons, weather, modes, forecast_url, sites,
                                             settings)  # fmt: skip
     for s in skipped:

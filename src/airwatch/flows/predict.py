@@ -120,7 +120,8 @@ def predict_pollutant(ctx: Context, pollutant: str) -> PredictSummary:
     lineage = Lineage(champion.name, champion.version, champion.model_id, champion.run_id,
                       champion.tags.get("candidate", ""), manifest.version, manifest.inputs.get("observations", ""),
                       ctx.code_version("predict"), utc_stamp())  # fmt: skip
-    out = prediction_frame(pollutant, rows, forecasts, source, lineage)
+    out = prediction_frame(pollutant, rows, forecasts, source, lineage,
+                           ctx.settings.predict.warning_probability(pollutant))  # fmt: skip
     issue = str(as_of.date())
     key = catalog.predictions_key(pollutant, issue, lineage.issued_utc, champion.name, champion.version)
     manifest_out = prediction_manifest(out, lineage) | {"settings": settings_digest(ctx)}

@@ -111,7 +111,8 @@ def replay_pollutant(ctx: Context, pollutant: str, days: int) -> ReplaySummary:
             ctx.code_version("replay"),
             utc_stamp(),
         )
-        out = prediction_frame(pollutant, rows, models.predict(rows), np.asarray(source), lineage)
+        out = prediction_frame(pollutant, rows, models.predict(rows), np.asarray(source), lineage,
+                               ctx.settings.predict.warning_probability(pollutant))  # fmt: skip
         issue = str(day.date())
         key = catalog.predictions_key(pollutant, issue, lineage.issued_utc, champion.name, REPLAY_VERSION)
         extra: dict[str, Any] = {"replay_id": replay_id, "trained_through": through}
