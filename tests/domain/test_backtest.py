@@ -12,6 +12,7 @@ from airwatch.domain.backtest import (
     BacktestConfig,
     backtest,
     bootstrap_skill,
+    choose_model,
     daily_samplers,
     metrics,
     scored_rows,
@@ -106,11 +107,20 @@ def test_aqi_above_100_detection_is_hand_computed() -> None:
 
 
 def test_selection_window_shrinks_to_half_the_history_down_to_a_minimum() -> None:
-    end = pd.Timestamp("2021-07-30")
-    assert selection_days(pd.Timestamp("2020-01-01"), end, CONFIG) == 182  # long history: as configured
-    assert selection_days(pd.Timestamp("2021-05-02"), end, CONFIG) == 45  # 90 days: half of them
+    assert selection_days(500, CONFIG) == 182  # long history: as configured
+    assert selection_days(90, CONFIG) == 45  # 90 days with data: half of them
     with pytest.raises(ValueError, match="at least 30 days"):
-        selection_days(pd.Timestamp("2021-06-15"), end, CONFIG)  # 46 days: 23 would be too few
+        selection_days(46, CONFIG)  # 23 would be too few
+
+
+def test_a_seasonal_monitor_is_selected_on_its_last_season_not_the_winter() -> None:
+    """Data from May to September only: the test season's selection window is the previous season's end."""
+    frame = _synthetic_frame(600, {s: (153, 365) for s in ("a", "b", "c")})  # 153 days, a gap, 235 days
+    first_test = _day(365 + 60)
+    _, report = choose_model(frame, first_test, CONFIG, lambda _h: ["last_value", "mean_7"])
+    start, end = (pd.Timestamp(d) for d in report["window"])
+    assert report["window_days"] == min(182, (153 + 58) // 2)  # half the days with data before the test
+    assert start < _day(153) and end == first_test - pd.Timedelta(days=2)  # reaches back into the season before
 
 
 def _synthetic_frame(days: int, gaps: dict[str, tuple[int, int]]) -> pd.DataFrame:
@@ -143,7 +153,7 @@ def test_backtest_scores_only_fresh_site_days_and_shrinks_a_short_selection_wind
     assert (frame["days_since_obs"] > 3).any() and len(p) == len(frame[frame["target_1"].notna()
         & (frame["days_since_obs"] <= 3) & (frame["day"] >= 17089)])  # fmt: skip
     assert set(result.by_sampling[1]) <= {"daily", "non_daily"}
-    with pytest.raises(ValueError, match="days of history"):
+    with pytest.raises(ValueError, match="days with data before the test"):
         backtest(_synthetic_frame(110, {}), "pm25", CONFIG)
 
 

@@ -211,3 +211,27 @@ def test_airdata_hourly_layout_in_aqs_snake_case_parses_alike() -> None:
     pd.testing.assert_frame_equal(frames[0], frames[1])
     assert list(frames[1]["site_id"]) == ["080013001", "080013001", "080470003"]
     assert list(frames[1]["hour"]) == [0, 4, 20] and frames[1]["value"].tolist() == [0.006, 0.015, 0.029]
+
+
+def test_aqs_data_mart_daily_summaries_read_as_airdata_and_ozone_takes_the_8_hour_row() -> None:
+    """Data Mart's daily files are AirData's with other names; ozone's 1-hour rows are not its MDA8."""
+    from airwatch.domain.transform import site_daily_values
+    from airwatch.domain.validate import as_published, clean
+    from tests.conftest import FIXTURES
+
+    folder = FIXTURES / "epa" / "aqs_datamart_daily_ozone_colorado_springs"
+    path = folder / "daily_ozone_08-041-0013_0016_2019_07.csv.gz"
+    frame = parse_daily_file(path.name, path.read_bytes())
+    assert len(frame) == 127 and set(frame["sample_duration"].astype(str)) == {"1 HOUR", "8-HR RUN AVG BEGIN HOUR"}
+    assert set(frame["site_id"].astype(str)) == {"080410013", "080410016"}
+    july4 = frame[frame["day"] == (pd.Timestamp("2019-07-04") - pd.Timestamp("1970-01-01")).days]
+    by_duration = july4.set_index(["site_id", july4["sample_duration"].astype(str)])["value"]
+    # The lines' "First Maximum Value": 0.054 (8-hour) and 0.061 (1-hour) at 0013.
+    assert by_duration[("080410013", "8-HR RUN AVG BEGIN HOUR")] == 0.054
+    assert by_duration[("080410013", "1 HOUR")] == 0.061
+    no_list = pd.DataFrame(columns=["site_id", "latitude", "longitude"])  # the file has coordinates
+    observations = as_published(clean(frame, no_list, max_day=30000).result.valid)
+    daily = site_daily_values(observations, "ozone").set_index(["site_id", "day"])["value"]
+    assert daily[("080410013", july4["day"].iloc[0])] == 0.054  # the MDA8, not the highest hour
+    new_year = (pd.Timestamp("2017-01-01") - pd.Timestamp("1970-01-01")).days
+    assert ("080410013", new_year) in daily.index and ("080410016", new_year) not in daily.index  # 1-hour only

@@ -169,8 +169,11 @@ def choose_model(
     usable = _usable(frame, h)
     td = target_dates(usable, h)
     sel_end = first_test - pd.Timedelta(days=h + 1)
-    days = selection_days(td.min() if len(td) else sel_end, sel_end, config)
-    sel_start = sel_end - pd.Timedelta(days=days - 1)
+    # The window counts days with data, not calendar days: before a seasonal monitor's test season
+    # (Denver's ozone, May-September) the calendar's last half-year is the winter, with no day to score.
+    data_days = np.sort(td[td <= sel_end].unique())
+    days = selection_days(len(data_days), config)
+    sel_start = pd.Timestamp(data_days[-days])
     train = usable[td <= sel_start - pd.Timedelta(days=h)]
     val = usable[(td >= sel_start) & (td <= sel_end)]
     if train.empty or val.empty:
@@ -211,17 +214,16 @@ def choose_model(
     return selection.selected.name, report
 
 
-def selection_days(first_target: pd.Timestamp, sel_end: pd.Timestamp, config: BacktestConfig) -> int:
-    """The selection window's length: the configured one, or half the history before it when that is shorter.
+def selection_days(history_days: int, config: BacktestConfig) -> int:
+    """The selection window's length in days with data: the configured one, or half the history when shorter.
 
     The other half is left to train the candidates. Below config.min_selection_days the history is too
     short to choose a model, and the backtest says so.
     """
-    history = (sel_end - first_target).days + 1
-    days = min(config.selection_days, history // 2)
+    days = min(config.selection_days, history_days // 2)
     if days < config.min_selection_days:
         raise ValueError(
-            f"{max(history, 0)} days of history before the test folds: a selection window needs at least "
+            f"{max(history_days, 0)} days with data before the test folds: a selection window needs at least "
             f"{config.min_selection_days} days and as many to train on; add data, start the test later or use "
             "fewer folds"
         )

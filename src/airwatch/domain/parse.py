@@ -1,7 +1,9 @@
 """Parse EPA payloads into normalized observations, with the C++ CSV reader doing the heavy lifting.
 
 Recognised from their header: AirData daily summary files (``daily_*``: ``Date Local``,
-``Arithmetic Mean``), AirData hourly files (``hourly_*``: ``Time Local``, ``Sample Measurement``),
+``Arithmetic Mean``) and AQS Data Mart daily summaries (the same columns, other names: ``Date (Local)``,
+``First Maximum Value``, ``Duration Description``), AirData hourly files (``hourly_*``: ``Time Local``,
+``Sample Measurement``),
 and the "Download Daily Data" tool exports (``Date``, ``Site ID`` or ``AQS_SITE_ID``); AQS API
 dailyData records are parsed by :func:`parse_aqs_daily`. Columns are found by name with case, spaces
 and underscores ignored (:func:`normalize`), so the download tool's layouts all read alike: the
@@ -106,7 +108,10 @@ def normalize(name: str) -> str:
 
 # Different names EPA has given one column, the name the layouts below use first. AQS's own name for
 # AirData's "Site Num" is "site_number" (API responses, and the CSV exports made of them).
-_SAME_COLUMN = (("Site ID", "AQS_SITE_ID"), ("Local Site Name", "Site Name"), ("Site Num", "Site Number"))
+# AQS Data Mart's daily summaries are AirData's daily files with other column names.
+_SAME_COLUMN = (("Site ID", "AQS_SITE_ID"), ("Local Site Name", "Site Name"), ("Site Num", "Site Number"),
+                ("Date Local", "Date (Local)"), ("Sample Duration", "Duration Description"),
+                ("Event Type", "Exceptional Data Type"), ("1st Max Value", "First Maximum Value"))  # fmt: skip
 _ALIAS = {normalize(other): normalize(names[0]) for names in _SAME_COLUMN for other in names[1:]}
 
 

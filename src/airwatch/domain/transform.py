@@ -29,6 +29,7 @@ from airwatch.domain.weather import with_weather
 from airwatch.errors import NoDataError
 
 _DURATION_RANK = {"": 0, "24 HOUR": 0, "8-HR RUN AVG BEGIN HOUR": 0, "24-HR BLK AVG": 1}
+ONE_HOUR = "1 HOUR"
 AGGREGATED = "aggregated from hours"  # sample_duration label of daily values made from hourly rows
 AQS = "AQS"  # data_source of validated values (the other is AirNow's preliminary ones)
 
@@ -99,7 +100,12 @@ def site_daily_values(observations: pd.DataFrame, pollutant: str) -> pd.DataFram
     spec = POLLUTANTS[pollutant]
     wanted = observations[observations["parameter"].isin(spec.parameters)]
     hourly = wanted["hour"] >= 0
-    rows = pd.concat([wanted[~hourly], _daily_from_hours(wanted[hourly], pollutant)], ignore_index=True)
+    daily = wanted[~hourly]
+    if pollutant == "ozone":
+        # A daily summary of ozone's 1-hour values (AQS Data Mart has one beside the 8-hour one) gives the
+        # day's highest hour, not its MDA8: not an ozone daily value (PM2.5's "1 HOUR" rows are daily means).
+        daily = daily[daily["sample_duration"].astype(str) != ONE_HOUR]
+    rows = pd.concat([daily, _daily_from_hours(wanted[hourly], pollutant)], ignore_index=True)
     if rows.empty:
         return rows
     rank = {p: i for i, p in enumerate(spec.parameters)}
