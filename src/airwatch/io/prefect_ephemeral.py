@@ -72,6 +72,7 @@ class EphemeralPrefect:
         self.process = subprocess.Popen(command, env=env)  # noqa: S603 (Prefect's own server command)
         atexit.register(self.stop)
         os.environ["PREFECT_API_URL"] = self.api_url
+        os.environ.setdefault("PREFECT_UI_URL", "")  # it serves no UI: no "View at" link to nowhere
         if "prefect.context" in sys.modules:  # settings already read: read them again
             import prefect.context
 
