@@ -16,6 +16,8 @@ import time
 import urllib.request
 from collections.abc import Iterator
 
+from airwatch.io.processes import terminate
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -50,9 +52,4 @@ def moto_server(timeout: float = 30.0) -> Iterator[str]:
                     time.sleep(0.1)
             yield endpoint
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            terminate(proc, 10.0)

@@ -26,6 +26,8 @@ import time
 import urllib.error
 import urllib.request
 
+from airwatch.io.processes import terminate
+
 _GUARD = (
     "import ctypes, os, signal, sys\n"
     "ctypes.CDLL(None).prctl(1, signal.SIGTERM)\n"
@@ -114,9 +116,4 @@ class EphemeralPrefect:
         if process is None or process.poll() is not None:
             return
         log.info("Stopping temporary server on http://127.0.0.1:%d", self.port)
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process, 5.0)
