@@ -828,10 +828,15 @@ def iam_policy(
 def worker(
     pool: Annotated[str, typer.Option("--pool", help="Work pool to take runs from.")] = "airwatch",
 ) -> None:
-    """Run a Prefect worker for AirWatch's work pool: it runs the deployments' flow runs as processes."""
+    """Run a Prefect worker for AirWatch's work pool: it runs the deployments' flow runs as processes.
+
+    SIGTERM or Ctrl-C stops it cleanly (a second one at once).
+    """
     _prepare(flows=False)
     _check_prefect(server_required=True)
-    os.execvp(sys.executable, [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--type", "process"])  # noqa: S606
+    from airwatch.io import worker as process_worker
+
+    process_worker.run(pool, printer=console.print)
 
 
 @app.command()

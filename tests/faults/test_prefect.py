@@ -7,6 +7,7 @@ run trains; the failure alert installed as `airwatch deploy` installs it, a webh
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -19,7 +20,7 @@ from airwatch.io.store import LocalStore
 from tests.fakes.moto_s3 import free_port
 from tests.fakes.servers import prefect_server
 from tests.fakes.webhook import webhook_receiver
-from tests.faults.helpers import run_python
+from tests.faults.helpers import AIRWATCH, run_python
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
@@ -124,3 +125,35 @@ def test_prefect_server_restarting_mid_run_and_a_failed_run_alerting_once(
     finally:
         server.close()
     print(f"prefect server: started in {started:.1f} s, restarted in {restarted:.1f} s (down {down + restarted:.1f} s)")
+
+
+def test_worker_stops_on_sigterm(env: dict[str, str], tmp_path: Path) -> None:
+    """`airwatch worker` ends cleanly, exit 0, soon after a supervisor's SIGTERM (Prefect's CLI worker idles on)."""
+    server = prefect_server(tmp_path / "prefect-server", free_port())
+    server.start()
+    client_env = {**env, "PREFECT_API_URL": server.health.removesuffix("/health")}
+    log = tmp_path / "worker.log"
+    try:
+        with log.open("w") as out:
+            worker = subprocess.Popen([AIRWATCH, "worker", "--pool", "sigterm-test"],
+                                      env=client_env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+                                      start_new_session=True)  # fmt: skip
+        deadline = time.monotonic() + 120
+        while "started" not in log.read_text() and worker.poll() is None:
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+        time.sleep(3)  # past its first poll and heartbeat, with its worker channel open
+        worker.send_signal(signal.SIGTERM)
+        begin = time.monotonic()
+        try:
+            code = worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+            code = None
+        text = log.read_text()
+        assert code == 0, f"exit {code} (None: running 30 s after SIGTERM)\n{text[-3000:]}"
+        assert "Received SIGTERM" in text and "stopped" in text, text[-3000:]
+        print(f"worker stopped {time.monotonic() - begin:.1f} s after SIGTERM")
+    finally:
+        server.close()

@@ -274,14 +274,13 @@ print(json.dumps(run.state.name))
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         try:
-            worker.wait(timeout=60)
+            stopped = worker.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            # Prefect's process worker has been seen (2026-12-02) to outlive SIGTERM by more than a minute
-            # with no run in flight; its shutdown is not what this test checks. It is killed, and said.
-            os.killpg(worker.pid, signal.SIGKILL)
+            os.killpg(worker.pid, signal.SIGKILL)  # left running, it would hold the pool past the test
             worker.wait()
-            with (outputs / "worker.log").open("a") as fh:
-                fh.write("test: the worker did not stop within 60 s of SIGTERM; killed\n")
+            stopped = None
+    # A supervisor's SIGTERM stops the worker cleanly (`prefect worker start` idles on: airwatch.io.worker).
+    assert stopped == 0, f"worker exit {stopped} (None: still running 60 s after SIGTERM)"
     # Every alert went to the URL with its token.
     assert set(hook.paths) == {urlsplit(env["AIRWATCH_ALERTS__WEBHOOK_URL"]).path}, hook.paths
 
