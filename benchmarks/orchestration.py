@@ -1,8 +1,9 @@
 """Orchestration overhead: the time Prefect and MLflow take, as a share of the pipeline's wall time.
 
 The same `run` flow on the same input runs twice on fresh stores, each in a child process:
-- orchestrated: as `airwatch run` runs it (Prefect flows and tasks, on Prefect's ephemeral server
-  started beforehand and timed on its own; MLflow tracking and registry on a local SQLite store);
+- orchestrated: as `airwatch run` runs it (Prefect flows and tasks, on the command's own temporary
+  server, io/prefect_ephemeral, started beforehand and timed on its own; MLflow tracking and registry
+  on a local SQLite store);
 - bare: every flow and task called as the plain function it wraps, so Prefect does nothing; MLflow
   still runs, and is timed in both (every call the registry adapter makes).
 Prefect's time is the difference of the two walls; MLflow's is what its calls took in the
@@ -143,7 +144,10 @@ def child(mode: str, folder: str, store: str) -> dict[str, float]:
             without_prefect(load_settings().runner.workers)
         else:
             begin = time.perf_counter()
-            flow(lambda: None, name="warm-up")()  # starts the ephemeral server, timed on its own
+            from airwatch.cli import _start_ephemeral_prefect
+
+            _start_ephemeral_prefect().wait()  # the command's own server, as `airwatch run` starts it
+            flow(lambda: None, name="warm-up")()  # the client's first connection, timed with the start-up
             startup = time.perf_counter() - begin
         server = psutil.Process().children(recursive=True)  # the ephemeral Prefect server (none when bare)
         cpu_before = _cpu(server)

@@ -10,7 +10,8 @@ overlaps the command's own imports on another core, and the command never import
 The child is a process that would outlive a command killed without cleanup (SIGKILL, the OOM
 killer): no atexit stops it, and it keeps a port, its memory and the command's output pipe, so a
 supervisor reading that pipe waits forever. On Linux it is started through a guard that asks the
-kernel to send it SIGTERM when the command's main thread ends (PR_SET_PDEATHSIG, kept across exec).
+kernel to send it SIGTERM when the command's main thread ends (PR_SET_PDEATHSIG, kept across exec),
+and at a lower CPU priority than the command (nice 10).
 """
 
 from __future__ import annotations
@@ -32,8 +33,12 @@ _GUARD = (
     "import ctypes, os, signal, sys\n"
     "ctypes.CDLL(None).prctl(1, signal.SIGTERM)\n"
     "if os.getppid() != int(sys.argv[1]): sys.exit(0)\n"  # the command ended before prctl
-    "os.execv(sys.argv[2], sys.argv[2:])\n"
+    "os.nice(int(sys.argv[2]))\n"
+    "os.execv(sys.argv[3], sys.argv[3:])\n"
 )
+# The server only records what the command does; on two cores its state writes (about 60 ms of CPU a
+# task run) would otherwise take turns with the pipeline's fits: measured in docs/production-notes.md.
+_NICENESS = 10
 _PORT_IN_USE = 3  # uvicorn's exit code when it cannot bind
 log = logging.getLogger("prefect")  # the logger Prefect's own temporary server logs to
 
@@ -65,7 +70,7 @@ class EphemeralPrefect:
         command = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app", "--host",
                    "127.0.0.1", "--port", str(self.port), "--log-level", "error", "--lifespan", "on"]  # fmt: skip
         if sys.platform.startswith("linux"):
-            command = [sys.executable, "-c", _GUARD, str(os.getpid()), *command]
+            command = [sys.executable, "-c", _GUARD, str(os.getpid()), str(_NICENESS), *command]
         env = {**os.environ, **self.server_env, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
                "PREFECT__SERVER_FINAL": "1"}  # fmt: skip
         env.pop("PREFECT_API_URL", None)
