@@ -126,12 +126,13 @@ test-asan-py: setup  ## Focused Python tests against airwatch._core built with A
 # much as it computes, so it takes the two cores' time, not the sum. Files are handed out in collection
 # order, which tests/conftest.py makes longest first (LONGEST_FIRST).
 test-py: setup browser-deps
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not faults"
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not faults and not crash"
 
-# Integration tests that stop, restart and break real servers (S3 behind a fault proxy, MLflow, Prefect):
-# they wait on timeouts and restarts, so they run apart from the unit and flow tests.
-test-faults: setup  ## Dependencies failing mid-run: the tests marked `faults` (docs/reliability.md)
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m faults
+# Fault injection: integration tests that stop, restart and break real servers (S3 behind a fault proxy,
+# MLflow, Prefect), and the crash tests that kill `airwatch run` at each checkpoint and run it again.
+# They wait on timeouts, restarts and a dozen whole runs, so they run apart from the unit and flow tests.
+test-faults: setup  ## Faults injected: dependencies failing mid-run, the main job killed (tests marked `faults`, `crash`; docs/reliability.md)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "faults or crash"
 
 stub: setup  ## Regenerate src/airwatch/_core.pyi from the built module (nanobind stubgen)
 	$(STUBGEN) -o $(STUB)

@@ -54,6 +54,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Under pytest-xdist, start the shared Prefect server now if any test here needs it (it takes ~12 s)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") and any("prefect_harness" in getattr(item, "fixturenames", ())
+                                                     for item in session.items):  # fmt: skip
+        from tests.prefect_server import start_shared_server
+
+        start_shared_server(_shared_server_folder(session.config._tmp_path_factory), os.getppid())  # type: ignore[attr-defined]
+
+
+def _shared_server_folder(factory: pytest.TempPathFactory) -> Path:
+    # In the folder all the workers' temporary folders are in (that session's own).
+    return factory.getbasetemp().parent / "prefect-server"
+
+
 @pytest.fixture(scope="session")
 def sample_dir() -> Path:
     return bundled_sample_dir()
@@ -82,19 +96,36 @@ def copy_small_input(folder: Path, sample_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def prefect_harness():
-    """One temporary Prefect backend, started once for the tests that run flows (they request it).
+def prefect_harness(tmp_path_factory: pytest.TempPathFactory):
+    """One temporary Prefect backend for the tests that run flows (they request it).
 
-    Flows run for real against it. Heartbeats are off, as in the command line's embedded mode: they
-    find crashed runs for a server's workers, and each flow run would wait up to a second on exit for
-    its heartbeat thread.
+    Flows run for real against it. Under pytest-xdist the workers share one server, started by the
+    first worker that needs it (tests/prefect_server.py); alone, Prefect's own test harness starts one.
+    Heartbeats are off, as in the command line's embedded mode: they find crashed runs for a server's
+    workers, and each flow run would wait up to a second on exit for its heartbeat thread.
     """
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with (
-        prefect_test_harness(server_startup_timeout=120),
-        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+    off = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        with prefect_test_harness(server_startup_timeout=120), temporary_settings(off):
+            yield
+        return
+    import prefect.context
+    from prefect.server.api.server import SubprocessASGIServer
+
+    from tests.prefect_server import shared_server
+
+    api_url = shared_server(_shared_server_folder(tmp_path_factory), os.getppid())
+    # As Prefect's harness does: code that would start a temporary server of its own (events and log
+    # clients with no API URL, contexts copied before this one) finds this server instead.
+    server = SubprocessASGIServer(int(api_url.split(":")[-1].split("/")[0]))
+    server.running = True
+    SubprocessASGIServer._instances[None] = server
+    with (  # the second reads the settings the first made
+        temporary_settings({PREFECT_API_URL: api_url, **off}),
+        prefect.context._temporary_global_settings_context(prefect.context.get_settings_context()),
     ):
         yield
 

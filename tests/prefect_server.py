@@ -1,0 +1,94 @@
+"""One Prefect server for every pytest-xdist worker of a test session.
+
+Prefect's test harness starts a server per process: under `make test-py` each worker paid a server
+start (importing the server package and migrating a new SQLite database: about 12 s of CPU on this
+2-core machine) and both servers then took turns with the tests for the cores. Here the first worker
+that needs a server starts it, in the session's shared temporary folder, and the others use it.
+
+The server must outlive the worker that started it (the other may still be running flows) but not
+the session: it is started in a session of its own under a small watchdog that stops it when the
+pytest process that started the workers has exited (polled; PR_SET_PDEATHSIG would follow the worker).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+_WATCHDOG = (
+    "import os, subprocess, sys, time\n"
+    "session, command = int(sys.argv[1]), sys.argv[2:]\n"
+    "server = subprocess.Popen(command)\n"
+    "while server.poll() is None:\n"
+    "    try:\n"
+    "        os.kill(session, 0)\n"
+    "    except ProcessLookupError:\n"
+    "        server.terminate()\n"
+    "        try:\n"
+    "            server.wait(10)\n"
+    "        except subprocess.TimeoutExpired:\n"
+    "            server.kill()\n"
+    "        break\n"
+    "    time.sleep(0.5)\n"
+)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _healthy(api_url: str, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{api_url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def shared_server(folder: Path, session_pid: int, timeout_s: float = 180.0) -> str:
+    """The API URL of the session's Prefect server in `folder`, started by the first caller; waits until it answers."""
+    api_url = start_shared_server(folder, session_pid)
+    if not _healthy(api_url, timeout_s):
+        log = (folder / "server.log").read_text(errors="replace")[-2000:]
+        raise RuntimeError(f"the shared Prefect test server at {api_url} did not answer: {log}")
+    return api_url
+
+
+def start_shared_server(folder: Path, session_pid: int) -> str:
+    """Start the session's server unless a worker has already; its API URL, without waiting for it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    record = folder / "server.json"
+    with (folder / "server.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if record.exists():
+            api_url = json.loads(record.read_text())["api_url"]
+        else:
+            port = _free_port()
+            api_url = f"http://127.0.0.1:{port}/api"
+            env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+            env |= {"PREFECT_HOME": str(folder), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                    "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{folder / 'prefect.db'}",
+                    "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+                    "PREFECT__SERVER_FINAL": "1"}  # fmt: skip
+            uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
+                       "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
+                       "--lifespan", "on"]  # fmt: skip
+            with (folder / "server.log").open("ab") as out:
+                subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(session_pid), *uvicorn], env=env,
+                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+            record.write_text(json.dumps({"api_url": api_url}))
+    return api_url
