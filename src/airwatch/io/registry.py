@@ -6,6 +6,8 @@ import contextlib
 import logging
 import os
 import re
+import shutil
+import sqlite3
 import tempfile
 import time
 import warnings
@@ -94,7 +96,9 @@ class Registry:
             os.environ["MLFLOW_TRACKING_USERNAME"] = username
             os.environ["MLFLOW_TRACKING_PASSWORD"] = password
         if tracking_uri.startswith("sqlite:///"):
-            Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            database = Path(tracking_uri.removeprefix("sqlite:///"))
+            database.parent.mkdir(parents=True, exist_ok=True)
+            _start_from_template(database)
         self._use()
         self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
@@ -381,3 +385,62 @@ class _quiet_mlflow:
 
     def __exit__(self, *exc: object) -> None:
         logging.getLogger("mlflow").setLevel(self._level)
+
+
+def _start_from_template(database: Path) -> None:
+    """A new local MLflow database begins as a copy of an empty one at MLflow's current schema.
+
+    MLflow builds a new SQLite database by replaying its whole migration history (about a second of
+    CPU, every new store: each `make run` on a new folder, each test store). The empty database it
+    ends with is the same every time except for the "Default" experiment, which records the store's
+    path; the template has no experiment, and MLflow creates that one on opening the copy. The
+    template is made once per MLflow version in the user's cache folder. Anything failing here only
+    means MLflow builds the database itself, as it would without this.
+    """
+    if database.exists():
+        return
+    try:
+        template = _empty_database_template()
+        partial = database.with_name(f".{database.name}.{os.getpid()}.partial")
+        shutil.copyfile(template, partial)
+        try:
+            os.link(partial, database)  # create-only: a database another process made meanwhile stays
+        except FileExistsError:
+            pass
+        finally:
+            partial.unlink()
+    except Exception as exc:  # an optimisation only: MLflow makes the database the usual way
+        log.debug("MLflow database template not used for %s: %s", database, exc)
+
+
+def _empty_database_template() -> Path:
+    import sqlalchemy
+    from mlflow.store.db.utils import _initialize_tables
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "airwatch"
+    template = cache / f"mlflow-{mlflow.__version__}-empty.db"
+    if template.exists() and _schema_revision(template):
+        return template
+    cache.mkdir(parents=True, exist_ok=True)
+    partial = cache / f".{template.name}.{os.getpid()}.partial"
+    partial.unlink(missing_ok=True)
+    engine = sqlalchemy.create_engine(f"sqlite:///{partial}")
+    try:
+        _initialize_tables(engine)  # type: ignore[no-untyped-call]
+        with engine.begin() as connection:  # experiments record their store's path: none in the template
+            connection.execute(sqlalchemy.text("DELETE FROM experiment_tags"))
+            connection.execute(sqlalchemy.text("DELETE FROM experiments"))
+    finally:
+        engine.dispose()
+    os.replace(partial, template)
+    return template
+
+
+def _schema_revision(database: Path) -> str | None:
+    """The schema revision MLflow recorded in a database; None when it is not an MLflow database."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+            row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error:
+        return None
+    return str(row[0]) if row else None
