@@ -108,6 +108,11 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory):
     Heartbeats are off, as in the command line's embedded mode: they find crashed runs for a server's
     workers, and each flow run would wait up to a second on exit for its heartbeat thread.
     """
+    # Prefect configures logging when its main module is first imported, binding its console handler to
+    # the sys.stderr of that moment. Imported first inside a CliRunner invocation (the CLI imports flows
+    # lazily), that is the runner's stream, closed when the invocation ends: the next one's Prefect lines
+    # became "--- Logging error ---" tracebacks in its output. Imported here, it is the session's.
+    import prefect.main
     from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
