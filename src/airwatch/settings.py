@@ -78,7 +78,8 @@ class TrainSettings(_Section):
     max_overfit_gap: float = Field(
         0.35,
         ge=0.0,
-        description="Reject a candidate whose validation RMSE exceeds its training RMSE by more than this fraction.",
+        description="Reject a candidate whose validation RMSE exceeds its training RMSE by more than this fraction "
+        "of it, beyond the gap persistence shows on the same rows (a harder validation window is not overfitting).",
     )
     lightgbm_rounds: int = Field(500, ge=10, description="Boosting rounds for LightGBM.")
     quantile_rounds: int = Field(

@@ -146,6 +146,25 @@ def test_select_gates() -> None:
     assert sel.selected.name == "persistence"
 
 
+def test_the_overfitting_check_discounts_a_validation_window_harder_for_persistence_too() -> None:
+    """National PM2.5, selection window 2017-07..12 (a smoke season): every forecast's gap was over 50%."""
+    hard = [
+        _result("persistence", 4.72, 10.19, 0.0),  # gap 53.6%: the window, not overfitting
+        _result("ridge", 4.13, 9.31, 0.086),  # gap 55.7%
+        _result("lightgbm", 3.98, 9.90, 0.028),  # gap 59.8%
+    ]
+    sel = select(hard, min_skill=0.0, max_gap=0.35)
+    assert sel.selected.name == "ridge" and all(o.passed for o in sel.outcomes)
+    # Beyond persistence's gap by more than max_gap it is still overfitting, and the reason says so.
+    sel = select([*hard[:2], _result("lightgbm", 0.5, 9.0, 0.12)], min_skill=0.0, max_gap=0.35)
+    lgb = next(o for o in sel.outcomes if o.name == "lightgbm")
+    assert sel.selected.name == "ridge" and not lgb.passed
+    assert "persistence's 53.7%" in lgb.reasons[0], lgb.reasons
+    # A window easier for persistence is not credited: the plain gap applies.
+    easy = [_result("persistence", 6.0, 5.0, 0.0), _result("lightgbm", 2.0, 4.0, 0.20)]
+    assert select(easy, min_skill=0.0, max_gap=0.35).selected.name == "persistence"
+
+
 def test_issue_rows_and_aqi(ozone_features) -> None:
     as_of, rows = issue_rows(ozone_features, max_staleness_days=3)
     assert (pd.to_datetime(rows["date"]) == as_of).all()
