@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import os
 import random
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -163,6 +166,17 @@ def test_a_user_error_is_one_line_and_debug_shows_the_traceback(tmp_path: Path) 
     debug = runner.invoke(app, ["--debug", "ingest", "files", "--store", str(tmp_path / "s"), "--input-dir",
                                 str(missing)])  # fmt: skip
     assert debug.exit_code == 1 and "does not exist" in str(debug.exception)
+
+
+def test_a_failure_inside_a_flow_is_one_line_from_the_command_line(tmp_path: Path) -> None:
+    # The real entry point in its own process: there logging is the CLI's own (not pytest's or Prefect's
+    # harness), and Prefect logs the failure of each task and flow, traceback included.
+    command = [str(Path(sys.executable).with_name("airwatch")), "transform", "--store", str(tmp_path / "empty")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "300"})
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output
+    assert "transform failed: dataset 'processed/observations' has no published version" in output
+    assert "Traceback" not in output and output.count("has no published version") == 1, output
 
 
 def test_a_pollutant_without_data_is_skipped_with_one_line(env: dict[str, Path]) -> None:

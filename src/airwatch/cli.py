@@ -150,12 +150,11 @@ class _OneErrorLine(logging.Filter):
 def _run(stage: str, call: Callable[[], T]) -> T:
     """Run a flow; a user error becomes one line and exit code 1 (the traceback only with --debug)."""
     if not _state["debug"]:
-        from prefect.logging.handlers import PrefectConsoleHandler
-
+        # Every console handler: Prefect's own when it configured logging, else the plain stream handler
+        # of _prepare's basicConfig (the command line's case). Prefect's API handlers sit on its
+        # run loggers, not here, so the server still gets the failure records.
         for handler in logging.getLogger().handlers:
-            if isinstance(handler, PrefectConsoleHandler) and not any(
-                isinstance(f, _OneErrorLine) for f in handler.filters
-            ):
+            if not any(isinstance(f, _OneErrorLine) for f in handler.filters):
                 handler.addFilter(_OneErrorLine())
     try:
         if (server := _state.get("server")) is not None:
