@@ -74,6 +74,12 @@ class FeatureConfig:
     auxiliary_min_days: int = 30  # a site needs this many days of a series to serve as its source
 
 
+# The observation columns feature_frame reads (the rest: raw keys, units, revision dates, flags, are the
+# validate stage's); transform reads only these.
+OBSERVATION_COLUMNS = ("site_id", "parameter", "poc", "day", "hour", "value", "sample_duration", "data_source",
+                       "latitude", "longitude", "site_name")  # fmt: skip
+
+
 def _daily_from_hours(hourly: pd.DataFrame, pollutant: str) -> pd.DataFrame:
     """Complete days from hourly rows, per monitor, by EPA's rules (C++)."""
     if hourly.empty:

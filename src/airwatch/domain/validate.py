@@ -150,13 +150,19 @@ def resolve_revisions(observations: pd.DataFrame) -> RevisionResult:
     """
     if observations.empty:
         return RevisionResult(observations, observations.assign(superseded_by=pd.Series(dtype=str)))
-    order = observations.sort_values(
-        [*KEY_COLUMNS, "date_of_last_change", "raw_key"], ascending=[*([True] * len(KEY_COLUMNS)), False, False]
-    )
-    winner_raw = order.groupby(KEY_COLUMNS, sort=False, dropna=False)["raw_key"].transform("first")
-    superseded = order["raw_key"] != winner_raw
-    current = order.loc[~superseded].sort_index()
-    old = order.loc[superseded].assign(superseded_by=winner_raw[superseded]).sort_index()
+    # Only the key columns are sorted (a sorted copy of every column cost a whole frame's memory);
+    # the rows keep their order.
+    observations = observations.reset_index(drop=True)
+    columns = [*KEY_COLUMNS, "date_of_last_change", "raw_key"]
+    order = observations[columns].sort_values(columns, ascending=[*([True] * len(KEY_COLUMNS)), False, False])
+    winner_raw = order.groupby(KEY_COLUMNS, sort=False, dropna=False)["raw_key"].transform("first").sort_index()
+    superseded = (observations["raw_key"] != winner_raw).to_numpy()
+    del order
+    if not superseded.any():
+        current = observations.reset_index(drop=True)
+        return RevisionResult(current, current.iloc[:0].assign(superseded_by=winner_raw.iloc[:0]))
+    current = observations.loc[~superseded]
+    old = observations.loc[superseded].assign(superseded_by=winner_raw[superseded])
     return RevisionResult(current.reset_index(drop=True), old.reset_index(drop=True))
 
 

@@ -8,7 +8,7 @@ from prefect import flow, get_run_logger
 
 from airwatch import catalog
 from airwatch.domain.schemas import pollutants_to_run
-from airwatch.domain.transform import FeatureConfig, WeatherInput, feature_frame
+from airwatch.domain.transform import OBSERVATION_COLUMNS, FeatureConfig, WeatherInput, feature_frame
 from airwatch.domain.weather import SETTING_MODES, combine_weather, split_weather, weather_dataset
 from airwatch.errors import NoDataError
 from airwatch.flows.context import Context
@@ -65,7 +65,9 @@ def transform_pollutant(ctx: Context, pollutant: str, weather: datasets.Manifest
     if weather is not None:
         table, stations = split_weather(read(ctx.store, weather))
         weather_input = WeatherInput(table, stations, SETTING_MODES[ws.mode], ws.radius_km)
-    features = features_of(read(ctx.store, observations), pollutant, config, weather_input)
+    observed = read(ctx.store, observations, OBSERVATION_COLUMNS, categorical=True)
+    features = features_of(observed, pollutant, config, weather_input)
+    del observed
     sites = int(features.frame["site_id"].nunique())
     manifest, published = publish(
         ctx.store, catalog.features(pollutant), version, features.frame,

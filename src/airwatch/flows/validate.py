@@ -36,7 +36,10 @@ def parse_all(ctx: Context, keys: list[str]) -> tuple[pd.DataFrame, list[rules.R
     size = -(-len(keys) // PARSE_BATCHES) or 1
     futures = [parse.submit(ctx, keys[i : i + size]) for i in range(0, len(keys), size)]
     parts = [f.result() for f in futures]
-    return rules.concat_observations([frame for frame, _ in parts]), [r for _, rejected in parts for r in rejected]
+    del futures  # each holds its batch's frame: the batches would outlive their concatenation
+    frames, rejected = [frame for frame, _ in parts], [r for _, batch in parts for r in batch]
+    del parts
+    return rules.concat_observations(frames), rejected
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ def validate_flow(store: str | None = None) -> ValidateSummary:
         raise NoDataError(f"nothing usable: none of the {len(keys)} raw files holds an observation")
     version = version_for(list(skipped))
     cleaned = clean(parsed, site_list.sites, max_day=rules.day_number(datetime.now(UTC).date()))
+    del parsed  # every row is in cleaned now; publishing must not hold the parsed copy beside it
     if cleaned.located:
         log.info("validate: coordinates of %d sites from the site list %s", len(cleaned.located), site_list.source)
     save_rows(ctx.store, version, cleaned)
@@ -95,7 +99,7 @@ def validate_flow(store: str | None = None) -> ValidateSummary:
     extra = {"rows": cleaned.rows, "quarantined": len(result.quarantined), "superseded": len(cleaned.superseded),
              "reasons": result.reason_counts(), "quarantined_files": skipped,
              "pollutants": rules.pollutant_counts(result.valid)}  # fmt: skip
-    manifest, published = publish(ctx.store, catalog.OBSERVATIONS, version, rules.as_published(result.valid),
+    manifest, published = publish(ctx.store, catalog.OBSERVATIONS, version, result.valid, plain_text=True,
                            inputs={**inputs, "site_list": site_list.sha256},
                            extra={**extra, "coordinates_from_site_list": cleaned.located})  # fmt: skip
     log.info("validate: %d rows, %d valid, %d quarantined %s; %d files quarantined", cleaned.rows,

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from airwatch import catalog
-from airwatch.domain.validate import Cleaned, Rejected, as_published
+from airwatch.domain.validate import Cleaned, Rejected
 from airwatch.io import raw
 from airwatch.io.datasets import to_parquet_bytes
 from airwatch.io.store import Store, StoreError
@@ -76,9 +76,9 @@ def save_rows(store: Store, version: str, cleaned: Cleaned) -> None:
     """
     if not cleaned.superseded.empty:
         # Older revisions stay traceable: each names the raw object that replaced it.
-        store.write_bytes(catalog.superseded_key(version), to_parquet_bytes(as_published(cleaned.superseded)))
+        store.write_bytes(catalog.superseded_key(version), to_parquet_bytes(cleaned.superseded, plain_text=True))
     if not cleaned.result.quarantined.empty:
-        quarantined = to_parquet_bytes(as_published(cleaned.result.quarantined))
+        quarantined = to_parquet_bytes(cleaned.result.quarantined, plain_text=True)
         store.write_bytes(catalog.quarantined_rows_key(version), quarantined)
         reasons = json.dumps(cleaned.result.reason_counts(), indent=2).encode()
         store.write_bytes(catalog.quarantine_reasons_key(version), reasons)

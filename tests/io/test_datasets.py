@@ -1,0 +1,86 @@
+"""Datasets as Parquet: text written from categoricals, and read back as columns or categoricals."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from airwatch.io import datasets
+from airwatch.io.store import LocalStore
+
+
+def _observations(n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    # Categories in order of first appearance, as the parsers make them: not sorted.
+    sites = pd.Categorical(rng.choice(["36-081-0124", "17-031-0001", "06-037-1103"], n),
+                           categories=["36-081-0124", "17-031-0001", "06-037-1103"])  # fmt: skip
+    names = pd.Categorical(rng.choice(["Queens College", "Cook", None], n))
+    return pd.DataFrame(
+        {"site_id": sites, "value": rng.random(n), "site_name": names, "day": np.arange(n, dtype=np.int32)}
+    )
+
+
+def _plain_parquet(frame: pd.DataFrame, row_group: int) -> bytes:
+    # What publishing wrote before: the text made plain in pandas, then one write.
+    text = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    table = pa.Table.from_pandas(frame.astype(dict.fromkeys(text, "str")), preserve_index=False)
+    sink = io.BytesIO()
+    dictionary = [f.name for f in table.schema if pa.types.is_dictionary(f.type) or pa.types.is_string(f.type)]
+    pq.write_table(table, sink, compression="zstd", use_dictionary=dictionary, row_group_size=row_group)
+    return sink.getvalue()
+
+
+def test_categoricals_are_written_as_the_same_text_bytes_a_row_group_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(datasets, "ROW_GROUP", 1000)
+    frame = _observations(2500)  # three row groups, the last one short
+    body = datasets.to_parquet_bytes(frame, plain_text=True)
+    assert body == _plain_parquet(frame, 1000)
+    back = pd.read_parquet(io.BytesIO(body))
+    assert back["site_id"].dtype == "str" and back["site_id"].tolist() == frame["site_id"].astype(str).tolist()
+    assert back["site_name"].isna().sum() == frame["site_name"].isna().sum() > 0
+    # Without plain_text a categorical stays categorical, as before.
+    assert isinstance(pd.read_parquet(io.BytesIO(datasets.to_parquet_bytes(frame)))["site_id"].dtype,
+                      pd.CategoricalDtype)  # fmt: skip
+
+
+def test_a_reader_gets_the_columns_it_asks_for_with_text_as_sorted_categoricals(tmp_path) -> None:
+    store = LocalStore(tmp_path)
+    frame = _observations(300)
+    manifest, _ = datasets.publish(store, "processed/demo", "v1", frame, plain_text=True)
+
+    everything = datasets.read(store, manifest)
+    assert list(everything.columns) == list(frame.columns) and everything["site_id"].dtype == "str"
+
+    subset = datasets.read(store, manifest, ["day", "site_id", "site_name"], categorical=True)
+    assert list(subset.columns) == ["day", "site_id", "site_name"]
+    site = subset["site_id"]
+    assert isinstance(site.dtype, pd.CategoricalDtype) and list(site.cat.categories) == sorted(site.cat.categories)
+    assert site.astype(str).tolist() == everything["site_id"].tolist()
+    assert subset["site_name"].isna().tolist() == everything["site_name"].isna().tolist()
+    # Sorting and grouping by the categorical order the rows as the text does.
+    by_category = subset.sort_values(["site_id", "day"], kind="stable")["day"].tolist()
+    assert by_category == everything.sort_values(["site_id", "day"], kind="stable")["day"].tolist()
+
+
+def test_the_transform_columns_read_as_categoricals_give_the_same_features(tmp_path, sample_observations) -> None:
+    # The transform stage reads the published observations so (only its columns, text as categoricals):
+    # each pollutant's feature frame must equal the one made from every column as plain text.
+    from airwatch.domain.transform import OBSERVATION_COLUMNS, FeatureConfig, feature_frame
+    from airwatch.domain.validate import clean, concat_observations
+
+    parsed = concat_observations([sample_observations])  # text as categoricals, as validate has it
+    valid = clean(parsed, pd.DataFrame(columns=["site_id", "latitude", "longitude"]), max_day=20_000).result.valid
+    store = LocalStore(tmp_path)
+    manifest, _ = datasets.publish(store, "processed/observations", "v1", valid, plain_text=True)
+    plain = datasets.read(store, manifest)
+    narrow = datasets.read(store, manifest, OBSERVATION_COLUMNS, categorical=True)
+    assert narrow.memory_usage(deep=True).sum() < plain.memory_usage(deep=True).sum() / 3
+    for pollutant in ("pm25", "ozone"):
+        a, b = feature_frame(plain, pollutant, FeatureConfig()), feature_frame(narrow, pollutant, FeatureConfig())
+        pd.testing.assert_frame_equal(a.frame, b.frame)
+        assert a.sources() == b.sources() and a.auxiliary == b.auxiliary
