@@ -171,8 +171,12 @@ def test_a_user_error_is_one_line_and_debug_shows_the_traceback(tmp_path: Path) 
 def test_a_failure_inside_a_flow_is_one_line_from_the_command_line(tmp_path: Path) -> None:
     # The real entry point in its own process: there logging is the CLI's own (not pytest's or Prefect's
     # harness), and Prefect logs the failure of each task and flow, traceback included.
+    from prefect.settings import get_current_settings
+
     command = [str(Path(sys.executable).with_name("airwatch")), "transform", "--store", str(tmp_path / "empty")]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "300"})
+    server = get_current_settings().api.url  # the tests' Prefect server: no ephemeral one to start
+    env = {**os.environ, "COLUMNS": "300", **({"PREFECT_API_URL": server} if server else {})}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
     assert "transform failed: dataset 'processed/observations' has no published version" in output
