@@ -114,18 +114,21 @@ def to_parquet_bytes(frame: pd.DataFrame, *, plain_text: bool = False) -> bytes:
     column of millions of rows (a raw key, a site name on every row) cost a new object per row, 1.5 GB
     of transient memory for 4 M observations.
     """
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    # A row group at a time, from pandas too: Arrow's copy of a frame of millions of rows (its float
+    # columns with their NaNs as nulls) is hundreds of MB.
+    schema = pa.Schema.from_pandas(frame, preserve_index=False)
     text = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)] if plain_text else []
-    schema = table.schema
+    written = schema
     if text:
-        schema = pa.Table.from_pandas(frame.iloc[:0].astype(dict.fromkeys(text, "str")), preserve_index=False).schema
+        written = pa.Table.from_pandas(frame.iloc[:0].astype(dict.fromkeys(text, "str")), preserve_index=False).schema
     sink = io.BytesIO()
     # Dictionary pages only where the data are categorical: on float columns they cost time, not bytes.
-    dictionary = [f.name for f in schema if pa.types.is_dictionary(f.type) or pa.types.is_string(f.type)]
-    with pq.ParquetWriter(sink, schema, compression="zstd", use_dictionary=dictionary) as writer:
-        for start in range(0, max(len(table), 1), ROW_GROUP):
-            group = table.slice(start, ROW_GROUP)
-            writer.write_table(group.cast(schema) if text else group)
+    dictionary = [f.name for f in written if pa.types.is_dictionary(f.type) or pa.types.is_string(f.type)]
+    with pq.ParquetWriter(sink, written, compression="zstd", use_dictionary=dictionary) as writer:
+        for start in range(0, max(len(frame), 1), ROW_GROUP):
+            group = pa.Table.from_pandas(frame.iloc[start : start + ROW_GROUP], schema=schema, preserve_index=False)
+            writer.write_table(group.cast(written) if text else group)
+            del group
     return sink.getvalue()
 
 
