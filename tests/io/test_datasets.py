@@ -84,3 +84,23 @@ def test_the_transform_columns_read_as_categoricals_give_the_same_features(tmp_p
         a, b = feature_frame(plain, pollutant, FeatureConfig()), feature_frame(narrow, pollutant, FeatureConfig())
         pd.testing.assert_frame_equal(a.frame, b.frame)
         assert a.sources() == b.sources() and a.auxiliary == b.auxiliary
+
+
+def test_the_rows_of_one_day_are_those_a_whole_read_gives_filtered(tmp_path) -> None:
+    # What predict reads: one issue day of a feature frame of years, batch by batch (here 3 batches).
+    store = LocalStore(tmp_path)
+    n = 150_000
+    sites, days = np.repeat(np.arange(n // 100).astype(str), 100), np.tile(np.arange(100), n // 100)
+    sources = pd.Categorical(np.where(np.arange(n) % 3, "AQS", "AirNow"))
+    frame = pd.DataFrame({"site_id": sites, "day": days, "value_source": sources})
+    frame["date"] = (np.datetime64("2019-01-01") + frame["day"].to_numpy().astype("timedelta64[D]")).astype(
+        "datetime64[ms]"
+    )
+    manifest, _ = datasets.publish(store, "processed/features/pm25", "v1", frame)
+    day = pd.Timestamp("2019-04-10")
+    whole = datasets.read(store, manifest)
+    expected = whole[whole["date"] == day].reset_index(drop=True)
+    got = datasets.read_rows_on(store, manifest, "date", day)
+    assert len(got) == n // 100
+    pd.testing.assert_frame_equal(got, expected)
+    assert datasets.read_rows_on(store, manifest, "date", pd.Timestamp("2030-01-01")).empty

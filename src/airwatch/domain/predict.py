@@ -14,6 +14,14 @@ from airwatch.domain.schemas import POLLUTANTS
 from airwatch.domain.weather import forecast_columns, persistence_columns
 
 
+def issue_day(features: pd.DataFrame) -> pd.Timestamp:
+    """The newest day with any observation: what a forecast is issued from (the date and value columns suffice)."""
+    observed = features.loc[features["value"].notna(), "date"]
+    if observed.empty:
+        raise ValueError("no observation to forecast from")
+    return pd.Timestamp(observed.max())
+
+
 def issue_rows(
     features: pd.DataFrame, *, max_staleness_days: int, on: pd.Timestamp | None = None
 ) -> tuple[pd.Timestamp, pd.DataFrame]:
@@ -22,10 +30,7 @@ def issue_rows(
     A feature row of day D is made from observations up to D only, so the rows of an earlier day are
     what a forecast issued that day saw (a replay), revisions since aside.
     """
-    observed = features[features["value"].notna()]
-    if observed.empty:
-        raise ValueError("no observation to forecast from")
-    as_of = pd.Timestamp(observed["date"].max()) if on is None else pd.Timestamp(on)
+    as_of = issue_day(features) if on is None else pd.Timestamp(on)
     rows = features[(pd.to_datetime(features["date"]) == as_of)]
     rows = rows[rows["days_since_obs"].notna() & (rows["days_since_obs"] <= max_staleness_days)]
     return as_of, rows.reset_index(drop=True)

@@ -12,6 +12,7 @@ from airwatch import catalog
 from airwatch.domain.predict import (
     OPEN_METEO,
     Lineage,
+    issue_day,
     issue_rows,
     prediction_frame,
     prediction_manifest,
@@ -28,6 +29,7 @@ from airwatch.io.openmeteo import OpenMeteoClient, site_forecasts
 from airwatch.io.registry import Registry
 
 read = io_task(datasets.read)
+read_rows_on = io_task(datasets.read_rows_on)
 load_champion = io_task(Registry.load_champion, name="load-champion")
 save_predictions = io_task(records.save_predictions)
 
@@ -101,7 +103,10 @@ def predict_pollutant(ctx: Context, pollutant: str) -> PredictSummary:
                  done.model_version, done.key)  # fmt: skip
         return done
     model, champion = load_champion(ctx.registry, pollutant)
-    as_of, rows = issue_rows(read(ctx.store, manifest), max_staleness_days=ctx.settings.predict.max_staleness_days)
+    # The issue day from two columns, then only its rows: not the years of the whole feature frame.
+    day = issue_day(read(ctx.store, manifest, ["date", "value"]))
+    on_day = read_rows_on(ctx.store, manifest, "date", day)
+    as_of, rows = issue_rows(on_day, max_staleness_days=ctx.settings.predict.max_staleness_days, on=day)
     if rows.empty:
         raise NoDataError(
             f"predict: no {pollutant} site has an observation within the staleness limit of {as_of.date()}"
