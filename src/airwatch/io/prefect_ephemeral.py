@@ -8,10 +8,10 @@ before the command imports anything heavy, and PREFECT_API_URL points at it: the
 overlaps the command's own imports on another core, and the command never imports the server.
 
 The child is a process that would outlive a command killed without cleanup (SIGKILL, the OOM
-killer): no atexit stops it, and it keeps a port, its memory and the command's output pipe, so a
-supervisor reading that pipe waits forever. On Linux it is started through a guard that asks the
-kernel to send it SIGTERM when the command's main thread ends (PR_SET_PDEATHSIG, kept across exec),
-and at a lower CPU priority than the command (nice 10).
+killer): no atexit stops it, and it keeps a port and its memory (not the command's output: it writes
+to a file of its own). On Linux it is started through a guard that asks the kernel to send it
+SIGTERM when the command's main thread ends (PR_SET_PDEATHSIG, kept across exec), and at a lower CPU
+priority than the command (nice 10).
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
+from typing import IO
 
 from airwatch.io.processes import terminate
 
@@ -56,6 +58,10 @@ class EphemeralPrefect:
         self.startup_timeout_s = startup_timeout_s
         self.server_env = server_env  # Prefect's settings as environment variables, for the child
         self.process: subprocess.Popen[bytes] | None = None
+        # The server's own output: a file, not the command's terminal. Its shutdown on SIGTERM can
+        # print a CancelledError traceback of Prefect's internals after the command's last line; it
+        # is shown only when the server fails to start.
+        self.output: IO[bytes] | None = None
         self.port = 0
         self._ready = threading.Event()
         self._healthy = False
@@ -76,7 +82,10 @@ class EphemeralPrefect:
         env.pop("PREFECT_API_URL", None)
         log.info("Starting temporary server on http://127.0.0.1:%d", self.port)
         self._ready.clear()
-        self.process = subprocess.Popen(command, env=env)  # noqa: S603 (Prefect's own server command)
+        if self.output is not None:  # a retry on another port
+            self.output.close()
+        self.output = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop)
+        self.process = subprocess.Popen(command, env=env, stdout=self.output, stderr=subprocess.STDOUT)  # noqa: S603
         atexit.register(self.stop)
         os.environ["PREFECT_API_URL"] = self.api_url
         os.environ.setdefault("PREFECT_UI_URL", "")  # it serves no UI: no "View at" link to nowhere
@@ -114,11 +123,22 @@ class EphemeralPrefect:
         raise RuntimeError(
             f"the temporary Prefect server on port {self.port} did not answer within {self.startup_timeout_s:.0f} s"
             + (f" (it exited with code {code})" if code is not None else "")
+            + self._output_tail()
         )
+
+    def _output_tail(self, limit: int = 2000) -> str:
+        if self.output is None:
+            return ""
+        self.output.seek(0, os.SEEK_END)
+        self.output.seek(max(0, self.output.tell() - limit))
+        text = self.output.read().decode(errors="replace").strip()
+        return f"; its output ends:\n{text}" if text else ""
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        log.info("Stopping temporary server on http://127.0.0.1:%d", self.port)
-        terminate(process, 5.0)
+        if process is not None and process.poll() is None:
+            log.info("Stopping temporary server on http://127.0.0.1:%d", self.port)
+            terminate(process, 5.0)
+        if self.output is not None:
+            self.output.close()
+            self.output = None
