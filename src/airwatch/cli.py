@@ -88,6 +88,10 @@ def _prepare(store: str | None = None, *, flows: bool = True) -> Settings:
     # A line per finished task drowns the stages' own lines (a replay runs hundreds); failures still show.
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger("prefect.task_runs").addFilter(_quiet_completed)
+        # Prefect's event and log workers warn whenever items are still queued as they drain at exit,
+        # which is every command; they drain all the same.
+        for worker in ("EventsWorker", "APILogWorker"):
+            logging.getLogger(worker).addFilter(_quiet_draining)
     if settings.prefect_api_url:
         os.environ["PREFECT_API_URL"] = settings.prefect_api_url
     if flows:
@@ -125,6 +129,10 @@ def _check_prefect(*, server_required: bool) -> None:
         console.print(f"[red]error:[/red] no Prefect server: PREFECT_API_URL (or AIRWATCH_PREFECT_API_URL) is not "
                       f"set{off}; point it at the Prefect server, e.g. http://127.0.0.1:4200/api")  # fmt: skip
         raise typer.Exit(2)
+
+
+def _quiet_draining(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith("Still processing items")
 
 
 def _quiet_completed(record: logging.LogRecord) -> bool:
