@@ -159,8 +159,7 @@ def resolve_revisions(observations: pd.DataFrame) -> RevisionResult:
     superseded = (observations["raw_key"] != winner_raw).to_numpy()
     del order
     if not superseded.any():
-        current = observations.reset_index(drop=True)
-        return RevisionResult(current, current.iloc[:0].assign(superseded_by=winner_raw.iloc[:0]))
+        return RevisionResult(observations, observations.iloc[:0].assign(superseded_by=winner_raw.iloc[:0]))
     current = observations.loc[~superseded]
     old = observations.loc[superseded].assign(superseded_by=winner_raw[superseded])
     return RevisionResult(current.reset_index(drop=True), old.reset_index(drop=True))
