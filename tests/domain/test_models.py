@@ -13,6 +13,7 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from airwatch.domain import train as train_module
 from airwatch.domain.models import MANIFEST, from_files, to_files
 from airwatch.domain.train import RIDGE, make_candidates, recency_weights, time_split
 from airwatch.domain.transform import build_features, feature_columns, site_daily_values
@@ -53,6 +54,30 @@ def test_lightgbm_is_stored_in_its_native_format_and_ridge_as_its_pipeline_predi
     pipeline.fit(train[features], delta, ridge__sample_weight=recency_weights(train["day"].to_numpy(), 10.0))
     expected = pipeline.predict(split.validation[features]) + split.validation["last_value"].to_numpy()
     np.testing.assert_array_equal(ridge.predict(split.validation), expected)
+
+
+def test_ridge_in_row_blocks_is_the_one_block_fit_to_rounding(split, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Up to BLOCK_ROWS rows the fit is scikit-learn's to the last bit (above); beyond, the same sums in
+    # blocks. Blocks of 1,000 rows here, and of 4,096 for predicting, against one block for everything.
+    features = feature_columns(split.train)
+    train = split.train
+    assert len(train) > 5_000
+
+    def fitted() -> tuple[train_module.RidgeForm, np.ndarray]:
+        ridge = make_candidates(features, seed=3, lightgbm_rounds=30, half_life_years=10.0)[2]
+        ridge.fit(train, train["target_1"].to_numpy())
+        return ridge.form_, ridge.predict(split.validation)
+
+    whole, expected = fitted()
+    monkeypatch.setattr(train_module, "BLOCK_ROWS", 1_000)
+    monkeypatch.setattr(train_module, "PREDICT_ROWS", 4_096)
+    blocks, predicted = fitted()
+    np.testing.assert_array_equal(blocks.fill, whole.fill)
+    np.testing.assert_array_equal(blocks.flagged, whole.flagged)
+    for name in ("mean", "scale", "coef"):
+        np.testing.assert_allclose(getattr(blocks, name), getattr(whole, name), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(predicted, expected, rtol=0, atol=1e-9)
+    assert not np.array_equal(blocks.mean, whole.mean)  # the blocks did sum in another order
 
 
 def test_an_unknown_format_is_refused(split, tmp_path: Path) -> None:

@@ -12,10 +12,12 @@ from airwatch.domain.train import (
     DeltaModel,
     Rows,
     fit_and_score,
+    fit_horizon,
     lightgbm_params,
     make_candidates,
     make_quantile,
     recency_weights,
+    refit_jobs,
     time_split,
 )
 from airwatch.domain.transform import build_features, feature_columns, site_daily_values
@@ -102,6 +104,30 @@ def test_models_sharing_one_binned_dataset_equal_lightgbm_fitted_alone(ozone_fea
         expected = rows["last_value"].to_numpy() + alone.booster_.predict(rows[feats])
         np.testing.assert_array_equal(model.predict(rows), expected)
     assert not np.array_equal(fitted[1].predict(rows), fitted[2].predict(rows))
+
+
+def test_rows_by_position_fit_the_models_of_a_copy_of_those_rows(ozone_features) -> None:
+    """The refit reads its rows from the whole frame by position (Rows with an index, fit_horizon):
+    every model equals the one fitted on a copy of those rows, as the refit did before."""
+    frame = ozone_features
+    feats = feature_columns(frame)
+    chosen = make_candidates(feats, seed=5, lightgbm_rounds=30, half_life_years=10.0, threads=1)[4]  # blend
+    jobs = refit_jobs(chosen, lambda h: feats, horizons=(2,), seed=5, quantile_rounds=20, half_life_years=10.0,
+                      threads=1)  # fmt: skip
+    by_position = fit_horizon(jobs, frame)
+    usable = frame[frame["target_2"].notna() & frame["last_value"].notna()].reset_index(drop=True)
+    index = np.flatnonzero((frame["target_2"].notna() & frame["last_value"].notna()).to_numpy())
+    assert 0 < len(index) < len(frame)  # some rows are left out
+    copied = [job.model.fit_rows(Rows(usable, usable["target_2"].to_numpy(dtype=np.float64)))
+              for job in refit_jobs(chosen, lambda h: feats, horizons=(2,), seed=5, quantile_rounds=20,
+                                    half_life_years=10.0, threads=1)]  # fmt: skip
+    for a, b in zip(by_position, copied, strict=True):
+        np.testing.assert_array_equal(a.predict(frame), b.predict(frame))
+    ridge_a, trees_a = by_position[0].members_
+    ridge_b, trees_b = copied[0].members_
+    assert trees_a.form_.model_to_string() == trees_b.form_.model_to_string()
+    np.testing.assert_array_equal(ridge_a.form_.coef, ridge_b.form_.coef)
+    assert Rows(frame, usable["target_2"].to_numpy(), index).frame.equals(usable.set_axis(index))
 
 
 def test_recency_weights_halve_every_half_life() -> None:

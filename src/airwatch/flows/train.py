@@ -73,7 +73,8 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
         log.info("train: %s already trained on features %s (%s)", pollutant, manifest.version, training_id)
         return previous
     frame = read(ctx.store, manifest)
-    columns = feature_columns(frame)
+    columns, sites = feature_columns(frame), int(frame["site_id"].nunique())
+    refit_rows, through = refit_extent(frame, h)
     # Many rows: a LightGBM fit gets every core (the candidates' batch beside it, persistence,
     # climatology and ridge, takes seconds) and the refit's horizons run one after another, each
     # binning its rows once. Few rows: one thread a fit, and the refit's groups side by side.
@@ -84,6 +85,10 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
     plan = plan_training(frame, columns_for_horizon(columns, h), horizon=h, validation_days=ts.validation_days,
                          seed=ts.seed, lightgbm_rounds=ts.lightgbm_rounds, half_life_years=ts.recency_half_life_years,
                          threads=threads)  # fmt: skip
+    # Selection works on the split's copies of the rows, and the refit reads the frame again: the frame
+    # and the split are not held at once (each a GB at national scale).
+    del frame
+    datasets.release_memory()
     split = plan.split
     # The candidates are fitted side by side (the settings' task runner); the blend reuses their fits.
     alone = [c for c in plan.candidates if c.name != "blend"]
@@ -112,24 +117,28 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
         choice = gates.choose(candidates, min_skill=ts.min_skill_vs_persistence, max_gap=ts.max_overfit_gap,
                               max_spread=ts.max_fold_spread)  # fmt: skip
         chosen = next(c for c in fitted if c.name == choice.candidate.name)
+        # The training side is done with (the refit reads its rows from the frame, a horizon at a time).
+        validation, train_rows = split.validation, len(split.train)
+        window, features = (split.validation_start, split.validation_end), plan.features
+        del plan, split, futures
+        datasets.release_memory()
         # Each group's models learn from the same rows, binned once (fit_horizon).
         jobs = refit_jobs(chosen, lambda k: columns_for_horizon(columns, k), horizons=HORIZONS, seed=ts.seed,
                           quantile_rounds=ts.quantile_rounds, half_life_years=ts.recency_half_life_years,
                           threads=threads)  # fmt: skip
         groups = refit_groups(jobs, apart=threads == 1)
         parts = side_by_side(groups, workers if threads == 1 else 1, cost=lambda g: sum(_rounds(j.model) for j in g))
+        frame = read(ctx.store, manifest)
         refitted = [f.result() for f in [refit_some.submit(b, frame) for b in parts]]
         models = assemble(chosen.name, groups, in_order(groups, parts, refitted))
-        refit_rows, through = refit_extent(frame, h)
-        model_run, model_uri = log_refit_run(ctx.registry, pollutant, models, split.validation, common,
+        model_run, model_uri = log_refit_run(ctx.registry, pollutant, models, validation, common,
                                              {"rows": refit_rows, "through": through})  # fmt: skip
         log.info("train: %s %s chosen, refitted on %d rows through %s for days +%s", pollutant, chosen.name,
                  refit_rows, through, ", +".join(str(k) for k in HORIZONS))  # fmt: skip
-        report = TrainingReport(**common, horizon=h, created_utc=utc_stamp(), features=plan.features,
-                                sites=int(frame["site_id"].nunique()), train_rows=len(split.train),
-                                validation_rows=len(split.validation),
-                                validation_start=str(split.validation_start.date()),
-                                validation_end=str(split.validation_end.date()), candidates=candidates,
+        report = TrainingReport(**common, horizon=h, created_utc=utc_stamp(), features=features,
+                                sites=sites, train_rows=train_rows,
+                                validation_rows=len(validation), validation_start=str(window[0].date()),
+                                validation_end=str(window[1].date()), candidates=candidates,
                                 chosen=chosen.name, horizons=list(HORIZONS), refit_rows=refit_rows,
                                 refit_through=through, model_uri=model_uri, model_run_id=model_run,
                                 parent_run_id=parent.info.run_id)  # fmt: skip
