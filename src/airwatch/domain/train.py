@@ -113,7 +113,7 @@ PREDICT_ROWS = 1 << 18  # LightGBM predicts a block on every core: larger blocks
 
 def _row_blocks(n: int, size: int | None = None) -> list[slice]:
     size = size or BLOCK_ROWS
-    return [slice(a, min(a + size, n)) for a in range(0, n, size)] or [slice(0, 0)]
+    return [slice(a, min(a + size, n)) for a in range(0, n, size)]
 
 
 # The parameters that shape LightGBM's binned Dataset: models agreeing on them (and on their rows,
@@ -142,9 +142,6 @@ class Rows:
         self._frame: pd.DataFrame | None = None
         self._weights: dict[float, np.ndarray | None] = {}
         self._datasets: dict[tuple[Any, ...], lgb.Dataset] = {}
-
-    def __len__(self) -> int:
-        return len(self.source) if self.index is None else len(self.index)
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -295,7 +292,7 @@ class RidgeForm:
         def design(rows: slice) -> np.ndarray:
             # Column-major, as a frame's values are: each column's sums are then pairwise, as numpy's are
             # over a frame's matrix.
-            x = np.empty((len(range(n)[rows]), len(columns)), order="F")
+            x = np.empty((rows.stop - rows.start, len(columns)), order="F")
             for j, c in enumerate(columns):
                 x[:, j] = rows_of(c, rows)
             return cls._design(x, fill, flagged)
