@@ -13,7 +13,7 @@ from prefect import flow, get_run_logger
 
 from airwatch import catalog
 from airwatch.domain import select as gates
-from airwatch.domain.report import diagnostic_figures, feature_importance
+from airwatch.domain.report import DiagnosticFigures, feature_importance
 from airwatch.domain.schemas import HORIZONS
 from airwatch.domain.train import (
     Forecaster,
@@ -102,12 +102,11 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
     with ctx.registry.start_run(pollutant, f"train-{utc_stamp()}", tags=common) as parent:
         ctx.registry.log_params({**ts.model_dump(), "horizons": str(HORIZONS), "features": ",".join(plan.features),
                                  **common})  # fmt: skip
-        scored = []
-        for candidate, result in zip(fitted, score_all(fitted, split, horizon=h), strict=True):
-            plots = diagnostic_figures(pollutant, split.validation["date"], result.validation_forecast,
-                                       split.validation[f"target_{h}"].to_numpy(dtype=float),
-                                       feature_importance(candidate))  # fmt: skip
-            scored.append((candidate, result, plots))
+        figures = DiagnosticFigures(pollutant, split.validation["date"],
+                                    split.validation[f"target_{h}"].to_numpy(dtype=float))  # fmt: skip
+        scored = [(candidate, result, figures.render(result.validation_forecast, feature_importance(candidate)))
+                  for candidate, result in zip(fitted, score_all(fitted, split, horizon=h), strict=True)]  # fmt: skip
+        del figures
         run_ids = log_candidate_runs(ctx.registry, pollutant, scored, common)
         for (candidate, result, _), run_id in zip(scored, run_ids, strict=True):
             candidates.append(result.report(candidate.params, run_id))
