@@ -73,3 +73,42 @@ def test_the_newest_revision_wins_whatever_order_the_files_list_their_change_dat
     assert current["170310003"] == 99.0 and len(revised.current) == 3
     old = revised.superseded.set_index("site_id").loc["170310003"]
     assert old["value"] == 12.0 and old["superseded_by"] == "raw/b/daily_88502_2019.csv"
+
+
+def _resolve_by_grouping_every_row(observations: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """resolve_revisions as it was before it narrowed the grouping to keys held by several objects."""
+    observations = observations.reset_index(drop=True)
+    columns = [*rules.KEY_COLUMNS, "date_of_last_change", "raw_key"]
+    order = observations[columns].sort_values(columns, ascending=[*([True] * len(rules.KEY_COLUMNS)), False, False])
+    winner = order.groupby(rules.KEY_COLUMNS, sort=False, dropna=False)["raw_key"].transform("first").sort_index()
+    superseded = (observations["raw_key"] != winner).to_numpy()
+    old = observations.loc[superseded].assign(superseded_by=winner[superseded])
+    return observations.loc[~superseded].reset_index(drop=True), old.reset_index(drop=True)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_revisions_found_on_keys_held_by_several_objects_equal_grouping_every_row(seed: int) -> None:
+    """Random observations in the parsed columns' types: keys shared by objects or not, repeated within
+    one object, missing key parts, tied dates of last change."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    cat = lambda values: pd.Categorical(rng.choice(values, n))  # noqa: E731
+    frame = pd.DataFrame({
+        "site_id": cat(["060370002", "170310001", "360810124"]),
+        "parameter": rng.choice([44201, 88101], n).astype(np.int32),
+        "poc": rng.integers(1, 3, n).astype(np.int32),
+        "sample_duration": cat(["1 HOUR", "24 HOUR"]),
+        "pollutant_standard": cat(["PM25 24-hour 2012", "Ozone 8-hour 2015"]),
+        "event_type": pd.Categorical(rng.choice(["None", "Included", None], n)),
+        "day": rng.integers(18000, 18000 + (20 if seed % 2 else 400), n).astype(np.int32),
+        "hour": rng.integers(-1, 2, n).astype(np.int32),
+        "date_of_last_change": cat(["2023-01-01", "2024-05-20", "2024-06-30"]),
+        "raw_key": cat([f"raw/epa-daily/{k}.csv" for k in "abcd"] if seed else ["raw/epa-daily/a.csv"]),
+        "value": rng.random(n),
+    })  # fmt: skip
+    revised = rules.resolve_revisions(frame)
+    current, superseded = _resolve_by_grouping_every_row(frame)
+    pd.testing.assert_frame_equal(revised.current, current)
+    pd.testing.assert_frame_equal(revised.superseded, superseded)
+    if seed:
+        assert len(superseded)  # the data did exercise revisions

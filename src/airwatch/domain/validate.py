@@ -150,19 +150,47 @@ def resolve_revisions(observations: pd.DataFrame) -> RevisionResult:
     """
     if observations.empty:
         return RevisionResult(observations, observations.assign(superseded_by=pd.Series(dtype=str)))
-    # Only the key columns are sorted (a sorted copy of every column cost a whole frame's memory);
-    # the rows keep their order.
     observations = observations.reset_index(drop=True)
+    # Only the keys that more than one raw object holds can be revised: usually few rows (a year fetched
+    # again), often none. They are found on one integer per key; only their rows are sorted and
+    # grouped (grouping every row by the eight key columns cost more than the frame: 0.45 GB above
+    # it at 4 M observations).
+    rows = np.flatnonzero(_in_several_objects(key_codes(observations, KEY_COLUMNS), _codes(observations["raw_key"])))
+    if not len(rows):
+        none = observations.iloc[:0]
+        return RevisionResult(observations, none.assign(superseded_by=none["raw_key"]))
     columns = [*KEY_COLUMNS, "date_of_last_change", "raw_key"]
-    order = observations[columns].sort_values(columns, ascending=[*([True] * len(KEY_COLUMNS)), False, False])
+    shared = observations.iloc[rows][columns]
+    order = shared.sort_values(columns, ascending=[*([True] * len(KEY_COLUMNS)), False, False])
     winner_raw = order.groupby(KEY_COLUMNS, sort=False, dropna=False)["raw_key"].transform("first").sort_index()
-    superseded = (observations["raw_key"] != winner_raw).to_numpy()
     del order
-    if not superseded.any():
+    lost = (shared["raw_key"] != winner_raw).to_numpy()
+    if not lost.any():
         return RevisionResult(observations, observations.iloc[:0].assign(superseded_by=winner_raw.iloc[:0]))
+    superseded = np.zeros(len(observations), dtype=bool)
+    superseded[rows[lost]] = True
     current = observations.loc[~superseded]
-    old = observations.loc[superseded].assign(superseded_by=winner_raw[superseded])
+    old = observations.loc[superseded].assign(superseded_by=winner_raw[lost])  # aligned on the row labels
     return RevisionResult(current.reset_index(drop=True), old.reset_index(drop=True))
+
+
+def key_codes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """One integer per distinct combination of the columns' values (a missing value is a value)."""
+    code = np.zeros(len(frame), dtype=np.int64)
+    for column in columns:
+        part = _codes(frame[column]) if isinstance(frame[column].dtype, pd.CategoricalDtype) else (
+            pd.factorize(frame[column])[0].astype(np.int64) + 1  # -1 (missing) becomes 0
+        )  # fmt: skip
+        # Factorized after each column, the code stays below the row count: no overflow.
+        code = pd.factorize(code * (int(part.max(initial=0)) + 1) + part)[0].astype(np.int64)
+    return code
+
+
+def _in_several_objects(keys: np.ndarray, objects: np.ndarray) -> np.ndarray:
+    """Whether each row's key also appears in rows of another raw object."""
+    width = int(objects.max(initial=0)) + 1
+    pairs = pd.unique(keys * width + objects)  # each (key, object) once
+    return np.bincount(pairs // width, minlength=int(keys.max(initial=0)) + 1)[keys] > 1
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,10 @@ def parse_all(ctx: Context, keys: list[str]) -> tuple[pd.DataFrame, list[rules.R
     del futures  # each holds its batch's frame: the batches would outlive their concatenation
     frames, rejected = [frame for frame, _ in parts], [r for _, batch in parts for r in batch]
     del parts
-    return rules.concat_observations(frames), rejected
+    observations = rules.concat_observations(frames)
+    del frames
+    datasets.release_memory()  # what the parse threads freed, kept by their arenas
+    return observations, rejected
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ def validate_flow(store: str | None = None) -> ValidateSummary:
     version = version_for(list(skipped))
     cleaned = clean(parsed, site_list.sites, max_day=rules.day_number(datetime.now(UTC).date()))
     del parsed  # every row is in cleaned now; publishing must not hold the parsed copy beside it
+    datasets.release_memory()
     if cleaned.located:
         log.info("validate: coordinates of %d sites from the site list %s", len(cleaned.located), site_list.source)
     save_rows(ctx.store, version, cleaned)

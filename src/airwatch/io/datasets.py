@@ -10,6 +10,8 @@ same version, exactly one wins the claim; a version that already has a manifest 
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import io
 import json
@@ -235,9 +237,24 @@ def release_memory() -> None:
 
     A frame read from Parquet lives in Arrow's memory pool (pyarrow builds pandas' blocks there), and
     the pool keeps what is freed for its next allocations instead of returning it: a stage that drops
-    a GB frame would hold those pages to its end (national training: 0.7 GB).
+    a GB frame would hold those pages to its end (national training: 0.7 GB). glibc's malloc does the
+    same with what threads free in their own arenas (the parse tasks' text and vectors, pandas'
+    sorting and grouping in a task's thread): 0.3 GB of 0.9 GB after parsing 4 M observations.
     """
     pa.default_memory_pool().release_unused()
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _libc_malloc_trim() -> Any:
+    """The C library's malloc_trim (glibc), or None where it has none (musl, macOS)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_malloc_trim = _libc_malloc_trim()
 
 
 def read_rows_on(store: Store, manifest: Manifest, column: str, value: Any) -> pd.DataFrame:
