@@ -112,3 +112,25 @@ def test_revisions_found_on_keys_held_by_several_objects_equal_grouping_every_ro
     pd.testing.assert_frame_equal(revised.superseded, superseded)
     if seed:
         assert len(superseded)  # the data did exercise revisions
+
+
+def _held_bytes(frame: pd.DataFrame) -> int:
+    """Bytes of the arrays a frame's columns are views of (an empty view of a big frame holds all of it)."""
+    total = 0
+    for column in frame.columns:
+        series = frame[column]
+        array = series.cat.codes.to_numpy() if isinstance(series.dtype, pd.CategoricalDtype) else series.to_numpy()
+        while isinstance(array.base, np.ndarray):
+            array = array.base
+        total += array.nbytes
+    return total
+
+
+def test_empty_results_hold_none_of_the_input(sample_observations) -> None:
+    """No superseded or quarantined rows must not keep the parsed table alive beside the valid rows."""
+    valid = validate_observations(sample_observations, max_day=40_000).valid  # the sample's good rows
+    assert len(valid) > 10_000 and _held_bytes(valid) > 1_000_000
+    result = validate_observations(valid, max_day=40_000)
+    assert result.quarantined.empty and _held_bytes(result.quarantined) == 0
+    revised = rules.resolve_revisions(valid)  # one raw object per key: nothing superseded
+    assert revised.superseded.empty and _held_bytes(revised.superseded) == 0
