@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -41,7 +42,12 @@ def parse_all(ctx: Context, keys: list[str]) -> tuple[pd.DataFrame, list[rules.R
     del parts
     observations = rules.concat_observations(frames)
     del frames
-    datasets.release_memory()  # what the parse threads freed, kept by their arenas
+    # The batches are dropped, but a reference cycle (a task's future and its state) still reaches
+    # them, and the cycle collector counts objects, not bytes: they outlived their concatenation to
+    # the stage's end (1.6 GB at 16 M observations). A collection here, once (0.3 s with the
+    # pipeline's libraries loaded: not in every release_memory).
+    gc.collect()
+    datasets.release_memory()  # and what the parse threads freed, kept by their arenas
     return observations, rejected
 
 
