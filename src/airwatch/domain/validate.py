@@ -73,19 +73,10 @@ def reason_names(mask: int) -> str:
     return ";".join(code for bit, code in REASONS if mask & bit)
 
 
-def _codes(column: pd.Series) -> np.ndarray:
-    categorical = column.astype("category")
-    return categorical.cat.codes.to_numpy(dtype=np.int64) + 1  # -1 (missing) becomes 0
-
-
 def series_codes(observations: pd.DataFrame) -> np.ndarray:
     """One integer per distinct (sample duration, pollutant standard, event type, hour): part of the key."""
-    code = np.zeros(len(observations), dtype=np.int64)
-    for column in ("sample_duration", "pollutant_standard", "event_type"):
-        part = _codes(observations[column])
-        code = code * (int(part.max(initial=0)) + 1) + part
-    code = code * 25 + observations["hour"].to_numpy(dtype=np.int64) + 1
-    return pd.factorize(code)[0].astype(np.int32)
+    columns = ["sample_duration", "pollutant_standard", "event_type", "hour"]
+    return pd.factorize(_key_codes(observations, columns)[0])[0].astype(np.int32)
 
 
 def validate_observations(observations: pd.DataFrame, *, max_day: int) -> ValidationResult:
