@@ -8,8 +8,10 @@ from airwatch.domain.predict import aqi_columns, issue_rows
 from airwatch.domain.select import select
 from airwatch.domain.train import (
     RIDGE,
+    BlocksDataset,
     CandidateResult,
     DeltaModel,
+    InputBlocks,
     Rows,
     fit_and_score,
     fit_horizon,
@@ -104,6 +106,34 @@ def test_models_sharing_one_binned_dataset_equal_lightgbm_fitted_alone(ozone_fea
         expected = rows["last_value"].to_numpy() + alone.booster_.predict(rows[feats])
         np.testing.assert_array_equal(model.predict(rows), expected)
     assert not np.array_equal(fitted[1].predict(rows), fitted[2].predict(rows))
+
+
+@pytest.mark.parametrize("batch", [256, 1 << 16])
+def test_input_blocks_bin_and_train_as_the_whole_matrix(batch) -> None:
+    """LightGBM fed the input columns a block at a time (InputBlocks) builds the Dataset of the whole
+    float matrix, sampled bin edges included (more rows than it samples here), and the same model."""
+    import lightgbm as lgb
+
+    rng = np.random.default_rng(3)
+    n = 5_000
+    columns = [
+        rng.gamma(2.0, 5.0, n).round(1),
+        rng.normal(size=n),
+        np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n)),  # missing values
+        np.where(rng.random(n) < 0.5, 0.0, rng.random(n)),  # zeros, which LightGBM leaves out of its sample
+    ]
+    index = np.sort(rng.choice(n, 3_000, replace=False))
+    y = rng.normal(size=len(index))
+    params = {"objective": "regression", "bin_construct_sample_cnt": 700, "min_child_samples": 300, "seed": 1,
+              "deterministic": True, "num_threads": 1, "verbose": -1}  # fmt: skip
+    matrix = np.column_stack([c[index] for c in columns])
+    blocks = InputBlocks(columns, index)
+    blocks.batch_size = batch
+    whole = lgb.train(params, lgb.Dataset(matrix, y, params=params), num_boost_round=20)
+    by_blocks = lgb.train(params, BlocksDataset([blocks], y, params=params), num_boost_round=20)
+    assert by_blocks.model_to_string() == whole.model_to_string()
+    np.testing.assert_array_equal(blocks[0 : len(index)], matrix)
+    np.testing.assert_array_equal(blocks[2_999], matrix[2_999])
 
 
 def test_rows_by_position_fit_the_models_of_a_copy_of_those_rows(ozone_features) -> None:

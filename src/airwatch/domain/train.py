@@ -127,8 +127,8 @@ class Rows:
     They hold the change from persistence, the recency weights and LightGBM's binned Dataset per
     input list, each built on first use.
 
-    Binning a national feature matrix costs seconds and a float copy of the frame's inputs; the
-    point model and both quantiles of a horizon learn from the same rows, so they bin them once.
+    Binning a national feature matrix costs seconds; the point model and both quantiles of a horizon
+    learn from the same rows, so they bin them once (from the columns a block at a time: InputBlocks).
     index: the rows' positions in frame (None: every row). The models then read those rows of the
     columns they use, and no copy of the frame's selected rows, all its columns, is made (refitting
     a national frame, a GB a horizon).
@@ -155,15 +155,6 @@ class Rows:
         values = self.source[name].to_numpy(dtype=np.float64)
         return values if self.index is None else values[self.index]
 
-    def inputs(self, features: list[str]) -> pd.DataFrame:
-        """The rows' input columns as one float64 matrix, column-major as a frame's selection is."""
-        if self.index is None:
-            return self.source[features]
-        matrix = np.empty((len(self.index), len(features)), order="F")
-        for j, name in enumerate(features):
-            np.take(self.source[name].to_numpy(dtype=np.float64), self.index, out=matrix[:, j])
-        return pd.DataFrame(matrix, columns=features, copy=False)
-
     def weights(self, half_life_years: float) -> np.ndarray | None:
         if half_life_years not in self._weights:
             self._weights[half_life_years] = recency_weights(self.column("day"), half_life_years)
@@ -172,10 +163,72 @@ class Rows:
     def dataset(self, model: DeltaModel, params: dict[str, Any]) -> lgb.Dataset:
         key = (tuple(model.features), model.half_life_years, *(params.get(k) for k in _DATASET_PARAMS))
         if key not in self._datasets:
-            data = lgb.Dataset(self.inputs(model.features), self.delta, weight=self.weights(model.half_life_years),
-                               params=params, free_raw_data=True)  # fmt: skip
+            inputs = InputBlocks([self.source[name].to_numpy(dtype=np.float64) for name in model.features], self.index)
+            data = BlocksDataset([inputs], self.delta, weight=self.weights(model.half_life_years),
+                                  feature_name=list(model.features), params=params, free_raw_data=True)  # fmt: skip
             self._datasets[key] = data.construct()
         return self._datasets[key]
+
+
+class BlocksDataset(lgb.Dataset):
+    """A Dataset built from InputBlocks with every parameter, as one built from a matrix is.
+
+    LightGBM 4 builds a Dataset from a Sequence with only its dataset parameters (get_params): without
+    the seed that picks the rows sampled for the bin edges, and without min_data_in_leaf, by which it
+    leaves out inputs no split could use. A matrix is built with all of them. After construction the
+    Dataset answers as any other (a Booster takes get_params' values into its own parameters).
+    """
+
+    _constructing = False
+
+    def get_params(self) -> dict[str, Any]:
+        return dict(self.params or {}) if self._constructing else super().get_params()
+
+    def construct(self) -> lgb.Dataset:
+        self._constructing = True
+        try:
+            return super().construct()
+        finally:
+            self._constructing = False
+
+
+class InputBlocks(lgb.Sequence):
+    """Input columns (at positions index, or all rows) served to LightGBM a block of rows at a time.
+
+    LightGBM bins a Sequence from its sampled rows, then takes the rows a block at a time, so no float
+    matrix of every row and input is made: from a frame it makes one, and one more when the frame's
+    columns are not row-major (a national refit: 0.6 GB each). The bins and the Dataset are those of
+    the whole matrix (the same sampled rows, the same values): the models are the same to the bit.
+    """
+
+    batch_size = BLOCK_ROWS
+
+    def __init__(self, columns: list[np.ndarray], index: np.ndarray | None = None) -> None:
+        self.columns, self.index = columns, index
+        self.rows = len(index) if index is not None else len(columns[0]) if columns else 0
+        self._block: tuple[int, np.ndarray] | None = None  # LightGBM samples single rows in order
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def __getitem__(self, key: int | slice) -> np.ndarray:
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self.rows)
+            if step != 1:
+                raise IndexError("InputBlocks: only contiguous row ranges")
+            return self._rows(start, stop)
+        row = int(key)
+        first = row - row % self.batch_size
+        if self._block is None or self._block[0] != first:
+            self._block = (first, self._rows(first, min(first + self.batch_size, self.rows)))
+        return self._block[1][row - first]
+
+    def _rows(self, start: int, stop: int) -> np.ndarray:
+        block = np.empty((stop - start, len(self.columns)))
+        positions = self.index[start:stop] if self.index is not None else None
+        for j, column in enumerate(self.columns):
+            block[:, j] = column[start:stop] if positions is None else column[positions]
+        return block
 
 
 @dataclass
@@ -809,9 +862,11 @@ def assemble(candidate: str, groups: list[list[RefitJob]], fitted: list[list[For
 
 def refit_extent(frame: pd.DataFrame, horizon: int) -> tuple[int, str]:
     """How many rows a refit learns from for a horizon, and the newest observed day among its targets."""
-    rows = frame[frame[f"target_{horizon}"].notna() & frame["last_value"].notna()]
-    newest = pd.Timestamp(rows["date"].max()) + pd.Timedelta(days=horizon)
-    return len(rows), str(newest.date())
+    usable = (frame[f"target_{horizon}"].notna() & frame["last_value"].notna()).to_numpy()
+    newest = pd.Timestamp(frame["date"].to_numpy()[usable].max() if usable.any() else pd.NaT) + pd.Timedelta(
+        days=horizon
+    )
+    return int(usable.sum()), str(newest.date())
 
 
 def _with_features(candidate: Forecaster, features: list[str]) -> Forecaster:
