@@ -88,6 +88,9 @@ def _prepare(store: str | None = None, *, flows: bool = True) -> Settings:
     # A line per finished task drowns the stages' own lines (a replay runs hundreds); failures still show.
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger("prefect.task_runs").addFilter(_quiet_completed)
+        # Two lines per flow run for the hook that starts Prefect's workers (flows/tasks.stage_flow).
+        for engine in ("prefect.engine", "prefect.flow_runs"):
+            logging.getLogger(engine).addFilter(_quiet_service_hook)
         # Prefect's event and log workers warn whenever items are still queued as they drain at exit,
         # which is every command; they drain all the same.
         for worker in ("EventsWorker", "APILogWorker"):
@@ -133,6 +136,10 @@ def _check_prefect(*, server_required: bool) -> None:
 
 def _quiet_draining(record: logging.LogRecord) -> bool:
     return not str(record.msg).startswith("Still processing items")
+
+
+def _quiet_service_hook(record: logging.LogRecord) -> bool:
+    return not (record.levelno == logging.INFO and "'_start_services'" in str(record.msg))
 
 
 def _quiet_completed(record: logging.LogRecord) -> bool:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from prefect import flow, get_run_logger
+from prefect import get_run_logger
 
 from airwatch.domain import validate as rules
 from airwatch.domain.archives import DEFAULT_LIMITS, ArchiveLimits
@@ -24,7 +24,7 @@ from airwatch.domain.backtest import BacktestConfig, backtest, metrics
 from airwatch.domain.transform import FeatureConfig, Features, WeatherInput, feature_columns, feature_frame
 from airwatch.domain.weather import ARCHIVED, LAGGED, NONE, OBSERVED, columns_for_horizon
 from airwatch.errors import InputError, NoDataError
-from airwatch.flows.tasks import compute_task
+from airwatch.flows.tasks import compute_task, stage_flow
 from airwatch.io import files
 from airwatch.io.openmeteo import OpenMeteoClient, site_forecasts
 from airwatch.settings import Settings, load_settings
@@ -158,7 +158,7 @@ def feature_chooser(frame: pd.DataFrame, mode: str) -> Any:
 run_backtest = compute_task(backtest, name="backtest-mode")
 
 
-@flow(name="backtest")
+@stage_flow(name="backtest")
 def backtest_flow(
     input: str,
     pollutant: str,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prefect import flow, get_run_logger
+from prefect import get_run_logger
 
 from airwatch import catalog
 from airwatch.flows.context import Context
-from airwatch.flows.tasks import io_task
+from airwatch.flows.tasks import io_task, stage_flow
 from airwatch.io import files, raw
 from airwatch.io.airdata import download, file_name
 
@@ -30,7 +30,7 @@ class IngestSummary:
     published: bool
 
 
-@flow(name="ingest", timeout_seconds=3600)
+@stage_flow(name="ingest", timeout_seconds=3600)
 def ingest_flow(store: str | None = None, input_dir: str | None = None, urls: list[str] | None = None) -> IngestSummary:
     """Keep EPA files as received: every file below input_dir (default: the bundled sample), or AirData URLs."""
     ctx = Context.build(store)
@@ -42,7 +42,7 @@ def ingest_flow(store: str | None = None, input_dir: str | None = None, urls: li
     return _summary("ingest", publish_inventory(ctx.store, catalog.RAW_FILES, origin), stored, origin)
 
 
-@flow(name="ingest-weather", timeout_seconds=3600)
+@stage_flow(name="ingest-weather", timeout_seconds=3600)
 def ingest_weather_flow(store: str | None = None, input_dir: str | None = None) -> IngestSummary:
     """Keep NOAA station files (GHCN-Daily .dly, daily-summaries CSV) as received; default: the bundled ones."""
     ctx = Context.build(store)

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from prefect import flow, get_run_logger
+from prefect import get_run_logger
 
 from airwatch import catalog
 from airwatch.domain.ingest import airnow_parameters, hour_window, parse_bbox
 from airwatch.flows.context import Context, scheduled_time
-from airwatch.flows.tasks import io_task
+from airwatch.flows.tasks import io_task, stage_flow
 from airwatch.io import raw
 from airwatch.io.airnow import AirNowClient
 from airwatch.io.datasets import fingerprint
@@ -40,7 +40,7 @@ def fetch_and_store(ctx: Context, bbox: tuple[float, float, float, float], start
     return len(responses), new, sum(len(r.rows) for r in responses)
 
 
-@flow(name="ingest-airnow", timeout_seconds=3600)
+@stage_flow(name="ingest-airnow", timeout_seconds=3600)
 def ingest_airnow_flow(
     bbox: str,
     start: datetime | None = None,

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
 
-from prefect import flow, get_run_logger
+from prefect import get_run_logger
 
 from airwatch import catalog
 from airwatch.domain.ingest import AqsRequest, Geography, next_watermark, parse_params, plan_aqs
 from airwatch.flows.context import Context
-from airwatch.flows.tasks import io_task
+from airwatch.flows.tasks import io_task, stage_flow
 from airwatch.io import raw, records
 from airwatch.io.aqs import AqsClient
 from airwatch.io.datasets import fingerprint
@@ -45,7 +45,7 @@ def fetch_and_store(ctx: Context, client: AqsClient, request: AqsRequest, geogra
     return stored.key, stored.new, len(response.rows), max(changes, default="")
 
 
-@flow(name="ingest-aqs", timeout_seconds=6 * 3600)
+@stage_flow(name="ingest-aqs", timeout_seconds=6 * 3600)
 def ingest_aqs_flow(
     params: list[str],
     state: str | None = None,

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from prefect import flow, get_run_logger
+from prefect import get_run_logger
 
 from airwatch import catalog
 from airwatch.domain import alerts as rules
@@ -25,13 +25,13 @@ from airwatch.domain.monitor import daily_scores, forecast_actual_pairs, season_
 from airwatch.domain.schemas import HORIZONS
 from airwatch.domain.transform import site_daily_values
 from airwatch.flows.context import Context, scheduled_time
-from airwatch.flows.tasks import io_task
+from airwatch.flows.tasks import io_task, stage_flow
 from airwatch.io import alerts as delivery
 from airwatch.io import datasets, deployments, records
 from airwatch.io.datasets import Manifest, fingerprint, utc_stamp
 
 RETRAIN_DEPLOYMENT = "retrain/train-weekly"
-read = io_task(datasets.read)
+read = io_task(datasets.read, lends=True)
 read_predictions = io_task(records.read_predictions)
 publish = io_task(datasets.publish)
 
@@ -61,7 +61,7 @@ def resolve_as_of(as_of: str | None, actuals: pd.DataFrame) -> date:
     return date.fromisoformat(as_of) if as_of else scheduled_time().date()
 
 
-@flow(name="monitor", timeout_seconds=1800)
+@stage_flow(name="monitor", timeout_seconds=1800)
 def monitor_flow(
     store: str | None = None, pollutants: list[str] | None = None, days: int | None = None, as_of: str | None = None
 ) -> list[MonitorSummary]:

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from prefect import Flow, flow, get_run_logger
+from prefect import Flow, get_run_logger
 
 from airwatch.domain.schemas import pollutants_to_run
 from airwatch.domain.train import TrainingReport
@@ -17,6 +17,7 @@ from airwatch.flows.ingest_airnow import ingest_airnow_flow
 from airwatch.flows.predict import PredictSummary, predict_flow
 from airwatch.flows.runners import SettingsTaskRunner
 from airwatch.flows.select import SelectSummary, select_flow
+from airwatch.flows.tasks import stage_flow
 from airwatch.flows.train import train_flow
 from airwatch.flows.transform import TransformSummary, transform_flow
 from airwatch.flows.validate import ValidateSummary, validate_flow
@@ -56,7 +57,7 @@ class _Stages:
             self.times[name] = (start, time.time())
 
 
-@flow(name="run", task_runner=SettingsTaskRunner(), timeout_seconds=8 * 3600)
+@stage_flow(name="run", task_runner=SettingsTaskRunner(), timeout_seconds=8 * 3600)
 def run_flow(
     store: str | None = None,
     input_dir: str | None = None,
@@ -90,7 +91,7 @@ def run_flow(
     return RunSummary(url, ingested, validated, skipped, transformed, trained, selected, predicted, stage.times)
 
 
-@flow(name="forecast", task_runner=SettingsTaskRunner(), timeout_seconds=2 * 3600)
+@stage_flow(name="forecast", task_runner=SettingsTaskRunner(), timeout_seconds=2 * 3600)
 def forecast_flow(store: str | None = None, pollutants: list[str] | None = None) -> list[PredictSummary]:
     """The daily forecast after an ingest: validate, transform, then predict with the current champions."""
     url, stage = Context.build(store).settings.store, _Stages()
@@ -100,7 +101,7 @@ def forecast_flow(store: str | None = None, pollutants: list[str] | None = None)
     return stage("predict", predict_flow, url, run)
 
 
-@flow(name="retrain", task_runner=SettingsTaskRunner(), timeout_seconds=8 * 3600)
+@stage_flow(name="retrain", task_runner=SettingsTaskRunner(), timeout_seconds=8 * 3600)
 def retrain_flow(
     store: str | None = None, pollutants: list[str] | None = None, force: bool = False
 ) -> list[SelectSummary]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from prefect import flow, get_run_logger
+from prefect import get_run_logger
 
 from airwatch import catalog
 from airwatch.domain.predict import (
@@ -22,13 +22,13 @@ from airwatch.domain.schemas import HORIZONS
 from airwatch.domain.weather import split_weather
 from airwatch.errors import NoDataError
 from airwatch.flows.context import Context
-from airwatch.flows.tasks import io_task
+from airwatch.flows.tasks import io_task, stage_flow
 from airwatch.io import datasets, records
 from airwatch.io.datasets import fingerprint, utc_stamp
 from airwatch.io.openmeteo import OpenMeteoClient, site_forecasts
 from airwatch.io.registry import Registry
 
-read = io_task(datasets.read)
+read = io_task(datasets.read, lends=True)
 read_rows_on = io_task(datasets.read_rows_on)
 load_champion = io_task(Registry.load_champion, name="load-champion")
 save_predictions = io_task(records.save_predictions)
@@ -137,7 +137,7 @@ def predict_pollutant(ctx: Context, pollutant: str) -> PredictSummary:
                           int(out["observation_age_days"].max()))  # fmt: skip
 
 
-@flow(name="predict", timeout_seconds=3600)
+@stage_flow(name="predict", timeout_seconds=3600)
 def predict_flow(store: str | None = None, pollutants: list[str] | None = None) -> list[PredictSummary]:
     """Forecast the days after the newest observations (day+1..3) with each pollutant's champion."""
     ctx = Context.build(store)

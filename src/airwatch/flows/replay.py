@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from prefect import flow, get_run_logger
+from prefect import get_run_logger
 
 from airwatch import catalog
 from airwatch.domain.predict import Lineage, issue_rows, prediction_frame, prediction_manifest, with_target_weather
@@ -28,12 +28,12 @@ from airwatch.domain.train import assemble, fit_horizon, jobs_like, known_on, re
 from airwatch.flows.context import Context
 from airwatch.flows.monitor import MonitorSummary, monitor_flow
 from airwatch.flows.runners import SettingsTaskRunner, fit_threads
-from airwatch.flows.tasks import compute_task, io_task
+from airwatch.flows.tasks import compute_task, io_task, stage_flow
 from airwatch.io import datasets, records
 from airwatch.io.datasets import fingerprint, utc_stamp
 
 REPLAY_VERSION = "replay"
-read = io_task(datasets.read)
+read = io_task(datasets.read, lends=True)
 refit_horizon = compute_task(fit_horizon, name="refit")
 save_predictions = io_task(records.save_predictions)
 
@@ -143,7 +143,7 @@ def replay_pollutant(ctx: Context, pollutant: str, days: int) -> ReplaySummary:
     return summary
 
 
-@flow(name="replay", task_runner=SettingsTaskRunner(), timeout_seconds=4 * 3600)
+@stage_flow(name="replay", task_runner=SettingsTaskRunner(), timeout_seconds=4 * 3600)
 def replay_flow(store: str | None = None, pollutants: list[str] | None = None, days: int = 30) -> ReplayResult:
     """Issue the last `days` days' forecasts as the daily schedule would have, then monitor them."""
     ctx = Context.build(store)

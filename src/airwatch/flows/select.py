@@ -14,14 +14,14 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from prefect import flow, get_run_logger
+from prefect import get_run_logger
 
 from airwatch import catalog, faults
 from airwatch.domain import select as gates
 from airwatch.domain.train import PERSISTENCE, TrainingReport, fit, like, score_fitted, time_split
 from airwatch.errors import NoDataError
 from airwatch.flows.context import Context
-from airwatch.flows.tasks import io_task
+from airwatch.flows.tasks import io_task, stage_flow
 from airwatch.io import audit, datasets, records
 from airwatch.io.registry import RegisteredVersion
 from airwatch.io.store import StoreLock
@@ -128,7 +128,7 @@ def _summary(report: TrainingReport, choice: gates.Choice, version: RegisteredVe
                          choice.outcomes, decision)  # fmt: skip
 
 
-@flow(name="select", timeout_seconds=3600)
+@stage_flow(name="select", timeout_seconds=3600)
 def select_flow(store: str | None = None, pollutants: list[str] | None = None) -> list[SelectSummary]:
     """Gate, register and promote the best candidate of each pollutant's newest training."""
     ctx = Context.build(store)

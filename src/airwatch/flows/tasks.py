@@ -9,14 +9,16 @@ returns at once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from prefect import task
+from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from airwatch.errors import AirWatchError
 
+T = TypeVar("T")
 IO_RETRIES = 2
 IO_RETRY_DELAYS = [2, 10]
 # No task timeout: tasks run in worker threads, where Prefect cannot interrupt a blocking call (it
@@ -34,13 +36,85 @@ def _worth_retrying(_task: Any, _run: Any, state: Any) -> bool:
     return not isinstance(exc, AirWatchError)
 
 
-def io_task(fn: Callable[..., Any], *, name: str | None = None, retries: int = IO_RETRIES) -> Any:
-    """A task around a function that reads or writes the store or a service, retried with backoff."""
+def io_task(fn: Callable[..., Any], *, name: str | None = None, retries: int = IO_RETRIES, lends: bool = False) -> Any:
+    """A task around a function that reads or writes the store or a service, retried with backoff.
+
+    lends: the result is large (a frame); the task returns it Lent, and calling the task gives the
+    value itself, with Prefect's records of the task run left holding an empty box (Lent).
+    """
     label = name or fn.__name__.replace("_", "-")
-    return task(name=label, retries=retries, retry_delay_seconds=IO_RETRY_DELAYS, cache_policy=NO_CACHE,
-                retry_condition_fn=_worth_retrying)(fn)  # fmt: skip
+    made = task(name=label, retries=retries, retry_delay_seconds=IO_RETRY_DELAYS, cache_policy=NO_CACHE,
+                retry_condition_fn=_worth_retrying)  # fmt: skip
+    if not lends:
+        return made(fn)
+
+    @functools.wraps(fn)
+    def lending(*args: Any, **kwargs: Any) -> Lent[Any]:
+        return Lent(fn(*args, **kwargs))
+
+    boxed = made(lending)
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return boxed(*args, **kwargs).take()
+
+    return call
 
 
 def compute_task(fn: Callable[..., Any], *, name: str | None = None) -> Any:
     """A task around a pure computation (not retried)."""
     return task(name=name or fn.__name__.replace("_", "-"), cache_policy=NO_CACHE)(fn)
+
+
+def _start_services(*_: Any) -> None:
+    """Start Prefect's event and API-log workers from the flow, before any of its tasks runs.
+
+    Each starts on first use, and its long-lived asyncio tasks (the worker's loop, the websocket's
+    keepalive) keep the context they were started in. Started inside a task, that context holds the
+    task's run and its state, and the state holds the task's return value: the first task's result
+    (a stage's input frame, a GB at national scale) stayed in memory until the process ended.
+    """
+    from prefect.events.worker import EventsWorker, should_emit_events
+    from prefect.logging.handlers import APILogWorker
+    from prefect.settings import get_current_settings
+
+    if should_emit_events():
+        EventsWorker.instance()
+    if get_current_settings().logging.to_api.enabled:
+        APILogWorker.instance()
+
+
+def stage_flow(**kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
+    """Prefect's flow decorator, with Prefect's workers started before the flow's first task (_start_services)."""
+    return flow(on_running=[*kwargs.pop("on_running", []), _start_services], **kwargs)
+
+
+class Lent(Generic[T]):
+    """A large value (a frame, a split) passed to or from Prefect tasks in a box its owner empties.
+
+    Prefect keeps a task run's parameters and its result (its TaskRunContext, its state) as long as
+    something holds the context the run executed in, and asyncio holds it in every timer and task
+    started there: a cancelled timeout lives until it is due (about a minute), a worker started
+    inside a task for good. A frame handed to or returned by a task stayed in memory after the flow
+    dropped it; in a box, only the box does, and the owner empties it (take, release) when done.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: T) -> None:
+        self._value: T | None = value
+
+    @property
+    def value(self) -> T:
+        if self._value is None:
+            raise RuntimeError("a Lent value was used after its owner released it")
+        return self._value
+
+    def take(self) -> T:
+        """The value, leaving the box empty."""
+        value = self.value
+        self._value = None
+        return value
+
+    def release(self) -> None:
+        self._value = None

@@ -9,7 +9,7 @@ registers knows the latest data.
 from __future__ import annotations
 
 import pandas as pd
-from prefect import flow, get_run_logger
+from prefect import get_run_logger
 
 from airwatch import catalog
 from airwatch.domain import select as gates
@@ -34,24 +34,24 @@ from airwatch.domain.transform import feature_columns
 from airwatch.domain.weather import columns_for_horizon
 from airwatch.flows.context import Context
 from airwatch.flows.runners import SettingsTaskRunner, fit_threads, in_order, side_by_side
-from airwatch.flows.tasks import compute_task, io_task
+from airwatch.flows.tasks import Lent, compute_task, io_task, stage_flow
 from airwatch.io import datasets, records
 from airwatch.io.datasets import fingerprint, utc_stamp
 from airwatch.io.registry import Registry
 
 SELECTION_HORIZON = 1  # candidates are compared on day+1, as in the backtest
-read = io_task(datasets.read)
+read = io_task(datasets.read, lends=True)
 save_report = io_task(records.save_training_report)
 log_candidate_runs = io_task(Registry.log_candidates, name="log-candidates")
 log_refit_run = io_task(Registry.log_refit, name="log-refit")
 
 
-def _fit_batch(candidates: list[Forecaster], split: Split, horizon: int) -> list[Forecaster]:
-    return [fit(c, split, horizon=horizon) for c in candidates]
+def _fit_batch(candidates: list[Forecaster], split: Lent[Split], horizon: int) -> list[Forecaster]:
+    return [fit(c, split.value, horizon=horizon) for c in candidates]
 
 
-def _refit_batch(groups: list[list[RefitJob]], frame: pd.DataFrame) -> list[list[Forecaster]]:
-    return [fit_horizon(g, frame) for g in groups]
+def _refit_batch(groups: list[list[RefitJob]], frame: Lent[pd.DataFrame]) -> list[list[Forecaster]]:
+    return [fit_horizon(g, frame.value) for g in groups]
 
 
 fit_some = compute_task(_fit_batch, name="fit")
@@ -93,8 +93,10 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
     # The candidates are fitted side by side (the settings' task runner); the blend reuses their fits.
     alone = [c for c in plan.candidates if c.name != "blend"]
     batches = side_by_side(alone, workers, cost=_rounds)
-    futures = [fit_some.submit(b, split, horizon=h) for b in batches]
+    lent = Lent(split)
+    futures = [fit_some.submit(b, lent, horizon=h) for b in batches]
     fitted = fit_all(plan.candidates, in_order(alone, batches, [f.result() for f in futures]))
+    lent.release()
     common = {"pollutant": pollutant, "features_version": manifest.version, "training_id": training_id,
               "observations_version": str(manifest.inputs.get("observations", "")),
               "code_version": ctx.code_version("train")}  # fmt: skip
@@ -128,7 +130,11 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
         groups = refit_groups(jobs, apart=threads == 1)
         parts = side_by_side(groups, workers if threads == 1 else 1, cost=lambda g: sum(_rounds(j.model) for j in g))
         frame = read(ctx.store, manifest)
-        refitted = [f.result() for f in [refit_some.submit(b, frame) for b in parts]]
+        lent = Lent(frame)
+        refitted = [f.result() for f in [refit_some.submit(b, lent) for b in parts]]
+        lent.release()
+        del frame
+        datasets.release_memory()
         models = assemble(chosen.name, groups, in_order(groups, parts, refitted))
         model_run, model_uri = log_refit_run(ctx.registry, pollutant, models, validation, common,
                                              {"rows": refit_rows, "through": through})  # fmt: skip
@@ -146,7 +152,7 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
     return report
 
 
-@flow(name="train", task_runner=SettingsTaskRunner(), timeout_seconds=6 * 3600)
+@stage_flow(name="train", task_runner=SettingsTaskRunner(), timeout_seconds=6 * 3600)
 def train_flow(
     store: str | None = None, pollutants: list[str] | None = None, force: bool = False
 ) -> list[TrainingReport]:

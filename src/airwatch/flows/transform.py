@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from prefect import flow, get_run_logger
+from prefect import get_run_logger
 
 from airwatch import catalog
 from airwatch.domain.schemas import pollutants_to_run
@@ -12,7 +12,7 @@ from airwatch.domain.transform import OBSERVATION_COLUMNS, FeatureConfig, Weathe
 from airwatch.domain.weather import SETTING_MODES, combine_weather, split_weather, weather_dataset
 from airwatch.errors import NoDataError
 from airwatch.flows.context import Context
-from airwatch.flows.tasks import compute_task, io_task
+from airwatch.flows.tasks import compute_task, io_task, stage_flow
 from airwatch.io import datasets, files
 from airwatch.io.datasets import fingerprint
 from airwatch.io.store import StoreError
@@ -48,7 +48,7 @@ def transform_weather(ctx: Context) -> datasets.Manifest:
     return manifest
 
 
-read = io_task(datasets.read)
+read = io_task(datasets.read, lends=True)
 publish = io_task(datasets.publish)
 features_of = compute_task(feature_frame, name="features")
 
@@ -78,7 +78,7 @@ def transform_pollutant(ctx: Context, pollutant: str, weather: datasets.Manifest
     return TransformSummary(pollutant, manifest.version, manifest.rows, sites, published)
 
 
-@flow(name="transform", timeout_seconds=3600)
+@stage_flow(name="transform", timeout_seconds=3600)
 def transform_flow(store: str | None = None, pollutants: list[str] | None = None) -> list[TransformSummary]:
     """Build the feature frame of each pollutant (default: those observed) from the newest observations."""
     ctx, log = Context.build(store), get_run_logger()

@@ -7,37 +7,42 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pandas as pd
-from prefect import flow, get_run_logger
+from prefect import get_run_logger
 
 from airwatch import catalog
 from airwatch.domain import validate as rules
 from airwatch.errors import NoDataError
 from airwatch.flows.context import Context
 from airwatch.flows.runners import SettingsTaskRunner
-from airwatch.flows.tasks import compute_task, io_task
+from airwatch.flows.tasks import Lent, compute_task, io_task, stage_flow
 from airwatch.io import datasets, files, quarantine, raw
 from airwatch.io.datasets import fingerprint
 
 save_rows = io_task(quarantine.save_rows)
 hold = io_task(quarantine.hold)
 publish = io_task(datasets.publish)
-clean = compute_task(rules.clean)
 
 
 PARSE_BATCHES = 8  # fixed, not per runner: the same batches, and so the same output, on every runner
 
 
 @io_task
-def parse(ctx: Context, keys: list[str]) -> tuple[pd.DataFrame, list[rules.Rejected]]:
-    return rules.parse_payloads(raw.read_payloads(ctx.store, keys), ctx.settings.archives.limits())
+def parse(ctx: Context, keys: list[str]) -> Lent[tuple[pd.DataFrame, list[rules.Rejected]]]:
+    return Lent(rules.parse_payloads(raw.read_payloads(ctx.store, keys), ctx.settings.archives.limits()))
+
+
+@compute_task
+def clean(parsed: Lent[pd.DataFrame], sites: pd.DataFrame, *, max_day: int) -> Lent[rules.Cleaned]:
+    # The frames cross Prefect Lent (flows/tasks.py): its records of the run would keep them alive.
+    return Lent(rules.clean(parsed.take(), sites, max_day=max_day))
 
 
 def parse_all(ctx: Context, keys: list[str]) -> tuple[pd.DataFrame, list[rules.Rejected]]:
     """Every payload parsed, in batches side by side (the settings' task runner), in key order."""
     size = -(-len(keys) // PARSE_BATCHES) or 1
     futures = [parse.submit(ctx, keys[i : i + size]) for i in range(0, len(keys), size)]
-    parts = [f.result() for f in futures]
-    del futures  # each holds its batch's frame: the batches would outlive their concatenation
+    parts = [f.result().take() for f in futures]
+    del futures
     frames, rejected = [frame for frame, _ in parts], [r for _, batch in parts for r in batch]
     del parts
     observations = rules.concat_observations(frames)
@@ -70,7 +75,7 @@ class ValidateSummary:
                    published, e.get("quarantined_files", {}), e.get("pollutants", {}))  # fmt: skip
 
 
-@flow(name="validate", task_runner=SettingsTaskRunner(), timeout_seconds=3600)
+@stage_flow(name="validate", task_runner=SettingsTaskRunner(), timeout_seconds=3600)
 def validate_flow(store: str | None = None) -> ValidateSummary:
     """Validate the newest raw inventories into processed/observations (nothing to do when already published)."""
     ctx, log = Context.build(store), get_run_logger()
@@ -98,7 +103,7 @@ def validate_flow(store: str | None = None) -> ValidateSummary:
     if parsed.empty:
         raise NoDataError(f"nothing usable: none of the {len(keys)} raw files holds an observation")
     version = version_for(list(skipped))
-    cleaned = clean(parsed, site_list.sites, max_day=rules.day_number(datetime.now(UTC).date()))
+    cleaned = clean(Lent(parsed), site_list.sites, max_day=rules.day_number(datetime.now(UTC).date())).take()
     del parsed  # every row is in cleaned now; publishing must not hold the parsed copy beside it
     datasets.release_memory()
     if cleaned.located:
