@@ -134,6 +134,7 @@ def test_input_blocks_bin_and_train_as_the_whole_matrix(batch) -> None:
     assert by_blocks.model_to_string() == whole.model_to_string()
     np.testing.assert_array_equal(blocks[0 : len(index)], matrix)
     np.testing.assert_array_equal(blocks[2_999], matrix[2_999])
+    np.testing.assert_array_equal(blocks[[5, 700, 2_999]], matrix[[5, 700, 2_999]])
 
 
 def test_rows_by_position_fit_the_models_of_a_copy_of_those_rows(ozone_features) -> None:

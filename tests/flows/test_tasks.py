@@ -49,4 +49,4 @@ def test_a_released_value_is_not_used_again() -> None:
     lent = Lent(Frame())
     assert isinstance(lent.take(), Frame)
     with pytest.raises(RuntimeError, match="released"):
-        lent.value
+        _ = lent.value

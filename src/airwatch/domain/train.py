@@ -211,12 +211,14 @@ class InputBlocks(lgb.Sequence):
     def __len__(self) -> int:
         return self.rows
 
-    def __getitem__(self, key: int | slice) -> np.ndarray:
+    def __getitem__(self, key: int | slice | list[int]) -> np.ndarray:
         if isinstance(key, slice):
             start, stop, step = key.indices(self.rows)
             if step != 1:
                 raise IndexError("InputBlocks: only contiguous row ranges")
             return self._rows(start, stop)
+        if isinstance(key, list):
+            return np.stack([self[k] for k in key]) if key else np.empty((0, len(self.columns)))
         row = int(key)
         first = row - row % self.batch_size
         if self._block is None or self._block[0] != first:

@@ -66,7 +66,7 @@ def compute_task(fn: Callable[..., Any], *, name: str | None = None) -> Any:
     return task(name=name or fn.__name__.replace("_", "-"), cache_policy=NO_CACHE)(fn)
 
 
-def _start_services(*_: Any) -> None:
+def _start_services(flow: Any, flow_run: Any, state: Any) -> None:  # Prefect's hook signature
     """Start Prefect's event and API-log workers from the flow, before any of its tasks runs.
 
     Each starts on first use, and its long-lived asyncio tasks (the worker's loop, the websocket's
