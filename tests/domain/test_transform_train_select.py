@@ -127,11 +127,12 @@ def test_input_blocks_bin_and_train_as_the_whole_matrix(batch) -> None:
     params = {"objective": "regression", "bin_construct_sample_cnt": 700, "min_child_samples": 300, "seed": 1,
               "deterministic": True, "num_threads": 1, "verbose": -1}  # fmt: skip
     matrix = np.column_stack([c[index] for c in columns])
+    names = [f"x{j}" for j in range(len(columns))]
     blocks = InputBlocks(columns, index)
     blocks.batch_size = batch
-    whole = lgb.train(params, lgb.Dataset(matrix, y, params=params), num_boost_round=20)
-    by_blocks = lgb.train(params, BlocksDataset([blocks], y, params=params), num_boost_round=20)
-    assert by_blocks.model_to_string() == whole.model_to_string()
+    whole = lgb.train(params, lgb.Dataset(pd.DataFrame(matrix, columns=names), y, params=params), num_boost_round=20)
+    by_blocks = lgb.train(params, BlocksDataset([blocks], y, feature_name=names, params=params), num_boost_round=20)
+    assert by_blocks.model_to_string() == whole.model_to_string()  # the whole model file, to the byte
     np.testing.assert_array_equal(blocks[0 : len(index)], matrix)
     np.testing.assert_array_equal(blocks[2_999], matrix[2_999])
     np.testing.assert_array_equal(blocks[[5, 700, 2_999]], matrix[[5, 700, 2_999]])

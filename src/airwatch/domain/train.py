@@ -187,9 +187,13 @@ class BlocksDataset(lgb.Dataset):
     def construct(self) -> lgb.Dataset:
         self._constructing = True
         try:
-            return super().construct()
+            super().construct()
         finally:
             self._constructing = False
+        # As from a frame without categoricals: the model's text then ends as before ("[]", not "null").
+        if self.pandas_categorical is None:
+            self.pandas_categorical = []
+        return self
 
 
 class InputBlocks(lgb.Sequence):
