@@ -28,7 +28,7 @@ size = compute_task(_size, name="size")
 
 @stage_flow(name="lent-values")
 def lent_values() -> list[bool]:
-    """Whether the returned and the passed frame are alive once the flow has dropped them."""
+    """Whether the frame, returned by one task and passed to two more, is alive once the flow has dropped it."""
     frame = load()  # the flow's first task, as a stage's read is
     returned = weakref.ref(frame)
     lent = Lent(frame)

@@ -46,6 +46,7 @@ from airwatch.domain.train import (
     make_candidates,
     make_quantile,
     score,
+    usable_rows,
 )
 from airwatch.domain.transform import feature_columns
 
@@ -132,7 +133,7 @@ def fold_windows(last_target: pd.Timestamp, config: BacktestConfig) -> list[tupl
 
 
 def _usable(frame: pd.DataFrame, h: int) -> pd.DataFrame:
-    return frame[frame[f"target_{h}"].notna() & frame["last_value"].notna()]
+    return frame[usable_rows(frame, h)]
 
 
 def scored_rows(test: pd.DataFrame, max_staleness_days: int) -> pd.DataFrame:

@@ -511,11 +511,15 @@ class Split:
     validation_end: pd.Timestamp
 
 
+def usable_rows(frame: pd.DataFrame, horizon: int) -> np.ndarray:
+    """Which rows can be learned from and scored for a horizon: target and persistence both known."""
+    return (frame[f"target_{horizon}"].notna() & frame["last_value"].notna()).to_numpy()
+
+
 def time_split(frame: pd.DataFrame, *, horizon: int, validation_days: int) -> Split:
     """Rows that can be scored (target and persistence known), split by the target's date."""
-    target = f"target_{horizon}"
     # Masks over the whole frame, so that each side is the one copy of its rows (a national frame is a GB).
-    usable = (frame[target].notna() & frame["last_value"].notna()).to_numpy()
+    usable = usable_rows(frame, horizon)
     if not usable.any():
         raise ValueError("no row has both a target and a persistence value; is the input empty?")
     target_date = (pd.to_datetime(frame["date"]) + pd.Timedelta(days=horizon)).to_numpy()
@@ -836,9 +840,8 @@ def fit_horizon(jobs: list[RefitJob], frame: pd.DataFrame) -> list[Forecaster]:
     its columns of them), and LightGBM bins them once for all the models.
     """
     (horizon,) = {job.horizon for job in jobs}
-    target = frame[f"target_{horizon}"].to_numpy(dtype=np.float64)
-    index = np.flatnonzero(~np.isnan(target) & frame["last_value"].notna().to_numpy())
-    rows = Rows(frame, target[index], index)
+    index = np.flatnonzero(usable_rows(frame, horizon))
+    rows = Rows(frame, frame[f"target_{horizon}"].to_numpy(dtype=np.float64)[index], index)
     return [job.model.fit_rows(rows) for job in jobs]
 
 
@@ -868,11 +871,9 @@ def assemble(candidate: str, groups: list[list[RefitJob]], fitted: list[list[For
 
 def refit_extent(frame: pd.DataFrame, horizon: int) -> tuple[int, str]:
     """How many rows a refit learns from for a horizon, and the newest observed day among its targets."""
-    usable = (frame[f"target_{horizon}"].notna() & frame["last_value"].notna()).to_numpy()
-    newest = pd.Timestamp(frame["date"].to_numpy()[usable].max() if usable.any() else pd.NaT) + pd.Timedelta(
-        days=horizon
-    )
-    return int(usable.sum()), str(newest.date())
+    usable = usable_rows(frame, horizon)
+    newest = pd.Timestamp(frame["date"].to_numpy()[usable].max() if usable.any() else pd.NaT)
+    return int(usable.sum()), str((newest + pd.Timedelta(days=horizon)).date())
 
 
 def _with_features(candidate: Forecaster, features: list[str]) -> Forecaster:

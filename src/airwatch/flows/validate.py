@@ -47,10 +47,10 @@ def parse_all(ctx: Context, keys: list[str]) -> tuple[pd.DataFrame, list[rules.R
     del parts
     observations = rules.concat_observations(frames)
     del frames
-    # The batches are dropped, but a reference cycle (a task's future and its state) still reaches
-    # them, and the cycle collector counts objects, not bytes: they outlived their concatenation to
-    # the stage's end (1.6 GB at 16 M observations). A collection here, once (0.3 s with the
-    # pipeline's libraries loaded: not in every release_memory).
+    # Before the batches came back Lent, Prefect's records of the parse runs (reached through reference
+    # cycles, which the collector counts in objects, not bytes) kept them to the stage's end: 1.6 GB at
+    # 16 M observations. The collection stays, once (0.3 s with the pipeline's libraries loaded: not
+    # in every release_memory): the stage was not measured without it since.
     gc.collect()
     datasets.release_memory()  # and what the parse threads freed, kept by their arenas
     return observations, rejected
