@@ -10,8 +10,6 @@ same version, exactly one wins the claim; a version that already has a manifest 
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import hashlib
 import io
 import json
@@ -27,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from airwatch import catalog, faults
+from airwatch import catalog, faults, memory
 from airwatch.domain.schemas import POLLUTANTS
 from airwatch.io import audit
 from airwatch.io.store import Store, StoreError
@@ -271,19 +269,7 @@ def release_memory() -> None:
     sorting and grouping in a task's thread): 0.3 GB of 0.9 GB after parsing 4 M observations.
     """
     pa.default_memory_pool().release_unused()
-    if _malloc_trim is not None:
-        _malloc_trim(0)
-
-
-def _libc_malloc_trim() -> Any:
-    """The C library's malloc_trim (glibc), or None where it has none (musl, macOS)."""
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
-
-
-_malloc_trim = _libc_malloc_trim()
+    memory.trim()
 
 
 def read_rows_on(store: Store, manifest: Manifest, column: str, value: Any) -> pd.DataFrame:
