@@ -378,7 +378,12 @@ def with_weather(
         sites, codes, frame["day"].to_numpy(dtype=np.int64), weather, stations,
         mode=mode, horizons=horizons, radius_km=radius_km, forecasts=forecasts,
     )  # fmt: skip
-    return pd.concat([frame, pd.DataFrame(columns, index=frame.index)], axis=1)
+    # Added to a shallow copy, column by column: a concat would copy the whole frame and the new columns
+    # once more (national: 0.7 GB at the stage's peak).
+    out = frame.copy(deep=False)
+    for name, values in columns.items():
+        out[name] = values
+    return out
 
 
 def forecast_columns(
