@@ -401,6 +401,23 @@ std::tuple<Out<double>, Out<int32_t>> py_neighbor_mean(In<int32_t> site, In<int3
   return {to_numpy(std::move(mean)), to_numpy(std::move(count))};
 }
 
+std::tuple<Out<double>, Out<double>, Out<double>> py_regional_episode(In<int32_t> site, In<int32_t> day,
+                                                                      In<double> value, In<double> lat,
+                                                                      In<double> lon, int k, double radius_km,
+                                                                      double threshold) {
+  const std::size_t n = site.shape(0);
+  require_same_length(n, day.shape(0), "day");
+  require_same_length(n, value.shape(0), "value");
+  require_same_length(lat.shape(0), lon.shape(0), "lon");
+  std::vector<double> top(n), high(n), run(n);
+  {
+    nb::gil_scoped_release release;
+    airwatch::regional_episode(site.data(), day.data(), value.data(), n, lat.data(), lon.data(), lat.shape(0), k,
+                               radius_km, threshold, top.data(), high.data(), run.data());
+  }
+  return {to_numpy(std::move(top)), to_numpy(std::move(high)), to_numpy(std::move(run))};
+}
+
 std::tuple<std::vector<std::string>, Out<int32_t>, Out<int32_t>, Out<int32_t>, Out<double>, std::size_t,
            std::size_t, std::size_t, std::size_t>
 py_ghcn(In<uint8_t> data, const std::vector<std::string>& elements) {
@@ -515,6 +532,11 @@ NB_MODULE(_core, m) {
         "lat"_a.noconvert(), "lon"_a.noconvert(), "k"_a, "radius_km"_a,
         "Inverse-distance weighted mean of the k nearest other sites' values on each grid row's day, and how "
         "many contributed.");
+  m.def("regional_episode", &py_regional_episode, "site"_a.noconvert(), "day"_a.noconvert(),
+        "value"_a.noconvert(), "lat"_a.noconvert(), "lon"_a.noconvert(), "k"_a, "radius_km"_a, "threshold"_a,
+        "On each grid row's day, the highest value of the k nearest other sites within radius_km and the "
+        "fraction of them at or above threshold (NaN when none has a value), and the site's run of "
+        "consecutive days at or above threshold up to that day (NaN without a value).");
   m.def("parse_ghcn_dly", &py_ghcn, "data"_a.noconvert(), "elements"_a,
         "NOAA GHCN-Daily .dly text (uint8 array) to long rows in metric units: (stations, station, day, "
         "element, value, missing, flagged, out_of_bounds, malformed_lines); flagged (QFLAG), missing "

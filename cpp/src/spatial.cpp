@@ -115,50 +115,93 @@ std::vector<std::pair<int32_t, double>> SiteIndex::nearest(double lat, double lo
   return result;
 }
 
-void neighbor_mean(const int32_t* site, const int32_t* day, const double* value, std::size_t n,
-                   const double* lat, const double* lon, std::size_t n_sites, int k, double radius_km,
-                   double* out_mean, int32_t* out_count) {
-  // Where each site's rows start, and their first day: grid rows of a site are consecutive days.
-  constexpr std::size_t kNone = static_cast<std::size_t>(-1);
-  std::vector<std::size_t> start(n_sites, kNone), length(n_sites, 0);
-  std::vector<int32_t> first_day(n_sites, 0);
-  for (std::size_t i = 0; i < n; ++i) {
-    if (site[i] < 0 || static_cast<std::size_t>(site[i]) >= n_sites) {
-      throw Error("row " + std::to_string(i) + ": site " + std::to_string(site[i]) +
-                  " has no coordinates (only " + std::to_string(n_sites) + " sites)");
+namespace {
+
+// Where each site's rows of a daily grid start, how many there are and their first day (rows of a
+// site are consecutive days), and each site's neighbours: what every neighbour-site kernel needs.
+struct GridNeighbours {
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  std::vector<std::size_t> start, length;
+  std::vector<int32_t> first_day;
+  std::vector<std::vector<std::pair<int32_t, double>>> neighbours;
+
+  GridNeighbours(const int32_t* site, const int32_t* day, std::size_t n, const double* lat, const double* lon,
+                 std::size_t n_sites, int k, double radius_km)
+      : start(n_sites, kNone), length(n_sites, 0), first_day(n_sites, 0), neighbours(n_sites) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (site[i] < 0 || static_cast<std::size_t>(site[i]) >= n_sites) {
+        throw Error("row " + std::to_string(i) + ": site " + std::to_string(site[i]) +
+                    " has no coordinates (only " + std::to_string(n_sites) + " sites)");
+      }
+      const auto s = static_cast<std::size_t>(site[i]);
+      if (start[s] == kNone) {
+        start[s] = i;
+        first_day[s] = day[i];
+      } else if (i > 0 && (site[i - 1] != site[i] || day[i] != day[i - 1] + 1)) {
+        throw Error("row " + std::to_string(i) + ": rows of a site must be consecutive days");
+      }
+      ++length[s];
     }
-    const auto s = static_cast<std::size_t>(site[i]);
-    if (start[s] == kNone) {
-      start[s] = i;
-      first_day[s] = day[i];
-    } else if (i > 0 && (site[i - 1] != site[i] || day[i] != day[i - 1] + 1)) {
-      throw Error("row " + std::to_string(i) + ": rows of a site must be consecutive days");
+    const SiteIndex index(lat, lon, n_sites);
+    for (std::size_t s = 0; s < n_sites; ++s) {
+      if (start[s] != kNone)
+        neighbours[s] = index.nearest(lat[s], lon[s], k, radius_km, static_cast<int32_t>(s));
     }
-    ++length[s];
   }
-  const SiteIndex index(lat, lon, n_sites);
-  std::vector<std::vector<std::pair<int32_t, double>>> neighbours(n_sites);
-  for (std::size_t s = 0; s < n_sites; ++s) {
-    if (start[s] != kNone)
-      neighbours[s] = index.nearest(lat[s], lon[s], k, radius_km, static_cast<int32_t>(s));
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    double wsum = 0.0, vsum = 0.0;
-    int32_t count = 0;
+
+  // Calls f(value, km) for each neighbour of row i's site with a value on row i's day.
+  template <typename F>
+  void each(const int32_t* site, const int32_t* day, const double* value, std::size_t i, F&& f) const {
     for (const auto& [other, km] : neighbours[static_cast<std::size_t>(site[i])]) {
       const auto o = static_cast<std::size_t>(other);
       if (start[o] == kNone) continue;
       const int64_t offset = static_cast<int64_t>(day[i]) - first_day[o];
       if (offset < 0 || offset >= static_cast<int64_t>(length[o])) continue;
       const double v = value[start[o] + static_cast<std::size_t>(offset)];
-      if (std::isnan(v)) continue;
+      if (!std::isnan(v)) f(v, km);
+    }
+  }
+};
+
+}  // namespace
+
+void neighbor_mean(const int32_t* site, const int32_t* day, const double* value, std::size_t n,
+                   const double* lat, const double* lon, std::size_t n_sites, int k, double radius_km,
+                   double* out_mean, int32_t* out_count) {
+  const GridNeighbours grid(site, day, n, lat, lon, n_sites, k, radius_km);
+  for (std::size_t i = 0; i < n; ++i) {
+    double wsum = 0.0, vsum = 0.0;
+    int32_t count = 0;
+    grid.each(site, day, value, i, [&](double v, double km) {
       const double w = 1.0 / std::max(km, 1.0);  // sites closer than 1 km count as 1 km away
       wsum += w;
       vsum += w * v;
       ++count;
-    }
+    });
     out_mean[i] = count > 0 ? vsum / wsum : std::numeric_limits<double>::quiet_NaN();
     out_count[i] = count;
+  }
+}
+
+void regional_episode(const int32_t* site, const int32_t* day, const double* value, std::size_t n,
+                      const double* lat, const double* lon, std::size_t n_sites, int k, double radius_km,
+                      double threshold, double* out_max, double* out_high, double* out_run) {
+  const GridNeighbours grid(site, day, n, lat, lon, n_sites, k, radius_km);
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  for (std::size_t i = 0; i < n; ++i) {
+    double high = 0.0, top = -std::numeric_limits<double>::infinity();
+    int32_t count = 0;
+    grid.each(site, day, value, i, [&](double v, double) {
+      top = std::max(top, v);
+      high += v >= threshold ? 1.0 : 0.0;
+      ++count;
+    });
+    out_max[i] = count > 0 ? top : kNaN;
+    out_high[i] = count > 0 ? high / count : kNaN;
+    // A missing day ends a run: what is not observed is not known to be high.
+    const bool same_site = i > 0 && site[i - 1] == site[i];
+    const double before = same_site ? out_run[i - 1] : 0.0;
+    out_run[i] = std::isnan(value[i]) ? kNaN : value[i] >= threshold ? (std::isnan(before) ? 0.0 : before) + 1.0 : 0.0;
   }
 }
 

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -56,4 +57,32 @@ TEST(Spatial, NeighborMeanWeightsByDistance) {
   EXPECT_EQ(count[0], 2);
   EXPECT_EQ(count[3], 0);  // on day 6 nobody else has data
   EXPECT_TRUE(std::isnan(mean[3]));
+}
+
+TEST(Spatial, RegionalEpisodeHighestFractionAndRun) {
+  // Sites 0, 1, 2 on a meridian 10 and 20 km apart; site 3 is 500 km away, outside the radius.
+  const double km = 1.0 / 111.195;
+  const std::vector<double> lat{40.0, 40.0 + 10 * km, 40.0 + 20 * km, 45.0};
+  const std::vector<double> lon{-80.0, -80.0, -80.0, -80.0};
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  // Site 0 on days 1..5 (day 3 missing), site 1 on days 1..2, site 2 on day 1, site 3 on day 1.
+  const std::vector<int32_t> site{0, 0, 0, 0, 0, 1, 1, 2, 3};
+  const std::vector<int32_t> day{1, 2, 3, 4, 5, 1, 2, 1, 1};
+  const std::vector<double> value{40.0, 50.0, nan, 36.0, 37.0, 20.0, 60.0, 35.5, 99.0};
+  std::vector<double> top(9), high(9), run(9);
+  airwatch::regional_episode(site.data(), day.data(), value.data(), 9, lat.data(), lon.data(), 4, 8, 100.0, 35.5,
+                             top.data(), high.data(), run.data());
+  EXPECT_DOUBLE_EQ(top[0], 35.5);  // site 0, day 1: sites 1 (20) and 2 (35.5); site 3 is too far
+  EXPECT_DOUBLE_EQ(high[0], 0.5);  // 35.5 is at the threshold, which counts
+  EXPECT_DOUBLE_EQ(top[1], 60.0);  // day 2: only site 1 reports
+  EXPECT_DOUBLE_EQ(high[1], 1.0);
+  EXPECT_TRUE(std::isnan(top[3]) && std::isnan(high[3]));  // day 4: no neighbour reports
+  EXPECT_DOUBLE_EQ(run[0], 1.0);
+  EXPECT_DOUBLE_EQ(run[1], 2.0);
+  EXPECT_TRUE(std::isnan(run[2]));  // no value on day 3
+  EXPECT_DOUBLE_EQ(run[3], 1.0);    // the missing day ended the run
+  EXPECT_DOUBLE_EQ(run[4], 2.0);
+  EXPECT_DOUBLE_EQ(run[5], 0.0);  // site 1, day 1: below
+  EXPECT_DOUBLE_EQ(run[6], 1.0);
+  EXPECT_TRUE(std::isnan(top[8]) && std::isnan(high[8]));  // site 3's neighbours are all beyond the radius
 }

@@ -52,6 +52,7 @@ __all__ = [
     "error_summary",
     "nearest_sites",
     "neighbor_mean",
+    "regional_episode",
     "ozone_mda8",
     "parse_ghcn_dly",
     "pm25_daily",
@@ -440,6 +441,31 @@ def nearest_sites(
         _f64(lat, "lat"), _f64(lon, "lon"), q_lat, _f64(query_lon, "query_lon"), k, radius_km
     )
     return Nearest(index.reshape(len(q_lat), k), distance.reshape(len(q_lat), k))
+
+
+class RegionalEpisode(NamedTuple):
+    highest: npt.NDArray[np.float64]  # the highest neighbour value that day
+    high_fraction: npt.NDArray[np.float64]  # the fraction of reporting neighbours at or above the threshold
+    run: npt.NDArray[np.float64]  # consecutive days the site itself has been at or above it
+
+
+def regional_episode(
+    site: npt.ArrayLike,
+    day: npt.ArrayLike,
+    value: npt.ArrayLike,
+    lat: npt.ArrayLike,
+    lon: npt.ArrayLike,
+    k: int,
+    radius_km: float,
+    threshold: float,
+) -> RegionalEpisode:
+    """Whether an episode is under way around each daily-grid row's site and day, and at the site."""
+    return RegionalEpisode(
+        *_core.regional_episode(
+            _i32(site, "site"), _i32(day, "day"), _f64(value, "value"), _f64(lat, "lat"), _f64(lon, "lon"), k,
+            radius_km, threshold,
+        )
+    )
 
 
 class NeighborMean(NamedTuple):

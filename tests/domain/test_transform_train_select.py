@@ -55,9 +55,13 @@ def test_features_do_not_see_the_future(sample_observations) -> None:
     scrambled = daily.copy()
     future = scrambled["day"] > cut
     scrambled.loc[future, "value"] = np.random.default_rng(0).permutation(scrambled.loc[future, "value"].to_numpy())
-    a, b = build_features(daily), build_features(scrambled)
+    # The episode features too, at a threshold the sample's ozone reaches (0.06 ppm) so that they vary.
+    a, b = build_features(daily, episode_threshold=0.06), build_features(scrambled, episode_threshold=0.06)
     past = a["day"] <= cut
     cols = feature_columns(a)
+    assert {"rg_max_0", "rg_high_0", "rg_high_1", "high_run_0"} <= set(cols)
+    high = a["rg_high_0"].dropna()
+    assert a["high_run_0"].max() >= 2 and high.between(0, 1).all() and (high > 0).any()
     pd.testing.assert_frame_equal(a.loc[past, cols], b.loc[past, cols])
 
 

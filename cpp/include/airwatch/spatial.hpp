@@ -45,4 +45,14 @@ void neighbor_mean(const int32_t* site, const int32_t* day, const double* value,
                    const double* lat, const double* lon, std::size_t n_sites, int k, double radius_km,
                    double* out_mean, int32_t* out_count);
 
+// For each row of a daily grid (as neighbor_mean's), what says a regional episode (smoke, a
+// photochemical event) is under way on the row's day, from the values of the site's k nearest other
+// sites within radius_km: the highest of them, and the fraction at or above threshold (the
+// pollutant's AQI 100); NaN for both when no neighbour has a value. out_run: how many consecutive
+// days up to the row's the site itself has been at or above threshold (0 below it, NaN on a day
+// without a value; a missing day ends a run).
+void regional_episode(const int32_t* site, const int32_t* day, const double* value, std::size_t n,
+                      const double* lat, const double* lon, std::size_t n_sites, int k, double radius_km,
+                      double threshold, double* out_max, double* out_high, double* out_run);
+
 }  // namespace airwatch

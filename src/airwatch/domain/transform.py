@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from airwatch import core
+from airwatch.domain.predict import usg_threshold
 from airwatch.domain.schemas import HORIZONS, POLLUTANTS
 from airwatch.domain.weather import with_weather
 from airwatch.errors import NoDataError
@@ -70,6 +71,10 @@ class FeatureConfig:
     site_columns: tuple[str, ...] = field(default=("latitude", "longitude"))
     neighbors: int = 8
     neighbor_radius_km: float = 150.0
+    # Episode features (smoke, photochemical events): the highest value and the fraction at or above
+    # AQI 100 among the nearest sites of a wider region, and the site's own run of such days.
+    regional_neighbors: int = 16
+    regional_radius_km: float = 400.0
     auxiliary_radius_km: float = 50.0
     auxiliary_min_days: int = 30  # a site needs this many days of a series to serve as its source
 
@@ -156,10 +161,13 @@ def build_features(
     daily: pd.DataFrame,
     config: FeatureConfig | None = None,
     auxiliary: dict[str, pd.DataFrame] | None = None,
+    episode_threshold: float | None = None,
 ) -> pd.DataFrame:
     """The feature frame: one row per site and issue day with features and horizon targets.
 
     auxiliary: daily series of other pollutants and meteorology by name (from auxiliary_daily).
+    episode_threshold: the concentration of AQI 100 (predict.usg_threshold) for the episode features;
+    None leaves them out.
     """
     config = config or FeatureConfig()
     sites = site_table(daily)
@@ -196,6 +204,15 @@ def build_features(
         frame["nb_count_0"] = count.astype(np.float64)
         frame["nb_mean_1"] = _shift_within_site(g_site, mean, -1)
         frame["nb_delta"] = frame["nb_mean_0"] - frame["nb_mean_1"]
+    if config.regional_neighbors > 0 and episode_threshold is not None:
+        episode = core.regional_episode(
+            g_site, g_day, g_value, sites["latitude"], sites["longitude"], config.regional_neighbors,
+            config.regional_radius_km, episode_threshold,
+        )  # fmt: skip
+        frame["rg_max_0"] = episode.highest
+        frame["rg_high_0"] = episode.high_fraction
+        frame["rg_high_1"] = _shift_within_site(g_site, episode.high_fraction, -1)
+        frame["high_run_0"] = episode.run
     for name, series in (auxiliary or {}).items():
         values, distance = _auxiliary_features(sites, g_site, g_day, series, config)
         frame[f"aux_{name}"] = values
@@ -300,7 +317,7 @@ def feature_frame(
         raise NoDataError(f"no valid {pollutant} observations")
     auxiliary = {a.name: auxiliary_daily(observations, a) for a in AUXILIARY if a.name != pollutant}
     auxiliary = {name: series for name, series in auxiliary.items() if not series.empty}
-    frame = build_features(daily, config, auxiliary)
+    frame = build_features(daily, config, auxiliary, episode_threshold=usg_threshold(pollutant))
     frame["value_source"] = _value_source(frame, daily)
     if weather is not None:
         frame = with_weather(frame, weather.table, weather.stations, mode=weather.mode, horizons=config.horizons,
