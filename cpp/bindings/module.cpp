@@ -412,8 +412,8 @@ std::tuple<Out<double>, Out<double>, Out<double>> py_regional_episode(In<int32_t
   std::vector<double> top(n), high(n), run(n);
   {
     nb::gil_scoped_release release;
-    airwatch::regional_episode(site.data(), day.data(), value.data(), n, lat.data(), lon.data(), lat.shape(0), k,
-                               radius_km, threshold, top.data(), high.data(), run.data());
+    airwatch::regional_episode(site.data(), day.data(), value.data(), n, lat.data(), lon.data(), lat.shape(0),
+                               k, radius_km, threshold, top.data(), high.data(), run.data());
   }
   return {to_numpy(std::move(top)), to_numpy(std::move(high)), to_numpy(std::move(run))};
 }

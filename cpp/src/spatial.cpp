@@ -201,7 +201,9 @@ void regional_episode(const int32_t* site, const int32_t* day, const double* val
     // A missing day ends a run: what is not observed is not known to be high.
     const bool same_site = i > 0 && site[i - 1] == site[i];
     const double before = same_site ? out_run[i - 1] : 0.0;
-    out_run[i] = std::isnan(value[i]) ? kNaN : value[i] >= threshold ? (std::isnan(before) ? 0.0 : before) + 1.0 : 0.0;
+    out_run[i] = std::isnan(value[i])    ? kNaN
+                 : value[i] >= threshold ? (std::isnan(before) ? 0.0 : before) + 1.0
+                                         : 0.0;
   }
 }
 

@@ -70,8 +70,8 @@ TEST(Spatial, RegionalEpisodeHighestFractionAndRun) {
   const std::vector<int32_t> day{1, 2, 3, 4, 5, 1, 2, 1, 1};
   const std::vector<double> value{40.0, 50.0, nan, 36.0, 37.0, 20.0, 60.0, 35.5, 99.0};
   std::vector<double> top(9), high(9), run(9);
-  airwatch::regional_episode(site.data(), day.data(), value.data(), 9, lat.data(), lon.data(), 4, 8, 100.0, 35.5,
-                             top.data(), high.data(), run.data());
+  airwatch::regional_episode(site.data(), day.data(), value.data(), 9, lat.data(), lon.data(), 4, 8, 100.0,
+                             35.5, top.data(), high.data(), run.data());
   EXPECT_DOUBLE_EQ(top[0], 35.5);  // site 0, day 1: sites 1 (20) and 2 (35.5); site 3 is too far
   EXPECT_DOUBLE_EQ(high[0], 0.5);  // 35.5 is at the threshold, which counts
   EXPECT_DOUBLE_EQ(top[1], 60.0);  // day 2: only site 1 reports

@@ -116,6 +116,11 @@ def neighbor_mean(site: Annotated[NDArray[numpy.int32], dict(shape=(None,), orde
     Inverse-distance weighted mean of the k nearest other sites' values on each grid row's day, and how many contributed.
     """
 
+def regional_episode(site: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], day: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], value: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], lat: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], lon: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], k: int, radius_km: float, threshold: float) -> tuple[Annotated[NDArray[numpy.float64], dict(shape=(None,))], Annotated[NDArray[numpy.float64], dict(shape=(None,))], Annotated[NDArray[numpy.float64], dict(shape=(None,))]]:
+    """
+    On each grid row's day, the highest value of the k nearest other sites within radius_km and the fraction of them at or above threshold (NaN when none has a value), and the site's run of consecutive days at or above threshold up to that day (NaN without a value).
+    """
+
 def parse_ghcn_dly(data: Annotated[NDArray[numpy.uint8], dict(shape=(None,), order='C', device='cpu', writable=False)], elements: Sequence[str]) -> tuple[list[str], Annotated[NDArray[numpy.int32], dict(shape=(None,))], Annotated[NDArray[numpy.int32], dict(shape=(None,))], Annotated[NDArray[numpy.int32], dict(shape=(None,))], Annotated[NDArray[numpy.float64], dict(shape=(None,))], int, int, int, int]:
     """
     NOAA GHCN-Daily .dly text (uint8 array) to long rows in metric units: (stations, station, day, element, value, missing, flagged, out_of_bounds, malformed_lines); flagged (QFLAG), missing (-9999) and out-of-bounds values are dropped and counted.

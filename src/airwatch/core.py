@@ -52,12 +52,12 @@ __all__ = [
     "error_summary",
     "nearest_sites",
     "neighbor_mean",
-    "regional_episode",
     "ozone_mda8",
     "parse_ghcn_dly",
     "pm25_daily",
     "read_csv",
     "reason_codes",
+    "regional_episode",
     "rmse_skill",
     "validate_observations",
 ]
@@ -462,8 +462,14 @@ def regional_episode(
     """Whether an episode is under way around each daily-grid row's site and day, and at the site."""
     return RegionalEpisode(
         *_core.regional_episode(
-            _i32(site, "site"), _i32(day, "day"), _f64(value, "value"), _f64(lat, "lat"), _f64(lon, "lon"), k,
-            radius_km, threshold,
+            _i32(site, "site"),
+            _i32(day, "day"),
+            _f64(value, "value"),
+            _f64(lat, "lat"),
+            _f64(lon, "lon"),
+            k,
+            radius_km,
+            threshold,
         )
     )
 

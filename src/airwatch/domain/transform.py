@@ -11,7 +11,9 @@ ozone) over block averages and 1-hour rows, then the lowest POC.
 
 Features come from the C++ kernels and use only values on or before the issue day: the site's own
 series (lags, rolling statistics, EWMs, missing-data indicators, calendar), the distance-weighted mean
-of the nearest other sites (neighbour features, k-d tree), and co-located pollutants and meteorology
+of the nearest other sites (neighbour features, k-d tree), whether a regional episode is under way (the
+highest value and the share at or above AQI 100 among the sites of a wider region, the site's own run of
+such days: smoke plumes and photochemical events cover many sites at once), and co-located pollutants and meteorology
 measured at the site or, failing that, at the nearest site within a radius. The target of horizon h is
 the value h days after the issue day.
 """
