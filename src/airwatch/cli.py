@@ -704,6 +704,14 @@ def backtest_cmd(
             "default: one found under --input, else the bundled copy.",
         ),
     ] = None,
+    smoke_flags: Annotated[
+        Path | None,
+        typer.Option(
+            "--smoke-flags",
+            help="CSV of NOAA HMS smoke flags per AQS site and day (columns Site.Code as SS-CCC-NNNN, Date, and 0/1 "
+            "light, med, heavy): the scores again on days without smoke, with light, and with medium or heavy smoke.",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate the forecasting pipeline on a folder of EPA daily files by rolling-origin backtest."""
     _pollutants([pollutant])
@@ -722,7 +730,7 @@ def backtest_cmd(
     data = _run("backtest", lambda: backtest_flow(
         str(input_dir), pollutant, test_start=start, test_end=end, folds=folds, fold_days=fold_days, seed=seed,
         weather=str(weather) if weather else None, weather_mode=weather_mode, forecast_url=forecast_url,
-        sites=str(sites) if sites else None,
+        sites=str(sites) if sites else None, smoke_flags=str(smoke_flags) if smoke_flags else None,
     ))  # fmt: skip
     output.write_text(json.dumps(data, indent=2))
     for mode, result in data["modes"].items():
@@ -742,6 +750,11 @@ def backtest_cmd(
         for label, m in groups.items():
             console.print(f"{label.replace('_', '-')} samplers ({data['weather']}), day+{h}: skill vs persistence "
                           f"{_skill(m)} ({int(m['n_sites'])} sites, {int(m['n_forecasts'])} forecasts)")  # fmt: skip
+    for h, groups in data.get("by_smoke", {}).items():
+        for label, m in groups.items():
+            console.print(f"{label.replace('_', ' ')} days (HMS; {data['weather']}), day+{h}: skill vs persistence "
+                          f"{_skill(m)}, AQI > 100 POD {m['aqi100_pod']:.2f} FAR {m['aqi100_far']:.2f} "
+                          f"({int(m['n_sites'])} sites, {int(m['n_forecasts'])} forecasts)")  # fmt: skip
     for label, text in (("sites_with_station", "a station within the matching radius"),
                         ("sites_with_station_within_25km", "a station within 25 km")):  # fmt: skip
         for mode, horizons in data.get(label, {}).items():

@@ -354,6 +354,14 @@ def metrics(
     return {k: float(v) for k, v in out.items()}
 
 
+def by_label(
+    pollutant: str, predictions: pd.DataFrame, labels: pd.Series, scores: dict[str, Any]
+) -> dict[str, dict[str, float]]:
+    """The scores of the forecasts of each label (rows labelled NaN are in none), in order of the labels' names."""
+    return {str(label): metrics(pollutant, predictions[(labels == label).to_numpy()], **scores)
+            for label in sorted(labels.dropna().unique())}  # fmt: skip
+
+
 def backtest(
     frame: pd.DataFrame,
     pollutant: str,

@@ -20,7 +20,8 @@ from prefect import get_run_logger
 
 from airwatch.domain import validate as rules
 from airwatch.domain.archives import DEFAULT_LIMITS, ArchiveLimits
-from airwatch.domain.backtest import BacktestConfig, backtest, metrics
+from airwatch.domain.backtest import BacktestConfig, backtest, by_label, metrics
+from airwatch.domain.smoke import smoke_regime
 from airwatch.domain.transform import FeatureConfig, Features, WeatherInput, feature_columns, feature_frame
 from airwatch.domain.weather import ARCHIVED, LAGGED, NONE, OBSERVED, columns_for_horizon
 from airwatch.errors import InputError, NoDataError
@@ -171,12 +172,15 @@ def backtest_flow(
     weather_mode: str | None = None,
     forecast_url: str | None = None,
     sites: str | None = None,
+    smoke_flags: str | None = None,
 ) -> dict[str, Any]:
     """Backtest one pollutant on a folder of EPA files, per weather mode; the metrics as JSON.
 
     weather_mode: none, lagged, observed-as-forecast or archived-forecast (then run beside lagged and
     observed-as-forecast); with a weather folder and no mode, both lagged and observed-as-forecast. The
     weather folder holds NOAA station files, or the NWS forecast archive (archived forecasts from it).
+    smoke_flags: a file of HMS smoke flags per site and day (domain.smoke): the scores again by the smoke
+    over the site on the target day.
     """
     log, settings = get_run_logger(), load_settings()
     # Archived forecasts are shown beside the lagged and observed-as-forecast runs of the same folder, so
@@ -198,6 +202,12 @@ def backtest_flow(
     main = weather_mode or (LAGGED if LAGGED in results else modes[0])
     data = results[main].to_json({**info, "weather": main})
     data["modes"] = {m: {"model": r.model, "horizons": r.to_json()["horizons"]} for m, r in results.items()}
+    scores = {"seed": config.seed, "resamples": config.bootstrap_resamples, "block_days": config.bootstrap_block_days}
+    if smoke_flags:
+        flags = files.load_smoke_flags(smoke_flags)
+        data["smoke_flags"] = {"source": smoke_flags, "site_days": len(flags)}
+        data["by_smoke"] = {str(h): by_label(pollutant, r.predictions, smoke_regime(r.predictions, flags), scores)
+                            for h, r in results[main].horizons.items()}  # fmt: skip
     if "weather_input" in info:
         # The same scores at the sites that have a weather station (within the matching radius), and
         # within NEAR_KM of one.
@@ -205,8 +215,6 @@ def backtest_flow(
         for label, limit in (("sites_with_station", settings.weather.radius_km), ("sites_with_station_within_25km",
                                                                                   NEAR_KM)):  # fmt: skip
             close = set(km[km <= limit].index.astype(str))
-            scores = {"seed": config.seed, "resamples": config.bootstrap_resamples,
-                      "block_days": config.bootstrap_block_days}  # fmt: skip
             data[label] = {m: {str(h): metrics(pollutant, p, **scores) for h, r in res.horizons.items()
                                if len(p := r.predictions[r.predictions["site_id"].astype(str).isin(close)])}
                            for m, res in results.items()}  # fmt: skip

@@ -18,6 +18,7 @@ from airwatch.domain.archives import DEFAULT_LIMITS, ArchiveLimits
 from airwatch.domain.parse import parse_daily_file
 from airwatch.domain.schemas import PayloadKind
 from airwatch.domain.sites import is_site_list, parse_site_list
+from airwatch.domain.smoke import FLAG_COLUMNS, parse_smoke_flags
 from airwatch.domain.weather import ForecastArchive, combine_weather, is_nws_archive, is_weather_file, parse_nws_archive
 from airwatch.errors import InputError
 
@@ -119,6 +120,14 @@ def load_site_list(path: str | os.PathLike[str] | None = None, limits: ArchiveLi
         raise InputError(f"site list {source} does not exist (expected AirData's aqs_sites.csv)")
     data = source.read_bytes()
     return SiteList(parse_site_list(source.name, data, limits), str(source), hashlib.sha256(data).hexdigest())
+
+
+def load_smoke_flags(path: str | os.PathLike[str], limits: ArchiveLimits = DEFAULT_LIMITS) -> pd.DataFrame:
+    """The HMS smoke flags per site and day in a file (domain.smoke.parse_smoke_flags)."""
+    source = Path(path)
+    if not source.is_file():
+        raise InputError(f"smoke flags {source} do not exist (expected a CSV with {', '.join(FLAG_COLUMNS)})")
+    return parse_smoke_flags(source.name, source.read_bytes(), limits)
 
 
 def _first_line(path: Path) -> bytes:
