@@ -4,12 +4,14 @@ import csv
 import gzip
 import io
 import random
+import zipfile
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from airwatch.domain.parse import ParseError, normalize, parse_daily_file
+from tests.conftest import FIXTURES
 
 DOWNLOAD_TOOL = (
     '"Date","AQS_SITE_ID","POC","Daily Max 8-hour Ozone Concentration","UNITS","DAILY_AQI_VALUE",'
@@ -235,3 +237,34 @@ def test_aqs_data_mart_daily_summaries_read_as_airdata_and_ozone_takes_the_8_hou
     assert daily[("080410013", july4["day"].iloc[0])] == 0.054  # the MDA8, not the highest hour
     new_year = (pd.Timestamp("2017-01-01") - pd.Timestamp("1970-01-01")).days
     assert ("080410013", new_year) in daily.index and ("080410016", new_year) not in daily.index  # 1-hour only
+
+
+@pytest.mark.parametrize("compress", ["plain", "gzip", "zip"])
+def test_a_file_parsed_in_blocks_of_lines_gives_the_rows_of_the_whole_file(compress: str) -> None:
+    """Small blocks (a few lines each, and a line longer than a block) give the whole file's rows."""
+    from airwatch.domain.validate import concat_observations
+
+    path = FIXTURES / "epa" / "airdata_daily_pm25_national" / "daily_88502_2019_first_1000_rows.csv.gz"
+    text = gzip.decompress(path.read_bytes())
+    data = {"plain": text, "gzip": path.read_bytes(), "zip": zipped("daily_88502_2019.csv", text)}[compress]
+    name = {"plain": "d.csv", "gzip": "d.csv.gz", "zip": "d.zip"}[compress]
+    whole = parse_daily_file(name, data, block_bytes=1 << 30)
+    for block_bytes in (4096, 300, 50):  # a row is about 330 bytes: at 300 and 50 every line is too long
+        blocks = parse_daily_file(name, data, block_bytes=block_bytes)
+        assert len(blocks) == 1000
+        pd.testing.assert_frame_equal(concat_observations([blocks]), concat_observations([whole]))
+
+
+def test_a_reader_error_in_a_later_block_names_the_row_of_the_file() -> None:
+    first_row = DOWNLOAD_TOOL.splitlines(keepends=True)[1]
+    rows = "".join(first_row.replace("07/04/1980", f"08/{d:02d}/1980") for d in range(1, 21))
+    data = (DOWNLOAD_TOOL + rows + '"07/21/1980,17-031-0025\n').encode()  # the file's 23rd data row
+    with pytest.raises(ParseError, match=r"^y\.csv: unterminated quote in data row 23$"):
+        parse_daily_file("y.csv", data, block_bytes=256)
+
+
+def zipped(member: str, content: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(member, content)
+    return out.getvalue()

@@ -134,3 +134,16 @@ def test_empty_results_hold_none_of_the_input(sample_observations) -> None:
     assert result.quarantined.empty and _held_bytes(result.quarantined) == 0
     revised = rules.resolve_revisions(valid)  # one raw object per key: nothing superseded
     assert revised.superseded.empty and _held_bytes(revised.superseded) == 0
+
+
+def test_clean_handed_the_parsed_rows_splits_them_without_holding_them_twice(sample_observations) -> None:
+    """consume=True gives clean's result and leaves the parsed frame without columns (its arrays can go)."""
+    frame = rules.concat_observations([sample_observations])  # as parsed: text categorical
+    frame.loc[0, "value"] = np.nan  # a quarantined row
+    frame = pd.concat([frame, frame.iloc[[3]]], ignore_index=True)  # a duplicate key
+    expected = rules.clean(frame.copy(), pd.DataFrame(columns=["site_id", "latitude", "longitude"]), max_day=20_000)
+    handed = frame.copy()
+    got = rules.clean(handed, pd.DataFrame(columns=["site_id", "latitude", "longitude"]), max_day=20_000, consume=True)
+    pd.testing.assert_frame_equal(got.result.valid, expected.result.valid)
+    pd.testing.assert_frame_equal(got.result.quarantined, expected.result.quarantined)
+    assert len(handed.columns) == 0 and len(got.result.quarantined) == 2  # emptied: its arrays can go

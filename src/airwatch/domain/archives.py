@@ -18,7 +18,10 @@ import mmap
 import re
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+import numpy as np
 
 Buffer = bytes | bytearray | memoryview | mmap.mmap
 
@@ -26,6 +29,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
 MIB = 1 << 20
 STEP = 16 * 1024  # compressed bytes inflated at a time
+BLOCK_BYTES = 64 * MIB  # text parsed at a time (text_blocks)
+NEWLINE = ord("\n")
 
 
 class ArchiveError(ValueError):
@@ -83,22 +88,29 @@ def decompress(name: str, data: Buffer, limits: ArchiveLimits = DEFAULT_LIMITS) 
         out = gunzip(name, data, limits)
     else:
         return data
-    if is_archive(out):  # 42.zip-style nesting multiplies the ratio at every level; EPA never nests
-        raise ArchiveError(f"{name}: holds another archive (nested compression); not read")
+    _refuse_nested(name, out)
     return out
 
 
 def gunzip(name: str, data: Buffer, limits: ArchiveLimits = DEFAULT_LIMITS) -> bytearray:
     """Every member of a gzip stream, refused once it passes the limits, or if damaged or truncated."""
+    out = bytearray()
+    for piece in _gunzip_pieces(name, data, limits):
+        out += piece
+    return out
+
+
+def _gunzip_pieces(name: str, data: Buffer, limits: ArchiveLimits) -> Iterator[bytes]:
+    """The output of gunzip, a step at a time (each step under ~16 MB): the same checks, as it goes."""
     limit = limits.limit(len(data))
-    view, pos, out = memoryview(data), 0, bytearray()
+    view, pos, total = memoryview(data), 0, 0
     d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     try:
         while True:
             if d.eof:
                 pos -= len(d.unused_data)  # the next member starts where this one ended
                 if pos >= len(view):
-                    return out
+                    return
                 if view[pos : pos + 2] != GZIP_MAGIC:  # as gzip.decompress: another member, or nothing
                     extra = len(view) - pos
                     raise ArchiveError(f"{name}: {extra} bytes of trailing data after the gzip stream; not read")
@@ -109,17 +121,30 @@ def gunzip(name: str, data: Buffer, limits: ArchiveLimits = DEFAULT_LIMITS) -> b
             # and the unconsumed input copies small; max_length 0 would mean unbounded, hence the + 1.
             chunk = view[pos : pos + STEP]
             pos += len(chunk)
-            out += d.decompress(chunk, limit - len(out) + 1)
-            while d.unconsumed_tail and len(out) <= limit:
-                out += d.decompress(d.unconsumed_tail, limit - len(out) + 1)
-            if len(out) > limit:
-                raise limits.exceeded(name, len(view))
+            piece = d.decompress(chunk, limit - total + 1)
+            while True:
+                total += len(piece)
+                if total > limit:
+                    raise limits.exceeded(name, len(view))
+                if piece:
+                    yield piece
+                if not d.unconsumed_tail:
+                    break
+                piece = d.decompress(d.unconsumed_tail, limit - total + 1)
     except zlib.error as exc:
         raise ArchiveError(f"{name}: damaged gzip data ({exc}); not read") from None
 
 
 def unzip_csv(name: str, data: Buffer, limits: ArchiveLimits = DEFAULT_LIMITS) -> bytearray:
     """The single CSV member of a zip, after checking every member's path and the CSV's declared size."""
+    out = bytearray()
+    for piece in _unzip_pieces(name, data, limits):
+        out += piece
+    return out
+
+
+def _unzip_pieces(name: str, data: Buffer, limits: ArchiveLimits) -> Iterator[bytes]:
+    """unzip_csv's output, a MiB at a time: the same checks, as it goes."""
     try:
         with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
             infos = archive.infolist()
@@ -129,7 +154,7 @@ def unzip_csv(name: str, data: Buffer, limits: ArchiveLimits = DEFAULT_LIMITS) -
             if len(csvs) != 1:
                 found = [i.filename for i in csvs]
                 raise ArchiveError(f"{name}: expected one CSV file in the zip, found {found}")
-            return _read_member(name, archive, csvs[0], limits)
+            yield from _member_pieces(name, archive, csvs[0], limits)
     except zipfile.BadZipFile as exc:
         raise ArchiveError(f"{name}: not a readable zip ({exc}); not read") from None
     except (zlib.error, EOFError) as exc:
@@ -138,17 +163,72 @@ def unzip_csv(name: str, data: Buffer, limits: ArchiveLimits = DEFAULT_LIMITS) -
         raise ArchiveError(f"{name}: cannot read the zip ({exc}); not read") from None
 
 
-def _read_member(name: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ArchiveLimits) -> bytearray:
+def text_blocks(
+    name: str, data: Buffer, limits: ArchiveLimits = DEFAULT_LIMITS, block_bytes: int = BLOCK_BYTES
+) -> Iterator[Buffer]:
+    """The content decompress gives, in blocks of whole lines of about block_bytes (a longer line is one block).
+
+    A large file is then never held whole: a year of AirData hourly rows is about 1 GB of text for a
+    200 MB zip. A plain file's blocks are views of it (no copy). The checks are decompress's, made as
+    the content arrives, so a bomb still stops at the limit.
+    """
+    if name.endswith(".zip") or data[:4] == ZIP_MAGIC:
+        pieces: Iterator[bytes] = _unzip_pieces(name, data, limits)
+    elif data[:2] == GZIP_MAGIC:
+        pieces = _gunzip_pieces(name, data, limits)
+    else:
+        yield from _plain_blocks(data, block_bytes)
+        return
+    buffer, checked = bytearray(), False
+    for piece in pieces:
+        buffer += piece
+        if not checked and len(buffer) >= len(ZIP_MAGIC):
+            _refuse_nested(name, buffer)
+            checked = True
+        if len(buffer) >= block_bytes and (cut := buffer.rfind(b"\n")) >= 0:
+            yield bytes(buffer[: cut + 1])
+            del buffer[: cut + 1]
+    if not checked:
+        _refuse_nested(name, buffer)
+    if buffer:
+        yield bytes(buffer)
+
+
+def _refuse_nested(name: str, start: Buffer) -> None:
+    if is_archive(start):  # 42.zip-style nesting multiplies the ratio at every level; EPA never nests
+        raise ArchiveError(f"{name}: holds another archive (nested compression); not read")
+
+
+def _plain_blocks(data: Buffer, block_bytes: int) -> Iterator[Buffer]:
+    """Views of data in blocks of whole lines: each ends after the last newline within block_bytes."""
+    text = np.frombuffer(data, dtype=np.uint8)
+    view, start, n = memoryview(data), 0, len(text)
+    while start < n:
+        end = min(start + block_bytes, n)
+        if end < n:
+            newlines = np.flatnonzero(text[start:end] == NEWLINE)
+            if len(newlines):
+                end = start + int(newlines[-1]) + 1
+            else:  # a line longer than a block is a block of its own
+                after = np.flatnonzero(text[end:] == NEWLINE)
+                end = end + int(after[0]) + 1 if len(after) else n
+        yield view[start:end]
+        start = end
+
+
+def _member_pieces(
+    name: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ArchiveLimits
+) -> Iterator[bytes]:
     where = f"{name}: member {info.filename!r}"
     limit = limits.limit(info.compress_size)
     # The declared size is checked first, so an honest bomb is refused without inflating a byte ...
     if info.file_size > limit:
         raise limits.exceeded(where, info.compress_size)
-    out = bytearray()
+    total = 0
     with archive.open(info) as member:
         # ... and the bytes are counted too, because a header can lie about the size.
-        while chunk := member.read(min(MIB, limit - len(out) + 1)):
-            out += chunk
-            if len(out) > limit:
+        while chunk := member.read(min(MIB, limit - total + 1)):
+            total += len(chunk)
+            if total > limit:
                 raise limits.exceeded(where, info.compress_size)
-    return out
+            yield chunk

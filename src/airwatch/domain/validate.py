@@ -13,12 +13,12 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import union_categoricals
 
 from airwatch import core
 from airwatch.domain.archives import DEFAULT_LIMITS, ArchiveError, ArchiveLimits, gunzip
 from airwatch.domain.parse import (
     ParseError,
+    concat_observations,
     parse_airnow_data,
     parse_airnow_peak,
     parse_aqs_daily,
@@ -79,8 +79,12 @@ def series_codes(observations: pd.DataFrame) -> np.ndarray:
     return pd.factorize(_key_codes(observations, columns)[0])[0].astype(np.int32)
 
 
-def validate_observations(observations: pd.DataFrame, *, max_day: int) -> ValidationResult:
-    """Split observations into valid and quarantined rows (max_day: the newest acceptable date)."""
+def validate_observations(observations: pd.DataFrame, *, max_day: int, consume: bool = False) -> ValidationResult:
+    """Split observations into valid and quarantined rows (max_day: the newest acceptable date).
+
+    consume: take each column out of observations as it is split (the frame is left without columns),
+    so that the rows are never held twice: 16 M observations are about 1.7 GB.
+    """
     series = series_codes(observations)
     o = observations
     masks = core.validate_observations(
@@ -90,11 +94,24 @@ def validate_observations(observations: pd.DataFrame, *, max_day: int) -> Valida
     bad = masks != 0
     if not bad.any():
         return ValidationResult(observations.reset_index(drop=True), _none_of(observations).assign(reasons=""))
-    quarantined = observations.loc[bad].copy()
+    valid, quarantined = _split_rows(observations, ~bad, consume=consume)
     uniq, inverse = np.unique(masks[bad], return_inverse=True)
     names = np.array([reason_names(int(m)) for m in uniq], dtype=object)
     quarantined["reasons"] = names[inverse] if len(uniq) else pd.Series(dtype=object)
-    return ValidationResult(observations.loc[~bad].reset_index(drop=True), quarantined.reset_index(drop=True))
+    return ValidationResult(valid, quarantined)
+
+
+def _split_rows(frame: pd.DataFrame, keep: np.ndarray, *, consume: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows where keep is true and the others, each with a fresh index."""
+    if not consume:
+        return frame.loc[keep].reset_index(drop=True), frame.loc[~keep].reset_index(drop=True)
+    kept: dict[str, pd.Series] = {}
+    dropped: dict[str, pd.Series] = {}
+    for column in list(frame.columns):
+        values = frame.pop(column)
+        kept[column], dropped[column] = values[keep].reset_index(drop=True), values[~keep].reset_index(drop=True)
+        del values
+    return pd.DataFrame(kept, copy=False), pd.DataFrame(dropped, copy=False)
 
 
 def enforce_threshold(result: ValidationResult, max_share: float, *, source: str) -> None:
@@ -271,34 +288,7 @@ def parse_payloads(
             continue
         if len(frame):
             frames.append(frame)
-    return concat_observations(frames), rejected
-
-
-def concat_observations(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Parsed observations of several payloads as one frame, text columns categorical with sorted categories.
-
-    pd.concat keeps a categorical column only when every frame has the same categories, in the same
-    order, and makes plain strings of it otherwise: 281 bytes a row instead of 102 on AirData files
-    (the raw key, units, site name, dates of last change repeated on every row), copied several
-    times over by validation. And where it does keep one, the categories are in each file's order of
-    appearance, so sorting by the column does not sort its text: the newest date of last change was
-    not always first, and an older revision could win (resolve_revisions). Categories sorted here
-    sort as the text does.
-    """
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return pd.DataFrame()
-    columns = list(dict.fromkeys(c for f in frames for c in f.columns))
-    text = [c for c in columns if any(isinstance(f[c].dtype, pd.CategoricalDtype) for f in frames if c in f)]
-
-    def as_category(frame: pd.DataFrame, column: str) -> pd.Categorical:
-        values = frame[column] if column in frame else pd.Series(np.nan, index=frame.index, dtype=object)
-        return values.astype("category").array
-
-    out = pd.concat([f.drop(columns=[c for c in text if c in f]) for f in frames], ignore_index=True)
-    for column in text:
-        out[column] = union_categoricals([as_category(f, column) for f in frames], sort_categories=True)
-    return out[columns]
+    return concat_observations(frames, consume=True), rejected
 
 
 def as_published(observations: pd.DataFrame) -> pd.DataFrame:
@@ -331,14 +321,22 @@ class Cleaned:
         return len(self.result.valid) + len(self.result.quarantined)
 
 
-def clean(parsed: pd.DataFrame, sites: pd.DataFrame, *, max_day: int) -> Cleaned:
+def clean(parsed: pd.DataFrame, sites: pd.DataFrame, *, max_day: int, consume: bool = False) -> Cleaned:
     """Keep each key's newest revision, fill missing coordinates from the site list, apply the rules.
 
     The validate stage and the backtest both run this, so the backtest measures what production runs.
+    consume: the caller hands parsed over; it is emptied as its rows are split (validate_observations).
     """
     revisions = resolve_revisions(parsed)
     observations, located = fill_coordinates(revisions.current, sites)
-    return Cleaned(validate_observations(observations, max_day=max_day), revisions.superseded, located)
+    superseded = revisions.superseded
+    del revisions
+    if consume:  # the current rows share parsed's arrays (copy on write): parsed must let them go
+        for column in list(parsed.columns):
+            del parsed[column]
+    # Splitting takes the columns out of the current rows' frame, the caller's only when handed over.
+    own = consume or observations is not parsed
+    return Cleaned(validate_observations(observations, max_day=max_day, consume=own), superseded, located)
 
 
 def pollutant_counts(observations: pd.DataFrame) -> dict[str, int]:

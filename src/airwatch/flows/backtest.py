@@ -57,10 +57,11 @@ def load_observations(
     if parsed.empty:
         raise NoDataError(f"no EPA daily file of a known layout under {folder}")
     sites = files.load_site_list(site_list or files.find_site_list(folder), limits)
-    cleaned = rules.clean(parsed, sites.sites, max_day=rules.day_number(datetime.now(UTC).date()))
+    files_read = int(parsed["raw_key"].nunique())
+    cleaned = rules.clean(parsed, sites.sites, max_day=rules.day_number(datetime.now(UTC).date()), consume=True)
     info = {
         "input": str(folder),
-        "files": int(parsed["raw_key"].nunique()),
+        "files": files_read,
         "skipped_files": len(rejected),
         "site_list": {"source": sites.source, "sites_located": cleaned.located},
     }

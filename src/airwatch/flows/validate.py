@@ -34,7 +34,7 @@ def parse(ctx: Context, keys: list[str]) -> Lent[tuple[pd.DataFrame, list[rules.
 @compute_task
 def clean(parsed: Lent[pd.DataFrame], sites: pd.DataFrame, *, max_day: int) -> Lent[rules.Cleaned]:
     # The frames cross Prefect Lent (flows/tasks.py): its records of the run would keep them alive.
-    return Lent(rules.clean(parsed.take(), sites, max_day=max_day))
+    return Lent(rules.clean(parsed.take(), sites, max_day=max_day, consume=True))
 
 
 def parse_all(ctx: Context, keys: list[str]) -> tuple[pd.DataFrame, list[rules.Rejected]]:
@@ -45,7 +45,7 @@ def parse_all(ctx: Context, keys: list[str]) -> tuple[pd.DataFrame, list[rules.R
     del futures
     frames, rejected = [frame for frame, _ in parts], [r for _, batch in parts for r in batch]
     del parts
-    observations = rules.concat_observations(frames)
+    observations = rules.concat_observations(frames, consume=True)  # never the batches and the whole side by side
     del frames
     # Before the batches came back Lent, Prefect's records of the parse runs (reached through reference
     # cycles, which the collector counts in objects, not bytes) kept them to the stage's end: 1.6 GB at
@@ -104,7 +104,7 @@ def validate_flow(store: str | None = None) -> ValidateSummary:
         raise NoDataError(f"nothing usable: none of the {len(keys)} raw files holds an observation")
     version = version_for(list(skipped))
     cleaned = clean(Lent(parsed), site_list.sites, max_day=rules.day_number(datetime.now(UTC).date())).take()
-    del parsed  # every row is in cleaned now; publishing must not hold the parsed copy beside it
+    del parsed  # emptied by clean (handed over): its rows are split, never held twice
     datasets.release_memory()
     if cleaned.located:
         log.info("validate: coordinates of %d sites from the site list %s", len(cleaned.located), site_list.source)
