@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airwatch.domain.parse import ParseError, normalize, parse_daily_file
+from airwatch.domain.parse import ParseError, concat_observations, normalize, parse_daily_file
 from tests.conftest import FIXTURES
 
 DOWNLOAD_TOOL = (
@@ -242,8 +242,6 @@ def test_aqs_data_mart_daily_summaries_read_as_airdata_and_ozone_takes_the_8_hou
 @pytest.mark.parametrize("compress", ["plain", "gzip", "zip"])
 def test_a_file_parsed_in_blocks_of_lines_gives_the_rows_of_the_whole_file(compress: str) -> None:
     """Small blocks (a few lines each, and a line longer than a block) give the whole file's rows."""
-    from airwatch.domain.validate import concat_observations
-
     path = FIXTURES / "epa" / "airdata_daily_pm25_national" / "daily_88502_2019_first_1000_rows.csv.gz"
     text = gzip.decompress(path.read_bytes())
     data = {"plain": text, "gzip": path.read_bytes(), "zip": zipped("daily_88502_2019.csv", text)}[compress]

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from airwatch.domain import validate as rules
+from airwatch.domain.parse import concat_observations
 from airwatch.domain.schemas import PayloadKind
 from airwatch.domain.validate import QuarantineThresholdError, enforce_threshold, validate_observations
 
@@ -138,7 +139,7 @@ def test_empty_results_hold_none_of_the_input(sample_observations) -> None:
 
 def test_clean_handed_the_parsed_rows_splits_them_without_holding_them_twice(sample_observations) -> None:
     """consume=True gives clean's result and leaves the parsed frame without columns (its arrays can go)."""
-    frame = rules.concat_observations([sample_observations])  # as parsed: text categorical
+    frame = concat_observations([sample_observations])  # as parsed: text categorical
     frame.loc[0, "value"] = np.nan  # a quarantined row
     frame = pd.concat([frame, frame.iloc[[3]]], ignore_index=True)  # a duplicate key
     expected = rules.clean(frame.copy(), pd.DataFrame(columns=["site_id", "latitude", "longitude"]), max_day=20_000)

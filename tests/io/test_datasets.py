@@ -70,8 +70,9 @@ def test_a_reader_gets_the_columns_it_asks_for_with_text_as_sorted_categoricals(
 def test_the_transform_columns_read_as_categoricals_give_the_same_features(tmp_path, sample_observations) -> None:
     # The transform stage reads the published observations so (only its columns, text as categoricals):
     # each pollutant's feature frame must equal the one made from every column as plain text.
+    from airwatch.domain.parse import concat_observations
     from airwatch.domain.transform import OBSERVATION_COLUMNS, FeatureConfig, feature_frame
-    from airwatch.domain.validate import clean, concat_observations
+    from airwatch.domain.validate import clean
 
     parsed = concat_observations([sample_observations])  # text as categoricals, as validate has it
     valid = clean(parsed, pd.DataFrame(columns=["site_id", "latitude", "longitude"]), max_day=20_000).result.valid

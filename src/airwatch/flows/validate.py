@@ -11,6 +11,7 @@ from prefect import get_run_logger
 
 from airwatch import catalog
 from airwatch.domain import validate as rules
+from airwatch.domain.parse import concat_observations
 from airwatch.errors import NoDataError
 from airwatch.flows.context import Context
 from airwatch.flows.runners import SettingsTaskRunner
@@ -45,7 +46,7 @@ def parse_all(ctx: Context, keys: list[str]) -> tuple[pd.DataFrame, list[rules.R
     del futures
     frames, rejected = [frame for frame, _ in parts], [r for _, batch in parts for r in batch]
     del parts
-    observations = rules.concat_observations(frames, consume=True)  # never the batches and the whole side by side
+    observations = concat_observations(frames, consume=True)  # never the batches and the whole side by side
     del frames
     # Before the batches came back Lent, Prefect's records of the parse runs (reached through reference
     # cycles, which the collector counts in objects, not bytes) kept them to the stage's end: 1.6 GB at
