@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,7 +24,7 @@ from airwatch.domain.train import (
     refit_jobs,
     time_split,
 )
-from airwatch.domain.transform import build_features, feature_columns, site_daily_values
+from airwatch.domain.transform import FeatureConfig, build_features, feature_columns, site_daily_values
 from airwatch.domain.validate import validate_observations
 
 
@@ -56,7 +58,8 @@ def test_features_do_not_see_the_future(sample_observations) -> None:
     future = scrambled["day"] > cut
     scrambled.loc[future, "value"] = np.random.default_rng(0).permutation(scrambled.loc[future, "value"].to_numpy())
     # The episode features too, at a threshold the sample's ozone reaches (0.06 ppm) so that they vary.
-    a, b = build_features(daily, episode_threshold=0.06), build_features(scrambled, episode_threshold=0.06)
+    config = replace(FeatureConfig(), regional_neighbors=16)
+    a, b = (build_features(d, config, episode_threshold=0.06) for d in (daily, scrambled))
     past = a["day"] <= cut
     cols = feature_columns(a)
     assert {"rg_max_0", "rg_high_0", "rg_high_1", "high_run_0"} <= set(cols)

@@ -11,11 +11,10 @@ ozone) over block averages and 1-hour rows, then the lowest POC.
 
 Features come from the C++ kernels and use only values on or before the issue day: the site's own
 series (lags, rolling statistics, EWMs, missing-data indicators, calendar), the distance-weighted mean
-of the nearest other sites (neighbour features, k-d tree), whether a regional episode is under way (the
-highest value and the share at or above AQI 100 among the sites of a wider region, the site's own run of
-such days: smoke plumes and photochemical events cover many sites at once), and co-located pollutants and meteorology
+of the nearest other sites (neighbour features, k-d tree), and co-located pollutants and meteorology
 measured at the site or, failing that, at the nearest site within a radius. The target of horizon h is
-the value h days after the issue day.
+the value h days after the issue day. Episode features (whether a smoke or photochemical episode is
+under way around the site: FeatureConfig.regional_neighbors) are available and off: measured without gain.
 """
 
 from __future__ import annotations
@@ -74,8 +73,10 @@ class FeatureConfig:
     neighbors: int = 8
     neighbor_radius_km: float = 150.0
     # Episode features (smoke, photochemical events): the highest value and the fraction at or above
-    # AQI 100 among the nearest sites of a wider region, and the site's own run of such days.
-    regional_neighbors: int = 16
+    # AQI 100 among the nearest sites of a wider region, and the site's own run of such days. Off (0):
+    # on the development windows they lowered the published warning's CSI on two of three (docs/backtest.md,
+    # "Episode features"); 16 sites within 400 km is the setting that was measured.
+    regional_neighbors: int = 0
     regional_radius_km: float = 400.0
     auxiliary_radius_km: float = 50.0
     auxiliary_min_days: int = 30  # a site needs this many days of a series to serve as its source
