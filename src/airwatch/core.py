@@ -450,28 +450,19 @@ class RegionalEpisode(NamedTuple):
 
 
 def regional_episode(
-    site: npt.ArrayLike,
-    day: npt.ArrayLike,
-    value: npt.ArrayLike,
-    lat: npt.ArrayLike,
-    lon: npt.ArrayLike,
-    k: int,
-    radius_km: float,
-    threshold: float,
-) -> RegionalEpisode:
+    site: npt.ArrayLike, day: npt.ArrayLike, value: npt.ArrayLike, lat: npt.ArrayLike, lon: npt.ArrayLike, k: int,
+    radius_km: float, threshold: float,
+) -> RegionalEpisode:  # fmt: skip
     """Whether an episode is under way around each daily-grid row's site and day, and at the site."""
-    return RegionalEpisode(
-        *_core.regional_episode(
-            _i32(site, "site"),
-            _i32(day, "day"),
-            _f64(value, "value"),
-            _f64(lat, "lat"),
-            _f64(lon, "lon"),
-            k,
-            radius_km,
-            threshold,
-        )
-    )
+    return RegionalEpisode(*_core.regional_episode(*_grid(site, day, value, lat, lon), k, radius_km, threshold))
+
+
+def _grid(
+    site: npt.ArrayLike, day: npt.ArrayLike, value: npt.ArrayLike, lat: npt.ArrayLike, lon: npt.ArrayLike
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float64], npt.NDArray[np.float64],
+           npt.NDArray[np.float64]]:  # fmt: skip
+    """A daily grid's columns and its sites' coordinates as the neighbour kernels take them."""
+    return _i32(site, "site"), _i32(day, "day"), _f64(value, "value"), _f64(lat, "lat"), _f64(lon, "lon")
 
 
 class NeighborMean(NamedTuple):
@@ -489,8 +480,4 @@ def neighbor_mean(
     radius_km: float,
 ) -> NeighborMean:
     """Inverse-distance weighted mean of the k nearest other sites' values on each daily-grid row's day."""
-    return NeighborMean(
-        *_core.neighbor_mean(
-            _i32(site, "site"), _i32(day, "day"), _f64(value, "value"), _f64(lat, "lat"), _f64(lon, "lon"), k, radius_km
-        )
-    )
+    return NeighborMean(*_core.neighbor_mean(*_grid(site, day, value, lat, lon), k, radius_km))
