@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import sys
 from typing import Any
 
 
@@ -27,3 +28,15 @@ def trim() -> None:
     """Return the memory malloc holds free in every arena to the system."""
     if _malloc_trim is not None:
         _malloc_trim(0)
+
+
+def release() -> None:
+    """trim, after Arrow's memory pool has handed back what it keeps free (when pyarrow is in use).
+
+    A frame read from Parquet lives in Arrow's pool (pyarrow builds pandas' blocks there), and the pool
+    keeps what is freed for its next Arrow allocations, which numpy's never are: a GB frame dropped
+    would stay with the process.
+    """
+    if (arrow := sys.modules.get("pyarrow")) is not None:
+        arrow.default_memory_pool().release_unused()
+    trim()

@@ -21,6 +21,7 @@ import scipy.linalg
 from pydantic import BaseModel, ConfigDict
 
 from airwatch import core, memory
+from airwatch.domain.frames import split_rows
 
 PERSISTENCE = "persistence"
 CLIMATOLOGY = "climatology"
@@ -519,8 +520,11 @@ def usable_rows(frame: pd.DataFrame, horizon: int) -> np.ndarray:
     return (frame[f"target_{horizon}"].notna() & frame["last_value"].notna()).to_numpy()
 
 
-def time_split(frame: pd.DataFrame, *, horizon: int, validation_days: int) -> Split:
-    """Rows that can be scored (target and persistence known), split by the target's date."""
+def time_split(frame: pd.DataFrame, *, horizon: int, validation_days: int, consume: bool = False) -> Split:
+    """Rows that can be scored (target and persistence known), split by the target's date.
+
+    consume: the caller hands the frame over; it is emptied as the sides are taken (frames.split_rows).
+    """
     # Masks over the whole frame, so that each side is the one copy of its rows (a national frame is a GB).
     usable = usable_rows(frame, horizon)
     if not usable.any():
@@ -529,13 +533,12 @@ def time_split(frame: pd.DataFrame, *, horizon: int, validation_days: int) -> Sp
     end = pd.Timestamp(target_date[usable].max())
     start = end - pd.Timedelta(days=validation_days - 1)
     early = target_date < start.to_datetime64()
-    train, validation = frame[usable & early], frame[usable & ~early]
-    if train.empty:
+    if not (usable & early).any():
         raise ValueError(
             f"the data span less than the validation window ({validation_days} days) plus training time; "
             "lower AIRWATCH_TRAIN__VALIDATION_DAYS or add data"
         )
-    train.index, validation.index = pd.RangeIndex(len(train)), pd.RangeIndex(len(validation))
+    train, validation = split_rows(frame, (usable & early, usable & ~early), consume=consume)
     return Split(train, validation, start, end)
 
 
@@ -653,8 +656,9 @@ def plan_training(
     lightgbm_rounds: int,
     half_life_years: float,
     threads: int = 2,
+    consume: bool = False,
 ) -> TrainingPlan:
-    split = time_split(frame, horizon=horizon, validation_days=validation_days)
+    split = time_split(frame, horizon=horizon, validation_days=validation_days, consume=consume)
     candidates = make_candidates(features, seed=seed, lightgbm_rounds=lightgbm_rounds, horizon=horizon,
                                  half_life_years=half_life_years, threads=threads)  # fmt: skip
     return TrainingPlan(features, split, candidates)

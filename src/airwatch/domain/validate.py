@@ -16,6 +16,7 @@ import pandas as pd
 
 from airwatch import core
 from airwatch.domain.archives import DEFAULT_LIMITS, ArchiveError, ArchiveLimits, gunzip
+from airwatch.domain.frames import split_rows
 from airwatch.domain.parse import (
     ParseError,
     concat_observations,
@@ -94,24 +95,11 @@ def validate_observations(observations: pd.DataFrame, *, max_day: int, consume: 
     bad = masks != 0
     if not bad.any():
         return ValidationResult(observations.reset_index(drop=True), _none_of(observations).assign(reasons=""))
-    valid, quarantined = _split_rows(observations, ~bad, consume=consume)
+    valid, quarantined = split_rows(observations, (~bad, bad), consume=consume)
     uniq, inverse = np.unique(masks[bad], return_inverse=True)
     names = np.array([reason_names(int(m)) for m in uniq], dtype=object)
     quarantined["reasons"] = names[inverse] if len(uniq) else pd.Series(dtype=object)
     return ValidationResult(valid, quarantined)
-
-
-def _split_rows(frame: pd.DataFrame, keep: np.ndarray, *, consume: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rows where keep is true and the others, each with a fresh index."""
-    if not consume:
-        return frame.loc[keep].reset_index(drop=True), frame.loc[~keep].reset_index(drop=True)
-    kept: dict[str, pd.Series] = {}
-    dropped: dict[str, pd.Series] = {}
-    for column in list(frame.columns):
-        values = frame.pop(column)
-        kept[column], dropped[column] = values[keep].reset_index(drop=True), values[~keep].reset_index(drop=True)
-        del values
-    return pd.DataFrame(kept, copy=False), pd.DataFrame(dropped, copy=False)
 
 
 def enforce_threshold(result: ValidationResult, max_share: float, *, source: str) -> None:

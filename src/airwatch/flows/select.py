@@ -57,7 +57,7 @@ def champion_score(ctx: Context, champion: RegisteredVersion, report: TrainingRe
     if manifest is None:
         return None
     split = time_split(datasets.read(ctx.store, manifest), horizon=report.horizon,
-                       validation_days=ctx.settings.train.validation_days)  # fmt: skip
+                       validation_days=ctx.settings.train.validation_days, consume=True)  # fmt: skip
     try:
         point = ctx.registry.load_version(champion).unwrap_python_model().models.point
         refitted = fit(like(point, horizon=report.horizon), split, horizon=report.horizon)
