@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import random
 import struct
 import tracemalloc
 import zipfile
@@ -12,7 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from airwatch.domain.archives import DEFAULT_LIMITS, ArchiveError, ArchiveLimits, decompress, gunzip, unsafe_member
+from airwatch.domain.archives import (
+    DEFAULT_LIMITS,
+    ArchiveError,
+    ArchiveLimits,
+    decompress,
+    gunzip,
+    text_blocks,
+    unsafe_member,
+)
 from airwatch.domain.parse import parse_daily_file
 from airwatch.domain.sites import parse_site_list
 from airwatch.domain.weather import combine_weather
@@ -172,3 +181,18 @@ def test_site_list_and_weather_refuse_hostile_archives_too() -> None:
     weather, _, counts = combine_weather(files, known_stations())
     assert counts["files"] == 1 and counts["skipped"] == 1  # the bomb skipped, the real station read
     assert set(weather["station_id"]) == {"USW00094846"}
+
+
+@pytest.mark.parametrize("kind", ["plain", "gzip", "zip"])
+def test_text_blocks_are_whole_lines_that_make_the_content(kind: str) -> None:
+    rng = random.Random(5)
+    lines = [b"x" * rng.randrange(0, 400) + b"\n" for _ in range(2000)]
+    lines.insert(700, b"y" * 300_000 + b"\n")  # a line longer than a block
+    content = b"".join(lines) + b"no newline at the end"
+    data = {"plain": content, "gzip": gzip.compress(content), "zip": zip_of({"a.csv": content})}[kind]
+    name = {"plain": "a.csv", "gzip": "a.csv.gz", "zip": "a.zip"}[kind]
+    blocks = [bytes(b) for b in text_blocks(name, data, block_bytes=4096)]
+    assert b"".join(blocks) == content
+    assert all(b.endswith(b"\n") for b in blocks[:-1]) and len(blocks) >= 2
+    if kind == "plain":  # views cut near every block_bytes; a decompressed piece (up to ~16 MB) is not cut
+        assert len(blocks) > 100 and any(len(b) > 300_000 for b in blocks)

@@ -179,15 +179,20 @@ def text_blocks(
     else:
         yield from _plain_blocks(data, block_bytes)
         return
-    buffer, checked = bytearray(), False
+    # last: where the buffer's last newline is, found in each piece as it arrives (searching the whole
+    # buffer each time would be quadratic on a long text without newlines).
+    buffer, checked, last = bytearray(), False, -1
     for piece in pieces:
+        if (i := piece.rfind(b"\n")) >= 0:
+            last = len(buffer) + i
         buffer += piece
         if not checked and len(buffer) >= len(ZIP_MAGIC):
             _refuse_nested(name, buffer)
             checked = True
-        if len(buffer) >= block_bytes and (cut := buffer.rfind(b"\n")) >= 0:
-            yield bytes(buffer[: cut + 1])
-            del buffer[: cut + 1]
+        if len(buffer) >= block_bytes and last >= 0:
+            yield bytes(buffer[: last + 1])
+            del buffer[: last + 1]
+            last = -1
     if not checked:
         _refuse_nested(name, buffer)
     if buffer:
