@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import pandas as pd
 from prefect import get_run_logger
 
 from airwatch import catalog
 from airwatch.domain.schemas import pollutants_to_run
-from airwatch.domain.transform import OBSERVATION_COLUMNS, FeatureConfig, WeatherInput, feature_frame
+from airwatch.domain.transform import OBSERVATION_COLUMNS, FeatureConfig, Features, WeatherInput, feature_frame
 from airwatch.domain.weather import SETTING_MODES, combine_weather, split_weather, weather_dataset
 from airwatch.errors import NoDataError
 from airwatch.flows.context import Context
-from airwatch.flows.tasks import compute_task, io_task, stage_flow
+from airwatch.flows.tasks import Lent, compute_task, io_task, stage_flow
 from airwatch.io import datasets, files
 from airwatch.io.datasets import fingerprint
 from airwatch.io.store import StoreError
@@ -50,7 +51,17 @@ def transform_weather(ctx: Context) -> datasets.Manifest:
 
 read = io_task(datasets.read, lends=True)
 publish = io_task(datasets.publish)
-features_of = compute_task(feature_frame, name="features")
+
+
+def _features(
+    observed: Lent[pd.DataFrame], pollutant: str, config: FeatureConfig, weather: WeatherInput | None
+) -> Lent[Features]:
+    # The observations are handed over (Lent, taken): feature_frame frees them once the daily values
+    # are made, and Prefect's records of the task run hold neither them nor the features.
+    return Lent(feature_frame(observed.take(), pollutant, config, weather))
+
+
+features_of = compute_task(_features, name="features")
 
 
 def transform_pollutant(ctx: Context, pollutant: str, weather: datasets.Manifest | None) -> TransformSummary:
@@ -65,9 +76,8 @@ def transform_pollutant(ctx: Context, pollutant: str, weather: datasets.Manifest
     if weather is not None:
         table, stations = split_weather(read(ctx.store, weather))
         weather_input = WeatherInput(table, stations, SETTING_MODES[ws.mode], ws.radius_km)
-    observed = read(ctx.store, observations, OBSERVATION_COLUMNS, categorical=True)
-    features = features_of(observed, pollutant, config, weather_input)
-    del observed
+    observed = Lent(read(ctx.store, observations, OBSERVATION_COLUMNS, categorical=True))
+    features = features_of(observed, pollutant, config, weather_input).take()
     sites = int(features.frame["site_id"].nunique())
     manifest, published = publish(
         ctx.store, catalog.features(pollutant), version, features.frame,
