@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import gc
+import weakref
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -255,3 +258,28 @@ def test_the_aqi_warning_follows_the_adopted_probability_else_the_point_forecast
     assert p[0] < 0.01 and 0.3 < p[1] < 0.5 and p[2] > 0.9
     by_p = prediction_frame("ozone", rows, forecasts, source, lineage, warning_probability=0.2)
     assert by_p["aqi_warning"].tolist() == [False, True, True]  # the wide interval warns at p >= 0.2
+
+
+def test_observations_handed_over_are_freed_before_the_features_are_built(
+    sample_observations: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The transform stage hands its only reference over: the observations (0.9 GB at 1,000 sites) must
+    # not be held while the feature block and the weather columns are built.
+    from airwatch.domain import transform
+
+    observations = sample_observations.copy()
+    handed = weakref.ref(observations)
+    freed: list[bool] = []
+    build = transform.build_features
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        gc.collect()
+        freed.append(handed() is None)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(transform, "build_features", watched)
+    box = [observations]
+    del observations
+    features = transform.feature_frame(box.pop(), "pm25", FeatureConfig())
+    assert freed == [True]
+    assert len(features.frame) > 0
