@@ -37,18 +37,31 @@ def server():
 
 @pytest.fixture
 def ctx(tmp_path: Path, server, monkeypatch: pytest.MonkeyPatch) -> Context:
-    from tests.fakes.aqs_server import EMAIL, KEY
-
     server.state.faults.clear()
     server.state.revisions.clear()
-    monkeypatch.setenv("AIRWATCH_STORE", str(tmp_path / "store"))
-    monkeypatch.setenv("AIRWATCH_AQS__BASE_URL", server.base_url)
-    monkeypatch.setenv("AIRWATCH_AQS__EMAIL", EMAIL)
-    monkeypatch.setenv("AIRWATCH_AQS__KEY", KEY)
-    monkeypatch.setenv("AIRWATCH_AQS__MIN_INTERVAL_SECONDS", "0")
-    monkeypatch.setenv("AIRWATCH_AQS__BACKOFF_SECONDS", "0.01")
-    monkeypatch.setenv("AIRWATCH_AQS__TIMEOUT_SECONDS", "2")
+    client_settings(monkeypatch, server, tmp_path / "store")
     return Context(load_settings())
+
+
+def client_settings(mp: pytest.MonkeyPatch, server, store: Path) -> None:
+    from tests.fakes.aqs_server import EMAIL, KEY
+
+    for name, value in (("STORE", store), ("AQS__BASE_URL", server.base_url), ("AQS__EMAIL", EMAIL),
+                        ("AQS__KEY", KEY), ("AQS__MIN_INTERVAL_SECONDS", 0), ("AQS__BACKOFF_SECONDS", 0.01),
+                        ("AQS__TIMEOUT_SECONDS", 2)):  # fmt: skip
+        mp.setenv(f"AIRWATCH_{name}", str(value))
+
+
+@pytest.fixture(scope="module")
+def clean_2019(server, prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """Queens 2019 ingested and validated with no fault: what every faulty ingest must end with."""
+    server.state.faults.clear()
+    with pytest.MonkeyPatch.context() as mp:
+        client_settings(mp, server, tmp_path_factory.mktemp("clean") / "store")
+        clean = Context(load_settings())
+        ingest(clean, PARAMS, QUEENS, date(2019, 1, 1), date(2019, 12, 31))
+        validate_flow(clean.settings.store)
+        return observations(clean)
 
 
 def ingest(ctx: Context, params: list[str], geography: Geography, start=None, end=None, **options):
@@ -124,17 +137,16 @@ def test_interrupted_backfill_resumes_to_the_same_result(
 
 
 @pytest.mark.parametrize("kind", ["500", "503", "slow", "malformed", "truncated"])
-def test_transient_faults_are_retried_to_the_same_data(ctx: Context, server, kind: str, tmp_path: Path) -> None:
+def test_transient_faults_are_retried_to_the_same_data(
+    server, clean_2019: pd.DataFrame, ctx: Context, kind: str
+) -> None:
     from tests.fakes.aqs_server import Fault
 
     server.inject(Fault(kind, seconds=3.0, service="dailyData"), Fault(kind, seconds=3.0, service="dailyData"))
     ingest(ctx, PARAMS, QUEENS, date(2019, 1, 1), date(2019, 12, 31))
     assert not server.state.faults
     validate_flow(ctx.settings.store)
-    clean = Context(load_settings(store=str(tmp_path / "clean")))
-    ingest(clean, PARAMS, QUEENS, date(2019, 1, 1), date(2019, 12, 31))
-    validate_flow(clean.settings.store)
-    pd.testing.assert_frame_equal(observations(ctx), observations(clean))
+    pd.testing.assert_frame_equal(observations(ctx), clean_2019)
 
 
 def test_failed_status_is_an_error_and_nothing_partial_is_published(ctx: Context, server) -> None:
