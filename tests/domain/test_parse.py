@@ -94,6 +94,13 @@ def test_a_file_that_is_not_text_is_a_parse_error_naming_it(data: bytes) -> None
         parse_daily_file("x.csv", data)
 
 
+@pytest.mark.parametrize("name", ["e.csv", "e.csv.gz", "e.zip"])
+def test_an_empty_file_is_a_parse_error_naming_it(name: str) -> None:
+    data = {"e.csv": b"", "e.csv.gz": gzip.compress(b""), "e.zip": zipped("e.csv", b"")}[name]
+    with pytest.raises(ParseError, match=rf"^{name.replace('.', '[.]')}: empty input: no header line$"):
+        parse_daily_file(name, data)
+
+
 def test_site_names_that_are_not_utf8_are_read_as_latin1() -> None:
     header, row = DOWNLOAD_TOOL.splitlines()[:2]
     header = header.replace('"UNITS",', '"UNITS","Site Name",')
