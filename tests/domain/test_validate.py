@@ -14,13 +14,15 @@ def test_good_plus_quarantined_equals_input(sample_observations) -> None:
     frame = sample_observations.copy()
     frame.loc[0, "value"] = np.nan
     frame.loc[1, "value"] = 5000.0
+    frame.loc[4, "value"] = -50.0  # PM2.5 may read a little below zero near detection limits; not this
     frame.loc[2, "site_code"] = -1
     frame = pd.concat([frame, frame.iloc[[3]]], ignore_index=True)  # a duplicate key
     result = validate_observations(frame, max_day=20_000)
     assert len(result.valid) + len(result.quarantined) == len(frame)
     reasons = dict(zip(result.quarantined["raw_row"], result.quarantined["reasons"], strict=False))
     assert reasons[frame.loc[0, "raw_row"]] == "missing_value"
-    assert "value_out_of_range" in result.reason_counts()
+    assert result.reason_counts()["value_out_of_range"] == 2
+    assert reasons[frame.loc[4, "raw_row"]] == "value_out_of_range"
     assert result.reason_counts()["bad_site_id"] == 1
     assert result.reason_counts()["duplicate_key"] == 1
 
