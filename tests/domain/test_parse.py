@@ -253,10 +253,10 @@ def test_a_file_parsed_in_blocks_of_lines_gives_the_rows_of_the_whole_file(compr
     lines = gzip.decompress(path.read_bytes()).splitlines(keepends=True)
     # A row is about 330 bytes: at 300 and 50 every line is too long, a block of its own. Every block
     # costs a parse and a batch to join (about 40 ms here), so those run on the first 40 rows.
+    name = {"plain": "d.csv", "gzip": "d.csv.gz", "zip": "d.zip"}[compress]
     for block_bytes, rows in ((4096, 1000), (300, 40), (50, 40)):
         text = b"".join(lines[: rows + 1])
         data = {"plain": text, "gzip": gzip.compress(text), "zip": zipped("daily_88502_2019.csv", text)}[compress]
-        name = {"plain": "d.csv", "gzip": "d.csv.gz", "zip": "d.zip"}[compress]
         whole = parse_daily_file(name, data, block_bytes=1 << 30)
         blocks = parse_daily_file(name, data, block_bytes=block_bytes)
         assert len(blocks) == rows

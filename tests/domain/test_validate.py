@@ -14,7 +14,7 @@ def test_good_plus_quarantined_equals_input(sample_observations) -> None:
     frame = sample_observations.copy()
     frame.loc[0, "value"] = np.nan
     frame.loc[1, "value"] = 5000.0
-    frame.loc[4, "value"] = -50.0  # PM2.5 may read a little below zero near detection limits; not this
+    frame.loc[4, "value"] = -50.0  # a little below zero is plausible near detection limits; this is not
     frame.loc[2, "site_code"] = -1
     frame = pd.concat([frame, frame.iloc[[3]]], ignore_index=True)  # a duplicate key
     result = validate_observations(frame, max_day=20_000)
