@@ -61,6 +61,7 @@ class BacktestConfig:
 
     seed: int
     lightgbm_rounds: int
+    lightgbm_learning_rate: float
     quantile_rounds: int
     half_life_years: float
     min_skill: float
@@ -232,7 +233,8 @@ def selection_days(history_days: int, config: BacktestConfig) -> int:
 
 
 def _candidates(features: list[str], config: BacktestConfig, h: int) -> list[Forecaster]:
-    return make_candidates(features, seed=config.seed, lightgbm_rounds=config.lightgbm_rounds, horizon=h,
+    return make_candidates(features, seed=config.seed, lightgbm_rounds=config.lightgbm_rounds,
+                           lightgbm_learning_rate=config.lightgbm_learning_rate, horizon=h,
                            half_life_years=config.half_life_years)  # fmt: skip
 
 

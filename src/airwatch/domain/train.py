@@ -432,7 +432,7 @@ class Blend:
 
     def fit_rows(self, rows: Rows) -> Blend:
         ridge = {"alpha": self.params["ridge_alpha"]}
-        trees = lightgbm_params(self.params["lightgbm_rounds"])
+        trees = self._trees()
         hl, t = self.half_life_years, self.threads
         self.members_ = [
             DeltaModel(RIDGE, self.features, ridge, self.seed, hl, t).fit_rows(rows),
@@ -443,23 +443,31 @@ class Blend:
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         return np.mean([m.predict(frame) for m in self.members_], axis=0)
 
+    def _trees(self) -> dict[str, Any]:
+        # Blends saved before the rate was a setting name none; they were fitted at 0.03.
+        return lightgbm_params(self.params["lightgbm_rounds"], self.params.get("lightgbm_learning_rate", 0.03))
+
     def of(self, fitted: list[Forecaster]) -> Blend:
         """The blend of members already fitted as candidates of their own (the same fits, not repeated)."""
         ridge = next(c for c in fitted if c.name == RIDGE)
         trees = next(c for c in fitted if c.name == LIGHTGBM)
         assert isinstance(ridge, DeltaModel) and isinstance(trees, DeltaModel)
         assert ridge.params == {"alpha": self.params["ridge_alpha"]}, "the blend's ridge is the ridge candidate"
-        assert trees.params == lightgbm_params(self.params["lightgbm_rounds"]), "and its LightGBM the LightGBM one"
+        assert trees.params == self._trees(), "and its LightGBM the LightGBM one"
         self.members_ = [ridge, trees]
         return self
 
 
-def lightgbm_params(rounds: int) -> dict[str, Any]:
+# LightGBM's default shrinkage for the point models (AIRWATCH_TRAIN__LIGHTGBM_LEARNING_RATE).
+LIGHTGBM_LEARNING_RATE = 0.03
+
+
+def lightgbm_params(rounds: int, learning_rate: float = LIGHTGBM_LEARNING_RATE) -> dict[str, Any]:
     # Small trees, a slow rate and large leaves: chosen on development windows before the reported
     # backtest periods (Cook County 2000, Queens 2018), where they beat 31 leaves at 0.05.
     return {
         "n_estimators": rounds,
-        "learning_rate": 0.03,
+        "learning_rate": learning_rate,
         "num_leaves": 15,
         "min_child_samples": 100,
         "subsample": 0.5,
@@ -479,18 +487,20 @@ def make_candidates(
     *,
     seed: int,
     lightgbm_rounds: int,
+    lightgbm_learning_rate: float = LIGHTGBM_LEARNING_RATE,
     horizon: int = 1,
     half_life_years: float,
     threads: int = 2,
 ) -> list[Forecaster]:
     """The candidate set, in a fixed order. threads: LightGBM's (1 when tasks already run in parallel)."""
-    hl = half_life_years
+    hl, rate = half_life_years, lightgbm_learning_rate
+    blend = {"ridge_alpha": 1.0, "lightgbm_rounds": lightgbm_rounds, "lightgbm_learning_rate": rate}
     return [
         Persistence(),
         Climatology(horizon=horizon),
         DeltaModel(RIDGE, features, {"alpha": 1.0}, seed, hl, threads),
-        DeltaModel(LIGHTGBM, features, lightgbm_params(lightgbm_rounds), seed, hl, threads),
-        Blend(features, {"ridge_alpha": 1.0, "lightgbm_rounds": lightgbm_rounds}, seed, hl, threads),
+        DeltaModel(LIGHTGBM, features, lightgbm_params(lightgbm_rounds, rate), seed, hl, threads),
+        Blend(features, blend, seed, hl, threads),
     ]
 
 
@@ -654,12 +664,14 @@ def plan_training(
     validation_days: int,
     seed: int,
     lightgbm_rounds: int,
+    lightgbm_learning_rate: float = LIGHTGBM_LEARNING_RATE,
     half_life_years: float,
     threads: int = 2,
     consume: bool = False,
 ) -> TrainingPlan:
     split = time_split(frame, horizon=horizon, validation_days=validation_days, consume=consume)
-    candidates = make_candidates(features, seed=seed, lightgbm_rounds=lightgbm_rounds, horizon=horizon,
+    candidates = make_candidates(features, seed=seed, lightgbm_rounds=lightgbm_rounds,
+                                 lightgbm_learning_rate=lightgbm_learning_rate, horizon=horizon,
                                  half_life_years=half_life_years, threads=threads)  # fmt: skip
     return TrainingPlan(features, split, candidates)
 
