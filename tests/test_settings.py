@@ -72,3 +72,13 @@ def test_an_mlflow_server_without_credentials_is_flagged(monkeypatch, tmp_path, 
     with caplog.at_level("WARNING", logger="airwatch.flows.context"):
         assert Context(load_settings()).registry == "a registry"
     assert "without credentials" in caplog.text and "127.0.0.1:9/unauthenticated-check" in caplog.text
+
+
+def test_the_backtest_trains_with_productions_learning_rate(monkeypatch) -> None:
+    from airwatch.flows.backtest import backtest_config
+
+    monkeypatch.setenv("AIRWATCH_TRAIN__LIGHTGBM_LEARNING_RATE", "0.1")
+    assert backtest_config(load_settings()).lightgbm_learning_rate == 0.1
+    monkeypatch.setenv("AIRWATCH_TRAIN__LIGHTGBM_LEARNING_RATE", "0")
+    with pytest.raises(SettingsError, match="AIRWATCH_TRAIN__LIGHTGBM_LEARNING_RATE"):
+        load_settings()

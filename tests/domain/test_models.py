@@ -85,3 +85,17 @@ def test_an_unknown_format_is_refused(split, tmp_path: Path) -> None:
     files[MANIFEST] = json.dumps({"format": 99, "name": "persistence"}).encode()
     with pytest.raises(ValueError, match="format 99"):
         from_files(files)
+
+
+def test_the_learning_rate_reaches_lightgbm_and_the_blend_and_an_older_blend_keeps_0_03(split) -> None:
+    features = feature_columns(split.train)
+    *_, trees, blend = make_candidates(features, seed=3, lightgbm_rounds=20, lightgbm_learning_rate=0.1,
+                                       half_life_years=10.0)  # fmt: skip
+    assert trees.params["learning_rate"] == 0.1 and trees.params["n_estimators"] == 20
+    blend.fit(split.train, split.train["target_1"].to_numpy())
+    assert blend.members_[1].params == trees.params
+    # A blend stored before the rate was a setting names no rate: it is refitted at the 0.03 it had.
+    older = dict(blend.params)
+    del older["lightgbm_learning_rate"]
+    again = type(blend)(features, older, 3, 10.0).fit(split.train, split.train["target_1"].to_numpy())
+    assert again.members_[1].params["learning_rate"] == 0.03
