@@ -89,10 +89,12 @@ def test_a_readme_commit_publishes_nothing_new_and_a_code_change_changes_its_sta
     # The mechanism that told the README apart: the code version of each stage, from the copy's sources.
     before = code_versions(copy)
     train = copy / "src" / "airwatch" / "domain" / "train.py"
-    train.write_text(train.read_text().replace('"learning_rate": 0.03', '"learning_rate": 0.04'))
+    text = train.read_text()
+    assert '"num_leaves": 15' in text  # else the edit below would change nothing
+    train.write_text(text.replace('"num_leaves": 15', '"num_leaves": 16'))
     with (copy / "src" / "airwatch" / "domain" / "transform.py").open("a") as module:
         module.write("\n# A comment changes no stage's code version.\n")
-    git(copy, "commit", "-qam", "a different learning rate, and a comment")
+    git(copy, "commit", "-qam", "a different number of leaves, and a comment")
     after = code_versions(copy)
     changed = sorted(stage for stage in before if before[stage] != after[stage])
     # Only the stages that run the changed code: train (its next run trains again) and replay, which

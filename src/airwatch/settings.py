@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from airwatch import faults
 from airwatch.domain.archives import ArchiveLimits
-from airwatch.domain.train import LIGHTGBM_LEARNING_RATE
+from airwatch.domain.train import LIGHTGBM_LEARNING_RATE, LIGHTGBM_ROUNDS
 from airwatch.errors import AirWatchError
 
 ENV_PREFIX = "AIRWATCH_"
@@ -82,7 +82,7 @@ class TrainSettings(_Section):
         description="Reject a candidate whose validation RMSE exceeds its training RMSE by more than this fraction "
         "of it, beyond the gap persistence shows on the same rows (a harder validation window is not overfitting).",
     )
-    lightgbm_rounds: int = Field(500, ge=10, description="Boosting rounds for LightGBM.")
+    lightgbm_rounds: int = Field(LIGHTGBM_ROUNDS, ge=10, description="Boosting rounds for LightGBM.")
     lightgbm_learning_rate: float = Field(
         LIGHTGBM_LEARNING_RATE, gt=0.0, le=1.0, description="LightGBM's learning rate (shrinkage) for the point models."
     )
