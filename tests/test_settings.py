@@ -77,8 +77,8 @@ def test_an_mlflow_server_without_credentials_is_flagged(monkeypatch, tmp_path, 
 def test_the_backtest_trains_with_productions_learning_rate(monkeypatch) -> None:
     from airwatch.flows.backtest import backtest_config
 
-    monkeypatch.setenv("AIRWATCH_TRAIN__LIGHTGBM_LEARNING_RATE", "0.1")
-    assert backtest_config(load_settings()).lightgbm_learning_rate == 0.1
+    monkeypatch.setenv("AIRWATCH_TRAIN__LIGHTGBM_LEARNING_RATE", "0.07")  # not the default: it must be read
+    assert backtest_config(load_settings()).lightgbm_learning_rate == 0.07
     monkeypatch.setenv("AIRWATCH_TRAIN__LIGHTGBM_LEARNING_RATE", "0")
     with pytest.raises(SettingsError, match="AIRWATCH_TRAIN__LIGHTGBM_LEARNING_RATE"):
         load_settings()

@@ -29,6 +29,7 @@ STAGE_MODULES: dict[str, tuple[str, ...]] = {
     "weather": ("airwatch.domain.parse", "airwatch.domain.weather", _CORE),
     "transform": ("airwatch.domain.schemas", "airwatch.domain.transform", "airwatch.domain.weather", _CORE),
     "train": (
+        "airwatch.domain.boosting",
         "airwatch.domain.report",
         "airwatch.domain.train",
         "airwatch.domain.transform",
@@ -38,6 +39,7 @@ STAGE_MODULES: dict[str, tuple[str, ...]] = {
     ),
     "predict": ("airwatch.domain.predict", "airwatch.domain.weather", "airwatch.io.registry", _CORE),
     "replay": (
+        "airwatch.domain.boosting",
         "airwatch.domain.predict",
         "airwatch.domain.train",
         "airwatch.domain.weather",

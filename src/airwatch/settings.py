@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from airwatch import faults
 from airwatch.domain.archives import ArchiveLimits
-from airwatch.domain.train import LIGHTGBM_LEARNING_RATE, LIGHTGBM_ROUNDS
+from airwatch.domain.boosting import LIGHTGBM_LEARNING_RATE, LIGHTGBM_ROUNDS
 from airwatch.errors import AirWatchError
 
 ENV_PREFIX = "AIRWATCH_"

@@ -21,6 +21,7 @@ import scipy.linalg
 from pydantic import BaseModel, ConfigDict
 
 from airwatch import core, memory
+from airwatch.domain.boosting import LIGHTGBM_LEARNING_RATE
 from airwatch.domain.frames import split_rows
 
 PERSISTENCE = "persistence"
@@ -456,12 +457,6 @@ class Blend:
         assert trees.params == self._trees(), "and its LightGBM the LightGBM one"
         self.members_ = [ridge, trees]
         return self
-
-
-# The point models' shrinkage (AIRWATCH_TRAIN__LIGHTGBM_LEARNING_RATE) with LIGHTGBM_ROUNDS rounds: 150 at
-# 0.1 scored as 500 at 0.03 did on four development windows, at 30% of the rounds (docs/core.md).
-LIGHTGBM_LEARNING_RATE = 0.1
-LIGHTGBM_ROUNDS = 150
 
 
 def lightgbm_params(rounds: int, learning_rate: float = LIGHTGBM_LEARNING_RATE) -> dict[str, Any]:
