@@ -775,7 +775,7 @@ def _backtest_table(pollutant: str, mode: str, folds: list[dict[str, str]], resu
     span = f"{folds[0]['start']} .. {folds[-1]['end']}"
     table = Table(title=f"Backtest {pollutant}, weather {mode}: {result['model']} ({span}); skills with 90% intervals")
     for col in ("horizon", "RMSE", "persistence", "skill vs pers.", "climatology", "skill vs clim.", "AQI hit",
-                "AQI>100 obs", "POD", "FAR", "CSI", "80% cover", "sites", "forecasts"):  # fmt: skip
+                "AQI>100 obs", "POD", "FAR", "CSI", "80% cover", "80% width", "sites", "forecasts"):  # fmt: skip
         table.add_column(col)
     for h, m in result["horizons"].items():
         events = m.get("aqi100_hits", 0.0) + m.get("aqi100_misses", 0.0)
@@ -783,7 +783,8 @@ def _backtest_table(pollutant: str, mode: str, folds: list[dict[str, str]], resu
             f"day+{h}", f"{m['rmse']:.4g}", f"{m['persistence_rmse']:.4g}", _skill(m), f"{m['climatology_rmse']:.4g}",
             _skill(m, "climatology"), f"{m['category_hit_rate']:.3f}", str(int(events)),
             *(f"{m.get(f'aqi100_{k}', float('nan')):.2f}" for k in ("pod", "far", "csi")),
-            f"{m.get('interval_80_coverage', float('nan')):.2f}", str(int(m["n_sites"])), str(int(m["n_forecasts"])),
+            f"{m.get('interval_80_coverage', float('nan')):.2f}", f"{m.get('interval_80_width', float('nan')):.4g}",
+            str(int(m["n_sites"])), str(int(m["n_forecasts"])),
         )  # fmt: skip
     console.print(table)
 

@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from airwatch import faults
 from airwatch.domain.archives import ArchiveLimits
-from airwatch.domain.boosting import LIGHTGBM_LEARNING_RATE, LIGHTGBM_ROUNDS
+from airwatch.domain.boosting import LIGHTGBM_LEARNING_RATE, LIGHTGBM_ROUNDS, QUANTILE_MAX_ROWS
 from airwatch.errors import AirWatchError
 
 ENV_PREFIX = "AIRWATCH_"
@@ -88,6 +88,12 @@ class TrainSettings(_Section):
     )
     quantile_rounds: int = Field(
         100, ge=10, description="Boosting rounds of the LightGBM quantile models of the 80% interval."
+    )
+    quantile_max_rows: int = Field(
+        QUANTILE_MAX_ROWS,
+        ge=0,
+        description="The 80% interval's quantile models bag at most this many rows a boosting round "
+        "(fewer rows: half of them, as the point model); 0: half of every row, however many.",
     )
     recency_half_life_years: float = Field(
         10.0,

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from airwatch import core
+from airwatch.domain.boosting import QUANTILE_MAX_ROWS
 from airwatch.domain.predict import exceedance_probability, usg_threshold
 from airwatch.domain.select import select
 from airwatch.domain.train import (
@@ -66,6 +67,7 @@ class BacktestConfig:
     half_life_years: float
     min_skill: float
     max_overfit_gap: float
+    quantile_max_rows: int = QUANTILE_MAX_ROWS
     folds: int = 3
     fold_days: int = 91
     selection_days: int = 182
@@ -352,7 +354,10 @@ def metrics(
     }
     if "lower" in p:
         inside = (y >= p["lower"].to_numpy()) & (y <= p["upper"].to_numpy())
+        width = p["upper"].to_numpy() - p["lower"].to_numpy()
         out["interval_80_coverage"] = float(np.mean(inside)) if len(p) else float("nan")
+        # Coverage alone rewards wide intervals: their mean width is the other half of the story.
+        out["interval_80_width"] = float(np.mean(width)) if len(p) else float("nan")
     return {k: float(v) for k, v in out.items()}
 
 
@@ -420,7 +425,7 @@ def backtest(
                     # older than every later fold's issue days, so still leakage-free, at a third of the cost.
                     quantiles = tuple(
                         make_quantile(features, alpha, seed=config.seed, rounds=config.quantile_rounds,
-                                      half_life_years=config.half_life_years)
+                                      half_life_years=config.half_life_years, max_rows=config.quantile_max_rows)
                         for alpha in (0.1, 0.9)
                     )  # fmt: skip
                     for q in quantiles:

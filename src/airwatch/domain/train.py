@@ -21,7 +21,7 @@ import scipy.linalg
 from pydantic import BaseModel, ConfigDict
 
 from airwatch import core, memory
-from airwatch.domain.boosting import LIGHTGBM_LEARNING_RATE
+from airwatch.domain.boosting import LIGHTGBM_LEARNING_RATE, QUANTILE_MAX_ROWS
 from airwatch.domain.frames import split_rows
 
 PERSISTENCE = "persistence"
@@ -121,6 +121,7 @@ def _row_blocks(n: int, size: int | None = None) -> list[slice]:
 # The parameters that shape LightGBM's binned Dataset: models agreeing on them (and on their rows,
 # inputs and weights) can train on one Dataset. seed decides which rows sample the bin edges.
 _DATASET_PARAMS = ("max_bin", "min_child_samples", "force_row_wise", "seed")
+MAX_BAG_ROWS = "max_bag_rows"  # a model parameter of ours, not LightGBM's (DeltaModel.booster_params)
 
 
 class Rows:
@@ -274,13 +275,19 @@ class DeltaModel:
             return self
         if not (self.name == LIGHTGBM or self.name.startswith(LIGHTGBM + "_q")):
             raise ValueError(f"unknown learned candidate {self.name!r}")
-        params = self.booster_params()
+        params = self.booster_params(len(rows.delta))
         self.form_ = lgb.train(params, rows.dataset(self, params), num_boost_round=self.params["n_estimators"])
         return self
 
-    def booster_params(self) -> dict[str, Any]:
-        """LightGBM's parameters for this model, as scikit-learn's LGBMRegressor would pass them."""
-        params = {k: v for k, v in self.params.items() if k != "n_estimators"}
+    def booster_params(self, rows: int) -> dict[str, Any]:
+        """LightGBM's parameters for this model on this many rows, as LGBMRegressor would pass them.
+
+        max_bag_rows (the quantile models) lowers the bagged share so that at most that many rows are
+        in a round's bag; fewer rows than that over the share fit as without it.
+        """
+        params = {k: v for k, v in self.params.items() if k not in ("n_estimators", MAX_BAG_ROWS)}
+        if (cap := self.params.get(MAX_BAG_ROWS)) and rows * params.get("subsample", 1.0) > cap:
+            params["subsample"] = cap / rows
         return {"objective": "regression", **params, "seed": self.seed, "deterministic": True,
                 "num_threads": self.threads, "verbose": -1}  # fmt: skip
 
@@ -505,10 +512,22 @@ QUANTILES = (0.1, 0.9)  # the published 80% interval
 
 
 def make_quantile(
-    features: list[str], alpha: float, *, seed: int, rounds: int, half_life_years: float, threads: int = 2
+    features: list[str],
+    alpha: float,
+    *,
+    seed: int,
+    rounds: int,
+    half_life_years: float,
+    threads: int = 2,
+    max_rows: int = QUANTILE_MAX_ROWS,
 ) -> DeltaModel:
-    """LightGBM for one quantile of the change from persistence (the 80% interval uses 0.1 and 0.9)."""
+    """LightGBM for one quantile of the change from persistence (the 80% interval uses 0.1 and 0.9).
+
+    max_rows: at most this many rows in a round's bag (0: half the rows however many, as before).
+    """
     params = {**lightgbm_params(rounds), "objective": "quantile", "alpha": alpha, "learning_rate": 0.05}
+    if max_rows:
+        params[MAX_BAG_ROWS] = max_rows
     return DeltaModel(f"{LIGHTGBM}_q{int(alpha * 100)}", features, params, seed, half_life_years, threads)
 
 
@@ -817,6 +836,7 @@ def refit_jobs(
     quantile_rounds: int,
     half_life_years: float,
     threads: int = 2,
+    quantile_max_rows: int = QUANTILE_MAX_ROWS,
 ) -> list[RefitJob]:
     """The models a refit of the chosen configuration fits: per horizon, a point model and two quantiles."""
     jobs = []
@@ -825,7 +845,8 @@ def refit_jobs(
         jobs.append(RefitJob(h, "point", point))
         for part, alpha in zip(("lower", "upper"), QUANTILES, strict=True):
             quantile = make_quantile(features_for(h), alpha, seed=seed, rounds=quantile_rounds,
-                                     half_life_years=half_life_years, threads=threads)  # fmt: skip
+                                     half_life_years=half_life_years, threads=threads,
+                                     max_rows=quantile_max_rows)  # fmt: skip
             jobs.append(RefitJob(h, part, quantile))
     return jobs
 
