@@ -82,3 +82,18 @@ def test_the_backtest_trains_with_productions_learning_rate(monkeypatch) -> None
     monkeypatch.setenv("AIRWATCH_TRAIN__LIGHTGBM_LEARNING_RATE", "0")
     with pytest.raises(SettingsError, match="AIRWATCH_TRAIN__LIGHTGBM_LEARNING_RATE"):
         load_settings()
+
+
+def test_the_quantile_models_row_cap_reaches_the_refit_and_the_backtest(monkeypatch) -> None:
+    from airwatch.domain.train import Persistence, refit_jobs
+    from airwatch.flows.backtest import backtest_config
+
+    monkeypatch.setenv("AIRWATCH_TRAIN__QUANTILE_MAX_ROWS", "1234")  # not the default: it must be read
+    settings = load_settings()
+    assert backtest_config(settings).quantile_max_rows == 1234
+    jobs = refit_jobs(Persistence(), lambda h: ["lag_0"], horizons=(1,), seed=1, quantile_rounds=10,
+                      half_life_years=0.0, quantile_max_rows=settings.train.quantile_max_rows)  # fmt: skip
+    assert [j.model.params.get("max_bag_rows") for j in jobs] == [None, 1234, 1234]
+    monkeypatch.setenv("AIRWATCH_TRAIN__QUANTILE_MAX_ROWS", "-1")
+    with pytest.raises(SettingsError, match="AIRWATCH_TRAIN__QUANTILE_MAX_ROWS"):
+        load_settings()

@@ -107,6 +107,17 @@ def test_aqi_above_100_detection_is_hand_computed() -> None:
     assert m["skill_vs_persistence_ci90_low"] <= m["skill_vs_persistence"] <= m["skill_vs_persistence_ci90_high"]
 
 
+def test_interval_coverage_and_mean_width_are_hand_computed() -> None:
+    """Two of four observations inside their interval; widths 2, 4, 6 and 8 ug/m3."""
+    p = pd.DataFrame({
+        "site_id": ["a"] * 4, "date": pd.date_range("2019-07-01", periods=4), "horizon": 1,
+        "observed": [10.0, 10.0, 10.0, 10.0], "forecast": [10.0] * 4, "persistence": [9.0] * 4,
+        "climatology": [8.0] * 4, "lower": [9.0, 11.0, 7.0, 1.0], "upper": [11.0, 15.0, 13.0, 9.0],
+    })  # fmt: skip
+    m = metrics("pm25", p, seed=0, resamples=10)
+    assert m["interval_80_coverage"] == 0.5 and m["interval_80_width"] == 5.0
+
+
 def test_selection_window_shrinks_to_half_the_history_down_to_a_minimum() -> None:
     assert selection_days(500, CONFIG) == 182  # long history: as configured
     assert selection_days(90, CONFIG) == 45  # 90 days with data: half of them

@@ -99,3 +99,35 @@ def test_the_learning_rate_reaches_lightgbm_and_the_blend_and_an_older_blend_kee
     del older["lightgbm_learning_rate"]
     again = type(blend)(features, older, 3, 10.0).fit(split.train, split.train["target_1"].to_numpy())
     assert again.members_[1].params["learning_rate"] == 0.03
+
+
+def test_a_quantile_model_bags_at_most_its_row_cap_and_fewer_rows_fit_as_without_it(split) -> None:
+    import lightgbm as lgb
+
+    from airwatch.domain.train import Rows, make_quantile
+
+    features, train = feature_columns(split.train), split.train[split.train["target_1"].notna()]
+    target, n = train["target_1"].to_numpy(dtype=np.float64), len(train)
+    assert n > 1000
+
+    def fitted(max_rows: int):
+        model = make_quantile(features, 0.9, seed=3, rounds=15, half_life_years=10.0, threads=1, max_rows=max_rows)
+        return model, model.fit_rows(Rows(train, target)).predict(split.validation)
+
+    capped, at_cap = fitted(1000)
+    assert capped.booster_params(n)["subsample"] == 1000 / n and "max_bag_rows" not in capped.booster_params(n)
+    assert capped.booster_params(1500)["subsample"] == 0.5  # 750 in the bag: under the cap
+    # What LightGBM is given: the capped share, the rows and weights otherwise the same.
+    params = {k: v for k, v in capped.params.items() if k != "max_bag_rows"}
+    alone = lgb.LGBMRegressor(**{**params, "subsample": 1000 / n}, random_state=3, deterministic=True, n_jobs=1,
+                              verbose=-1)  # fmt: skip
+    alone.fit(train[features], target - train["last_value"].to_numpy(),
+              sample_weight=recency_weights(train["day"].to_numpy(), 10.0))  # fmt: skip
+    expected = split.validation["last_value"].to_numpy() + alone.booster_.predict(split.validation[features])
+    np.testing.assert_array_equal(at_cap, expected)
+    # A cap above half the rows, or none (0), is the model of before, to the bit.
+    _, over = fitted(n)
+    uncapped, none = fitted(0)
+    assert "max_bag_rows" not in uncapped.params
+    np.testing.assert_array_equal(over, none)
+    assert not np.array_equal(at_cap, none)
