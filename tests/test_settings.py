@@ -84,7 +84,7 @@ def test_the_backtest_trains_with_productions_learning_rate(monkeypatch) -> None
         load_settings()
 
 
-def test_the_quantile_models_row_cap_reaches_the_refit_and_the_backtest(monkeypatch) -> None:
+def test_the_quantile_row_cap_setting_reaches_the_backtest_and_refit_jobs_put_it_on_the_quantiles(monkeypatch) -> None:
     from airwatch.domain.train import Persistence, refit_jobs
     from airwatch.flows.backtest import backtest_config
 

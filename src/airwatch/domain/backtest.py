@@ -33,7 +33,6 @@ import numpy as np
 import pandas as pd
 
 from airwatch import core
-from airwatch.domain.boosting import QUANTILE_MAX_ROWS
 from airwatch.domain.predict import exceedance_probability, usg_threshold
 from airwatch.domain.select import select
 from airwatch.domain.train import (
@@ -64,10 +63,10 @@ class BacktestConfig:
     lightgbm_rounds: int
     lightgbm_learning_rate: float
     quantile_rounds: int
+    quantile_max_rows: int
     half_life_years: float
     min_skill: float
     max_overfit_gap: float
-    quantile_max_rows: int = QUANTILE_MAX_ROWS
     folds: int = 3
     fold_days: int = 91
     selection_days: int = 182

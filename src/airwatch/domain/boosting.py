@@ -1,4 +1,4 @@
-"""The point LightGBM models' default boosting.
+"""The LightGBM models' default boosting: the point models' rounds and rate, the quantile models' bag.
 
 A module of its own: the settings read these defaults when the command starts, before anything heavy
 (LightGBM, pandas) is imported.
