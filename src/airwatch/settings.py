@@ -16,7 +16,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from airwatch import faults
 from airwatch.domain.archives import ArchiveLimits
-from airwatch.domain.boosting import LIGHTGBM_LEARNING_RATE, LIGHTGBM_ROUNDS, QUANTILE_MAX_ROWS
+from airwatch.domain.boosting import (
+    LIGHTGBM_LEARNING_RATE,
+    LIGHTGBM_ROUNDS,
+    QUANTILE_LEARNING_RATE,
+    QUANTILE_MAX_ROWS,
+    QUANTILE_ROUNDS,
+)
 from airwatch.errors import AirWatchError
 
 ENV_PREFIX = "AIRWATCH_"
@@ -87,7 +93,13 @@ class TrainSettings(_Section):
         LIGHTGBM_LEARNING_RATE, gt=0.0, le=1.0, description="LightGBM's learning rate (shrinkage) for the point models."
     )
     quantile_rounds: int = Field(
-        100, ge=10, description="Boosting rounds of the LightGBM quantile models of the 80% interval."
+        QUANTILE_ROUNDS, ge=10, description="Boosting rounds of the LightGBM quantile models of the 80% interval."
+    )
+    quantile_learning_rate: float = Field(
+        QUANTILE_LEARNING_RATE,
+        gt=0.0,
+        le=1.0,
+        description="LightGBM's learning rate (shrinkage) for the quantile models of the 80% interval.",
     )
     quantile_max_rows: int = Field(
         QUANTILE_MAX_ROWS,

@@ -63,6 +63,7 @@ class BacktestConfig:
     lightgbm_rounds: int
     lightgbm_learning_rate: float
     quantile_rounds: int
+    quantile_learning_rate: float
     quantile_max_rows: int
     half_life_years: float
     min_skill: float
@@ -424,6 +425,7 @@ def backtest(
                     # older than every later fold's issue days, so still leakage-free, at a third of the cost.
                     quantiles = tuple(
                         make_quantile(features, alpha, seed=config.seed, rounds=config.quantile_rounds,
+                                      rate=config.quantile_learning_rate,
                                       half_life_years=config.half_life_years, max_rows=config.quantile_max_rows)
                         for alpha in (0.1, 0.9)
                     )  # fmt: skip

@@ -1,4 +1,4 @@
-"""The LightGBM models' default boosting: the point models' rounds and rate, the quantile models' bag.
+"""The LightGBM models' default boosting: the point models' rounds and rate, the quantile models' too, and their bag.
 
 A module of its own: the settings read these defaults when the command starts, before anything heavy
 (LightGBM, pandas) is imported.
@@ -13,3 +13,8 @@ LIGHTGBM_LEARNING_RATE = 0.1
 # LightGBM re-sets a quantile model's leaves after each tree by sorting the leaf's in-bag rows; at
 # national scale that was 38% of training (docs/core.md, "The interval's quantile models").
 QUANTILE_MAX_ROWS = 200_000
+
+# AIRWATCH_TRAIN__QUANTILE_ROUNDS and __QUANTILE_LEARNING_RATE: the interval's quantile models, the same
+# rounds x rate as the point models' rule (docs/core.md, "The quantile models' rounds and rate").
+QUANTILE_ROUNDS = 50
+QUANTILE_LEARNING_RATE = 0.1

@@ -517,6 +517,7 @@ def make_quantile(
     *,
     seed: int,
     rounds: int,
+    rate: float,
     half_life_years: float,
     threads: int = 2,
     max_rows: int = QUANTILE_MAX_ROWS,
@@ -525,7 +526,7 @@ def make_quantile(
 
     max_rows: at most this many rows in a round's bag (0: half the rows however many, as before).
     """
-    params = {**lightgbm_params(rounds), "objective": "quantile", "alpha": alpha, "learning_rate": 0.05}
+    params = {**lightgbm_params(rounds, rate), "objective": "quantile", "alpha": alpha}
     if max_rows:
         params[MAX_BAG_ROWS] = max_rows
     return DeltaModel(f"{LIGHTGBM}_q{int(alpha * 100)}", features, params, seed, half_life_years, threads)
@@ -834,6 +835,7 @@ def refit_jobs(
     horizons: tuple[int, ...],
     seed: int,
     quantile_rounds: int,
+    quantile_learning_rate: float,
     half_life_years: float,
     threads: int = 2,
     quantile_max_rows: int = QUANTILE_MAX_ROWS,
@@ -845,7 +847,7 @@ def refit_jobs(
         jobs.append(RefitJob(h, "point", point))
         for part, alpha in zip(("lower", "upper"), QUANTILES, strict=True):
             quantile = make_quantile(features_for(h), alpha, seed=seed, rounds=quantile_rounds,
-                                     half_life_years=half_life_years, threads=threads,
+                                     rate=quantile_learning_rate, half_life_years=half_life_years, threads=threads,
                                      max_rows=quantile_max_rows)  # fmt: skip
             jobs.append(RefitJob(h, part, quantile))
     return jobs

@@ -133,7 +133,8 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
         datasets.release_memory()
         # Each group's models learn from the same rows, binned once (fit_horizon).
         jobs = refit_jobs(chosen, lambda k: columns_for_horizon(columns, k), horizons=HORIZONS, seed=ts.seed,
-                          quantile_rounds=ts.quantile_rounds, half_life_years=ts.recency_half_life_years,
+                          quantile_rounds=ts.quantile_rounds, quantile_learning_rate=ts.quantile_learning_rate,
+                          half_life_years=ts.recency_half_life_years,
                           threads=threads, quantile_max_rows=ts.quantile_max_rows)  # fmt: skip
         groups = refit_groups(jobs, apart=threads == 1)
         parts = side_by_side(groups, workers if threads == 1 else 1, cost=lambda g: sum(_rounds(j.model) for j in g))
