@@ -92,8 +92,29 @@ def test_the_quantile_row_cap_setting_reaches_the_backtest_and_refit_jobs_put_it
     settings = load_settings()
     assert backtest_config(settings).quantile_max_rows == 1234
     jobs = refit_jobs(Persistence(), lambda h: ["lag_0"], horizons=(1,), seed=1, quantile_rounds=10,
-                      half_life_years=0.0, quantile_max_rows=settings.train.quantile_max_rows)  # fmt: skip
+                      quantile_learning_rate=0.1, half_life_years=0.0,
+                      quantile_max_rows=settings.train.quantile_max_rows)  # fmt: skip
     assert [j.model.params.get("max_bag_rows") for j in jobs] == [None, 1234, 1234]
     monkeypatch.setenv("AIRWATCH_TRAIN__QUANTILE_MAX_ROWS", "-1")
     with pytest.raises(SettingsError, match="AIRWATCH_TRAIN__QUANTILE_MAX_ROWS"):
+        load_settings()
+
+
+def test_the_quantile_rounds_and_rate_reach_the_backtest_and_the_refit_jobs_quantiles_only(monkeypatch) -> None:
+    from airwatch.domain.train import DeltaModel, refit_jobs
+    from airwatch.flows.backtest import backtest_config
+
+    # Not the defaults: they must be read.
+    monkeypatch.setenv("AIRWATCH_TRAIN__QUANTILE_ROUNDS", "37")
+    monkeypatch.setenv("AIRWATCH_TRAIN__QUANTILE_LEARNING_RATE", "0.07")
+    t = load_settings().train
+    config = backtest_config(load_settings())
+    assert (config.quantile_rounds, config.quantile_learning_rate) == (37, 0.07)
+    point = DeltaModel("lightgbm", ["lag_0"], {"n_estimators": 150, "learning_rate": 0.1}, 1, 0.0, 1)
+    jobs = refit_jobs(point, lambda h: ["lag_0"], horizons=(1,), seed=1, quantile_rounds=t.quantile_rounds,
+                      quantile_learning_rate=t.quantile_learning_rate, half_life_years=0.0)  # fmt: skip
+    assert [(j.part, j.model.params["n_estimators"], j.model.params["learning_rate"]) for j in jobs] == [
+        ("point", 150, 0.1), ("lower", 37, 0.07), ("upper", 37, 0.07)]  # fmt: skip
+    monkeypatch.setenv("AIRWATCH_TRAIN__QUANTILE_LEARNING_RATE", "0")
+    with pytest.raises(SettingsError, match="AIRWATCH_TRAIN__QUANTILE_LEARNING_RATE"):
         load_settings()

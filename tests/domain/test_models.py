@@ -111,7 +111,8 @@ def test_a_quantile_model_bags_at_most_its_row_cap_and_fewer_rows_fit_as_without
     assert n > 1000
 
     def fitted(max_rows: int):
-        model = make_quantile(features, 0.9, seed=3, rounds=15, half_life_years=10.0, threads=1, max_rows=max_rows)
+        model = make_quantile(features, 0.9, seed=3, rounds=15, rate=0.1, half_life_years=10.0, threads=1,
+                              max_rows=max_rows)  # fmt: skip
         return model, model.fit_rows(Rows(train, target)).predict(split.validation)
 
     capped, at_cap = fitted(1000)

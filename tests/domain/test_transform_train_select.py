@@ -105,7 +105,7 @@ def test_models_sharing_one_binned_dataset_equal_lightgbm_fitted_alone(ozone_fea
     shared = Rows(rows, target)
     models = [
         DeltaModel("lightgbm", feats, lightgbm_params(40), 7, 10.0, 1),
-        *(make_quantile(feats, a, seed=7, rounds=30, half_life_years=10.0, threads=1) for a in (0.1, 0.9)),
+        *(make_quantile(feats, a, seed=7, rounds=30, rate=0.1, half_life_years=10.0, threads=1) for a in (0.1, 0.9)),
     ]
     fitted = [m.fit_rows(shared) for m in models]
     assert len(shared._datasets) == 1  # binned once for the three
@@ -155,7 +155,8 @@ def test_rows_by_position_fit_the_models_of_a_copy_of_those_rows(ozone_features)
     frame = ozone_features
     feats = feature_columns(frame)
     chosen = make_candidates(feats, seed=5, lightgbm_rounds=30, half_life_years=10.0, threads=1)[4]  # blend
-    jobs = refit_jobs(chosen, lambda h: feats, horizons=(2,), seed=5, quantile_rounds=20, half_life_years=10.0,
+    jobs = refit_jobs(chosen, lambda h: feats, horizons=(2,), seed=5, quantile_rounds=20, quantile_learning_rate=0.1,
+                      half_life_years=10.0,
                       threads=1)  # fmt: skip
     by_position = fit_horizon(jobs, frame)
     usable = frame[frame["target_2"].notna() & frame["last_value"].notna()].reset_index(drop=True)
