@@ -10,8 +10,10 @@ overlaps the command's own imports on another core, and the command never import
 The child is a process that would outlive a command killed without cleanup (SIGKILL, the OOM
 killer): no atexit stops it, and it keeps a port and its memory (not the command's output: it writes
 to a file of its own). On Linux it is started through a guard that asks the kernel to send it
-SIGTERM when the command's main thread ends (PR_SET_PDEATHSIG, kept across exec), and at a lower CPU
-priority than the command (nice 10).
+SIGTERM when the command's main thread ends (PR_SET_PDEATHSIG, kept across exec). Once it answers it
+runs at a lower CPU priority than the command (nice 10); it starts at the command's own, since at nice
+10 on a busy machine its start (importing the server package) got a tenth of a core's share and did
+not answer within the start-up timeout: `airwatch run` failed beside two backtests.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import IO
 
 from airwatch.io.processes import terminate
@@ -35,8 +38,7 @@ _GUARD = (
     "import ctypes, os, signal, sys\n"
     "ctypes.CDLL(None).prctl(1, signal.SIGTERM)\n"
     "if os.getppid() != int(sys.argv[1]): sys.exit(0)\n"  # the command ended before prctl
-    "os.nice(int(sys.argv[2]))\n"
-    "os.execv(sys.argv[3], sys.argv[3:])\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
 )
 # The server only records what the command does; on two cores its state writes (about 60 ms of CPU a
 # task run) would otherwise take turns with the pipeline's fits: measured in docs/production-notes.md.
@@ -49,6 +51,23 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def lower_priority(pid: int, niceness: int) -> None:
+    """Raise the niceness of every thread of a running process by this much (best effort).
+
+    Linux keeps a niceness per thread: each of the process's threads is reniced, and the threads it
+    starts later inherit it from the thread that starts them.
+    """
+    try:
+        threads = [int(t.name) for t in Path(f"/proc/{pid}/task").iterdir()]
+    except OSError:  # no /proc (not Linux: one niceness per process), or the process has ended
+        threads = [pid]
+    for tid in threads:
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
+        except OSError:  # the thread ended meanwhile
+            continue
 
 
 class EphemeralPrefect:
@@ -76,7 +95,7 @@ class EphemeralPrefect:
         command = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app", "--host",
                    "127.0.0.1", "--port", str(self.port), "--log-level", "error", "--lifespan", "on"]  # fmt: skip
         if sys.platform.startswith("linux"):
-            command = [sys.executable, "-c", _GUARD, str(os.getpid()), str(_NICENESS), *command]
+            command = [sys.executable, "-c", _GUARD, str(os.getpid()), *command]
         env = {**os.environ, **self.server_env, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
                "PREFECT__SERVER_FINAL": "1"}  # fmt: skip
         env.pop("PREFECT_API_URL", None)
@@ -103,6 +122,7 @@ class EphemeralPrefect:
                     with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as response:  # noqa: S310
                         if response.status == 200:
                             self._healthy = True
+                            lower_priority(self.process.pid, _NICENESS)
                             return
                 except (urllib.error.URLError, OSError):
                     pass
