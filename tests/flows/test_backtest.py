@@ -158,6 +158,28 @@ def test_archived_frame_has_the_forecasts_and_the_observed_frame_the_observation
     assert (archived["wx_tmax"].fillna(-99) == observed["wx_tmax"].fillna(-99)).all()  # issue day: observed in both
 
 
+def test_station_files_beside_an_archive_are_the_observed_weather(tmp_path: Path) -> None:
+    """../shared/data/noaa holds the NWS archive in a sub-folder beside the station files: read as the
+    archive (2021-2022 only), the whole folder gave Queens no weather at all."""
+    import shutil
+
+    from airwatch.flows.backtest import backtest_frames
+
+    noaa = tmp_path / "noaa"
+    for folder in (JFK, NWS):
+        shutil.copytree(folder, noaa / folder.name)
+    modes = ("lagged", "observed-as-forecast")
+    frames, info, _ = backtest_frames(str(QUEENS), "ozone", (1, 2, 3), str(noaa), modes)
+    alone, _, _ = backtest_frames(str(QUEENS), "ozone", (1, 2, 3), str(JFK), modes)
+    assert info["weather_input"]["source"] == "station files" and info["weather_input"]["sites_with_station"] == 1
+    assert frames["lagged"]["wxf1_tmax"].notna().sum() > 30
+    pd.testing.assert_frame_equal(frames["lagged"], alone["lagged"])
+    # The archive is still the source of archived forecasts (its own cities: none near Queens).
+    frames, _, _ = backtest_frames(str(QUEENS), "ozone", (1, 2, 3), str(noaa), ("lagged", "archived-forecast"))
+    archived = frames["archived-forecast"]
+    assert frames["lagged"]["wx_tmax"].notna().any() and archived["wx_tmax"].isna().all()
+
+
 PEAK = FIXTURES / "epa" / "airnow_daily_peak_2018" / "queens_college"
 
 

@@ -23,7 +23,15 @@ from airwatch.domain.archives import DEFAULT_LIMITS, ArchiveLimits
 from airwatch.domain.backtest import BacktestConfig, backtest, by_label, metrics
 from airwatch.domain.smoke import smoke_regime
 from airwatch.domain.transform import FeatureConfig, Features, WeatherInput, feature_columns, feature_frame
-from airwatch.domain.weather import ARCHIVED, LAGGED, NONE, OBSERVED, columns_for_horizon
+from airwatch.domain.weather import (
+    ARCHIVED,
+    LAGGED,
+    NONE,
+    OBSERVED,
+    ForecastArchive,
+    WeatherError,
+    columns_for_horizon,
+)
 from airwatch.errors import InputError, NoDataError
 from airwatch.flows.tasks import compute_task, stage_flow
 from airwatch.io import files
@@ -87,19 +95,17 @@ def backtest_frames(
     observed_input = archived_input = None
     if weather_dir and any(m != NONE for m in modes):
         archive = files.load_forecast_archive(Path(weather_dir), limits)
-        if archive is not None:
-            table, stations = archive.observed, archive.stations
-            counts: dict[str, Any] = {"source": "NWS forecast archive", **archive.counts}
-        else:
-            table, stations, station_counts = files.load_weather_folder(Path(weather_dir), limits)
-            counts = dict(station_counts)
+        table, stations, counts = observed_weather(Path(weather_dir), archive, limits)
         radius = settings.weather.radius_km
         info["weather_input"] = {"dir": str(weather_dir), **counts, "stations": len(stations)}
         if LAGGED in modes or OBSERVED in modes:
             observed_input = WeatherInput(table, stations, OBSERVED if OBSERVED in modes else LAGGED, radius)
-        if ARCHIVED in modes:
-            forecasts = (archive.forecasts if archive is not None
-                         else archived_forecasts(observations, stations, forecast_url, settings))  # fmt: skip
+        if ARCHIVED in modes and archive is not None:
+            # An archive's forecasts go with its own observed highs and lows and its cities (one set of
+            # station ids), whatever station files sit beside it.
+            archived_input = WeatherInput(archive.observed, archive.stations, ARCHIVED, radius, archive.forecasts)
+        elif ARCHIVED in modes:
+            forecasts = archived_forecasts(observations, stations, forecast_url, settings)
             archived_input = WeatherInput(table, stations, ARCHIVED, radius, forecasts)
     config = replace(FeatureConfig(), horizons=horizons)
     built: dict[str | None, Features] = {}
@@ -118,6 +124,27 @@ def backtest_frames(
         matched = frame.groupby("site_id")["wx_station_km"].first()
         info["weather_input"].update(sites_with_station=int(matched.notna().sum()), sites=len(matched))
     return frames, info, skipped
+
+
+def observed_weather(
+    folder: Path, archive: ForecastArchive | None, limits: ArchiveLimits
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """The observed weather of a weather folder: its station files, else the NWS archive's observed highs and lows.
+
+    A folder can hold both (../shared/data/noaa holds the archive in a sub-folder beside the GHCN
+    station files): the stations' daily records are the observed weather, and the archive only gives
+    the archived forecasts. Read as the archive, the whole folder had no weather before 2021.
+    """
+    try:
+        table, stations, counts = files.load_weather_folder(folder, limits)
+    except (InputError, WeatherError):  # no station file: the folder of an archive alone
+        if archive is None:
+            raise
+    else:
+        if len(stations) or archive is None:
+            return table, stations, {"source": "station files", **counts}
+    assert archive is not None
+    return archive.observed, archive.stations, {"source": "NWS forecast archive", **archive.counts}
 
 
 def backtest_frame(
