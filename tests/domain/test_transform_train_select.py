@@ -156,15 +156,14 @@ def test_rows_by_position_fit_the_models_of_a_copy_of_those_rows(ozone_features)
     feats = feature_columns(frame)
     chosen = make_candidates(feats, seed=5, lightgbm_rounds=30, half_life_years=10.0, threads=1)[4]  # blend
     jobs = refit_jobs(chosen, lambda h: feats, horizons=(2,), seed=5, quantile_rounds=20, quantile_learning_rate=0.1,
-                      half_life_years=10.0,
-                      threads=1)  # fmt: skip
+                      half_life_years=10.0, threads=1)  # fmt: skip
     by_position = fit_horizon(jobs, frame)
     usable = frame[frame["target_2"].notna() & frame["last_value"].notna()].reset_index(drop=True)
     index = np.flatnonzero((frame["target_2"].notna() & frame["last_value"].notna()).to_numpy())
     assert 0 < len(index) < len(frame)  # some rows are left out
     copied = [job.model.fit_rows(Rows(usable, usable["target_2"].to_numpy(dtype=np.float64)))
               for job in refit_jobs(chosen, lambda h: feats, horizons=(2,), seed=5, quantile_rounds=20,
-                                    half_life_years=10.0, threads=1)]  # fmt: skip
+                                    quantile_learning_rate=0.1, half_life_years=10.0, threads=1)]  # fmt: skip
     for a, b in zip(by_position, copied, strict=True):
         np.testing.assert_array_equal(a.predict(frame), b.predict(frame))
     ridge_a, trees_a = by_position[0].members_
