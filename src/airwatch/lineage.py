@@ -30,6 +30,7 @@ STAGE_MODULES: dict[str, tuple[str, ...]] = {
     "transform": ("airwatch.domain.schemas", "airwatch.domain.transform", "airwatch.domain.weather", _CORE),
     "train": (
         "airwatch.domain.boosting",
+        "airwatch.domain.lgbdata",
         "airwatch.domain.report",
         "airwatch.domain.train",
         "airwatch.domain.transform",
@@ -40,6 +41,7 @@ STAGE_MODULES: dict[str, tuple[str, ...]] = {
     "predict": ("airwatch.domain.predict", "airwatch.domain.weather", "airwatch.io.registry", _CORE),
     "replay": (
         "airwatch.domain.boosting",
+        "airwatch.domain.lgbdata",
         "airwatch.domain.predict",
         "airwatch.domain.train",
         "airwatch.domain.weather",

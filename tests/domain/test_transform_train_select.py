@@ -9,14 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from airwatch.domain.lgbdata import BlocksDataset, InputBlocks
 from airwatch.domain.predict import aqi_columns, issue_rows
 from airwatch.domain.select import select
 from airwatch.domain.train import (
     RIDGE,
-    BlocksDataset,
     CandidateResult,
     DeltaModel,
-    InputBlocks,
     Rows,
     fit_and_score,
     fit_horizon,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
@@ -121,5 +120,7 @@ def from_files(files: dict[str, bytes], prefix: str = "") -> Forecaster:
                                 np.array(f["mean"], dtype=np.float64), np.array(f["scale"], dtype=np.float64),
                                 np.array(f["coef"], dtype=np.float64), float(f["intercept"]))  # fmt: skip
     else:
+        import lightgbm as lgb  # only where a LightGBM model is read back (docs/core.md: a repeat reads none)
+
         model.form_ = lgb.Booster(model_str=files[f"{prefix}lightgbm.txt"].decode())
     return model

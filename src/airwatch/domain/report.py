@@ -8,11 +8,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# Figures are built without pyplot: no global backend or figure registry to set at import or clean
-# up later, and Figure.savefig renders PNG on its own.
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
 from airwatch import core
 
 # Fixed margins (fractions of the figure) instead of tight_layout, which draws the whole figure once
@@ -113,6 +108,12 @@ class DiagnosticFigures:
         """The axes of a figure, made on first use, without the data a previous candidate drew."""
         ax = self._axes.get(name)
         if ax is None:
+            # Figures are built without pyplot: no global backend or figure registry to set or clean up
+            # later, and Figure.savefig renders PNG on its own. Imported here, where a figure is made:
+            # a command that draws none (a repeated run) does not import matplotlib (docs/core.md).
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+
             fig = Figure(figsize=_SIZES[name], dpi=_DPI)
             FigureCanvasAgg(fig)  # a renderer to measure labels with (_label_margin)
             fig.subplots_adjust(**_MARGINS[name])

@@ -12,17 +12,18 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
-import scipy.linalg
 from pydantic import BaseModel, ConfigDict
 
 from airwatch import core, memory
 from airwatch.domain.boosting import LIGHTGBM_LEARNING_RATE, QUANTILE_MAX_ROWS
 from airwatch.domain.frames import split_rows
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 PERSISTENCE = "persistence"
 CLIMATOLOGY = "climatology"
@@ -166,6 +167,10 @@ class Rows:
     def dataset(self, model: DeltaModel, params: dict[str, Any]) -> lgb.Dataset:
         key = (tuple(model.features), model.half_life_years, *(params.get(k) for k in _DATASET_PARAMS))
         if key not in self._datasets:
+            # LightGBM (with scikit-learn, which it imports) only where a model is fitted: a command that
+            # fits nothing (a repeated run) does not import it (docs/core.md).
+            from airwatch.domain.lgbdata import BlocksDataset, InputBlocks
+
             inputs = InputBlocks([self.source[name].to_numpy(dtype=np.float64) for name in model.features], self.index)
             data = BlocksDataset([inputs], self.delta, weight=self.weights(model.half_life_years),
                                   feature_name=list(model.features), params=params, free_raw_data=True)  # fmt: skip
@@ -174,73 +179,6 @@ class Rows:
             # 0.15 GB on a national horizon, under the boosting that follows (docs/core.md).
             memory.trim()
         return self._datasets[key]
-
-
-class BlocksDataset(lgb.Dataset):
-    """A Dataset built from InputBlocks with every parameter, as one built from a matrix is.
-
-    LightGBM 4 builds a Dataset from a Sequence with only its dataset parameters (get_params): without
-    the seed that picks the rows sampled for the bin edges, and without min_data_in_leaf, by which it
-    leaves out inputs no split could use. A matrix is built with all of them. After construction the
-    Dataset answers as any other (a Booster takes get_params' values into its own parameters).
-    """
-
-    _constructing = False
-
-    def get_params(self) -> dict[str, Any]:
-        return dict(self.params or {}) if self._constructing else super().get_params()
-
-    def construct(self) -> lgb.Dataset:
-        self._constructing = True
-        try:
-            super().construct()
-        finally:
-            self._constructing = False
-        # As from a frame without categoricals: the model's text then ends as before ("[]", not "null").
-        if self.pandas_categorical is None:
-            self.pandas_categorical = []
-        return self
-
-
-class InputBlocks(lgb.Sequence):
-    """Input columns (at positions index, or all rows) served to LightGBM a block of rows at a time.
-
-    LightGBM bins a Sequence from its sampled rows, then takes the rows a block at a time, so no float
-    matrix of every row and input is made: from a frame it makes one, and one more when the frame's
-    columns are not row-major (a national refit: 0.6 GB each). The bins and the Dataset are those of
-    the whole matrix (the same sampled rows, the same values): the models are the same to the bit.
-    """
-
-    batch_size = BLOCK_ROWS
-
-    def __init__(self, columns: list[np.ndarray], index: np.ndarray | None = None) -> None:
-        self.columns, self.index = columns, index
-        self.rows = len(index) if index is not None else len(columns[0]) if columns else 0
-        self._block: tuple[int, np.ndarray] | None = None  # LightGBM samples single rows in order
-
-    def __len__(self) -> int:
-        return self.rows
-
-    def __getitem__(self, key: int | slice | list[int]) -> np.ndarray:
-        if isinstance(key, slice):
-            start, stop, step = key.indices(self.rows)
-            if step != 1:
-                raise IndexError("InputBlocks: only contiguous row ranges")
-            return self._rows(start, stop)
-        if isinstance(key, list):
-            return np.stack([self[k] for k in key]) if key else np.empty((0, len(self.columns)))
-        row = int(key)
-        first = row - row % self.batch_size
-        if self._block is None or self._block[0] != first:
-            self._block = (first, self._rows(first, min(first + self.batch_size, self.rows)))
-        return self._block[1][row - first]
-
-    def _rows(self, start: int, stop: int) -> np.ndarray:
-        block = np.empty((stop - start, len(self.columns)))
-        positions = self.index[start:stop] if self.index is not None else None
-        for j, column in enumerate(self.columns):
-            block[:, j] = column[start:stop] if positions is None else column[positions]
-        return block
 
 
 @dataclass
@@ -275,6 +213,8 @@ class DeltaModel:
             return self
         if not (self.name == LIGHTGBM or self.name.startswith(LIGHTGBM + "_q")):
             raise ValueError(f"unknown learned candidate {self.name!r}")
+        import lightgbm as lgb
+
         params = self.booster_params(len(rows.delta))
         self.form_ = lgb.train(params, rows.dataset(self, params), num_boost_round=self.params["n_estimators"])
         return self
@@ -405,6 +345,8 @@ class RidgeForm:
             gram += zw.T @ zw
             rhs += zw.T @ yw[b]
         gram.flat[:: gram.shape[0] + 1] += alpha
+        import scipy.linalg
+
         coef = scipy.linalg.solve(gram, rhs, assume_a="pos", overwrite_a=True)
         return cls(fill, flagged, mean, scale, coef, float(y_offset - z_offset @ coef))
 

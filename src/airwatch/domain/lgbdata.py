@@ -1,0 +1,82 @@
+"""LightGBM's Dataset fed the input columns a block of rows at a time (the training rows of domain.train).
+
+A module of its own so that LightGBM is imported only where a model is fitted: domain.train imports
+this inside Rows.dataset, and a command that fits nothing (a repeated run) never imports LightGBM
+and the scikit-learn it brings (3 s of the repeat's imports; docs/core.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+
+from airwatch.domain.train import BLOCK_ROWS
+
+
+class BlocksDataset(lgb.Dataset):
+    """A Dataset built from InputBlocks with every parameter, as one built from a matrix is.
+
+    LightGBM 4 builds a Dataset from a Sequence with only its dataset parameters (get_params): without
+    the seed that picks the rows sampled for the bin edges, and without min_data_in_leaf, by which it
+    leaves out inputs no split could use. A matrix is built with all of them. After construction the
+    Dataset answers as any other (a Booster takes get_params' values into its own parameters).
+    """
+
+    _constructing = False
+
+    def get_params(self) -> dict[str, Any]:
+        return dict(self.params or {}) if self._constructing else super().get_params()
+
+    def construct(self) -> lgb.Dataset:
+        self._constructing = True
+        try:
+            super().construct()
+        finally:
+            self._constructing = False
+        # As from a frame without categoricals: the model's text then ends as before ("[]", not "null").
+        if self.pandas_categorical is None:
+            self.pandas_categorical = []
+        return self
+
+
+class InputBlocks(lgb.Sequence):
+    """Input columns (at positions index, or all rows) served to LightGBM a block of rows at a time.
+
+    LightGBM bins a Sequence from its sampled rows, then takes the rows a block at a time, so no float
+    matrix of every row and input is made: from a frame it makes one, and one more when the frame's
+    columns are not row-major (a national refit: 0.6 GB each). The bins and the Dataset are those of
+    the whole matrix (the same sampled rows, the same values): the models are the same to the bit.
+    """
+
+    batch_size = BLOCK_ROWS
+
+    def __init__(self, columns: list[np.ndarray], index: np.ndarray | None = None) -> None:
+        self.columns, self.index = columns, index
+        self.rows = len(index) if index is not None else len(columns[0]) if columns else 0
+        self._block: tuple[int, np.ndarray] | None = None  # LightGBM samples single rows in order
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def __getitem__(self, key: int | slice | list[int]) -> np.ndarray:
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self.rows)
+            if step != 1:
+                raise IndexError("InputBlocks: only contiguous row ranges")
+            return self._rows(start, stop)
+        if isinstance(key, list):
+            return np.stack([self[k] for k in key]) if key else np.empty((0, len(self.columns)))
+        row = int(key)
+        first = row - row % self.batch_size
+        if self._block is None or self._block[0] != first:
+            self._block = (first, self._rows(first, min(first + self.batch_size, self.rows)))
+        return self._block[1][row - first]
+
+    def _rows(self, start: int, stop: int) -> np.ndarray:
+        block = np.empty((stop - start, len(self.columns)))
+        positions = self.index[start:stop] if self.index is not None else None
+        for j, column in enumerate(self.columns):
+            block[:, j] = column[start:stop] if positions is None else column[positions]
+        return block
