@@ -1,0 +1,38 @@
+"""What a command imports before it does any work: a repeated run fits and draws nothing.
+
+LightGBM (and the scikit-learn it imports) and matplotlib were 4 s of a repeated run's imports on the
+2-core machine (docs/core.md); they are imported where a model is fitted or read back and where a
+figure is drawn.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CHECK = """
+import sys
+import airwatch.cli, airwatch.flows.pipeline, airwatch.io.registry
+heavy = sorted(m for m in ("lightgbm", "sklearn", "matplotlib") if m in sys.modules)
+print(",".join(heavy))
+"""
+
+
+def test_the_pipeline_imports_neither_lightgbm_nor_matplotlib_until_it_fits_or_draws() -> None:
+    done = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == ""
+
+
+def test_fitting_imports_lightgbm_where_it_is_needed() -> None:
+    fit = CHECK.replace(
+        "heavy =",
+        "import numpy as np, pandas as pd\n"
+        "from airwatch.domain.train import make_quantile, Rows\n"
+        "f = pd.DataFrame({'lag_0': np.arange(200.0), 'last_value': np.arange(200.0), 'day': np.arange(200.0)})\n"
+        "make_quantile(['lag_0'], 0.9, seed=1, rounds=10, rate=0.1, half_life_years=0.0, threads=1)"
+        ".fit_rows(Rows(f, np.arange(200.0) + 1))\n"
+        "heavy =",
+    )
+    done = subprocess.run([sys.executable, "-c", fit], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "lightgbm" in done.stdout.split(",")
