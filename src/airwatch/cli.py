@@ -675,7 +675,8 @@ def backtest_cmd(
         typer.Option(
             "--weather",
             help="Folder of NOAA station files (GHCN-Daily .dly, daily-summaries CSV), or of the NWS forecast "
-            "archive (email_data_reorganized*.csv with its cities.csv): observed highs/lows and archived forecasts.",
+            "archive (email_data_reorganized*.csv with its cities.csv): observed highs/lows and archived forecasts. "
+            "With both, the station files are the observed weather and the archive gives the archived forecasts.",
         ),
     ] = None,
     weather_mode: Annotated[
