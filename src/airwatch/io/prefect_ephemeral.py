@@ -59,6 +59,8 @@ def lower_priority(pid: int, niceness: int) -> None:
     Linux keeps a niceness per thread: each of the process's threads is reniced, and the threads it
     starts later inherit it from the thread that starts them.
     """
+    if not hasattr(os, "setpriority"):  # Windows: no niceness; the server keeps the command's priority
+        return
     try:
         threads = [int(t.name) for t in Path(f"/proc/{pid}/task").iterdir()]
     except OSError:  # no /proc (not Linux: one niceness per process), or the process has ended
