@@ -17,13 +17,14 @@ import fcntl
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from tests.fakes.ports import free_port
 
 _WATCHDOG = (
     "import os, subprocess, sys, time\n"
@@ -46,12 +47,6 @@ _MIGRATE = (
     "from prefect.server.database import provide_database_interface\n"
     "asyncio.run(provide_database_interface().create_db())\n"
 )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _healthy(api_url: str, timeout_s: float) -> bool:
@@ -85,7 +80,7 @@ def start_shared_server(folder: Path, session_pid: int) -> str:
         if record.exists():
             api_url = json.loads(record.read_text())["api_url"]
         else:
-            port = _free_port()
+            port = free_port()
             api_url = f"http://127.0.0.1:{port}/api"
             env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
             env |= {"PREFECT_HOME": str(folder), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",

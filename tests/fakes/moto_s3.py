@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,12 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 
 from airwatch.io.processes import terminate
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.fakes.ports import free_port
 
 
 @contextlib.contextmanager

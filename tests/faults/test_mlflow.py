@@ -22,7 +22,7 @@ from mlflow.tracking import MlflowClient
 from airwatch.io import records
 from airwatch.io.store import LocalStore
 from tests.fakes.fault_proxy import fault_proxy
-from tests.fakes.moto_s3 import free_port
+from tests.fakes.ports import free_port
 from tests.fakes.servers import Server, mlflow_server
 from tests.faults.helpers import AIRWATCH, MODEL, airwatch, versions
 

@@ -17,7 +17,7 @@ import pytest
 
 from airwatch.io import records
 from airwatch.io.store import LocalStore
-from tests.fakes.moto_s3 import free_port
+from tests.fakes.ports import free_port
 from tests.fakes.servers import prefect_server
 from tests.fakes.webhook import webhook_receiver
 from tests.faults.helpers import AIRWATCH, run_python
