@@ -118,3 +118,33 @@ def test_the_quantile_rounds_and_rate_reach_the_backtest_and_the_refit_jobs_quan
     monkeypatch.setenv("AIRWATCH_TRAIN__QUANTILE_LEARNING_RATE", "0")
     with pytest.raises(SettingsError, match="AIRWATCH_TRAIN__QUANTILE_LEARNING_RATE"):
         load_settings()
+
+
+def test_the_point_models_row_cap_reaches_the_backtest_and_the_point_lightgbm_alone_and_blended_only(
+    monkeypatch,
+) -> None:
+    from airwatch.domain.train import Blend, DeltaModel, make_candidates, make_quantile, refit_jobs
+    from airwatch.flows.backtest import backtest_config
+
+    monkeypatch.setenv("AIRWATCH_TRAIN__LIGHTGBM_MAX_ROWS", "4321")  # not the default: it must be read
+    t = load_settings().train
+    assert backtest_config(load_settings()).lightgbm_max_rows == t.lightgbm_max_rows == 4321
+    candidates = make_candidates(["lag_0"], seed=1, lightgbm_rounds=10, lightgbm_max_rows=t.lightgbm_max_rows,
+                                 half_life_years=0.0)  # fmt: skip
+    trees, blend = (next(c for c in candidates if c.name == n) for n in ("lightgbm", "blend"))
+    assert isinstance(trees, DeltaModel) and isinstance(blend, Blend)
+    assert trees.params["max_bag_rows"] == blend._trees()["max_bag_rows"] == 4321
+    # 8,642 rows at a half share would bag 4,321: the cap binds only above it.
+    assert trees.booster_params(10_000)["subsample"] == pytest.approx(0.4321)
+    assert trees.booster_params(8_000)["subsample"] == 0.5
+    # The refit's point model keeps it; the quantile models keep their own cap (0: none).
+    jobs = refit_jobs(blend, lambda h: ["lag_0"], horizons=(1,), seed=1, quantile_rounds=10,
+                      quantile_learning_rate=0.1, half_life_years=0.0, quantile_max_rows=0)  # fmt: skip
+    point = jobs[0].model
+    assert isinstance(point, Blend) and point._trees()["max_bag_rows"] == 4321
+    assert [j.model.params.get("max_bag_rows") for j in jobs[1:]] == [None, None]
+    assert "max_bag_rows" not in make_quantile(["lag_0"], 0.9, seed=1, rounds=10, rate=0.1, half_life_years=0.0,
+                                               max_rows=0).params  # fmt: skip
+    # Off (0), the candidates are the ones fitted before the setting existed (a blend's params unchanged).
+    blend0 = make_candidates(["lag_0"], seed=1, lightgbm_rounds=10, lightgbm_max_rows=0, half_life_years=0.0)[-1]
+    assert isinstance(blend0, Blend) and "lightgbm_max_rows" not in blend0.params

@@ -18,6 +18,7 @@ from airwatch import faults
 from airwatch.domain.archives import ArchiveLimits
 from airwatch.domain.boosting import (
     LIGHTGBM_LEARNING_RATE,
+    LIGHTGBM_MAX_ROWS,
     LIGHTGBM_ROUNDS,
     QUANTILE_LEARNING_RATE,
     QUANTILE_MAX_ROWS,
@@ -91,6 +92,12 @@ class TrainSettings(_Section):
     lightgbm_rounds: int = Field(LIGHTGBM_ROUNDS, ge=10, description="Boosting rounds for LightGBM.")
     lightgbm_learning_rate: float = Field(
         LIGHTGBM_LEARNING_RATE, gt=0.0, le=1.0, description="LightGBM's learning rate (shrinkage) for the point models."
+    )
+    lightgbm_max_rows: int = Field(
+        LIGHTGBM_MAX_ROWS,
+        ge=0,
+        description="The point LightGBM models (alone and in the blend) bag at most this many rows a boosting "
+        "round (fewer rows: half of them); 0: half of every row, however many.",
     )
     quantile_rounds: int = Field(
         QUANTILE_ROUNDS, ge=10, description="Boosting rounds of the LightGBM quantile models of the 80% interval."

@@ -62,6 +62,7 @@ class BacktestConfig:
     seed: int
     lightgbm_rounds: int
     lightgbm_learning_rate: float
+    lightgbm_max_rows: int
     quantile_rounds: int
     quantile_learning_rate: float
     quantile_max_rows: int
@@ -236,7 +237,8 @@ def selection_days(history_days: int, config: BacktestConfig) -> int:
 
 def _candidates(features: list[str], config: BacktestConfig, h: int) -> list[Forecaster]:
     return make_candidates(features, seed=config.seed, lightgbm_rounds=config.lightgbm_rounds,
-                           lightgbm_learning_rate=config.lightgbm_learning_rate, horizon=h,
+                           lightgbm_learning_rate=config.lightgbm_learning_rate,
+                           lightgbm_max_rows=config.lightgbm_max_rows, horizon=h,
                            half_life_years=config.half_life_years)  # fmt: skip
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from airwatch import core, memory
-from airwatch.domain.boosting import LIGHTGBM_LEARNING_RATE, QUANTILE_MAX_ROWS
+from airwatch.domain.boosting import LIGHTGBM_LEARNING_RATE, LIGHTGBM_MAX_ROWS, QUANTILE_MAX_ROWS
 from airwatch.domain.frames import split_rows
 
 if TYPE_CHECKING:
@@ -222,8 +222,9 @@ class DeltaModel:
     def booster_params(self, rows: int) -> dict[str, Any]:
         """LightGBM's parameters for this model on this many rows, as LGBMRegressor would pass them.
 
-        max_bag_rows (the quantile models) lowers the bagged share so that at most that many rows are
-        in a round's bag; fewer rows than that over the share fit as without it.
+        max_bag_rows (the quantile models; the point models under AIRWATCH_TRAIN__LIGHTGBM_MAX_ROWS) lowers
+        the bagged share so that at most that many rows are in a round's bag; fewer rows than that over
+        the share fit as without it.
         """
         params = {k: v for k, v in self.params.items() if k not in ("n_estimators", MAX_BAG_ROWS)}
         if (cap := self.params.get(MAX_BAG_ROWS)) and rows * params.get("subsample", 1.0) > cap:
@@ -394,8 +395,10 @@ class Blend:
         return np.mean([m.predict(frame) for m in self.members_], axis=0)
 
     def _trees(self) -> dict[str, Any]:
-        # Blends saved before the rate was a setting name none; they were fitted at 0.03.
-        return lightgbm_params(self.params["lightgbm_rounds"], self.params.get("lightgbm_learning_rate", 0.03))
+        # Blends saved before the rate was a setting name none; they were fitted at 0.03 (and no bag cap).
+        p = self.params
+        rate, cap = p.get("lightgbm_learning_rate", 0.03), p.get("lightgbm_max_rows", 0)
+        return lightgbm_params(p["lightgbm_rounds"], rate, cap)
 
     def of(self, fitted: list[Forecaster]) -> Blend:
         """The blend of members already fitted as candidates of their own (the same fits, not repeated)."""
@@ -408,10 +411,14 @@ class Blend:
         return self
 
 
-def lightgbm_params(rounds: int, learning_rate: float = LIGHTGBM_LEARNING_RATE) -> dict[str, Any]:
+def lightgbm_params(
+    rounds: int, learning_rate: float = LIGHTGBM_LEARNING_RATE, max_rows: int = LIGHTGBM_MAX_ROWS
+) -> dict[str, Any]:
+    """LightGBM's parameters; max_rows: at most this many rows in a round's bag (0: half of every row)."""
     # Small trees and large leaves: chosen on development windows before the reported backtest periods
     # (Cook County 2000, Queens 2018), where they beat 31 leaves at 0.05.
-    return {
+    cap = {MAX_BAG_ROWS: max_rows} if max_rows else {}
+    return cap | {
         "n_estimators": rounds,
         "learning_rate": learning_rate,
         "num_leaves": 15,
@@ -434,18 +441,21 @@ def make_candidates(
     seed: int,
     lightgbm_rounds: int,
     lightgbm_learning_rate: float = LIGHTGBM_LEARNING_RATE,
+    lightgbm_max_rows: int = LIGHTGBM_MAX_ROWS,
     horizon: int = 1,
     half_life_years: float,
     threads: int = 2,
 ) -> list[Forecaster]:
     """The candidate set, in a fixed order. threads: LightGBM's (1 when tasks already run in parallel)."""
-    hl, rate = half_life_years, lightgbm_learning_rate
+    hl, rate, cap = half_life_years, lightgbm_learning_rate, lightgbm_max_rows
     blend = {"ridge_alpha": 1.0, "lightgbm_rounds": lightgbm_rounds, "lightgbm_learning_rate": rate}
+    if cap:  # named only when set: a blend without it is the blend fitted before the setting existed
+        blend["lightgbm_max_rows"] = cap
     return [
         Persistence(),
         Climatology(horizon=horizon),
         DeltaModel(RIDGE, features, {"alpha": 1.0}, seed, hl, threads),
-        DeltaModel(LIGHTGBM, features, lightgbm_params(lightgbm_rounds, rate), seed, hl, threads),
+        DeltaModel(LIGHTGBM, features, lightgbm_params(lightgbm_rounds, rate, cap), seed, hl, threads),
         Blend(features, blend, seed, hl, threads),
     ]
 
@@ -468,7 +478,7 @@ def make_quantile(
 
     max_rows: at most this many rows in a round's bag (0: half the rows however many, as before).
     """
-    params = {**lightgbm_params(rounds, rate), "objective": "quantile", "alpha": alpha}
+    params = {**lightgbm_params(rounds, rate, 0), "objective": "quantile", "alpha": alpha}
     if max_rows:
         params[MAX_BAG_ROWS] = max_rows
     return DeltaModel(f"{LIGHTGBM}_q{int(alpha * 100)}", features, params, seed, half_life_years, threads)
@@ -624,13 +634,15 @@ def plan_training(
     seed: int,
     lightgbm_rounds: int,
     lightgbm_learning_rate: float = LIGHTGBM_LEARNING_RATE,
+    lightgbm_max_rows: int = LIGHTGBM_MAX_ROWS,
     half_life_years: float,
     threads: int = 2,
     consume: bool = False,
 ) -> TrainingPlan:
     split = time_split(frame, horizon=horizon, validation_days=validation_days, consume=consume)
     candidates = make_candidates(features, seed=seed, lightgbm_rounds=lightgbm_rounds,
-                                 lightgbm_learning_rate=lightgbm_learning_rate, horizon=horizon,
+                                 lightgbm_learning_rate=lightgbm_learning_rate, lightgbm_max_rows=lightgbm_max_rows,
+                                 horizon=horizon,
                                  half_life_years=half_life_years, threads=threads)  # fmt: skip
     return TrainingPlan(features, split, candidates)
 

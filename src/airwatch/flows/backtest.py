@@ -45,7 +45,8 @@ def backtest_config(settings: Settings, **overrides: Any) -> BacktestConfig:
     """A backtest with production's training settings (seed, rounds, recency weights, gates) and staleness cap."""
     t = settings.train
     return BacktestConfig(seed=t.seed, lightgbm_rounds=t.lightgbm_rounds,
-                          lightgbm_learning_rate=t.lightgbm_learning_rate, quantile_rounds=t.quantile_rounds,
+                          lightgbm_learning_rate=t.lightgbm_learning_rate, lightgbm_max_rows=t.lightgbm_max_rows,
+                          quantile_rounds=t.quantile_rounds,
                           quantile_learning_rate=t.quantile_learning_rate, quantile_max_rows=t.quantile_max_rows,
                           half_life_years=t.recency_half_life_years,
                           min_skill=t.min_skill_vs_persistence, max_overfit_gap=t.max_overfit_gap,

@@ -86,7 +86,8 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
     workers = ctx.settings.runner.workers
     plan = plan_training(frame, columns_for_horizon(columns, h), horizon=h, validation_days=ts.validation_days,
                          seed=ts.seed, lightgbm_rounds=ts.lightgbm_rounds,
-                         lightgbm_learning_rate=ts.lightgbm_learning_rate, half_life_years=ts.recency_half_life_years,
+                         lightgbm_learning_rate=ts.lightgbm_learning_rate, lightgbm_max_rows=ts.lightgbm_max_rows,
+                         half_life_years=ts.recency_half_life_years,
                          threads=threads, consume=True)  # fmt: skip
     # Selection works on the split's copies of the rows, taken out of the frame a column at a time, and
     # the refit reads the frame again: the frame and the split are never held at once (each a GB at
