@@ -411,9 +411,7 @@ class Blend:
         return self
 
 
-def lightgbm_params(
-    rounds: int, learning_rate: float = LIGHTGBM_LEARNING_RATE, max_rows: int = LIGHTGBM_MAX_ROWS
-) -> dict[str, Any]:
+def lightgbm_params(rounds: int, learning_rate: float = LIGHTGBM_LEARNING_RATE, max_rows: int = 0) -> dict[str, Any]:
     """LightGBM's parameters; max_rows: at most this many rows in a round's bag (0: half of every row)."""
     # Small trees and large leaves: chosen on development windows before the reported backtest periods
     # (Cook County 2000, Queens 2018), where they beat 31 leaves at 0.05.
