@@ -79,9 +79,10 @@ def _prepare(store: str | None = None, *, flows: bool = True) -> Settings:
     """Read the settings (failing fast) and set up logging before any flow is imported.
 
     flows: the command runs flows; without a Prefect server, the ephemeral one starts now, in the
-    background, while the flows' modules are imported (each takes seconds).
+    background, while Prefect's settings and the flows' modules are imported (each takes seconds).
     """
     settings = _settings(store)
+    early = _spawn_ephemeral_prefect(settings) if flows else None
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpcore", "alembic", "mlflow"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
@@ -99,24 +100,47 @@ def _prepare(store: str | None = None, *, flows: bool = True) -> Settings:
         os.environ["PREFECT_API_URL"] = settings.prefect_api_url
     if flows:
         _check_prefect(server_required=False)
-        _state["server"] = _start_ephemeral_prefect()
+        _state["server"] = _start_ephemeral_prefect(early)
     return settings
 
 
-def _start_ephemeral_prefect() -> Any:
-    """Start this command's own Prefect server (none is configured); `wait()` on it before a flow runs."""
+def _spawn_ephemeral_prefect(settings: Settings) -> Any:
+    """The command's own Prefect server, started before Prefect's settings are read, unless a server is named.
+
+    Importing Prefect's settings takes seconds, and the server's start is what a run with nothing new
+    waits on. A server named only in Prefect's profile or files is found by the child itself, which
+    then exits serving nothing (and `_start_ephemeral_prefect` stops it).
+    """
+    if settings.prefect_api_url or os.environ.get("PREFECT_API_URL"):
+        return None
+    from airwatch.io.prefect_ephemeral import EphemeralPrefect
+
+    server = EphemeralPrefect()
+    server.spawn()
+    return server
+
+
+def _start_ephemeral_prefect(early: Any = None) -> Any:
+    """Serve the command's own Prefect server if none is configured; `wait()` on it before a flow runs.
+
+    early: the child `_spawn_ephemeral_prefect` started, now served or stopped.
+    """
     from prefect.settings import get_current_settings
 
     prefect = get_current_settings()
     if prefect.api.url:
+        if early is not None:
+            early.stop()
         return None
     from airwatch.io.prefect_ephemeral import EphemeralPrefect
 
     # Wall time, at least a minute: a first start in a new PREFECT_HOME creates the database, which on two
     # busy cores passes Prefect's 20 s (that Prefect counts in sleeps, not wall time).
     timeout = max(float(prefect.server.ephemeral.startup_timeout_seconds), 60.0)
-    server = EphemeralPrefect(timeout, prefect.to_environment_variables(exclude_unset=True))
-    server.start()
+    server = early if early is not None else EphemeralPrefect(timeout)
+    if early is None:
+        server.spawn()
+    server.serve(timeout)
     return server
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from airwatch.io.prefect_ephemeral import lower_priority
+from airwatch.io.prefect_ephemeral import _NOT_NEEDED, EphemeralPrefect, lower_priority
 
 # A process with a second thread (Linux keeps a niceness per thread), and a third started after the renice.
 CHILD = """
@@ -48,3 +48,49 @@ def test_a_process_that_has_ended_is_no_error() -> None:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()  # reaped: no /proc entry and no such pid (os.setpriority would raise)
     lower_priority(child.pid, 10)
+
+
+def test_a_server_named_only_in_prefects_profile_is_found_by_the_child_which_then_serves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command starts its server before reading Prefect's settings; the child reads them and yields."""
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text('active = "remote"\n\n[profiles.remote]\nPREFECT_API_URL = "http://127.0.0.1:9/api"\n')
+    monkeypatch.setenv("PREFECT_PROFILES_PATH", str(profiles))
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    server = EphemeralPrefect()
+    server.spawn()
+    try:
+        assert server.process is not None
+        assert server.process.wait(timeout=120) == _NOT_NEEDED, server._output_tail()
+        assert "PREFECT_API_URL" not in os.environ  # spawning points nothing at it; serve() would
+    finally:
+        server.stop()
+
+
+# The command as it starts: the server's child must be started before Prefect's settings are imported.
+START_ORDER = """
+import sys
+from airwatch import cli
+from airwatch.io.prefect_ephemeral import EphemeralPrefect
+
+spawn, seen = EphemeralPrefect.spawn, []
+def recording(self):
+    seen.append("prefect.settings" in sys.modules)
+    spawn(self)
+EphemeralPrefect.spawn = recording
+cli._prepare(sys.argv[1])
+server = cli._state["server"]
+print(seen, server is not None and server.api_url == __import__("os").environ["PREFECT_API_URL"])
+server.stop()
+"""
+
+
+def test_the_command_starts_its_server_before_it_imports_prefects_settings(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "AIRWATCH_"))}
+    env["PREFECT_HOME"] = str(tmp_path / "home")
+    done = subprocess.run([sys.executable, "-c", START_ORDER, str(tmp_path / "store")], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[False] True", done.stdout[-3000:]

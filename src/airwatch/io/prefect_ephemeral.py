@@ -4,13 +4,15 @@ Prefect's client starts a temporary server itself when PREFECT_API_URL is unset,
 imports the whole server package in the command's process first (about 4-7 s of CPU), and only
 then starts the child, which imports it again: the two imports run one after the other before the
 first flow. Here the child is started as Prefect starts it (the same uvicorn command and settings),
-before the command imports anything heavy, and PREFECT_API_URL points at it: the child's import
-overlaps the command's own imports on another core, and the command never imports the server.
+as soon as the command has read its own settings and before it imports anything heavy, Prefect's
+settings included (the child reads those itself and exits if they name a server), and
+PREFECT_API_URL points at it: the child's import overlaps the command's own imports on another core,
+and the command never imports the server.
 
 The child is a process that would outlive a command killed without cleanup (SIGKILL, the OOM
 killer): no atexit stops it, and it keeps a port and its memory (not the command's output: it writes
-to a file of its own). On Linux it is started through a guard that asks the kernel to send it
-SIGTERM when the command's main thread ends (PR_SET_PDEATHSIG, kept across exec). Once it answers it
+to a file of its own). On Linux it first asks the kernel to send it SIGTERM when the command's main
+thread ends (PR_SET_PDEATHSIG). Once it answers it
 runs at a lower CPU priority than the command (nice 10); it starts at the command's own, since at nice
 10 on a busy machine its start (importing the server package) got a tenth of a core's share and did
 not answer within the start-up timeout: `airwatch run` failed beside two backtests.
@@ -34,11 +36,24 @@ from typing import IO
 
 from airwatch.io.processes import terminate
 
-_GUARD = (
-    "import ctypes, os, signal, sys\n"
-    "ctypes.CDLL(None).prctl(1, signal.SIGTERM)\n"
-    "if os.getppid() != int(sys.argv[1]): sys.exit(0)\n"  # the command ended before prctl
-    "os.execv(sys.argv[2], sys.argv[2:])\n"
+_NOT_NEEDED = 4  # the child's exit code when Prefect's settings name a server (or turn this one off)
+# The child. It reads Prefect's settings itself (the command's environment, profile and files) and
+# serves only when they name no server: the command starts it before it has read them (importing them
+# takes seconds, and the server's start is the critical path of a run with nothing new to do). Then it
+# is Prefect's own `uvicorn --factory prefect.server.api.server:create_app`, run in this process (an
+# exec would import the settings again).
+_CHILD = (
+    "import os, signal, sys\n"
+    "if sys.platform.startswith('linux'):\n"
+    "    import ctypes\n"
+    "    ctypes.CDLL(None).prctl(1, signal.SIGTERM)\n"
+    "    if os.getppid() != int(sys.argv[1]): sys.exit(0)\n"  # the command ended before prctl
+    "from prefect.settings import get_current_settings\n"
+    "prefect = get_current_settings()\n"
+    f"if prefect.api.url or not prefect.server.ephemeral.enabled: sys.exit({_NOT_NEEDED})\n"
+    "sys.argv = ['uvicorn', *sys.argv[2:]]\n"
+    "from uvicorn.main import main\n"
+    "main()\n"
 )
 # The server only records what the command does; on two cores its state writes (about 60 ms of CPU a
 # task run) would otherwise take turns with the pipeline's fits: measured in docs/production-notes.md.
@@ -75,9 +90,8 @@ def lower_priority(pid: int, niceness: int) -> None:
 class EphemeralPrefect:
     """A Prefect server for this command only, on a loopback port; `wait()` before the first flow."""
 
-    def __init__(self, startup_timeout_s: float, server_env: dict[str, str]) -> None:
+    def __init__(self, startup_timeout_s: float = 60.0) -> None:
         self.startup_timeout_s = startup_timeout_s
-        self.server_env = server_env  # Prefect's settings as environment variables, for the child
         self.process: subprocess.Popen[bytes] | None = None
         # The server's own output: a file, not the command's terminal. Its shutdown on SIGTERM can
         # print a CancelledError traceback of Prefect's internals after the command's last line; it
@@ -86,6 +100,7 @@ class EphemeralPrefect:
         self.port = 0
         self._ready = threading.Event()
         self._healthy = False
+        self._served = False  # announced and pointed at (a child stopped unused goes silently)
 
     @property
     def api_url(self) -> str:
@@ -93,21 +108,34 @@ class EphemeralPrefect:
 
     def start(self) -> None:
         """Start the child and point this process's Prefect client at it (health is checked in the background)."""
+        self.spawn()
+        self.serve(self.startup_timeout_s)
+
+    def spawn(self) -> None:
+        """Start the child; it serves only if Prefect's settings name no server (else it exits, _NOT_NEEDED).
+
+        This process's Prefect client is not pointed at it: `serve` does that once the command has read
+        the settings itself, and `stop` ends a child that is not needed.
+        """
         self.port = _free_port()
-        command = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app", "--host",
-                   "127.0.0.1", "--port", str(self.port), "--log-level", "error", "--lifespan", "on"]  # fmt: skip
-        if sys.platform.startswith("linux"):
-            command = [sys.executable, "-c", _GUARD, str(os.getpid()), *command]
-        env = {**os.environ, **self.server_env, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
-               "PREFECT__SERVER_FINAL": "1"}  # fmt: skip
+        uvicorn = ["--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port),
+                   "--log-level", "error", "--lifespan", "on"]  # fmt: skip
+        command = [sys.executable, "-c", _CHILD, str(os.getpid()), *uvicorn]
+        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
         env.pop("PREFECT_API_URL", None)
-        log.info("Starting temporary server on http://127.0.0.1:%d", self.port)
         self._ready.clear()
+        self._healthy = False
         if self.output is not None:  # a retry on another port
             self.output.close()
         self.output = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop)
         self.process = subprocess.Popen(command, env=env, stdout=self.output, stderr=subprocess.STDOUT)  # noqa: S603
         atexit.register(self.stop)
+
+    def serve(self, startup_timeout_s: float) -> None:
+        """Point this process's Prefect client at the child and check its health in the background."""
+        self.startup_timeout_s = startup_timeout_s
+        self._served = True
+        log.info("Starting temporary server on http://127.0.0.1:%d", self.port)
         os.environ["PREFECT_API_URL"] = self.api_url
         os.environ.setdefault("PREFECT_UI_URL", "")  # it serves no UI: no "View at" link to nowhere
         if "prefect.context" in sys.modules:  # settings already read: read them again
@@ -159,7 +187,8 @@ class EphemeralPrefect:
     def stop(self) -> None:
         process, self.process = self.process, None
         if process is not None and process.poll() is None:
-            log.info("Stopping temporary server on http://127.0.0.1:%d", self.port)
+            if self._served:
+                log.info("Stopping temporary server on http://127.0.0.1:%d", self.port)
             terminate(process, 5.0)
         if self.output is not None:
             self.output.close()
