@@ -12,10 +12,10 @@ and the command never imports the server.
 The child is a process that would outlive a command killed without cleanup (SIGKILL, the OOM
 killer): no atexit stops it, and it keeps a port and its memory (not the command's output: it writes
 to a file of its own). On Linux it first asks the kernel to send it SIGTERM when the command's main
-thread ends (PR_SET_PDEATHSIG). Once it answers it
-runs at a lower CPU priority than the command (nice 10); it starts at the command's own, since at nice
-10 on a busy machine its start (importing the server package) got a tenth of a core's share and did
-not answer within the start-up timeout: `airwatch run` failed beside two backtests.
+thread ends (PR_SET_PDEATHSIG). Once it answers it runs at a lower CPU priority than the command (nice
+10); it starts at the command's own, since at nice 10 on a busy machine its start (importing the server
+package) got a tenth of a core's share and did not answer within the start-up timeout: `airwatch run`
+failed beside two backtests.
 """
 
 from __future__ import annotations
