@@ -137,11 +137,11 @@ def _start_ephemeral_prefect(early: Any = None) -> Any:
     # Wall time, at least a minute: a first start in a new PREFECT_HOME creates the database, which on two
     # busy cores passes Prefect's 20 s (that Prefect counts in sleeps, not wall time).
     timeout = max(float(prefect.server.ephemeral.startup_timeout_seconds), 60.0)
-    server = early if early is not None else EphemeralPrefect(timeout)
-    if early is None:
-        server.spawn()
-    server.serve(timeout)
-    return server
+    if early is None:  # not started early by the caller
+        early = EphemeralPrefect()
+        early.spawn()
+    early.serve(timeout)
+    return early
 
 
 def _check_prefect(*, server_required: bool) -> None:
