@@ -148,3 +148,26 @@ def test_the_point_models_row_cap_reaches_the_backtest_and_the_point_lightgbm_al
     # Off (0), the candidates are the ones fitted before the setting existed (a blend's params unchanged).
     blend0 = make_candidates(["lag_0"], seed=1, lightgbm_rounds=10, lightgbm_max_rows=0, half_life_years=0.0)[-1]
     assert isinstance(blend0, Blend) and "lightgbm_max_rows" not in blend0.params
+
+
+def test_the_sample_setting_reaches_the_backtest_and_every_lightgbm_model_and_not_ridge(monkeypatch) -> None:
+    from airwatch.domain.train import Blend, DeltaModel, make_candidates, refit_jobs
+    from airwatch.flows.backtest import backtest_config
+
+    monkeypatch.setenv("AIRWATCH_TRAIN__LIGHTGBM_SAMPLE_ROWS", "5432")  # not the default: it must be read
+    t = load_settings().train
+    assert backtest_config(load_settings()).lightgbm_sample_rows == t.lightgbm_sample_rows == 5432
+    candidates = make_candidates(["lag_0"], seed=1, lightgbm_rounds=10, lightgbm_sample_rows=t.lightgbm_sample_rows,
+                                 half_life_years=0.0)  # fmt: skip
+    ridge, trees, blend = (next(c for c in candidates if c.name == n) for n in ("ridge", "lightgbm", "blend"))
+    assert isinstance(trees, DeltaModel) and isinstance(blend, Blend) and isinstance(ridge, DeltaModel)
+    assert trees.params["sample_rows"] == blend._trees()["sample_rows"] == 5432 and "sample_rows" not in ridge.params
+    # The refit's point model keeps it, and both quantile models take it.
+    jobs = refit_jobs(blend, lambda h: ["lag_0"], horizons=(1,), seed=1, quantile_rounds=10,
+                      quantile_learning_rate=0.1, half_life_years=0.0, sample_rows=t.lightgbm_sample_rows)  # fmt: skip
+    point = jobs[0].model
+    assert isinstance(point, Blend) and point._trees()["sample_rows"] == 5432
+    assert [j.model.params.get("sample_rows") for j in jobs[1:]] == [5432, 5432]
+    # Off (0), the models are the ones fitted before the setting existed.
+    blend0 = make_candidates(["lag_0"], seed=1, lightgbm_rounds=10, lightgbm_sample_rows=0, half_life_years=0.0)[-1]
+    assert isinstance(blend0, Blend) and "lightgbm_sample_rows" not in blend0.params

@@ -20,6 +20,7 @@ from airwatch.domain.boosting import (
     LIGHTGBM_LEARNING_RATE,
     LIGHTGBM_MAX_ROWS,
     LIGHTGBM_ROUNDS,
+    LIGHTGBM_SAMPLE_ROWS,
     QUANTILE_LEARNING_RATE,
     QUANTILE_MAX_ROWS,
     QUANTILE_ROUNDS,
@@ -98,6 +99,12 @@ class TrainSettings(_Section):
         ge=0,
         description="The point LightGBM models (alone and in the blend) bag at most this many rows a boosting "
         "round (fewer rows: half of them); 0: half of every row, however many.",
+    )
+    lightgbm_sample_rows: int = Field(
+        LIGHTGBM_SAMPLE_ROWS,
+        ge=0,
+        description="Every LightGBM model (point and quantile) trained on more rows than this trains on a fixed "
+        "random sample of this many of them (ridge and the baselines keep every row); 0: every row.",
     )
     quantile_rounds: int = Field(
         QUANTILE_ROUNDS, ge=10, description="Boosting rounds of the LightGBM quantile models of the 80% interval."

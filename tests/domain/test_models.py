@@ -132,3 +132,38 @@ def test_a_quantile_model_bags_at_most_its_row_cap_and_fewer_rows_fit_as_without
     assert "max_bag_rows" not in uncapped.params
     np.testing.assert_array_equal(over, none)
     assert not np.array_equal(at_cap, none)
+
+
+def test_lightgbm_on_a_fixed_sample_is_lightgbm_fitted_on_those_rows_and_fewer_rows_fit_as_without_it(split) -> None:
+    import lightgbm as lgb
+
+    from airwatch.domain.train import Rows, make_quantile
+
+    features, train = feature_columns(split.train), split.train[split.train["target_1"].notna()]
+    target, n = train["target_1"].to_numpy(dtype=np.float64), len(train)
+    assert n > 2000
+
+    def fitted(sample_rows: int):
+        model = make_quantile(features, 0.9, seed=3, rounds=15, rate=0.1, half_life_years=10.0, threads=1,
+                              max_rows=0, sample_rows=sample_rows)  # fmt: skip
+        rows = Rows(train, target)
+        return model, rows, model.fit_rows(rows).predict(split.validation)
+
+    model, rows, sampled = fitted(1000)
+    chosen = rows.sample(1000, 3)
+    assert len(np.unique(chosen)) == 1000 and (np.diff(chosen) > 0).all() and chosen[-1] < n
+    np.testing.assert_array_equal(chosen, Rows(train, target).sample(1000, 3))  # fixed: the same rows again
+    assert "sample_rows" not in model.booster_params(1000)
+    # What LightGBM is given: the sampled rows with their recency weights, half of them a round.
+    params = {k: v for k, v in model.params.items() if k != "sample_rows"}
+    alone = lgb.LGBMRegressor(**params, random_state=3, deterministic=True, n_jobs=1, verbose=-1)
+    picked = train.iloc[chosen]
+    alone.fit(picked[features], target[chosen] - picked["last_value"].to_numpy(),
+              sample_weight=recency_weights(train["day"].to_numpy(), 10.0)[chosen])  # fmt: skip
+    expected = split.validation["last_value"].to_numpy() + alone.booster_.predict(split.validation[features])
+    np.testing.assert_array_equal(sampled, expected)
+    # A sample of at least every row, or none (0), is the model of before, to the bit.
+    _, _, over = fitted(n)
+    _, _, none = fitted(0)
+    np.testing.assert_array_equal(over, none)
+    assert not np.array_equal(sampled, none)

@@ -63,6 +63,7 @@ class BacktestConfig:
     lightgbm_rounds: int
     lightgbm_learning_rate: float
     lightgbm_max_rows: int
+    lightgbm_sample_rows: int
     quantile_rounds: int
     quantile_learning_rate: float
     quantile_max_rows: int
@@ -238,7 +239,8 @@ def selection_days(history_days: int, config: BacktestConfig) -> int:
 def _candidates(features: list[str], config: BacktestConfig, h: int) -> list[Forecaster]:
     return make_candidates(features, seed=config.seed, lightgbm_rounds=config.lightgbm_rounds,
                            lightgbm_learning_rate=config.lightgbm_learning_rate,
-                           lightgbm_max_rows=config.lightgbm_max_rows, horizon=h,
+                           lightgbm_max_rows=config.lightgbm_max_rows,
+                           lightgbm_sample_rows=config.lightgbm_sample_rows, horizon=h,
                            half_life_years=config.half_life_years)  # fmt: skip
 
 
@@ -428,7 +430,8 @@ def backtest(
                     quantiles = tuple(
                         make_quantile(features, alpha, seed=config.seed, rounds=config.quantile_rounds,
                                       rate=config.quantile_learning_rate,
-                                      half_life_years=config.half_life_years, max_rows=config.quantile_max_rows)
+                                      half_life_years=config.half_life_years, max_rows=config.quantile_max_rows,
+                                      sample_rows=config.lightgbm_sample_rows)
                         for alpha in (0.1, 0.9)
                     )  # fmt: skip
                     for q in quantiles:

@@ -19,7 +19,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from airwatch import core, memory
-from airwatch.domain.boosting import LIGHTGBM_LEARNING_RATE, LIGHTGBM_MAX_ROWS, QUANTILE_MAX_ROWS
+from airwatch.domain.boosting import LIGHTGBM_LEARNING_RATE, LIGHTGBM_MAX_ROWS, LIGHTGBM_SAMPLE_ROWS, QUANTILE_MAX_ROWS
 from airwatch.domain.frames import split_rows
 
 if TYPE_CHECKING:
@@ -123,6 +123,8 @@ def _row_blocks(n: int, size: int | None = None) -> list[slice]:
 # inputs and weights) can train on one Dataset. seed decides which rows sample the bin edges.
 _DATASET_PARAMS = ("max_bin", "min_child_samples", "force_row_wise", "seed")
 MAX_BAG_ROWS = "max_bag_rows"  # a model parameter of ours, not LightGBM's (DeltaModel.booster_params)
+SAMPLE_ROWS = "sample_rows"  # ours too: LightGBM trains on a fixed sample of at most this many rows (Rows.sample)
+_OURS = ("n_estimators", MAX_BAG_ROWS, SAMPLE_ROWS)  # model parameters LightGBM is not given
 
 
 class Rows:
@@ -164,15 +166,30 @@ class Rows:
             self._weights[half_life_years] = recency_weights(self.column("day"), half_life_years)
         return self._weights[half_life_years]
 
-    def dataset(self, model: DeltaModel, params: dict[str, Any]) -> lgb.Dataset:
-        key = (tuple(model.features), model.half_life_years, *(params.get(k) for k in _DATASET_PARAMS))
+    def sample(self, rows: int, seed: int) -> np.ndarray:
+        """Positions among these rows of a fixed sample of `rows` of them, in order: uniform, without replacement.
+
+        The same rows, size and seed give the same sample, so the models of a horizon share it (and its
+        binned Dataset).
+        """
+        return np.sort(np.random.default_rng(seed).choice(len(self.delta), size=rows, replace=False))
+
+    def dataset(self, model: DeltaModel, params: dict[str, Any], sample: int = 0) -> lgb.Dataset:
+        """LightGBM's binned Dataset of these rows for model's inputs; sample: of a fixed sample of so many (0: all)."""
+        sample = sample if 0 < sample < len(self.delta) else 0
+        key = (tuple(model.features), model.half_life_years, sample, *(params.get(k) for k in _DATASET_PARAMS))
         if key not in self._datasets:
             # LightGBM (with scikit-learn, which it imports) only where a model is fitted: a command that
             # fits nothing (a repeated run) does not import it (docs/core.md).
             from airwatch.domain.lgbdata import BlocksDataset, InputBlocks
 
-            inputs = InputBlocks([self.source[name].to_numpy(dtype=np.float64) for name in model.features], self.index)
-            data = BlocksDataset([inputs], self.delta, weight=self.weights(model.half_life_years),
+            index, delta, weight = self.index, self.delta, self.weights(model.half_life_years)
+            if sample:
+                chosen = self.sample(sample, int(params["seed"]))
+                index = chosen if index is None else index[chosen]
+                delta, weight = delta[chosen], None if weight is None else weight[chosen]
+            inputs = InputBlocks([self.source[name].to_numpy(dtype=np.float64) for name in model.features], index)
+            data = BlocksDataset([inputs], delta, weight=weight,
                                   feature_name=list(model.features), params=params, free_raw_data=True)  # fmt: skip
             self._datasets[key] = data.construct()
             # LightGBM sampled and binned the rows in its threads, whose arenas keep what they freed:
@@ -205,7 +222,8 @@ class DeltaModel:
         """Fit on prepared rows.
 
         LightGBM trains on the rows' binned Dataset for its inputs, shared by every LightGBM model of
-        the same rows and inputs (a horizon's point model and quantiles).
+        the same rows and inputs (a horizon's point model and quantiles); with sample_rows, of a fixed
+        sample of at most that many of the rows.
         """
         if self.name == RIDGE:
             self.form_ = RidgeForm.fit(rows.source, self.features, rows.delta, rows.weights(self.half_life_years),
@@ -215,8 +233,9 @@ class DeltaModel:
             raise ValueError(f"unknown learned candidate {self.name!r}")
         import lightgbm as lgb
 
-        params = self.booster_params(len(rows.delta))
-        self.form_ = lgb.train(params, rows.dataset(self, params), num_boost_round=self.params["n_estimators"])
+        sample = min(len(rows.delta), self.params.get(SAMPLE_ROWS) or len(rows.delta))
+        params = self.booster_params(sample)
+        self.form_ = lgb.train(params, rows.dataset(self, params, sample), num_boost_round=self.params["n_estimators"])
         return self
 
     def booster_params(self, rows: int) -> dict[str, Any]:
@@ -226,7 +245,7 @@ class DeltaModel:
         the bagged share so that at most that many rows are in a round's bag; fewer rows than that over
         the share fit as without it.
         """
-        params = {k: v for k, v in self.params.items() if k not in ("n_estimators", MAX_BAG_ROWS)}
+        params = {k: v for k, v in self.params.items() if k not in _OURS}
         if (cap := self.params.get(MAX_BAG_ROWS)) and rows * params.get("subsample", 1.0) > cap:
             params["subsample"] = cap / rows
         return {"objective": "regression", **params, "seed": self.seed, "deterministic": True,
@@ -398,7 +417,7 @@ class Blend:
         # Blends saved before the rate was a setting name none; they were fitted at 0.03 (and no bag cap).
         p = self.params
         rate, cap = p.get("lightgbm_learning_rate", 0.03), p.get("lightgbm_max_rows", 0)
-        return lightgbm_params(p["lightgbm_rounds"], rate, cap)
+        return lightgbm_params(p["lightgbm_rounds"], rate, cap, p.get("lightgbm_sample_rows", 0))
 
     def of(self, fitted: list[Forecaster]) -> Blend:
         """The blend of members already fitted as candidates of their own (the same fits, not repeated)."""
@@ -411,11 +430,18 @@ class Blend:
         return self
 
 
-def lightgbm_params(rounds: int, learning_rate: float = LIGHTGBM_LEARNING_RATE, max_rows: int = 0) -> dict[str, Any]:
-    """LightGBM's parameters; max_rows: at most this many rows in a round's bag (0: half of every row)."""
+def lightgbm_params(
+    rounds: int, learning_rate: float = LIGHTGBM_LEARNING_RATE, max_rows: int = 0, sample_rows: int = 0
+) -> dict[str, Any]:
+    """LightGBM's parameters.
+
+    max_rows: at most this many rows in a round's bag (0: half of every row); sample_rows: trained on a
+    fixed sample of at most this many rows (0: on every row).
+    """
     # Small trees and large leaves: chosen on development windows before the reported backtest periods
     # (Cook County 2000, Queens 2018), where they beat 31 leaves at 0.05.
-    cap = {MAX_BAG_ROWS: max_rows} if max_rows else {}
+    # Named only when set: a model without them is the model fitted before they existed.
+    cap = ({MAX_BAG_ROWS: max_rows} if max_rows else {}) | ({SAMPLE_ROWS: sample_rows} if sample_rows else {})
     return cap | {
         "n_estimators": rounds,
         "learning_rate": learning_rate,
@@ -440,20 +466,24 @@ def make_candidates(
     lightgbm_rounds: int,
     lightgbm_learning_rate: float = LIGHTGBM_LEARNING_RATE,
     lightgbm_max_rows: int = LIGHTGBM_MAX_ROWS,
+    lightgbm_sample_rows: int = LIGHTGBM_SAMPLE_ROWS,
     horizon: int = 1,
     half_life_years: float,
     threads: int = 2,
 ) -> list[Forecaster]:
     """The candidate set, in a fixed order. threads: LightGBM's (1 when tasks already run in parallel)."""
-    hl, rate, cap = half_life_years, lightgbm_learning_rate, lightgbm_max_rows
+    hl, rate, cap, sample = half_life_years, lightgbm_learning_rate, lightgbm_max_rows, lightgbm_sample_rows
     blend = {"ridge_alpha": 1.0, "lightgbm_rounds": lightgbm_rounds, "lightgbm_learning_rate": rate}
-    if cap:  # named only when set: a blend without it is the blend fitted before the setting existed
+    # Named only when set: a blend without them is the blend fitted before the settings existed.
+    if cap:
         blend["lightgbm_max_rows"] = cap
+    if sample:
+        blend["lightgbm_sample_rows"] = sample
     return [
         Persistence(),
         Climatology(horizon=horizon),
         DeltaModel(RIDGE, features, {"alpha": 1.0}, seed, hl, threads),
-        DeltaModel(LIGHTGBM, features, lightgbm_params(lightgbm_rounds, rate, cap), seed, hl, threads),
+        DeltaModel(LIGHTGBM, features, lightgbm_params(lightgbm_rounds, rate, cap, sample), seed, hl, threads),
         Blend(features, blend, seed, hl, threads),
     ]
 
@@ -471,14 +501,18 @@ def make_quantile(
     half_life_years: float,
     threads: int = 2,
     max_rows: int = QUANTILE_MAX_ROWS,
+    sample_rows: int = LIGHTGBM_SAMPLE_ROWS,
 ) -> DeltaModel:
     """LightGBM for one quantile of the change from persistence (the 80% interval uses 0.1 and 0.9).
 
-    max_rows: at most this many rows in a round's bag (0: half the rows however many, as before).
+    max_rows: at most this many rows in a round's bag (0: half the rows however many, as before);
+    sample_rows: trained on a fixed sample of at most this many rows (0: on every row).
     """
     params = {**lightgbm_params(rounds, rate, 0), "objective": "quantile", "alpha": alpha}
     if max_rows:
         params[MAX_BAG_ROWS] = max_rows
+    if sample_rows:
+        params[SAMPLE_ROWS] = sample_rows
     return DeltaModel(f"{LIGHTGBM}_q{int(alpha * 100)}", features, params, seed, half_life_years, threads)
 
 
@@ -633,6 +667,7 @@ def plan_training(
     lightgbm_rounds: int,
     lightgbm_learning_rate: float = LIGHTGBM_LEARNING_RATE,
     lightgbm_max_rows: int = LIGHTGBM_MAX_ROWS,
+    lightgbm_sample_rows: int = LIGHTGBM_SAMPLE_ROWS,
     half_life_years: float,
     threads: int = 2,
     consume: bool = False,
@@ -640,6 +675,7 @@ def plan_training(
     split = time_split(frame, horizon=horizon, validation_days=validation_days, consume=consume)
     candidates = make_candidates(features, seed=seed, lightgbm_rounds=lightgbm_rounds,
                                  lightgbm_learning_rate=lightgbm_learning_rate, lightgbm_max_rows=lightgbm_max_rows,
+                                 lightgbm_sample_rows=lightgbm_sample_rows,
                                  horizon=horizon,
                                  half_life_years=half_life_years, threads=threads)  # fmt: skip
     return TrainingPlan(features, split, candidates)
@@ -791,6 +827,7 @@ def refit_jobs(
     half_life_years: float,
     threads: int = 2,
     quantile_max_rows: int = QUANTILE_MAX_ROWS,
+    sample_rows: int = LIGHTGBM_SAMPLE_ROWS,
 ) -> list[RefitJob]:
     """The models a refit of the chosen configuration fits: per horizon, a point model and two quantiles."""
     jobs = []
@@ -800,7 +837,7 @@ def refit_jobs(
         for part, alpha in zip(("lower", "upper"), QUANTILES, strict=True):
             quantile = make_quantile(features_for(h), alpha, seed=seed, rounds=quantile_rounds,
                                      rate=quantile_learning_rate, half_life_years=half_life_years, threads=threads,
-                                     max_rows=quantile_max_rows)  # fmt: skip
+                                     max_rows=quantile_max_rows, sample_rows=sample_rows)  # fmt: skip
             jobs.append(RefitJob(h, part, quantile))
     return jobs
 

@@ -46,6 +46,7 @@ def backtest_config(settings: Settings, **overrides: Any) -> BacktestConfig:
     t = settings.train
     return BacktestConfig(seed=t.seed, lightgbm_rounds=t.lightgbm_rounds,
                           lightgbm_learning_rate=t.lightgbm_learning_rate, lightgbm_max_rows=t.lightgbm_max_rows,
+                          lightgbm_sample_rows=t.lightgbm_sample_rows,
                           quantile_rounds=t.quantile_rounds,
                           quantile_learning_rate=t.quantile_learning_rate, quantile_max_rows=t.quantile_max_rows,
                           half_life_years=t.recency_half_life_years,

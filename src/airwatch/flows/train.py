@@ -87,7 +87,7 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
     plan = plan_training(frame, columns_for_horizon(columns, h), horizon=h, validation_days=ts.validation_days,
                          seed=ts.seed, lightgbm_rounds=ts.lightgbm_rounds,
                          lightgbm_learning_rate=ts.lightgbm_learning_rate, lightgbm_max_rows=ts.lightgbm_max_rows,
-                         half_life_years=ts.recency_half_life_years,
+                         lightgbm_sample_rows=ts.lightgbm_sample_rows, half_life_years=ts.recency_half_life_years,
                          threads=threads, consume=True)  # fmt: skip
     # Selection works on the split's copies of the rows, taken out of the frame a column at a time, and
     # the refit reads the frame again: the frame and the split are never held at once (each a GB at
@@ -136,7 +136,8 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
         jobs = refit_jobs(chosen, lambda k: columns_for_horizon(columns, k), horizons=HORIZONS, seed=ts.seed,
                           quantile_rounds=ts.quantile_rounds, quantile_learning_rate=ts.quantile_learning_rate,
                           half_life_years=ts.recency_half_life_years,
-                          threads=threads, quantile_max_rows=ts.quantile_max_rows)  # fmt: skip
+                          threads=threads, quantile_max_rows=ts.quantile_max_rows,
+                          sample_rows=ts.lightgbm_sample_rows)  # fmt: skip
         groups = refit_groups(jobs, apart=threads == 1)
         parts = side_by_side(groups, workers if threads == 1 else 1, cost=lambda g: sum(_rounds(j.model) for j in g))
         frame = read(ctx.store, manifest)
