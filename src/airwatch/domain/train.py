@@ -279,7 +279,9 @@ class RidgeForm:
     @staticmethod
     def _design(x: np.ndarray, fill: np.ndarray, flagged: np.ndarray) -> np.ndarray:
         missing = np.isnan(x)
-        x[missing] = np.take(fill, np.nonzero(missing)[1])
+        # In place, each column's fill broadcast over the rows: the values of an indexed assignment without
+        # listing the missing cells (a national block's features without weather are a third missing).
+        np.copyto(x, fill, where=missing)
         return np.hstack((x, missing[:, flagged])) if len(flagged) else x
 
     @classmethod
