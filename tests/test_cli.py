@@ -219,3 +219,50 @@ def test_backtest_skill_is_printed_with_its_interval_even_when_it_is_zero() -> N
     zero = {"skill_vs_persistence": 0.0, "skill_vs_persistence_ci90_low": 0.0, "skill_vs_persistence_ci90_high": 0.0}
     assert _skill(zero) == "0.0% [0.0, 0.0]"
     assert _skill({"skill_vs_climatology": 0.125}, "climatology") == "12.5% [nan, nan]"
+
+
+class _StartingServer:
+    """The command's own Prefect server as `_run` sees it: answering or not yet."""
+
+    def __init__(self, answering: bool, calls: list[str]) -> None:
+        self.answering, self.calls = answering, calls
+
+    def wait(self) -> None:
+        self.calls.append("wait")
+
+
+@pytest.mark.parametrize("answering", [False, True])
+def test_the_registry_is_opened_while_the_server_starts_and_only_then(
+    monkeypatch: pytest.MonkeyPatch, answering: bool
+) -> None:
+    import airwatch.cli as cli
+
+    calls: list[str] = []
+    monkeypatch.setitem(cli._state, "server", _StartingServer(answering, calls))
+    monkeypatch.setattr(cli, "_open_registry_early", lambda: calls.append("registry"))
+    assert cli._run("select", lambda: calls.append("flow") or 7, registry=True) == 7
+    assert calls == (["wait", "flow"] if answering else ["registry", "wait", "flow"])
+    calls.clear()
+    cli._run("validate", lambda: calls.append("flow"))  # a flow without the registry: nothing opened early
+    assert calls == ["wait", "flow"]
+
+
+def test_the_registry_opened_early_is_the_one_the_flows_get(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import airwatch.cli as cli
+    from airwatch.flows.context import Context
+    from airwatch.settings import load_settings
+
+    monkeypatch.setenv("AIRWATCH_STORE", str(tmp_path / "store"))
+    monkeypatch.setitem(cli._state, "settings", load_settings())
+    cli._open_registry_early()
+    opened = Context(cli._state["settings"]).registry
+    assert Context.build(str(tmp_path / "store")).registry is opened  # what a flow's context builds
+    # Nor an MLflow server's, whose retries would hold the command before its flows if it were down.
+    monkeypatch.setitem(cli._state, "settings", load_settings(mlflow_tracking_uri="http://127.0.0.1:9/"))
+    monkeypatch.setattr(Context, "registry", property(lambda _: pytest.fail("opened a server's registry early")))
+    cli._open_registry_early()
+    # A local registry that cannot be opened is left for the flow to meet: no error here.
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setitem(cli._state, "settings", load_settings(store=str(tmp_path / "file" / "store")))
+    monkeypatch.setattr(Context, "registry", property(lambda _: 1 / 0))
+    cli._open_registry_early()

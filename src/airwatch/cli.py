@@ -101,6 +101,7 @@ def _prepare(store: str | None = None, *, flows: bool = True) -> Settings:
     if flows:
         _check_prefect(server_required=False)
         _state["server"] = _start_ephemeral_prefect(early)
+    _state["settings"] = settings
     return settings
 
 
@@ -186,8 +187,28 @@ class _OneErrorLine(logging.Filter):
         return not str(record.msg).startswith(self._FAILURE)
 
 
-def _run(stage: str, call: Callable[[], T]) -> T:
-    """Run a flow; a user error becomes one line and exit code 1 (the traceback only with --debug)."""
+def _open_registry_early() -> None:
+    """Open the MLflow registry the flows will use, while the command's own Prefect server is still starting.
+
+    The main thread would only wait on the server then, and opening a registry costs seconds (a SQLite
+    store checks its schema: 2.4 s on this machine, most of a repeated run's select stage). The flows'
+    contexts find it open: flows.context keeps one registry per tracking URI and process. Only a local
+    registry (a SQLite file, the embedded default): an MLflow server that is down would keep the command
+    in MLflow's HTTP retries here, before its flows. Best effort: a registry that cannot be opened now
+    is left for the flow to meet, with its retries and logs.
+    """
+    from airwatch.flows.context import Context
+
+    with contextlib.suppress(Exception):
+        if (settings := _state["settings"]).tracking_uri().startswith("sqlite:"):
+            _ = Context(settings).registry
+
+
+def _run(stage: str, call: Callable[[], T], *, registry: bool = False) -> T:
+    """Run a flow; a user error becomes one line and exit code 1 (the traceback only with --debug).
+
+    registry: the flow uses the MLflow registry, opened while the command's own Prefect server starts.
+    """
     if not _state["debug"]:
         # Every console handler: Prefect's own when it configured logging, else the plain stream handler
         # of _prepare's basicConfig (the command line's case). Prefect's API handlers sit on its
@@ -197,6 +218,8 @@ def _run(stage: str, call: Callable[[], T]) -> T:
                 handler.addFilter(_OneErrorLine())
     try:
         if (server := _state.get("server")) is not None:
+            if registry and not server.answering:
+                _open_registry_early()
             server.wait()  # a flow must not ask the server before it answers
         with _embedded_prefect():
             return call()
@@ -258,7 +281,8 @@ def run(
     wanted = _pollutants(pollutants)
     from airwatch.flows.pipeline import run_flow
 
-    summary = _run("run", lambda: run_flow(store, str(input_dir) if input_dir else None, wanted, force_train))
+    folder = str(input_dir) if input_dir else None
+    summary = _run("run", lambda: run_flow(store, folder, wanted, force_train), registry=True)
     _print_summary(summary, settings)
     if report is not None:
         report.write_text(json.dumps(dataclasses.asdict(summary), indent=2, default=_plain))
@@ -428,7 +452,7 @@ def train(
     _prepare(store)
     from airwatch.flows.train import train_flow
 
-    for report in _run("train", lambda: train_flow(store, _pollutants(pollutants), force)):
+    for report in _run("train", lambda: train_flow(store, _pollutants(pollutants), force), registry=True):
         best = min(report.candidates, key=lambda c: c.validation["rmse"])
         console.print(f"train: {report.pollutant} best validation RMSE {best.name} {best.validation['rmse']:.4g}")
 
@@ -439,7 +463,7 @@ def select_cmd(store: StoreOpt = None, pollutants: PollutantsOpt = None) -> None
     _prepare(store)
     from airwatch.flows.select import select_flow
 
-    for s in _run("select", lambda: select_flow(store, _pollutants(pollutants))):
+    for s in _run("select", lambda: select_flow(store, _pollutants(pollutants)), registry=True):
         console.print(f"select: {s.pollutant} -> {s.selected} ({s.model_name} v{s.model_version}, {s.decision})")
 
 
@@ -449,7 +473,7 @@ def predict(store: StoreOpt = None, pollutants: PollutantsOpt = None) -> None:
     _prepare(store)
     from airwatch.flows.predict import predict_flow
 
-    for s in _run("predict", lambda: predict_flow(store, _pollutants(pollutants))):
+    for s in _run("predict", lambda: predict_flow(store, _pollutants(pollutants)), registry=True):
         console.print(f"predict: {s.pollutant} {s.sites} sites issued {s.issue_date} for "
                       f"{', '.join(s.forecast_dates)} -> {s.key}")  # fmt: skip
 
@@ -478,7 +502,7 @@ def monitor(
     _check_as_of(as_of)
     from airwatch.flows.monitor import monitor_flow
 
-    for m in _run("monitor", lambda: monitor_flow(store, _pollutants(pollutants), days, as_of)):
+    for m in _run("monitor", lambda: monitor_flow(store, _pollutants(pollutants), days, as_of), registry=True):
         _print_monitor(m)
 
 
@@ -492,7 +516,7 @@ def replay(
     _prepare(store)
     from airwatch.flows.replay import replay_flow
 
-    result = _run("replay", lambda: replay_flow(store, _pollutants(pollutants), days))
+    result = _run("replay", lambda: replay_flow(store, _pollutants(pollutants), days), registry=True)
     for r in result.replays:
         done = " (done before)" if r.skipped else ""
         console.print(f"replay: {r.pollutant} {r.issues} issue days {r.first_issue}..{r.last_issue}, model fitted "

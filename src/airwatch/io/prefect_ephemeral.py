@@ -106,6 +106,11 @@ class EphemeralPrefect:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api"
 
+    @property
+    def answering(self) -> bool:
+        """Whether the server has answered its health check (`wait` would return at once)."""
+        return self._ready.is_set() and self._healthy
+
     def start(self) -> None:
         """Start the child and point this process's Prefect client at it (health is checked in the background)."""
         self.spawn()
