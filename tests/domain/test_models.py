@@ -101,69 +101,70 @@ def test_the_learning_rate_reaches_lightgbm_and_the_blend_and_an_older_blend_kee
     assert again.members_[1].params["learning_rate"] == 0.03
 
 
-def test_a_quantile_model_bags_at_most_its_row_cap_and_fewer_rows_fit_as_without_it(split) -> None:
-    import lightgbm as lgb
-
+def _quantile_case(split):
+    """The rows, inputs and a fit of a small quantile model, for the bag and sample tests below."""
     from airwatch.domain.train import Rows, make_quantile
 
     features, train = feature_columns(split.train), split.train[split.train["target_1"].notna()]
-    target, n = train["target_1"].to_numpy(dtype=np.float64), len(train)
+    target = train["target_1"].to_numpy(dtype=np.float64)
+
+    def fitted(**caps: int):
+        model = make_quantile(features, 0.9, seed=3, rounds=15, rate=0.1, half_life_years=10.0, threads=1, **caps)
+        rows = Rows(train, target)
+        return model, rows, model.fit_rows(rows).predict(split.validation)
+
+    return features, train, target, fitted
+
+
+def _fitted_alone(params: dict, rows: pd.DataFrame, target: np.ndarray, weights: np.ndarray, split, features):
+    """LightGBM's scikit-learn estimator on those rows: its validation forecasts."""
+    import lightgbm as lgb
+
+    alone = lgb.LGBMRegressor(**params, random_state=3, deterministic=True, n_jobs=1, verbose=-1)
+    alone.fit(rows[features], target - rows["last_value"].to_numpy(), sample_weight=weights)
+    return split.validation["last_value"].to_numpy() + alone.booster_.predict(split.validation[features])
+
+
+def test_a_quantile_model_bags_at_most_its_row_cap_and_fewer_rows_fit_as_without_it(split) -> None:
+    features, train, target, fitted = _quantile_case(split)
+    n = len(train)
     assert n > 1000
 
-    def fitted(max_rows: int):
-        model = make_quantile(features, 0.9, seed=3, rounds=15, rate=0.1, half_life_years=10.0, threads=1,
-                              max_rows=max_rows)  # fmt: skip
-        return model, model.fit_rows(Rows(train, target)).predict(split.validation)
-
-    capped, at_cap = fitted(1000)
+    capped, _, at_cap = fitted(max_rows=1000)
     assert capped.booster_params(n)["subsample"] == 1000 / n and "max_bag_rows" not in capped.booster_params(n)
     assert capped.booster_params(1500)["subsample"] == 0.5  # 750 in the bag: under the cap
     # What LightGBM is given: the capped share, the rows and weights otherwise the same.
     params = {k: v for k, v in capped.params.items() if k != "max_bag_rows"}
-    alone = lgb.LGBMRegressor(**{**params, "subsample": 1000 / n}, random_state=3, deterministic=True, n_jobs=1,
-                              verbose=-1)  # fmt: skip
-    alone.fit(train[features], target - train["last_value"].to_numpy(),
-              sample_weight=recency_weights(train["day"].to_numpy(), 10.0))  # fmt: skip
-    expected = split.validation["last_value"].to_numpy() + alone.booster_.predict(split.validation[features])
+    weights = recency_weights(train["day"].to_numpy(), 10.0)
+    expected = _fitted_alone({**params, "subsample": 1000 / n}, train, target, weights, split, features)
     np.testing.assert_array_equal(at_cap, expected)
     # A cap above half the rows, or none (0), is the model of before, to the bit.
-    _, over = fitted(n)
-    uncapped, none = fitted(0)
+    _, _, over = fitted(max_rows=n)
+    uncapped, _, none = fitted(max_rows=0)
     assert "max_bag_rows" not in uncapped.params
     np.testing.assert_array_equal(over, none)
     assert not np.array_equal(at_cap, none)
 
 
 def test_lightgbm_on_a_fixed_sample_is_lightgbm_fitted_on_those_rows_and_fewer_rows_fit_as_without_it(split) -> None:
-    import lightgbm as lgb
+    from airwatch.domain.train import Rows
 
-    from airwatch.domain.train import Rows, make_quantile
-
-    features, train = feature_columns(split.train), split.train[split.train["target_1"].notna()]
-    target, n = train["target_1"].to_numpy(dtype=np.float64), len(train)
+    features, train, target, fitted = _quantile_case(split)
+    n = len(train)
     assert n > 2000
 
-    def fitted(sample_rows: int):
-        model = make_quantile(features, 0.9, seed=3, rounds=15, rate=0.1, half_life_years=10.0, threads=1,
-                              max_rows=0, sample_rows=sample_rows)  # fmt: skip
-        rows = Rows(train, target)
-        return model, rows, model.fit_rows(rows).predict(split.validation)
-
-    model, rows, sampled = fitted(1000)
+    model, rows, sampled = fitted(max_rows=0, sample_rows=1000)
     chosen = rows.sample(1000, 3)
     assert len(np.unique(chosen)) == 1000 and (np.diff(chosen) > 0).all() and chosen[-1] < n
     np.testing.assert_array_equal(chosen, Rows(train, target).sample(1000, 3))  # fixed: the same rows again
     assert "sample_rows" not in model.booster_params(1000)
     # What LightGBM is given: the sampled rows with their recency weights, half of them a round.
     params = {k: v for k, v in model.params.items() if k != "sample_rows"}
-    alone = lgb.LGBMRegressor(**params, random_state=3, deterministic=True, n_jobs=1, verbose=-1)
-    picked = train.iloc[chosen]
-    alone.fit(picked[features], target[chosen] - picked["last_value"].to_numpy(),
-              sample_weight=recency_weights(train["day"].to_numpy(), 10.0)[chosen])  # fmt: skip
-    expected = split.validation["last_value"].to_numpy() + alone.booster_.predict(split.validation[features])
+    weights = recency_weights(train["day"].to_numpy(), 10.0)[chosen]
+    expected = _fitted_alone(params, train.iloc[chosen], target[chosen], weights, split, features)
     np.testing.assert_array_equal(sampled, expected)
     # A sample of at least every row, or none (0), is the model of before, to the bit.
-    _, _, over = fitted(n)
-    _, _, none = fitted(0)
+    _, _, over = fitted(max_rows=0, sample_rows=n)
+    _, _, none = fitted(max_rows=0, sample_rows=0)
     np.testing.assert_array_equal(over, none)
     assert not np.array_equal(sampled, none)
