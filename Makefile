@@ -37,7 +37,11 @@ $(STAMP): $(BIN)/python requirements/lock.txt $(CPP_SOURCES)
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps -e .
 	touch $(STAMP)
 
+# The package's own modules compiled to bytecode, as a wheel's install does: the editable install
+# leaves them to each process, which cannot cache them where PYTHONDONTWRITEBYTECODE is set (this
+# machine, CI), so every command and test worker compiled them again (0.6 s of each start; docs/core.md).
 setup: $(STAMP)  ## Create .venv, install pinned dependencies, build the C++ core
+	@$(BIN)/python -m compileall -q src/airwatch
 
 # GoogleTest and clang-format come from Debian's packages; installed only when missing.
 system-deps:

@@ -24,6 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from airwatch.io.prefect_ephemeral import SKIPPED_AT_START
 from tests.fakes.ports import free_port
 
 _WATCHDOG = (
@@ -83,10 +84,15 @@ def start_shared_server(folder: Path, session_pid: int) -> str:
             port = free_port()
             api_url = f"http://127.0.0.1:{port}/api"
             env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-            env |= {"PREFECT_HOME": str(folder), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                    "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{_database(folder, env)}",
-                    "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
-                    "PREFECT__SERVER_FINAL": "1"}  # fmt: skip
+            env |= {
+                "PREFECT_HOME": str(folder),
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{_database(folder, env)}",
+                "PREFECT_UI_ENABLED": "0",
+                "PREFECT__SERVER_EPHEMERAL": "1",
+                "PREFECT__SERVER_FINAL": "1",
+                **SKIPPED_AT_START,
+            }  # fmt: skip (as the command's own server)
             uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
                        "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
                        "--lifespan", "on"]  # fmt: skip

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from airwatch.io.prefect_ephemeral import _NOT_NEEDED, EphemeralPrefect, lower_priority
+from airwatch.io.prefect_ephemeral import (
+    _NOT_NEEDED,
+    SKIPPED_AT_START,
+    EphemeralPrefect,
+    child_environment,
+    lower_priority,
+)
 
 # A process with a second thread (Linux keeps a niceness per thread), and a third started after the renice.
 CHILD = """
@@ -94,3 +100,23 @@ def test_the_command_starts_its_server_before_it_imports_prefects_settings(tmp_p
                           capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "[False] True", done.stdout[-3000:]
+
+
+def test_the_child_skips_registering_block_types_unless_the_environment_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from prefect.settings import (
+        PREFECT_API_BLOCKS_REGISTER_ON_START,
+        PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION,
+        Settings,
+    )
+
+    env = child_environment({"PREFECT_API_URL": "http://elsewhere/api", "HOME": "/home/u"})
+    assert "PREFECT_API_URL" not in env and env["HOME"] == "/home/u" and env["PREFECT__SERVER_EPHEMERAL"] == "1"
+    for name in SKIPPED_AT_START:  # Prefect reads these names: the server's start really skips the work
+        monkeypatch.setenv(name, env[name])
+    settings = Settings()
+    assert PREFECT_API_BLOCKS_REGISTER_ON_START.value_from(settings) is False
+    assert PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION.value_from(settings) is False
+    told = child_environment({"PREFECT_API_BLOCKS_REGISTER_ON_START": "true"})
+    assert told["PREFECT_API_BLOCKS_REGISTER_ON_START"] == "true"

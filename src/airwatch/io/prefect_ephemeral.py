@@ -31,6 +31,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
@@ -55,6 +56,14 @@ _CHILD = (
     "from uvicorn.main import main\n"
     "main()\n"
 )
+# What the command's server skips at its start, unless the environment says otherwise: registering
+# Prefect's block types in its database (and, to learn whether they changed, importing every installed
+# Prefect collection: prefect-dask imports Dask's distributed). The command's flows save no block; a
+# block saved to this database registers its own type. About 1.2 s of a ~10 s start (docs/core.md).
+SKIPPED_AT_START = {
+    "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
+    "PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
+}
 # The server only records what the command does; on two cores its state writes (about 60 ms of CPU a
 # task run) would otherwise take turns with the pipeline's fits: measured in docs/production-notes.md.
 _NICENESS = 10
@@ -85,6 +94,14 @@ def lower_priority(pid: int, niceness: int) -> None:
             os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
         except OSError:  # the thread ended meanwhile
             continue
+
+
+def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The child's environment: the command's, with no API URL, as an ephemeral server without UI."""
+    env = {**SKIPPED_AT_START, **environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1",
+           "PREFECT__SERVER_FINAL": "1"}  # fmt: skip
+    env.pop("PREFECT_API_URL", None)
+    return env
 
 
 class EphemeralPrefect:
@@ -126,8 +143,7 @@ class EphemeralPrefect:
         uvicorn = ["--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port),
                    "--log-level", "error", "--lifespan", "on"]  # fmt: skip
         command = [sys.executable, "-c", _CHILD, str(os.getpid()), *uvicorn]
-        env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
-        env.pop("PREFECT_API_URL", None)
+        env = child_environment(os.environ)
         self._ready.clear()
         self._healthy = False
         if self.output is not None:  # a retry on another port
