@@ -84,6 +84,7 @@ def start_shared_server(folder: Path, session_pid: int) -> str:
             port = free_port()
             api_url = f"http://127.0.0.1:{port}/api"
             env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+            # As the command's own server starts (without registering block types), on its own database.
             env |= {
                 "PREFECT_HOME": str(folder),
                 "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -92,7 +93,7 @@ def start_shared_server(folder: Path, session_pid: int) -> str:
                 "PREFECT__SERVER_EPHEMERAL": "1",
                 "PREFECT__SERVER_FINAL": "1",
                 **SKIPPED_AT_START,
-            }  # fmt: skip (as the command's own server)
+            }
             uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
                        "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
                        "--lifespan", "on"]  # fmt: skip
