@@ -50,6 +50,20 @@ _MIGRATE = (
 )
 
 
+# The services that turn the clients' events into records no test here reads: task-run states (the
+# recorder writes each task run's state changes to SQLite as they arrive), the event table, and the
+# automations' triggers and actions. They took 69 s of CPU in a profiled `make test-py` (414 s of
+# samples) on the two cores the tests share; off, the server took 13 s and the suite 127-129 s instead of
+# 149 s (docs in README, "make test-py"). Flow runs and their states are written by the API itself and
+# stay. The production stack's tests (tests/stack) run against a server with every service on, and
+# read its task runs.
+_UNREAD_SERVICES_OFF = {
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
+}
+
+
 def _healthy(api_url: str, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -93,6 +107,7 @@ def start_shared_server(folder: Path, session_pid: int) -> str:
                 "PREFECT__SERVER_EPHEMERAL": "1",
                 "PREFECT__SERVER_FINAL": "1",
                 **SKIPPED_AT_START,
+                **_UNREAD_SERVICES_OFF,
             }
             uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
                        "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
