@@ -53,8 +53,8 @@ _MIGRATE = (
 # The services that turn the clients' events into records no test here reads: task-run states (the
 # recorder writes each task run's state changes to SQLite as they arrive), the event table, and the
 # automations' triggers and actions. They took 69 s of CPU in a profiled `make test-py` (414 s of
-# samples) on the two cores the tests share; off, the server took 13 s and the suite 127-129 s instead of
-# 149 s (docs in README, "make test-py"). Flow runs and their states are written by the API itself and
+# samples) on the two cores the tests share; off, it took 11 s of 258 s sampled and the suite 127-129 s
+# instead of 149 s (README, "make test-py"). Flow runs and their states are written by the API itself and
 # stay. The production stack's tests (tests/stack) run against a server with every service on, and
 # read its task runs.
 _UNREAD_SERVICES_OFF = {
