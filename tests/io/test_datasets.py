@@ -35,17 +35,43 @@ def _plain_parquet(frame: pd.DataFrame, row_group: int) -> bytes:
     return sink.getvalue()
 
 
-def test_categoricals_are_written_as_the_same_text_bytes_a_row_group_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("numbers", [False, True])
+def test_categoricals_are_written_as_text_a_row_group_at_a_time(
+    monkeypatch: pytest.MonkeyPatch, tmp_path, numbers: bool
+) -> None:
     monkeypatch.setattr(datasets, "ROW_GROUP", 1000)
     frame = _observations(2500)  # three row groups, the last one short
+    if numbers:  # a categorical of numbers: the frame is made text in Arrow first
+        frame["count"] = pd.Categorical(np.arange(2500) % 4)
     body = datasets.to_parquet_bytes(frame, plain_text=True)
-    assert body == _plain_parquet(frame, 1000)
+    file = pq.ParquetFile(io.BytesIO(body))
+    assert file.metadata.num_row_groups == 3
+    # Text to any Parquet reader (no Arrow schema recording a categorical), what the frame made text
+    # gives to pandas and to the package's reader, as the frame made text and written whole did.
+    text = [file.schema_arrow.field(c).type for c in ("site_id", "site_name", "count") if c in frame]
+    assert all(pa.types.is_string(t) or pa.types.is_large_string(t) for t in text)
+    before = _plain_parquet(frame, 1000)
     back = pd.read_parquet(io.BytesIO(body))
+    pd.testing.assert_frame_equal(back, pd.read_parquet(io.BytesIO(before)))
     assert back["site_id"].dtype == "str" and back["site_id"].tolist() == frame["site_id"].astype(str).tolist()
     assert back["site_name"].isna().sum() == frame["site_name"].isna().sum() > 0
+    if numbers:
+        assert back["count"].tolist() == frame["count"].astype(str).tolist()
+    stores = [_stored(tmp_path / name, b) for name, b in (("now", body), ("before", before))]
+    for categorical in (False, True):
+        ours, theirs = (datasets.read(store, datasets.latest(store, "d"), categorical=categorical) for store in stores)
+        pd.testing.assert_frame_equal(ours, theirs)
     # Without plain_text a categorical stays categorical, as before.
     assert isinstance(pd.read_parquet(io.BytesIO(datasets.to_parquet_bytes(frame)))["site_id"].dtype,
                       pd.CategoricalDtype)  # fmt: skip
+
+
+def _stored(folder, body: bytes) -> LocalStore:
+    """A store with one published dataset, "d", of one part: these bytes."""
+    store = LocalStore(folder)
+    store.write_bytes("d/part.parquet", body)
+    datasets.publish_manifest(store, "d", "v1", ["d/part.parquet"], pq.ParquetFile(io.BytesIO(body)).metadata.num_rows)
+    return store
 
 
 def test_a_reader_gets_the_columns_it_asks_for_with_text_as_sorted_categoricals(tmp_path) -> None:
