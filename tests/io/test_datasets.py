@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -37,7 +38,7 @@ def _plain_parquet(frame: pd.DataFrame, row_group: int) -> bytes:
 
 @pytest.mark.parametrize("numbers", [False, True])
 def test_categoricals_are_written_as_text_a_row_group_at_a_time(
-    monkeypatch: pytest.MonkeyPatch, tmp_path, numbers: bool
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, numbers: bool
 ) -> None:
     monkeypatch.setattr(datasets, "ROW_GROUP", 1000)
     frame = _observations(2500)  # three row groups, the last one short
@@ -66,7 +67,7 @@ def test_categoricals_are_written_as_text_a_row_group_at_a_time(
                       pd.CategoricalDtype)  # fmt: skip
 
 
-def _stored(folder, body: bytes) -> LocalStore:
+def _stored(folder: Path, body: bytes) -> LocalStore:
     """A store with one published dataset, "d", of one part: these bytes."""
     store = LocalStore(folder)
     store.write_bytes("d/part.parquet", body)

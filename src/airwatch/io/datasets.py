@@ -122,10 +122,11 @@ def to_parquet_bytes(frame: pd.DataFrame, *, plain_text: bool = False) -> bytes:
     # columns with their NaNs as nulls) is hundreds of MB.
     schema = pa.Schema.from_pandas(frame, preserve_index=False)
     text = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)] if plain_text else []
-    as_text = pa.Table.from_pandas(frame.iloc[:0].astype(dict.fromkeys(text, "str")), preserve_index=False).schema
+    as_text = schema
+    if text:
+        as_text = pa.Table.from_pandas(frame.iloc[:0].astype(dict.fromkeys(text, "str")), preserve_index=False).schema
     coded = all(_is_text(schema.field(c).type.value_type) for c in text)
-    written = as_text if text and not coded else schema
-    metadata = as_text.metadata if text else schema.metadata
+    written, metadata = (schema if coded else as_text), as_text.metadata
     sink = io.BytesIO()
     # Dictionary pages only where the data are categorical: on float columns they cost time, not bytes.
     dictionary = [f.name for f in written if pa.types.is_dictionary(f.type) or pa.types.is_string(f.type)]
