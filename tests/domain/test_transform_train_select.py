@@ -283,3 +283,24 @@ def test_observations_handed_over_are_freed_before_the_features_are_built(
     features = transform.feature_frame(box.pop(), "pm25", FeatureConfig())
     assert freed == [True]
     assert len(features.frame) > 0
+
+
+@pytest.mark.parametrize("text", [False, True])
+def test_the_site_day_rule_picks_by_source_parameter_and_duration_as_text_or_categorical(text: bool) -> None:
+    """AQS before AirNow (a missing source counts as not AQS), 88101 before 88502, 24 HOUR before
+    24-HR BLK AVG before any other duration, then the lowest POC; text columns read either way."""
+    cases = [  # (site, source, parameter, duration, poc, value); the first row of each site wins
+        ("A", "AQS", 88101, "24 HOUR", 1, 1.0), ("A", "AirNow", 88101, "24 HOUR", 1, 9.0),
+        ("B", "AQS", 88101, "24-HR BLK AVG", 1, 2.0), ("B", None, 88101, "24 HOUR", 1, 9.0),
+        ("C", "AQS", 88101, "24 HOUR", 2, 3.0), ("C", "AQS", 88502, "24 HOUR", 1, 9.0),
+        ("D", "AQS", 88502, "24-HR BLK AVG", 1, 4.0), ("D", "AQS", 88502, "1 HOUR", 1, 9.0),
+        ("E", "AQS", 88502, None, 1, 5.0), ("E", "AQS", 88502, None, 2, 9.0),
+        ("F", "AQS", 88101, "24 HOUR", 1, 6.0), ("F", "AQS", 88101, "24 HOUR", 3, 9.0),
+    ]  # fmt: skip
+    site, source, parameter, duration, poc, value = zip(*reversed(cases), strict=True)  # the winners last
+    frame = pd.DataFrame({"site_id": site, "parameter": parameter, "poc": poc, "day": 100, "hour": -1,
+                          "value": value, "sample_duration": duration, "data_source": source})  # fmt: skip
+    if not text:
+        frame = frame.astype(dict.fromkeys(["site_id", "sample_duration", "data_source"], "category"))
+    daily = site_daily_values(frame, "pm25").set_index("site_id")["value"]
+    assert daily.to_dict() == {"A": 1.0, "B": 2.0, "C": 3.0, "D": 4.0, "E": 5.0, "F": 6.0}
