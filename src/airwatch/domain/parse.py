@@ -29,6 +29,7 @@ from pandas.api.types import union_categoricals
 from airwatch import core
 from airwatch.core import ColumnKind, CoreError, CsvTable
 from airwatch.domain.archives import BLOCK_BYTES, DEFAULT_LIMITS, ArchiveLimits, decompress, text_blocks
+from airwatch.domain.frames import per_category
 
 
 class ParseError(ValueError):
@@ -216,8 +217,7 @@ def _f64(table: CsvTable, column: str, n: int) -> np.ndarray:
 
 
 def _unit_codes(units: pd.Categorical) -> np.ndarray:
-    lookup = np.array([UNIT_CODES.get(str(c).strip().lower(), -1) for c in units.categories], dtype=np.int32)
-    return lookup[units.codes] if len(lookup) else np.full(len(units), -1, dtype=np.int32)
+    return per_category(units, lambda t: UNIT_CODES.get(t.strip().lower(), -1), np.int32)
 
 
 def _site_code(state: np.ndarray, county: np.ndarray, site: np.ndarray) -> np.ndarray:

@@ -19,13 +19,13 @@ under way around the site: FeatureConfig.regional_neighbors) are available and o
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from airwatch import core
+from airwatch.domain.frames import per_category
 from airwatch.domain.predict import usg_threshold
 from airwatch.domain.schemas import HORIZONS, POLLUTANTS
 from airwatch.domain.weather import with_weather
@@ -126,12 +126,12 @@ def site_daily_values(observations: pd.DataFrame, pollutant: str) -> pd.DataFram
     rank = {p: i for i, p in enumerate(spec.parameters)}
     # AQS's validated values before AirNow's preliminary ones: when AQS publishes a day that AirNow
     # gave first, its value replaces AirNow's (the AirNow rows stay in the observations).
-    duration = rows["sample_duration"]
+    duration = pd.Categorical(rows["sample_duration"])  # once for both of its ranks (a no-op if categorical)
     keys = pd.DataFrame({"site_id": rows["site_id"], "day": rows["day"],
-                         "source_rank": _per_text(rows["data_source"], lambda t: int(t != AQS)),
-                         "aggregated": _per_text(duration, lambda t: int(t == AGGREGATED)),
+                         "source_rank": per_category(rows["data_source"], lambda t: int(t != AQS)),
+                         "aggregated": per_category(duration, lambda t: int(t == AGGREGATED)),
                          "param_rank": rows["parameter"].map(rank),
-                         "duration_rank": _per_text(duration, lambda t: _DURATION_RANK.get(t, 2)),
+                         "duration_rank": per_category(duration, lambda t: _DURATION_RANK.get(t, 2)),
                          "poc": rows["poc"]})  # fmt: skip
     del duration
     # The keys alone are sorted and only the chosen rows taken: sorting the rows themselves put a sorted
@@ -142,17 +142,6 @@ def site_daily_values(observations: pd.DataFrame, pollutant: str) -> pd.DataFram
     del keys, rows
     chosen["site_id"] = chosen["site_id"].astype(str)
     return chosen
-
-
-def _per_text(column: pd.Series, value_of: Callable[[str], int]) -> np.ndarray:
-    """value_of each row's text, worked out once per distinct text (a missing one as "nan").
-
-    A column of millions of rows made text costs a string per row (national PM2.5: 1.1 s of the
-    site-day rule's 1.7 s); its categories are a handful.
-    """
-    codes = column if isinstance(column.dtype, pd.CategoricalDtype) else column.astype("category")
-    table = np.array([*(value_of(str(t)) for t in codes.cat.categories), value_of("nan")])
-    return table[codes.cat.codes.to_numpy()]  # a missing value's code, -1, takes the last entry
 
 
 def auxiliary_daily(observations: pd.DataFrame, series: AuxiliarySeries) -> pd.DataFrame:
