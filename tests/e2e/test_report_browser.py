@@ -15,10 +15,9 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from typer.testing import CliRunner
 from airwatch.cli import app
 from airwatch.domain.report_html import render_report
 from airwatch.io.dashboard import make_server
+from tests.fakes.http import serving
 from tests.fakes.report_data import generated_report
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -98,6 +98,16 @@ def open_page(driver: Any, url: str, figures: int) -> tuple[dict[str, Any], floa
     raise AssertionError(f"{url}: figures not drawn within {OPEN_SECONDS} s: {state}")
 
 
+def changed(driver: Any, done: Callable[[dict[str, Any]], bool], seconds: float = 10.0) -> dict[str, Any]:
+    """The page's state once done(state) holds after a click (or when seconds have passed, for the asserts to say)."""
+    start = time.monotonic()
+    state = driver.execute_script(_STATE_JS)
+    while not done(state) and time.monotonic() - start < seconds:
+        time.sleep(0.05)
+        state = driver.execute_script(_STATE_JS)
+    return state
+
+
 def console_errors(driver: Any) -> list[dict[str, Any]]:
     return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
@@ -133,15 +143,13 @@ def test_the_report_file_renders_offline_and_its_controls_work(browser: Any, tmp
     ozone_day2 = [b for b in browser.find_elements(By.CSS_SELECTOR, "#fig-map .updatemenu-button")
                   if b.text == "Ozone day+2"]  # fmt: skip
     ozone_day2[0].click()
-    time.sleep(0.5)
-    after = browser.execute_script(_STATE_JS)
+    after = changed(browser, lambda state: "day+2" in state["title"] and state["map_points"] == 60)
     assert after["title"].startswith("Ozone: forecast AQI") and "day+2" in after["title"]
     assert after["map_points"] == 60
     site = Select(browser.find_element(By.ID, "series-site"))
     site.select_by_index(len(site.options) - 1)  # the last option: an ozone site
     Select(browser.find_element(By.ID, "series-horizon")).select_by_value("3")
-    time.sleep(0.5)
-    after = browser.execute_script(_STATE_JS)
+    after = changed(browser, lambda state: "day+3" in state["series_title"] and state["series_lines"] == 5)
     assert after["series_title"].startswith("Ozone at site ") and "day+3" in after["series_title"]
     assert after["series_lines"] == 5
     assert console_errors(browser) == []
@@ -162,19 +170,13 @@ def test_the_dashboard_serves_the_page_and_health(browser: Any) -> None:
         builds.append(1)
         return render_report(generated_report(sites=25, days=30))
 
-    server = make_server("127.0.0.1", 0, build, max_age=3600)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(make_server("127.0.0.1", 0, build, max_age=3600)) as server:
         base = f"http://127.0.0.1:{server.server_port}"
         with urllib.request.urlopen(f"{base}/healthz", timeout=10) as answer:
             assert answer.read() == b"ok\n"
         check_report(browser, f"{base}/", sites=25, figures=4, shot="dashboard-generated.png")
         open_page(browser, f"{base}/", figures=4)
         assert len(builds) == 1  # the second visit got the cached page
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ the key (401 with a WebServiceError body otherwise) and can inject 5xx and trunc
 from __future__ import annotations
 
 import json
-import threading
 from collections import deque
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -17,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
-from tests.fakes.http import StandInHandler
+from tests.fakes.http import StandInHandler, start, stop
 
 FIXTURES_EPA = Path(__file__).resolve().parents[1] / "fixtures" / "epa"
 KEY = "sentinel-airnow-key-5d21e0"
@@ -94,9 +93,8 @@ class AirNowServer:
         self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     def __enter__(self) -> AirNowServer:
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        start(self.httpd)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        stop(self.httpd)

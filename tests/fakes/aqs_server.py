@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 
-from tests.fakes.http import StandInHandler
+from tests.fakes.http import StandInHandler, start, stop
 
 FIXTURES_EPA = Path(__file__).resolve().parents[1] / "fixtures" / "epa"
 EMAIL = "test@example.org"
@@ -252,15 +252,13 @@ class AqsServer:
         handler = type("BoundHandler", (Handler,), {"state": self.state})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     def __enter__(self) -> AqsServer:
-        self.thread.start()
+        start(self.httpd)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        stop(self.httpd)
 
     def inject(self, *faults: Fault) -> None:
         with self.state.lock:

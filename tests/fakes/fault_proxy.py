@@ -32,6 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.fakes.http import serving
+
 # Headers that belong to one connection, not to the request: never forwarded.
 _HOP = {"connection", "expect", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
 _S3_CODES = {500: "InternalError", 502: "BadGateway", 503: "SlowDown", 504: "GatewayTimeout"}
@@ -199,10 +201,5 @@ def fault_proxy(upstream: str) -> Iterator[FaultProxy]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()

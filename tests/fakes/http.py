@@ -1,9 +1,38 @@
-"""What the local stand-in servers share: a quiet handler and writing a JSON response, whole or cut short."""
+"""What the local stand-in servers share: serving in a thread, a quiet handler, a JSON response whole or cut short."""
 
 from __future__ import annotations
 
+import socketserver
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, TypeVar
+
+# serve_forever looks for a shutdown request once per poll: at its default (0.5 s), stopping a server
+# waited 0.25 s on average, 5.5 s of a `make test-py` run's worker time over its 15 stops.
+POLL_SECONDS = 0.02
+S = TypeVar("S", bound=socketserver.BaseServer)
+
+
+def start(server: socketserver.BaseServer) -> None:
+    """Serve in a daemon thread until stop()."""
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, daemon=True).start()
+
+
+def stop(server: socketserver.BaseServer) -> None:
+    server.shutdown()
+    server.server_close()
+
+
+@contextmanager
+def serving(server: S) -> Iterator[S]:
+    """The server served in a thread for the duration of the block."""
+    start(server)
+    try:
+        yield server
+    finally:
+        stop(server)
 
 
 def send(handler: BaseHTTPRequestHandler, code: int, body: bytes, *, truncate: bool = False) -> None:

@@ -9,7 +9,6 @@ bad parameters.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import deque
 from http.server import ThreadingHTTPServer
@@ -20,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 
 from airwatch.domain.weather import parse_ghcn_dly
-from tests.fakes.http import StandInHandler
+from tests.fakes.http import StandInHandler, start, stop
 
 FIXTURES_NOAA = Path(__file__).resolve().parents[1] / "fixtures" / "noaa"
 JFK = FIXTURES_NOAA / "ghcnd_dly_jfk_ny" / "USW00094789_KJFK_test_months.dly.gz"
@@ -73,9 +72,8 @@ class OpenMeteoServer:
         self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     def __enter__(self) -> OpenMeteoServer:
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        start(self.httpd)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        stop(self.httpd)

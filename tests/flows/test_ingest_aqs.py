@@ -48,7 +48,7 @@ def client_settings(mp: pytest.MonkeyPatch, server, store: Path) -> None:
 
     for name, value in (("STORE", store), ("AQS__BASE_URL", server.base_url), ("AQS__EMAIL", EMAIL),
                         ("AQS__KEY", KEY), ("AQS__MIN_INTERVAL_SECONDS", 0), ("AQS__BACKOFF_SECONDS", 0.01),
-                        ("AQS__TIMEOUT_SECONDS", 2)):  # fmt: skip
+                        ("AQS__TIMEOUT_SECONDS", 1)):  # fmt: skip
         mp.setenv(f"AIRWATCH_{name}", str(value))
 
 
@@ -143,7 +143,7 @@ def test_transient_faults_are_retried_to_the_same_data(
 ) -> None:
     from tests.fakes.aqs_server import Fault
 
-    server.inject(Fault(kind, seconds=3.0, service="dailyData"), Fault(kind, seconds=3.0, service="dailyData"))
+    server.inject(Fault(kind, seconds=1.5, service="dailyData"), Fault(kind, seconds=1.5, service="dailyData"))
     ingest(ctx, PARAMS, QUEENS, date(2019, 1, 1), date(2019, 12, 31))
     assert not server.state.faults
     validate_flow(ctx.settings.store)

@@ -6,7 +6,6 @@ import functools
 import gzip
 import io
 import json
-import threading
 import zipfile
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,6 +23,7 @@ from airwatch.io import datasets
 from airwatch.io.airdata import DownloadError, download
 from airwatch.settings import load_settings
 from tests.conftest import FIXTURES
+from tests.fakes.http import serving
 
 NATIONAL = FIXTURES / "epa" / "airdata_daily_pm25_national" / "daily_88502_2019_first_1000_rows.csv.gz"
 
@@ -40,11 +40,8 @@ def http_dir(tmp_path: Path):
     folder.mkdir()
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(folder))
     handler.log_message = lambda *a: None  # type: ignore[attr-defined]
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield folder, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), handler)) as httpd:
+        yield folder, f"http://127.0.0.1:{httpd.server_address[1]}"
 
 
 def ctx_for(tmp_path: Path, name: str = "store") -> Context:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -14,18 +13,13 @@ from typer.testing import CliRunner
 
 from airwatch.cli import app
 from airwatch.io.dashboard import DashboardServer, make_server
+from tests.fakes import http as fakes
 
 
 @contextmanager
 def serving(build: Callable[[], str], max_age: float) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, build, max_age)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with fakes.serving(make_server("127.0.0.1", 0, build, max_age)) as server:
         yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def get(url: str) -> tuple[int, str, str]:
