@@ -19,11 +19,14 @@ limited to its prefixes (``s3:prefix``) would get 403 instead of "absent".
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from typing import Any
 
 import s3fs
+from aiobotocore.session import AioSession
+from botocore.loaders import Loader, create_loader
 
 from airwatch.io.store import Store, StoreError
 
@@ -69,6 +72,27 @@ def _describe(exc: BaseException) -> str:
     return _error_code(exc) or type(exc).__name__
 
 
+@functools.cache
+def _descriptions() -> Loader:
+    """The reader of botocore's service and endpoint descriptions, one per process.
+
+    Each botocore session parses them from JSON again for its first client (50-180 ms a store here; 4 s
+    of a test run that opens stores by the dozen). They are the installed botocore's files: nothing in
+    them depends on the store, its endpoint or its credentials.
+    """
+    return create_loader(AioSession().get_config_variable("data_path"))
+
+
+def _session() -> AioSession:
+    """A new session, reading credentials and settings from the environment as s3fs's own does.
+
+    Its service descriptions are the process's, read once.
+    """
+    session = AioSession()
+    session.register_component("data_loader", _descriptions())
+    return session
+
+
 class S3Store(Store):
     """A bucket and key prefix on S3; keys are ``/``-separated paths under the prefix."""
 
@@ -104,7 +128,7 @@ class S3Store(Store):
         # No listings cache: list() and exists() must see other writers' objects at once. No shared
         # instance: the environment (endpoint, credentials) is read when the store is opened.
         fs = s3fs.S3FileSystem(client_kwargs=client_kwargs, config_kwargs=config, use_listings_cache=False,
-                               skip_instance_cache=True)  # fmt: skip
+                               skip_instance_cache=True, session=_session())  # fmt: skip
         fs.retries = _S3FS_ATTEMPTS  # a class attribute of s3fs's, not a constructor argument
         return fs
 
