@@ -12,6 +12,11 @@ from airwatch.domain.parse import parse_daily_file
 from airwatch.io.files import bundled_sample_dir
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# Tests that do not look at the training's diagnostic figures train without drawing them, as tests that do
+# not measure skill train with few boosting rounds: drawing was matplotlib's 17 s of a `make test-py`
+# run's samples. The figures are tested where they are made (tests/domain/test_report.py) and where a
+# run logs them (tests/test_cli.py::test_run_end_to_end_twice, which turns them on).
+os.environ.setdefault("AIRWATCH_TRAIN__DIAGNOSTIC_FIGURES", "false")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SHARED_EPA = SHARED_DATA / "epa"  # for tests marked shared
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

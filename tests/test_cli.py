@@ -36,9 +36,10 @@ def _processed(store: Path) -> list[str]:
     return sorted(str(p.relative_to(store)) for p in (store / "processed").rglob("*") if p.is_file())
 
 
-def test_run_end_to_end_twice(env: dict[str, Path]) -> None:
+def test_run_end_to_end_twice(env: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     """Twice on the same store, with one file of random bytes and one of an unknown layout among the input."""
     store, folder = env["store"], env["input"]
+    monkeypatch.setenv("AIRWATCH_TRAIN__DIAGNOSTIC_FIGURES", "true")  # the default (tests/conftest.py turns it off)
     (folder / "garbage.csv").write_bytes(bytes(random.Random(7).getrandbits(8) for _ in range(4000)))
     (folder / "abc.csv").write_text("a,b,c\n1,2,3\n")
     result = runner.invoke(app, ["run"])

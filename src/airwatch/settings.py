@@ -133,6 +133,12 @@ class TrainSettings(_Section):
     min_improvement_vs_champion: float = Field(
         0.0, ge=0.0, description="Promote only if the candidate's RMSE is this fraction below the champion's."
     )
+    diagnostic_figures: bool = Field(
+        True,
+        description="Draw each candidate's diagnostic figures (forecast vs observed, error by month and by AQI "
+        "category, input importance; PNG) into its MLflow run. Off: none are drawn; the models, scores and "
+        "training version are the same.",
+    )
 
 
 class PredictSettings(_Section):

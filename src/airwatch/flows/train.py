@@ -69,7 +69,9 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
     """Train one pollutant; the last report when nothing changed."""
     log, ts, h = get_run_logger(), ctx.settings.train, SELECTION_HORIZON
     manifest = datasets.latest(ctx.store, catalog.features(pollutant))
-    training_id = fingerprint("train", manifest.version, ts.model_dump(), ctx.code_version("train"), HORIZONS)
+    # Whether figures are drawn changes no model: a training is the same one either way.
+    training_id = fingerprint("train", manifest.version, ts.model_dump(exclude={"diagnostic_figures"}),
+                              ctx.code_version("train"), HORIZONS)  # fmt: skip
     previous = records.latest_training_report(ctx.store, pollutant)
     if previous and previous.training_id == training_id and not force:
         log.info("train: %s already trained on features %s (%s)", pollutant, manifest.version, training_id)
@@ -109,9 +111,11 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
     with ctx.registry.start_run(pollutant, f"train-{utc_stamp()}", tags=common) as parent:
         ctx.registry.log_params({**ts.model_dump(), "horizons": str(HORIZONS), "features": ",".join(plan.features),
                                  **common})  # fmt: skip
-        figures = DiagnosticFigures(pollutant, split.validation["date"],
-                                    split.validation[f"target_{h}"].to_numpy(dtype=float))  # fmt: skip
-        scored = [(candidate, result, figures.render(result.validation_forecast, feature_importance(candidate)))
+        figures = (DiagnosticFigures(pollutant, split.validation["date"],
+                                     split.validation[f"target_{h}"].to_numpy(dtype=float))
+                   if ts.diagnostic_figures else None)  # fmt: skip
+        scored = [(candidate, result,
+                   figures.render(result.validation_forecast, feature_importance(candidate)) if figures else {})
                   for candidate, result in zip(fitted, score_all(fitted, split, horizon=h), strict=True)]  # fmt: skip
         del figures
         run_ids = log_candidate_runs(ctx.registry, pollutant, scored, common)

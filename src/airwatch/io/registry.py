@@ -202,7 +202,8 @@ class Registry:
             name = evaluation.result.name
             with self.start_run(pollutant, name, nested=True, tags={**tags, "candidate": name}) as run:
                 self.log_scores({**candidate.params, "candidate": name, **tags}, evaluation.metrics())
-                self.log_files(plots, "plots")
+                if plots:  # none when the figures are off (AIRWATCH_TRAIN__DIAGNOSTIC_FIGURES)
+                    self.log_files(plots, "plots")
             run_ids.append(str(run.info.run_id))
         return run_ids
 
