@@ -21,10 +21,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from airwatch import core
 from airwatch.domain.backtest import (
-    WARNING_PROBABILITIES,
+    BacktestConfig,
     backtest,
+    detection,
     fold_split,
     fold_windows,
     scored_rows,
@@ -40,18 +40,9 @@ from airwatch.settings import load_settings
 HORIZON = 1
 
 
-def table(pollutant: str, prob: np.ndarray, observed: np.ndarray) -> dict[str, dict[str, float]]:
-    """Detection of AQI > 100 by a warning at p >= t, for each t (the backtest's warning_detection, any p)."""
-    threshold = usg_threshold(pollutant)
-    k, n = len(WARNING_PROBABILITIES), len(prob)
-    warned = np.concatenate([np.where(prob >= t, threshold, 0.0) for t in WARNING_PROBABILITIES])
-    group = np.repeat(np.arange(k, dtype=np.int32), n)
-    s = core.verify_groups(pollutant, group, k, warned, np.tile(observed, k)).scores
-    keys = ("hits", "misses", "false_alarms", "pod", "far", "csi")
-    return {f"{t:.2f}": {key: float(s[key][i]) for key in keys} for i, t in enumerate(WARNING_PROBABILITIES)}
-
-
-def classifier_probability(frame: pd.DataFrame, pollutant: str, config, features: list[str]) -> pd.DataFrame:
+def classifier_probability(
+    frame: pd.DataFrame, pollutant: str, config: BacktestConfig, features: list[str]
+) -> pd.DataFrame:
     """site_id, date, p_classifier of every scored day+1 row, each fold's classifier fitted on its training rows."""
     import lightgbm as lgb
 
@@ -115,7 +106,7 @@ def main() -> None:
     print(f"day+1: {len(both):,} forecasts, {out['events']:,} at AQI > 100")
     print(f"{'t':>5} | {'published POD':>13} {'FAR':>5} {'CSI':>6} | {'classifier POD':>14} {'FAR':>5} {'CSI':>6}")
     for name in ("p_published", "p_classifier"):
-        out[name] = table(args.pollutant, both[name].to_numpy(np.float64), observed)
+        out[name] = detection(args.pollutant, both[name].to_numpy(np.float64), observed)
     for t in out["p_published"]:
         a, b = out["p_published"][t], out["p_classifier"][t]
         print(f"{t:>5} | {a['pod']:13.2f} {a['far']:5.2f} {a['csi']:6.3f} | {b['pod']:14.2f} {b['far']:5.2f} "

@@ -303,15 +303,21 @@ def warning_detection(
     the forecast and its 80% interval). A warning at probability t forecasts the event where p >= t;
     hits, misses, false alarms, POD, false-alarm ratio and CSI come from verify_groups (one group per t).
     """
-    threshold = usg_threshold(pollutant)
     prob = exceedance_probability(p["forecast"].to_numpy(np.float64), p["lower"].to_numpy(np.float64),
-                                  p["upper"].to_numpy(np.float64), threshold)  # fmt: skip
-    k, n = len(probabilities), len(p)
+                                  p["upper"].to_numpy(np.float64), usg_threshold(pollutant))  # fmt: skip
+    return detection(pollutant, prob, p["observed"].to_numpy(np.float64), probabilities)
+
+
+def detection(
+    pollutant: str, prob: np.ndarray, observed: np.ndarray, probabilities: tuple[float, ...] = WARNING_PROBABILITIES
+) -> dict[str, dict[str, float]]:
+    """Detection of AQI > 100 by a warning where prob >= t, for each t: hits, misses, false alarms, POD, FAR, CSI."""
+    threshold = usg_threshold(pollutant)
+    k, n = len(probabilities), len(prob)
     # Each warning becomes a forecast at the threshold (AQI > 100) or none (AQI 0), so the C++ contingency applies.
     warned = np.concatenate([np.where(prob >= t, threshold, 0.0) for t in probabilities])
     group = np.repeat(np.arange(k, dtype=np.int32), n)
-    observed = np.tile(p["observed"].to_numpy(np.float64), k)
-    s = core.verify_groups(pollutant, group, k, warned, observed).scores
+    s = core.verify_groups(pollutant, group, k, warned, np.tile(observed, k)).scores
     keys = ("hits", "misses", "false_alarms", "pod", "far", "csi")
     return {f"{t:.2f}": {key: float(s[key][i]) for key in keys} for i, t in enumerate(probabilities)}
 
