@@ -86,20 +86,21 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 def open_page(driver: Any, url: str, figures: int) -> tuple[dict[str, Any], float]:
     """Load url and wait until its figures are drawn; the page's state and the seconds it took."""
+
+    def drawn(state: dict[str, Any]) -> bool:
+        return bool(state["figures"] == figures and state["drawn"] == figures and state.get("series_lines", 1))
+
     driver.get_log("browser")  # what an earlier page logged is not this one's
     start = time.monotonic()
     driver.get(url)
-    state: dict[str, Any] = {}
-    while time.monotonic() - start < OPEN_SECONDS:
-        state = driver.execute_script(_STATE_JS)
-        if state["figures"] == figures and state["drawn"] == figures and state.get("series_lines", 1):
-            return state, time.monotonic() - start
-        time.sleep(0.2)
-    raise AssertionError(f"{url}: figures not drawn within {OPEN_SECONDS} s: {state}")
+    state = changed(driver, drawn, OPEN_SECONDS - (time.monotonic() - start))
+    if not drawn(state):
+        raise AssertionError(f"{url}: figures not drawn within {OPEN_SECONDS} s: {state}")
+    return state, time.monotonic() - start
 
 
 def changed(driver: Any, done: Callable[[dict[str, Any]], bool], seconds: float = 10.0) -> dict[str, Any]:
-    """The page's state once done(state) holds after a click (or when seconds have passed, for the asserts to say)."""
+    """The page's state once done(state) holds (or when seconds have passed, for the caller to say)."""
     start = time.monotonic()
     state = driver.execute_script(_STATE_JS)
     while not done(state) and time.monotonic() - start < seconds:
