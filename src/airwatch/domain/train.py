@@ -10,7 +10,7 @@ decades, and a pooled training set may hold one area's 1980s beside another's la
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -277,12 +277,15 @@ class RidgeForm:
     intercept: float
 
     @staticmethod
-    def _design(x: np.ndarray, fill: np.ndarray, flagged: np.ndarray) -> np.ndarray:
-        missing = np.isnan(x)
+    def _design(x: np.ndarray, inputs: int, fill: np.ndarray, flagged: np.ndarray) -> np.ndarray:
+        """The design matrix, in place: x's first `inputs` columns imputed, its last the indicators of `flagged`."""
+        values = x[:, :inputs]
+        missing = np.isnan(values)
         # In place, each column's fill broadcast over the rows: the values of an indexed assignment without
         # listing the missing cells (a national block's features without weather are a third missing).
-        np.copyto(x, fill, where=missing)
-        return np.hstack((x, missing[:, flagged])) if len(flagged) else x
+        np.copyto(values, fill, where=missing)
+        x[:, inputs:] = missing[:, flagged]
+        return x
 
     @classmethod
     def fit(
@@ -297,12 +300,13 @@ class RidgeForm:
     ) -> RidgeForm:
         """What scikit-learn's median imputer (with missing-value indicators), standard scaler and ridge fit.
 
-        The same arithmetic as that pipeline, over the design matrix a block of rows at a time: column
-        sums, then squared deviations, then the weighted means and the normal equations are summed block
-        by block. Up to BLOCK_ROWS rows that is the pipeline's result to the last bit; beyond, the sums
-        are added in another order (a difference of rounding). The national training set fits in about
-        two seconds instead of fifteen, in blocks of tens of MB instead of several copies of a GB matrix.
-        index: the rows' positions in frame (None: every row).
+        The same model, its sums taken over the design matrix a block of rows at a time, in two passes:
+        the columns' plain and weighted sums, then their squared deviations and the weighted
+        cross-products about the weighted means. Standardizing scales that cross-product matrix by the
+        columns' deviations, so it is done on the matrix (inputs squared) rather than on every row:
+        scikit-learn's coefficients and forecasts to rounding (1e-12 apart), where standardizing the rows
+        took four passes and twice the time (docs/core.md). Blocks of tens of MB instead of several
+        copies of a GB matrix; one block is made once. index: the rows' positions in frame (None: every row).
         """
         columns = [frame[c].to_numpy(dtype=np.float64) for c in features]  # views where the frame's are
         n = len(frame) if index is None else len(index)
@@ -320,63 +324,63 @@ class RidgeForm:
                 fill[j] = 0.0 if missing.all() else np.nanmedian(values)
                 flags[j] = missing.any()
         flagged = np.flatnonzero(flags)
-        blocks = _row_blocks(n)
+        width = len(columns) + len(flagged)
 
         def design(rows: slice) -> np.ndarray:
             # Column-major, as a frame's values are: each column's sums are then pairwise, as numpy's are
             # over a frame's matrix.
-            x = np.empty((rows.stop - rows.start, len(columns)), order="F")
+            x = np.empty((rows.stop - rows.start, width), order="F")
             for j, c in enumerate(columns):
                 x[:, j] = rows_of(c, rows)
-            return cls._design(x, fill, flagged)
+            return cls._design(x, len(columns), fill, flagged)
 
-        sums = np.zeros(len(features) + len(flagged))
-        for b in blocks:
-            sums += design(b).sum(axis=0)
-        mean = sums / n
-        squares = np.zeros_like(mean)
-        for b in blocks:
-            deviation = design(b) - mean
-            deviation *= deviation
-            squares += deviation.sum(axis=0)
-        var = squares / n
-        constant = var <= n * np.finfo(np.float64).eps * var + (n * mean * np.finfo(np.float64).eps) ** 2
-        scale = np.where(constant, 1.0, np.sqrt(var))
+        blocks = _row_blocks(n)
+        only = design(blocks[0]) if len(blocks) == 1 else None
 
-        def standardized(rows: slice) -> np.ndarray:
-            z = design(rows)
-            z -= mean
-            z /= scale
-            return z
+        def designs() -> Iterator[tuple[slice, np.ndarray]]:
+            for b in blocks:
+                yield b, only if only is not None else design(b)
 
+        w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+        sums, weighted = np.zeros(width), np.zeros(width)
+        for b, x in designs():
+            sums += x.sum(axis=0)
+            weighted += w[b] @ x
+        mean, weighted_mean = sums / n, weighted / w.sum()
         # Ridge with an intercept and row weights: center by the weighted means, scale rows by the square
         # roots of the weights, solve the normal equations (Cholesky), as scikit-learn's dense solver does.
-        w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
-        weighted = np.zeros_like(mean)
-        for b in blocks:
-            weighted += np.multiply(standardized(b), w[b, None]).sum(axis=0)
-        z_offset = weighted / w.sum()
         y_offset = np.average(target, weights=w)
         root = np.sqrt(w)
         yw = (target - y_offset) * root
-        gram, rhs = np.zeros((len(mean), len(mean))), np.zeros(len(mean))
-        for b in blocks:
-            zw = standardized(b)
-            zw -= z_offset
-            zw *= root[b, None]
-            gram += zw.T @ zw
-            rhs += zw.T @ yw[b]
-        gram.flat[:: gram.shape[0] + 1] += alpha
+        squares, gram, rhs = np.zeros(width), np.zeros((width, width)), np.zeros(width)
+        for b, x in designs():
+            x -= mean
+            squares += np.einsum("ij,ij->j", x, x)
+            x -= weighted_mean - mean
+            x *= root[b, None]
+            gram += x.T @ x
+            rhs += x.T @ yw[b]
+        var = squares / n
+        constant = var <= n * np.finfo(np.float64).eps * var + (n * mean * np.finfo(np.float64).eps) ** 2
+        scale = np.where(constant, 1.0, np.sqrt(var))
+        # The standardized rows' cross-products: each input divided by its scale.
+        gram /= np.outer(scale, scale)
+        rhs /= scale
+        gram.flat[:: width + 1] += alpha
         import scipy.linalg
 
         coef = scipy.linalg.solve(gram, rhs, assume_a="pos", overwrite_a=True)
+        z_offset = (weighted_mean - mean) / scale
         return cls(fill, flagged, mean, scale, coef, float(y_offset - z_offset @ coef))
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """The forecasts of the frame's rows (its columns: the inputs, in order), a block of rows at a time."""
         out = np.empty(len(frame))
+        inputs = frame.shape[1]
         for rows in _row_blocks(len(frame)):
-            z = self._design(frame.iloc[rows].to_numpy(dtype=np.float64, copy=True), self.fill, self.flagged)
+            z = np.empty((rows.stop - rows.start, inputs + len(self.flagged)), order="F")
+            z[:, :inputs] = frame.iloc[rows].to_numpy(dtype=np.float64)
+            self._design(z, inputs, self.fill, self.flagged)
             z -= self.mean
             z /= self.scale
             out[rows] = z @ self.coef + self.intercept
