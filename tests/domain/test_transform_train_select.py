@@ -121,7 +121,8 @@ def test_models_sharing_one_binned_dataset_equal_lightgbm_fitted_alone(ozone_fea
 @pytest.mark.parametrize("batch", [256, 1 << 16])
 def test_input_blocks_bin_and_train_as_the_whole_matrix(batch) -> None:
     """LightGBM fed the input columns a block at a time (InputBlocks) builds the Dataset of the whole
-    float matrix, sampled bin edges included (more rows than it samples here), and the same model."""
+    float matrix, sampled bin edges included (more rows than it samples here; the sampled rows gathered
+    at once), and the same model."""
     import lightgbm as lgb
 
     rng = np.random.default_rng(3)
@@ -138,11 +139,20 @@ def test_input_blocks_bin_and_train_as_the_whole_matrix(batch) -> None:
               "deterministic": True, "num_threads": 1, "verbose": -1}  # fmt: skip
     matrix = np.column_stack([c[index] for c in columns])
     names = [f"x{j}" for j in range(len(columns))]
-    blocks = InputBlocks(columns, index)
+
+    class Counted(InputBlocks):
+        singles = 0  # rows asked for one at a time
+
+        def __getitem__(self, key):
+            Counted.singles += isinstance(key, int | np.integer)
+            return super().__getitem__(key)
+
+    blocks = Counted(columns, index)
     blocks.batch_size = batch
     whole = lgb.train(params, lgb.Dataset(pd.DataFrame(matrix, columns=names), y, params=params), num_boost_round=20)
     by_blocks = lgb.train(params, BlocksDataset([blocks], y, feature_name=names, params=params), num_boost_round=20)
     assert by_blocks.model_to_string() == whole.model_to_string()  # the whole model file, to the byte
+    assert Counted.singles == 0  # the sampled rows were gathered at once (BlocksDataset), not row by row
     np.testing.assert_array_equal(blocks[0 : len(index)], matrix)
     np.testing.assert_array_equal(blocks[2_999], matrix[2_999])
     np.testing.assert_array_equal(blocks[[5, 700, 2_999]], matrix[[5, 700, 2_999]])
