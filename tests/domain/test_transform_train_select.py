@@ -121,8 +121,8 @@ def test_models_sharing_one_binned_dataset_equal_lightgbm_fitted_alone(ozone_fea
 @pytest.mark.parametrize("batch", [256, 1 << 16])
 def test_input_blocks_bin_and_train_as_the_whole_matrix(batch) -> None:
     """LightGBM fed the input columns a block at a time (InputBlocks) builds the Dataset of the whole
-    float matrix, sampled bin edges included (more rows than it samples here; the sampled rows gathered
-    at once), and the same model."""
+    float matrix, sampled bin edges included (more rows than it samples here; the sample taken an input
+    at a time), and the same model."""
     import lightgbm as lgb
 
     rng = np.random.default_rng(3)
@@ -152,7 +152,7 @@ def test_input_blocks_bin_and_train_as_the_whole_matrix(batch) -> None:
     whole = lgb.train(params, lgb.Dataset(pd.DataFrame(matrix, columns=names), y, params=params), num_boost_round=20)
     by_blocks = lgb.train(params, BlocksDataset([blocks], y, feature_name=names, params=params), num_boost_round=20)
     assert by_blocks.model_to_string() == whole.model_to_string()  # the whole model file, to the byte
-    assert Counted.singles == 0  # the sampled rows were gathered at once (BlocksDataset), not row by row
+    assert Counted.singles == 0  # the sample was taken an input at a time (BlocksDataset), not row by row
     np.testing.assert_array_equal(blocks[0 : len(index)], matrix)
     np.testing.assert_array_equal(blocks[2_999], matrix[2_999])
     np.testing.assert_array_equal(blocks[[5, 700, 2_999]], matrix[[5, 700, 2_999]])

@@ -353,7 +353,7 @@ class RidgeForm:
         root = np.sqrt(w)
         yw = (target - y_offset) * root
         squares, gram, rhs = np.zeros(width), np.zeros((width, width)), np.zeros(width)
-        for b, x in designs():
+        for b, x in designs():  # the blocks' last use: changed in place
             x -= mean
             squares += np.einsum("ij,ij->j", x, x)
             x -= weighted_mean - mean
