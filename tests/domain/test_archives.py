@@ -110,6 +110,11 @@ def test_the_zip_size_limit_is_checked_without_a_ratio(tmp_path: Path) -> None:
     assert bytes(decompress("x.zip", zip_of({"x.csv": csv}), ArchiveLimits(max_bytes=len(csv)))) == csv
 
 
+def test_the_bombs_made_here_are_gzip_streams_of_zeros() -> None:
+    for mib in (0, 1, 3):  # the first MiB's blocks, the repeated ones, and the end of the stream
+        assert gzip.decompress(gzip_of_zeros(mib * MIB)) == bytes(mib * MIB)
+
+
 def test_a_gzip_bomb_is_refused_in_bounded_memory() -> None:
     bomb = gzip_of_zeros(512 * MIB)
     assert len(bomb) < 600_000
