@@ -99,11 +99,7 @@ class InputBlocks(lgb.Sequence):
 
     def take(self, rows: np.ndarray) -> np.ndarray:
         """The values of the rows at these positions (of this sequence), one row each."""
-        block = np.empty((len(rows), len(self.columns)))
-        positions = self.index[rows] if self.index is not None else rows
-        for j, column in enumerate(self.columns):
-            block[:, j] = column[positions]
-        return block
+        return np.column_stack(list(self.sampled(rows))) if self.columns else np.empty((len(rows), 0))
 
     def _rows(self, start: int, stop: int) -> np.ndarray:
         block = np.empty((stop - start, len(self.columns)))
