@@ -23,6 +23,7 @@ from airwatch.domain.train import (
     make_candidates,
     make_quantile,
     recency_weights,
+    refit_columns,
     refit_jobs,
     time_split,
 )
@@ -180,6 +181,22 @@ def test_rows_by_position_fit_the_models_of_a_copy_of_those_rows(ozone_features)
     assert trees_a.form_.model_to_string() == trees_b.form_.model_to_string()
     np.testing.assert_array_equal(ridge_a.form_.coef, ridge_b.form_.coef)
     assert Rows(frame, usable["target_2"].to_numpy(), index).frame.equals(usable.set_axis(index))
+
+
+def test_each_candidate_refits_on_the_columns_the_refit_reads_as_on_the_whole_frame(ozone_features) -> None:
+    """The refit reads only refit_columns of the feature frame: every candidate's models are the same."""
+    frame = ozone_features
+    feats = feature_columns(frame)
+    for chosen in make_candidates(feats, seed=5, lightgbm_rounds=10, half_life_years=10.0, threads=1):
+        read = refit_columns(chosen, list(frame.columns))
+        assert {"value", "value_source"}.isdisjoint(read) and ("site_id" in read) == (chosen.name == "climatology")
+
+        def jobs(c=chosen):
+            return refit_jobs(c, lambda h: feats, horizons=(1,), seed=5, quantile_rounds=10, quantile_learning_rate=0.1,
+                              half_life_years=10.0, threads=1)  # fmt: skip
+
+        for a, b in zip(fit_horizon(jobs(), frame[read]), fit_horizon(jobs(), frame), strict=True):
+            np.testing.assert_array_equal(a.predict(frame), b.predict(frame), err_msg=chosen.name)
 
 
 def test_recency_weights_halve_every_half_life() -> None:

@@ -343,9 +343,12 @@ class RidgeForm:
 
         w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
         sums, weighted = np.zeros(width), np.zeros(width)
+        # Each block is let go before the next is made (`del x`): the loop's name held it meanwhile, two
+        # blocks at once (52 MB each on a national refit).
         for b, x in designs():
             sums += x.sum(axis=0)
             weighted += w[b] @ x
+            del x
         mean, weighted_mean = sums / n, weighted / w.sum()
         # Ridge with an intercept and row weights: center by the weighted means, scale rows by the square
         # roots of the weights, solve the normal equations (Cholesky), as scikit-learn's dense solver does.
@@ -360,6 +363,7 @@ class RidgeForm:
             x *= root[b, None]
             gram += x.T @ x
             rhs += x.T @ yw[b]
+            del x
         var = squares / n
         constant = var <= n * np.finfo(np.float64).eps * var + (n * mean * np.finfo(np.float64).eps) ** 2
         scale = np.where(constant, 1.0, np.sqrt(var))
@@ -876,7 +880,14 @@ def fit_horizon(jobs: list[RefitJob], frame: pd.DataFrame) -> list[Forecaster]:
     (horizon,) = {job.horizon for job in jobs}
     index = np.flatnonzero(usable_rows(frame, horizon))
     rows = Rows(frame, frame[f"target_{horizon}"].to_numpy(dtype=np.float64)[index], index)
-    return [job.model.fit_rows(rows) for job in jobs]
+    models = []
+    for job in jobs:
+        models.append(job.model.fit_rows(rows))
+        # What the fit's threads freed (LightGBM's, in their arenas) goes back before the next fit: kept,
+        # it was under the next horizon's peak (a national refit's resident size crept by 0.1 GB a
+        # horizon; docs/core.md).
+        memory.trim()
+    return models
 
 
 def refit_groups(jobs: list[RefitJob], *, apart: bool) -> list[list[RefitJob]]:
@@ -901,6 +912,16 @@ def assemble(candidate: str, groups: list[list[RefitJob]], fitted: list[list[For
         for job, model in zip(jobs, models, strict=True):
             parts.setdefault(job.horizon, {})[job.part] = model
     return ForecastSet(candidate, {h: HorizonModel(**p) for h, p in parts.items()})
+
+
+def refit_columns(chosen: Forecaster, frame_columns: list[str]) -> list[str]:
+    """The feature frame's columns a refit of `chosen` reads: inputs, targets, the day and persistence.
+
+    Not the day's own value and its source, which no model reads, nor the site and the date, which only
+    climatology learns by: the refit's frame is the training's largest (1.4 M rows nationally).
+    """
+    unread = {"value", "value_source"} | (set() if chosen.name == CLIMATOLOGY else {"site_id", "date"})
+    return [c for c in frame_columns if c not in unread]
 
 
 def refit_extent(frame: pd.DataFrame, horizon: int) -> tuple[int, str]:

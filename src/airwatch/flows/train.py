@@ -27,6 +27,7 @@ from airwatch.domain.train import (
     fit_all,
     fit_horizon,
     plan_training,
+    refit_columns,
     refit_extent,
     refit_groups,
     refit_jobs,
@@ -39,7 +40,7 @@ from airwatch.flows.runners import SettingsTaskRunner, fit_threads, in_order, si
 from airwatch.flows.tasks import Lent, compute_task, io_task, stage_flow
 from airwatch.io import datasets, records
 from airwatch.io.datasets import fingerprint, utc_stamp
-from airwatch.io.registry import Registry
+from airwatch.io.registry import EXAMPLE_ROWS, Registry
 
 SELECTION_HORIZON = 1  # candidates are compared on day+1, as in the backtest
 read = io_task(datasets.read, lends=True)
@@ -77,7 +78,7 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
         log.info("train: %s already trained on features %s (%s)", pollutant, manifest.version, training_id)
         return previous
     frame = read(ctx.store, manifest)
-    columns, sites = feature_columns(frame), int(frame["site_id"].nunique())
+    columns, sites, every = feature_columns(frame), int(frame["site_id"].nunique()), list(frame.columns)
     refit_rows, through = refit_extent(frame, h)
     # Many rows: a LightGBM fit gets every core (the candidates' batch beside it, persistence,
     # climatology and ridge, takes seconds) and the refit's horizons run one after another, each
@@ -128,7 +129,10 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
                               max_spread=ts.max_fold_spread)  # fmt: skip
         chosen = next(c for c in fitted if c.name == choice.candidate.name)
         # The training side is done with (the refit reads its rows from the frame, a horizon at a time).
-        validation, train_rows = split.validation, len(split.train)
+        # Of the validation rows only their count and the model's input example (five rows, copied off
+        # the frame) outlive the selection: the frame itself was held through the refit's peak.
+        validation_rows, train_rows = len(split.validation), len(split.train)
+        example = split.validation.head(EXAMPLE_ROWS).copy()
         window, features = (split.validation_start, split.validation_end), plan.features
         del plan, split, futures
         # The split's frames sit in reference cycles (pandas' own, Prefect's records of the fit runs):
@@ -144,20 +148,20 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
                           sample_rows=ts.lightgbm_sample_rows)  # fmt: skip
         groups = refit_groups(jobs, apart=threads == 1)
         parts = side_by_side(groups, workers if threads == 1 else 1, cost=lambda g: sum(_rounds(j.model) for j in g))
-        frame = read(ctx.store, manifest)
+        frame = read(ctx.store, manifest, refit_columns(chosen, every))
         lent = Lent(frame)
         refitted = [f.result() for f in [refit_some.submit(b, lent) for b in parts]]
         lent.release()
         del frame
         datasets.release_memory()
         models = assemble(chosen.name, groups, in_order(groups, parts, refitted))
-        model_run, model_uri = log_refit_run(ctx.registry, pollutant, models, validation, common,
+        model_run, model_uri = log_refit_run(ctx.registry, pollutant, models, example, common,
                                              {"rows": refit_rows, "through": through})  # fmt: skip
         log.info("train: %s %s chosen, refitted on %d rows through %s for days +%s", pollutant, chosen.name,
                  refit_rows, through, ", +".join(str(k) for k in HORIZONS))  # fmt: skip
         report = TrainingReport(**common, horizon=h, created_utc=utc_stamp(), features=features,
                                 sites=sites, train_rows=train_rows,
-                                validation_rows=len(validation), validation_start=str(window[0].date()),
+                                validation_rows=validation_rows, validation_start=str(window[0].date()),
                                 validation_end=str(window[1].date()), candidates=candidates,
                                 chosen=chosen.name, horizons=list(HORIZONS), refit_rows=refit_rows,
                                 refit_through=through, model_uri=model_uri, model_run_id=model_run,

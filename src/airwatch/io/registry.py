@@ -37,6 +37,7 @@ warnings.filterwarnings("ignore", message=r".*An input example was not provided"
 CHAMPION = "champion"
 PREVIOUS = "previous"
 CHALLENGER = "challenger"
+EXAMPLE_ROWS = 5  # the rows of a logged model's input example (its signature is inferred from them)
 log = logging.getLogger(__name__)
 
 # What a logged model needs to load elsewhere; pinned here so MLflow does not spend time inferring it.
@@ -173,7 +174,8 @@ class Registry:
         The artifact is the models' files (LightGBM's native format, JSON), not a pickle.
         """
         features = sorted({c for h in models.horizons for c in models.features(h)})
-        sample = example[["site_id", "date", "last_value", *[c for c in features if c != "last_value"]]].head(5)
+        columns = ["site_id", "date", "last_value", *[c for c in features if c != "last_value"]]
+        sample = example[columns].head(EXAMPLE_ROWS)
         sample = sample.astype({"date": "datetime64[ns]"})
         signature = infer_signature(sample, models.predict(sample))
         with tempfile.TemporaryDirectory(prefix="airwatch-model-") as tmp, _quiet_mlflow():
