@@ -23,16 +23,32 @@ def test_the_pipeline_imports_neither_lightgbm_nor_matplotlib_until_it_fits_or_d
     assert done.stdout.strip() == ""
 
 
+FIT = CHECK.replace(
+    "heavy =",
+    "import numpy as np, pandas as pd\n"
+    "from airwatch.domain.train import make_quantile, Rows\n"
+    "f = pd.DataFrame({'lag_0': np.arange(200.0), 'last_value': np.arange(200.0), 'day': np.arange(200.0)})\n"
+    "make_quantile(['lag_0'], 0.9, seed=1, rounds=10, rate=0.1, half_life_years=0.0, threads=1)"
+    ".fit_rows(Rows(f, np.arange(200.0) + 1))\n"
+    "heavy =",
+)
+
+
 def test_fitting_imports_lightgbm_where_it_is_needed() -> None:
-    fit = CHECK.replace(
-        "heavy =",
-        "import numpy as np, pandas as pd\n"
-        "from airwatch.domain.train import make_quantile, Rows\n"
-        "f = pd.DataFrame({'lag_0': np.arange(200.0), 'last_value': np.arange(200.0), 'day': np.arange(200.0)})\n"
-        "make_quantile(['lag_0'], 0.9, seed=1, rounds=10, rate=0.1, half_life_years=0.0, threads=1)"
-        ".fit_rows(Rows(f, np.arange(200.0) + 1))\n"
-        "heavy =",
-    )
-    done = subprocess.run([sys.executable, "-c", fit], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", FIT], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "lightgbm" in done.stdout.split(",")
+    assert done.stdout.split() == ["lightgbm,sklearn"]  # as a library: LightGBM with its scikit-learn wrappers
+
+
+def test_the_command_fits_with_lightgbm_but_without_scikit_learn() -> None:
+    """The console script calls gbm.lean(): LightGBM's scikit-learn wrappers are not loaded, nor what they import."""
+    lean = (
+        "from airwatch.domain import gbm\ngbm.lean()\n"
+        + FIT
+        + "import sklearn, lightgbm\nprint(lightgbm.compat.SKLEARN_INSTALLED)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", lean], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    fitted_with, stand_in = done.stdout.split("\n")[:2]
+    assert fitted_with == "lightgbm"  # and scikit-learn is still importable afterwards
+    assert stand_in == "False"  # LightGBM's wrappers took its stand-ins for scikit-learn's classes

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
+from airwatch.domain import gbm
 from airwatch.errors import AirWatchError
 from airwatch.settings import Settings, SettingsError, load_settings
 
@@ -992,6 +993,9 @@ def _print_summary(summary: Any, settings: Settings) -> None:
 
 def main() -> None:
     """The console script."""
+    # The command fits with lightgbm.train and reads Boosters back: LightGBM's scikit-learn wrappers, and
+    # the scikit-learn and SciPy they import, are not loaded (50-60 MB of a training's peak; domain/gbm.py).
+    gbm.lean()
     try:
         app()
     except SystemExit as exc:

@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
-from lightgbm.basic import ZERO_THRESHOLD
 
+from airwatch.domain.gbm import lightgbm
 from airwatch.domain.train import BLOCK_ROWS
+
+lightgbm()  # first, so that under the command line LightGBM comes without scikit-learn (domain/gbm.py)
+import lightgbm as lgb  # noqa: E402
+from lightgbm.basic import ZERO_THRESHOLD  # noqa: E402
 
 
 class BlocksDataset(lgb.Dataset):

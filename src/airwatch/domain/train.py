@@ -19,6 +19,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from airwatch import core, memory
+from airwatch.domain import gbm
 from airwatch.domain.boosting import LIGHTGBM_LEARNING_RATE, LIGHTGBM_MAX_ROWS, LIGHTGBM_SAMPLE_ROWS, QUANTILE_MAX_ROWS
 from airwatch.domain.frames import split_rows
 
@@ -231,8 +232,7 @@ class DeltaModel:
             return self
         if not (self.name == LIGHTGBM or self.name.startswith(LIGHTGBM + "_q")):
             raise ValueError(f"unknown learned candidate {self.name!r}")
-        import lightgbm as lgb
-
+        lgb = gbm.lightgbm()
         sample = min(len(rows.delta), self.params.get(SAMPLE_ROWS) or len(rows.delta))
         params = self.booster_params(sample)
         self.form_ = lgb.train(params, rows.dataset(self, params, sample), num_boost_round=self.params["n_estimators"])
