@@ -11,8 +11,10 @@ import pytest
 
 from airwatch.domain.weather import (
     ARCHIVED,
+    ELEMENTS,
     LAGGED,
     OBSERVED,
+    StationDays,
     WeatherError,
     bearing_deg,
     columns_for_horizon,
@@ -116,6 +118,44 @@ def test_weather_features_modes_and_no_station() -> None:
     observed = weather_features(sites, g_site, g_day, weather, stations, mode=OBSERVED, horizons=(1, 2))
     assert observed["wxf2_tmax"][:5].tolist() == [102, 103, 104, 105, 106]  # the target day's weather
     assert columns_for_horizon(list(observed), 1) == [c for c in observed if not c.startswith("wxf2")]
+
+
+def reindexed(
+    frame: pd.DataFrame, stations: pd.DataFrame, station: np.ndarray, day: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The lookup as a two-level reindex made it (the code before StationDays): the reference."""
+    codes = pd.Categorical(frame["station_id"], categories=stations["station_id"]).codes
+    table = frame.assign(code=codes).set_index(["code", "day"]).reindex(columns=ELEMENTS)
+    got = table[~table.index.duplicated()].reindex(pd.MultiIndex.from_arrays([station, day]))
+    raw = {e: got[e].to_numpy(dtype=np.float64, copy=True) for e in ELEMENTS}
+    for v in raw.values():
+        v[station < 0] = np.nan
+    return raw
+
+
+def test_station_days_look_up_what_a_reindex_by_station_and_day_did() -> None:
+    rng = np.random.default_rng(5)
+    stations = pd.DataFrame({"station_id": ["A", "B", "C", "D"]})
+    rows = 400
+    frame = pd.DataFrame({
+        "station_id": rng.choice(["A", "B", "C", "X"], rows),  # X: a station not listed (left out)
+        "day": rng.integers(-3, 40, rows),  # repeated station-days: the first row of each counts
+        **{e: rng.normal(size=rows) for e in ELEMENTS if e not in ("RHAV", "ASLP")},  # two elements absent
+    })  # fmt: skip
+    frame.loc[rng.random(rows) < 0.2, "TMAX"] = np.nan
+    station = rng.integers(-1, 4, 1000)  # -1: a row with no station; 3 (D): a station without data
+    day = rng.integers(-10, 50, 1000)  # days before, inside and after the table's
+    got = StationDays.of(frame, stations).at(station, day)
+    want = reindexed(frame, stations, station, day)
+    assert list(got) == ELEMENTS
+    for e in ELEMENTS:
+        np.testing.assert_array_equal(got[e], want[e], err_msg=e)
+    assert not np.isnan(got["TMIN"]).all() and np.isnan(got["RHAV"]).all()
+    # No rows at all, or none of a listed station: every value missing.
+    for empty in (frame.iloc[:0], frame[frame["station_id"] == "X"]):
+        assert all(
+            np.isnan(v).all() and len(v) == 1000 for v in StationDays.of(empty, stations).at(station, day).values()
+        )
 
 
 # Real coordinates: a Chicago site, O'Hare, Minneapolis-Crystal (575 km north-west), Midway (close,
