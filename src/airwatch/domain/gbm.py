@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import importlib
 import sys
+import threading
 from types import ModuleType
 
 _lean = False
+_importing = threading.Lock()  # fits run in task threads: one of them imports, the others wait
 
 
 def lean() -> None:
@@ -31,11 +33,14 @@ def lean() -> None:
 
 def lightgbm() -> ModuleType:
     """The lightgbm module, imported on first use (without scikit-learn after `lean()`)."""
-    if "lightgbm" in sys.modules or not _lean or "sklearn" in sys.modules:
+    if "lightgbm" in sys.modules or not _lean:
         return importlib.import_module("lightgbm")
-    sys.modules["sklearn"] = None  # type: ignore[assignment]
-    try:
-        return importlib.import_module("lightgbm")
-    finally:
-        if "sklearn" in sys.modules and sys.modules["sklearn"] is None:
-            del sys.modules["sklearn"]
+    with _importing:
+        if "lightgbm" in sys.modules or "sklearn" in sys.modules:
+            return importlib.import_module("lightgbm")
+        sys.modules["sklearn"] = None  # type: ignore[assignment]
+        try:
+            return importlib.import_module("lightgbm")
+        finally:
+            if "sklearn" in sys.modules and sys.modules["sklearn"] is None:
+                del sys.modules["sklearn"]
