@@ -1,10 +1,10 @@
 """LightGBM, imported without its scikit-learn wrappers where the process asks for it (the command line).
 
 `import lightgbm` imports its scikit-learn estimators (LGBMRegressor and the rest), and with them
-scikit-learn and most of SciPy when they are installed, as MLflow installs them: about 1,000 modules and
-50-60 MB of a training process's resident memory (on the national run, a twelfth of what its peak held
-above the 1.5 GB target; docs/core.md), for classes AirWatch never calls: it trains with
-`lightgbm.train` on Datasets of its own and reads models back as Boosters.
+scikit-learn and most of SciPy when they are installed, as MLflow installs them: about 1,000 modules, 1 s
+of CPU and 50 MB of a national training's peak (docs/core.md, "The national run under 1.5 GB"), for
+classes AirWatch never calls: it trains with `lightgbm.train` on Datasets of its own and reads models
+back as Boosters.
 
 The command line calls `lean()` before anything else; from then on `lightgbm()` imports LightGBM with
 scikit-learn hidden from that one import (None in sys.modules: `import sklearn` raises ImportError, which

@@ -78,7 +78,7 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
         log.info("train: %s already trained on features %s (%s)", pollutant, manifest.version, training_id)
         return previous
     frame = read(ctx.store, manifest)
-    columns, sites, every = feature_columns(frame), int(frame["site_id"].nunique()), list(frame.columns)
+    columns, sites, frame_columns = feature_columns(frame), int(frame["site_id"].nunique()), list(frame.columns)
     refit_rows, through = refit_extent(frame, h)
     # Many rows: a LightGBM fit gets every core (the candidates' batch beside it, persistence,
     # climatology and ridge, takes seconds) and the refit's horizons run one after another, each
@@ -148,7 +148,7 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
                           sample_rows=ts.lightgbm_sample_rows)  # fmt: skip
         groups = refit_groups(jobs, apart=threads == 1)
         parts = side_by_side(groups, workers if threads == 1 else 1, cost=lambda g: sum(_rounds(j.model) for j in g))
-        frame = read(ctx.store, manifest, refit_columns(chosen, every))
+        frame = read(ctx.store, manifest, refit_columns(chosen, frame_columns))
         lent = Lent(frame)
         refitted = [f.result() for f in [refit_some.submit(b, lent) for b in parts]]
         lent.release()
