@@ -994,7 +994,7 @@ def _print_summary(summary: Any, settings: Settings) -> None:
 def main() -> None:
     """The console script."""
     # The command fits with lightgbm.train and reads Boosters back: LightGBM's scikit-learn wrappers, and
-    # the scikit-learn and SciPy they import, are not loaded (50-60 MB of a training's peak; domain/gbm.py).
+    # the scikit-learn and SciPy they import, are not loaded (about 50 MB of a national training's peak; domain/gbm.py).
     gbm.lean()
     try:
         app()
