@@ -12,7 +12,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,9 @@ class Forecaster(Protocol):
 
     name: str
     params: dict[str, Any]
+    # The feature frame's key columns the model reads, besides its inputs, the targets, the day and
+    # persistence (refit_columns reads no other).
+    key_columns: ClassVar[tuple[str, ...]]
 
     def fit(self, frame: pd.DataFrame, target: np.ndarray) -> Forecaster: ...
 
@@ -61,6 +64,7 @@ class Persistence:
 
     name: str = PERSISTENCE
     params: dict[str, Any] = field(default_factory=dict)
+    key_columns: ClassVar[tuple[str, ...]] = ()
 
     def fit(self, frame: pd.DataFrame, target: np.ndarray) -> Persistence:
         return self
@@ -78,6 +82,7 @@ class Climatology:
 
     name: str = CLIMATOLOGY
     params: dict[str, Any] = field(default_factory=lambda: {"by": "site, target month"})
+    key_columns: ClassVar[tuple[str, ...]] = ("site_id", "date")  # by site and the target's month
     horizon: int = 1
     table_: pd.Series | None = None
     month_: pd.Series | None = None
@@ -215,6 +220,7 @@ class DeltaModel:
     half_life_years: float
     threads: int = 2
     form_: Any = None  # what predicts: a LightGBM Booster or a RidgeForm
+    key_columns: ClassVar[tuple[str, ...]] = ()
 
     def fit(self, frame: pd.DataFrame, target: np.ndarray) -> DeltaModel:
         return self.fit_rows(Rows(frame, target))
@@ -406,6 +412,7 @@ class Blend:
     threads: int = 2
     name: str = BLEND
     members_: list[DeltaModel] = field(default_factory=list)
+    key_columns: ClassVar[tuple[str, ...]] = ()
 
     def fit(self, frame: pd.DataFrame, target: np.ndarray) -> Blend:
         return self.fit_rows(Rows(frame, target))
@@ -917,10 +924,11 @@ def assemble(candidate: str, groups: list[list[RefitJob]], fitted: list[list[For
 def refit_columns(chosen: Forecaster, frame_columns: list[str]) -> list[str]:
     """The feature frame's columns a refit of `chosen` reads: inputs, targets, the day and persistence.
 
-    Not the day's own value and its source, which no model reads, nor the site and the date, which only
-    climatology learns by: the refit's frame is the training's largest (1.4 M rows nationally).
+    Not the day's own value and its source, which no model reads, nor the site and the date unless the
+    model says it reads them (its key_columns: climatology learns by them): the refit's frame is the
+    training's largest (1.4 M rows nationally).
     """
-    unread = {"value", "value_source"} | (set() if chosen.name == CLIMATOLOGY else {"site_id", "date"})
+    unread = {"value", "value_source", "site_id", "date"} - set(chosen.key_columns)
     return [c for c in frame_columns if c not in unread]
 
 
