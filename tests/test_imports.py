@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from airwatch.domain.gbm import lightgbm
+from airwatch.domain import gbm
 
 CHECK = """
 import sys
@@ -51,4 +51,4 @@ def test_fitting_imports_lightgbm_where_it_is_needed_and_the_command_without_sci
 
 
 def test_as_a_library_lightgbm_comes_with_its_scikit_learn_wrappers() -> None:
-    assert lightgbm().compat.SKLEARN_INSTALLED  # this process never called gbm.lean()
+    assert gbm.lightgbm().compat.SKLEARN_INSTALLED  # this process never called gbm.lean()

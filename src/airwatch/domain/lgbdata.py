@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from airwatch.domain.gbm import lightgbm
+from airwatch.domain import gbm
 from airwatch.domain.train import BLOCK_ROWS
 
-lightgbm()  # first, so that under the command line LightGBM comes without scikit-learn (domain/gbm.py)
+gbm.lightgbm()  # first, so that under the command line LightGBM comes without scikit-learn (domain/gbm.py)
 import lightgbm as lgb  # noqa: E402
 from lightgbm.basic import ZERO_THRESHOLD  # noqa: E402
 

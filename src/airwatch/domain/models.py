@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from airwatch.domain.gbm import lightgbm
+from airwatch.domain import gbm
 from airwatch.domain.train import (
     BLEND,
     CLIMATOLOGY,
@@ -121,7 +121,7 @@ def from_files(files: dict[str, bytes], prefix: str = "") -> Forecaster:
                                 np.array(f["mean"], dtype=np.float64), np.array(f["scale"], dtype=np.float64),
                                 np.array(f["coef"], dtype=np.float64), float(f["intercept"]))  # fmt: skip
     else:
-        lgb = lightgbm()  # only where a LightGBM model is read back (docs/core.md: a repeat reads none)
+        lgb = gbm.lightgbm()  # only where a LightGBM model is read back (docs/core.md: a repeat reads none)
 
         model.form_ = lgb.Booster(model_str=files[f"{prefix}lightgbm.txt"].decode())
     return model
