@@ -22,8 +22,9 @@ LIGHTGBM_SAMPLE_ROWS = 400_000
 # AIRWATCH_TRAIN__QUANTILE_MAX_ROWS: the interval's quantile models bag at most this many rows a round.
 # LightGBM re-sets a quantile model's leaves after each tree by sorting the leaf's in-bag rows; at
 # national scale that was 38% of training (docs/core.md, "The interval's quantile models"). 100,000
-# met its rule where 200,000 had (docs/core.md, "The quantile models' bag halved").
-QUANTILE_MAX_ROWS = 100_000
+# met its rule where 200,000 had (docs/core.md, "The quantile models' bag halved"), and 50,000 where
+# 100,000 had: a round's cost follows its bag (docs/core.md, "Two bags halved again").
+QUANTILE_MAX_ROWS = 50_000
 
 # AIRWATCH_TRAIN__QUANTILE_ROUNDS and __QUANTILE_LEARNING_RATE: the interval's quantile models. 50 rounds
 # at 0.1 failed its rule on Queens College's coverage (docs/core.md, "The quantile models' rounds and rate").
