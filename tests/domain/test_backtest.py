@@ -170,6 +170,28 @@ def test_backtest_scores_only_fresh_site_days_and_shrinks_a_short_selection_wind
         backtest(_synthetic_frame(110, {}), "pm25", CONFIG)
 
 
+def test_the_interval_models_learn_each_folds_rows_as_production_refits_them() -> None:
+    """The series turns five times noisier at day 300; the folds score days 320-359 and 360-399.
+
+    Production refits the quantile models at every training, so a fold's interval follows the
+    noise its training rows saw: the second fold (60 noisy days in its rows) is wider than the first
+    (20). Fitted once on the first fold's rows, both folds had the same models and the same widths.
+    """
+    rng = np.random.default_rng(1)
+    days, rows = 400, []
+    for i, site in enumerate(("a", "b", "c")):
+        noise = rng.normal(0, 1, days) * np.where(np.arange(days) < 300, 0.5, 5.0)
+        level = 20 + 5 * np.sin(np.arange(days) / 20) + noise
+        rows += [(site, 17000 + d, level[d], 40.0 + i, -88.0, site) for d in range(days)]
+    daily = pd.DataFrame(rows, columns=["site_id", "day", "value", "latitude", "longitude", "site_name"])
+    frame = build_features(daily, replace(FeatureConfig(), horizons=(1,), neighbors=0))
+    result = backtest(frame, "pm25", replace(CONFIG, folds=2, fold_days=40))
+    assert result.model not in ("persistence", "climatology")  # a learned model, with an interval
+    p = result.horizons[1].predictions
+    width = (p["upper"] - p["lower"]).groupby(pd.to_datetime(p["date"]) + pd.Timedelta(days=1) < _day(360)).mean()
+    assert width[False] > 1.5 * width[True]
+
+
 def test_warning_detection_at_each_probability_is_hand_computed() -> None:
     """Ozone above 0.0705 ppm is AQI > 100 (0.071 after truncation). Forecasts with symmetric intervals:
     a forecast at the threshold has p = 0.5; far above, p ~ 1; far below, p ~ 0."""
