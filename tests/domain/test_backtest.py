@@ -136,12 +136,15 @@ def test_a_seasonal_monitor_is_selected_on_its_last_season_not_the_winter() -> N
     assert start < _day(153) and end == first_test - pd.Timedelta(days=2)  # reaches back into the season before
 
 
-def _synthetic_frame(days: int, gaps: dict[str, tuple[int, int]]) -> pd.DataFrame:
-    """Sites with a seasonal series; a site of gaps is unobserved on days gap[0]..gap[1]-1 (from day 17000)."""
+def _synthetic_frame(days: int, gaps: dict[str, tuple[int, int]], noise: np.ndarray | None = None) -> pd.DataFrame:
+    """Sites with a seasonal series; a site of gaps is unobserved on days gap[0]..gap[1]-1 (from day 17000).
+
+    noise: each day's noise standard deviation (default 1).
+    """
     rng = np.random.default_rng(0)
     rows = []
     for i, site in enumerate(("a", "b", "c")):
-        level = 10 + 5 * np.sin(np.arange(days) / 20) + rng.normal(0, 1, days)
+        level = 10 + 5 * np.sin(np.arange(days) / 20) + rng.normal(0, 1, days) * (1.0 if noise is None else noise)
         first, end = gaps.get(site, (0, 0))
         rows += [(site, 17000 + d, level[d], 40.0 + i, -88.0, site) for d in range(days) if not first <= d < end]
     daily = pd.DataFrame(rows, columns=["site_id", "day", "value", "latitude", "longitude", "site_name"])
@@ -177,19 +180,12 @@ def test_the_interval_models_learn_each_folds_rows_as_production_refits_them() -
     noise its training rows saw: the second fold (60 noisy days in its rows) is wider than the first
     (20). Fitted once on the first fold's rows, both folds had the same models and the same widths.
     """
-    rng = np.random.default_rng(1)
-    days, rows = 400, []
-    for i, site in enumerate(("a", "b", "c")):
-        noise = rng.normal(0, 1, days) * np.where(np.arange(days) < 300, 0.5, 5.0)
-        level = 20 + 5 * np.sin(np.arange(days) / 20) + noise
-        rows += [(site, 17000 + d, level[d], 40.0 + i, -88.0, site) for d in range(days)]
-    daily = pd.DataFrame(rows, columns=["site_id", "day", "value", "latitude", "longitude", "site_name"])
-    frame = build_features(daily, replace(FeatureConfig(), horizons=(1,), neighbors=0))
+    frame = _synthetic_frame(400, {}, noise=np.where(np.arange(400) < 300, 0.5, 5.0))
     result = backtest(frame, "pm25", replace(CONFIG, folds=2, fold_days=40))
     assert result.model not in ("persistence", "climatology")  # a learned model, with an interval
     p = result.horizons[1].predictions
     width = (p["upper"] - p["lower"]).groupby(pd.to_datetime(p["date"]) + pd.Timedelta(days=1) < _day(360)).mean()
-    assert width[False] > 1.5 * width[True]
+    assert width[False] > 1.5 * width[True], width
 
 
 def test_warning_detection_at_each_probability_is_hand_computed() -> None:
