@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from airwatch.domain import weather
 from airwatch.domain.weather import (
     ARCHIVED,
     ELEMENTS,
@@ -18,9 +19,11 @@ from airwatch.domain.weather import (
     WeatherError,
     bearing_deg,
     columns_for_horizon,
+    combine_weather,
     match_upstream,
     parse_ghcn_csv,
     parse_ghcn_dly,
+    parse_hrrr_points,
     parse_nws_archive,
     weather_features,
 )
@@ -70,6 +73,62 @@ def test_csv_standard_units_are_converted() -> None:
     assert np.isnan(frame.loc[0, "TMIN"])  # blank stays missing
     assert np.isnan(frame.loc[1, "TMAX"])  # 212 F (100 C) is outside physical bounds
     assert meta.empty  # this export has no coordinates
+
+
+HRRR = NOAA / "hrrr_analysis_at_denver_ozone_sites_2021_2022"
+HRRR_STATION = "HRRR:39.751184,-104.987625"
+
+
+def hrrr_hours(part: str) -> list[dict[str, str]]:
+    """The fixture's hourly rows, read with the csv module (not the parser under test)."""
+    import csv
+
+    with gzip.open(HRRR / f"hrrr_{part}_2021_07_01_03_one_site.csv.gz", "rt") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_hrrr_points_are_stations_with_local_standard_days() -> None:
+    temp, wind = hrrr_hours("tempAndRH"), hrrr_hours("wind")
+    frame, meta = parse_hrrr_points("t.csv.gz", (HRRR / "hrrr_tempAndRH_2021_07_01_03_one_site.csv.gz").read_bytes())
+    winds, _ = parse_hrrr_points("w.csv.gz", (HRRR / "hrrr_wind_2021_07_01_03_one_site.csv.gz").read_bytes())
+    assert meta.to_dict("records") == [{"station_id": HRRR_STATION, "latitude": 39.751184, "longitude": -104.987625}]
+    day = (np.datetime64("2021-07-01") - np.datetime64("1970-01-01")).astype(int)
+    # Denver at -105 degrees: MST, UTC-7. June 30 has 7 hours here (under 18: no value); July 1 and 2 all 24.
+    assert frame["day"].tolist() == [day - 1, day, day + 1]
+    assert frame.loc[0, ["TMAX", "TMIN", "RHAV"]].isna().all()
+    for row, start in ((1, "2021-07-01 07"), (2, "2021-07-02 07")):
+        begin = next(i for i, r in enumerate(temp) if r["time"].startswith(start))
+        hours = temp[begin : begin + 24]
+        kelvin = [float(r["t2m"]) for r in hours]
+        assert frame.loc[row, "TMAX"] == pytest.approx(max(kelvin) - 273.15)
+        assert frame.loc[row, "TMIN"] == pytest.approx(min(kelvin) - 273.15)
+        assert frame.loc[row, "RHAV"] == pytest.approx(np.mean([float(r["r2"]) for r in hours]))
+        blows = wind[begin : begin + 24]
+        speeds = [np.hypot(float(r["u10"]), float(r["v10"])) for r in blows]
+        assert winds.loc[row, "AWND"] == pytest.approx(np.mean(speeds))
+        u, v = (float(blows[int(np.argmax(speeds))][c]) for c in ("u10", "v10"))
+        # Where it blows from: a wind from the west (u > 0) is 270 degrees.
+        assert winds.loc[row, "WDF2"] == pytest.approx(np.degrees(np.arctan2(-u, -v)) % 360)
+    assert frame[["PRCP", "ASLP", "AWND"]].isna().all().all()  # not in this file
+
+
+def test_hrrr_files_of_a_point_make_one_station_that_serves_after_a_season(monkeypatch: pytest.MonkeyPatch) -> None:
+    files = [(p.name, p.read_bytes()) for p in sorted(HRRR.iterdir())]
+    known = pd.DataFrame(columns=["station_id", "latitude", "longitude"])
+    days, stations, counts = combine_weather(files, known)
+    assert counts["files"] == 2 and counts["skipped"] == 0
+    # Temperature from one file, wind from the other: one row per station-day.
+    assert days[["TMAX", "AWND"]].notna().sum().tolist() == [2, 2] and days["station_id"].unique().tolist() == [
+        HRRR_STATION
+    ]
+    assert stations.empty  # two days are not the HRRR_MIN_DAYS a point needs
+    monkeypatch.setattr(weather, "HRRR_MIN_DAYS", 2)
+    assert combine_weather(files, known)[1]["station_id"].tolist() == [HRRR_STATION]
+
+
+def test_an_hrrr_extract_without_its_coordinates_is_a_weather_error_naming_it() -> None:
+    with pytest.raises(WeatherError, match=r"x\.csv: not an HRRR point extract"):
+        parse_hrrr_points("x.csv", b"time,point_latitude,t2m\n2021-07-01 00:00:00,39.7,300\n")
 
 
 def test_dly_of_random_bytes_is_malformed_lines_not_an_exception() -> None:

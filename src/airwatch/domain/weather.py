@@ -1,8 +1,9 @@
 """Weather: NOAA station observations as daily series, matched to air-quality sites, as features.
 
 Sources (shared/data/noaa): GHCN-Daily ``.dly`` station files (parsed in C++; QFLAG-flagged values,
--9999 and values outside physical bounds dropped) and NCEI daily-summaries CSV exports (standard units:
-degrees F, inches, mph, converted here to degrees C, mm and m/s, with the same bounds). Each
+-9999 and values outside physical bounds dropped), NCEI daily-summaries CSV exports (standard units:
+degrees F, inches, mph, converted here to degrees C, mm and m/s, with the same bounds) and HRRR
+analyses sampled at points (``parse_hrrr_points``: hourly, made daily here; each point a station). Each
 air-quality site takes the nearest station within a radius that has enough data (k-d tree in C++); the
 distance is a feature. A site with no station in range gets missing weather features (the models
 handle missing values), and the match is reported.
@@ -119,6 +120,83 @@ def parse_ghcn_csv(name: str, data: bytes, limits: ArchiveLimits = DEFAULT_LIMIT
         .drop_duplicates("station_id")
     )
     return frame.reset_index(drop=True), meta
+
+
+# HRRR analyses sampled at points (NOAA's High-Resolution Rapid Refresh, 3 km; extracts such as
+# shared/data/noaa/hrrr_analysis_at_denver_ozone_sites_2021_2022): hourly rows of a few variables at each
+# point, valid time in UTC. Analyses (step 0 h) are the model's picture of the hour as it happened, so
+# they serve as observations (lagged and observed-as-forecast), never as forecasts.
+HRRR_VARIABLES = ("t2m", "r2", "u10", "v10")  # K, %, m/s, m/s
+HRRR_MIN_HOURS = 18  # a day's value from 18 of its 24 hours (75%, EPA's completeness for a daily value)
+HRRR_MIN_DAYS = 90  # a point serves as a site's weather with this many days of temperature, as an NWS city
+
+
+def is_hrrr_points(head: Buffer) -> bool:
+    """Whether a CSV's first line is an HRRR point extract's header (time, point_latitude, point_longitude)."""
+    first = bytes(head[:4096]).split(b"\n", 1)[0]
+    return b"point_latitude" in first and b"point_longitude" in first and b"time" in first
+
+
+def parse_hrrr_points(
+    name: str, data: bytes, limits: ArchiveLimits = DEFAULT_LIMITS
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Daily weather of each point of an HRRR point extract, and the points as stations.
+
+    Each point is a station (``HRRR:<lat>,<lon>``) at its coordinates. Days are local standard days (UTC
+    plus the point's longitude / 15 hours, rounded: Denver's MST), as EPA's daily values are. Of the
+    variables the file has: TMAX and TMIN the day's highest and lowest 2 m temperature (K to degrees C),
+    RHAV the mean 2 m relative humidity, AWND the mean 10 m wind speed, WDF2 the direction the wind blew
+    from in the hour of the day's fastest wind (as NOAA's WDF2 is the fastest 2-minute wind's). A value
+    needs HRRR_MIN_HOURS hours; values outside physical bounds are missing.
+    """
+    columns = [("time", ColumnKind.DICTIONARY), ("point_latitude", ColumnKind.FLOAT64),
+               ("point_longitude", ColumnKind.FLOAT64), *((v, ColumnKind.FLOAT64) for v in HRRR_VARIABLES)]  # fmt: skip
+    try:
+        d = core.read_csv(_content(name, data, limits), columns, 2)
+    except CoreError as exc:
+        raise WeatherError(f"{name}: {exc}") from None
+    if missing := [c for c in ("time", "point_latitude", "point_longitude") if c not in d]:
+        raise WeatherError(f"{name}: not an HRRR point extract (no column {', '.join(missing)})")
+    time = d.dictionary("time")
+    stamps = pd.to_datetime(pd.Series(time.categories), format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    utc = stamps.to_numpy(dtype="datetime64[s]")[time.codes]
+    lat, lon = d.array("point_latitude"), d.array("point_longitude")
+    ok = ~np.isnat(utc) & np.isfinite(lat) & np.isfinite(lon)
+    offset = np.round(np.where(ok, lon, 0.0) / 15.0).astype(np.int64).astype("timedelta64[h]")
+    day = ((utc + offset).astype("datetime64[D]") - _EPOCH).astype(np.int32)
+    hourly = pd.DataFrame({"latitude": lat, "longitude": lon, "utc": utc, "day": day})[ok]
+    for v in HRRR_VARIABLES:
+        hourly[v] = d.array(v)[ok] if v in d else np.nan
+    # One row per point and hour (a file written twice over keeps its first).
+    hourly = hourly.drop_duplicates(["latitude", "longitude", "utc"])
+    by = hourly.groupby(["latitude", "longitude", "day"], sort=True)
+    daily = pd.DataFrame(index=by.size().index)
+
+    def enough(column: str) -> pd.Series:
+        return by[column].count() >= HRRR_MIN_HOURS
+
+    t = enough("t2m")
+    daily["TMAX"] = (by["t2m"].max() - 273.15).where(t)
+    daily["TMIN"] = (by["t2m"].min() - 273.15).where(t)
+    daily["RHAV"] = by["r2"].mean().where(enough("r2"))
+    hourly["speed"] = np.hypot(hourly["u10"], hourly["v10"])
+    wind = enough("speed")
+    daily["AWND"] = by["speed"].mean().where(wind)
+    fastest = hourly.dropna(subset=["speed"]).sort_values("speed", kind="stable")
+    fastest = fastest.groupby(["latitude", "longitude", "day"]).tail(1).set_index(["latitude", "longitude", "day"])
+    # Meteorological direction: where the wind blows from, degrees clockwise from north.
+    direction = np.degrees(np.arctan2(-fastest["u10"], -fastest["v10"])) % 360.0
+    daily["WDF2"] = direction.reindex(daily.index).where(wind)
+    daily = daily.reset_index()
+    names = "HRRR:" + daily["latitude"].map("{:.6f}".format) + "," + daily["longitude"].map("{:.6f}".format)
+    frame = pd.DataFrame({"station_id": names.to_numpy(dtype=object), "day": daily["day"].to_numpy(np.int32)})
+    for e in ELEMENTS:
+        values = daily[e].to_numpy(dtype=np.float64) if e in daily else np.full(len(daily), np.nan)
+        lo, hi = BOUNDS[e]
+        frame[e] = np.where((values >= lo) & (values <= hi), values, np.nan)
+    meta = pd.DataFrame({"station_id": frame["station_id"], "latitude": daily["latitude"],
+                         "longitude": daily["longitude"]}).drop_duplicates("station_id")  # fmt: skip
+    return frame, meta.reset_index(drop=True)
 
 
 # The NWS forecast archive (speegled/weather_forecasts, "email_data_reorganized"): one row per city and
@@ -488,7 +566,9 @@ def combine_weather(
                 counts["flagged"] += c["flagged"]
                 counts["out_of_bounds"] += c["out_of_bounds"]
             elif name.endswith(".csv"):
-                wide, meta = parse_ghcn_csv(file_name, data, limits)
+                content = _content(file_name, data, limits)
+                parse = parse_hrrr_points if is_hrrr_points(content) else parse_ghcn_csv
+                wide, meta = parse(file_name, content, limits)
                 metas.append(meta)
             else:
                 continue
@@ -504,9 +584,12 @@ def combine_weather(
     weather = weather.groupby(["station_id", "day"], as_index=False).first()
     stations = pd.concat(metas, ignore_index=True).drop_duplicates("station_id")
     # A station serves as a site's weather only with a year of temperatures: precipitation-only
-    # gauges (CoCoRaHS) would otherwise win the nearest-station match and bring no temperature.
+    # gauges (CoCoRaHS) would otherwise win the nearest-station match and bring no temperature. A
+    # model's grid point has every variable everywhere; extracts cover seasons (May-September), so it
+    # needs HRRR_MIN_DAYS.
     coverage = weather.groupby("station_id")["TMAX"].count()
-    stations = stations[stations["station_id"].isin(coverage[coverage >= 365].index)]
+    need = np.where(coverage.index.str.startswith("HRRR:"), HRRR_MIN_DAYS, 365)
+    stations = stations[stations["station_id"].isin(coverage[coverage.to_numpy() >= need].index)]
     return weather, stations.reset_index(drop=True), counts
 
 
