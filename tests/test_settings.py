@@ -171,3 +171,20 @@ def test_the_sample_setting_reaches_the_backtest_and_every_lightgbm_model_and_no
     # Off (0), the models are the ones fitted before the setting existed.
     blend0 = make_candidates(["lag_0"], seed=1, lightgbm_rounds=10, lightgbm_sample_rows=0, half_life_years=0.0)[-1]
     assert isinstance(blend0, Blend) and "lightgbm_sample_rows" not in blend0.params
+
+
+def test_the_quantile_sample_setting_reaches_the_backtest_and_the_quantile_models_only(monkeypatch) -> None:
+    from airwatch.domain.train import make_candidates, refit_jobs
+    from airwatch.flows.backtest import backtest_config
+
+    monkeypatch.setenv("AIRWATCH_TRAIN__QUANTILE_SAMPLE_ROWS", "4321")  # not the default: it must be read
+    t = load_settings().train
+    assert backtest_config(load_settings()).quantile_sample_rows == t.quantile_sample_rows == 4321
+    jobs = refit_jobs(make_candidates(["lag_0"], seed=1, lightgbm_rounds=10, half_life_years=0.0)[-1],
+                      lambda h: ["lag_0"], horizons=(1,), seed=1, quantile_rounds=10, quantile_learning_rate=0.1,
+                      half_life_years=0.0, quantile_sample_rows=t.quantile_sample_rows)  # fmt: skip
+    assert [j.model.params.get("subsample_rows") for j in jobs] == [None, 4321, 4321]
+    # Off (0), the quantile models are the ones fitted before the setting existed.
+    off = refit_jobs(jobs[0].model, lambda h: ["lag_0"], horizons=(1,), seed=1, quantile_rounds=10,
+                     quantile_learning_rate=0.1, half_life_years=0.0, quantile_sample_rows=0)  # fmt: skip
+    assert all("subsample_rows" not in j.model.params for j in off)

@@ -24,6 +24,7 @@ from airwatch.domain.boosting import (
     QUANTILE_LEARNING_RATE,
     QUANTILE_MAX_ROWS,
     QUANTILE_ROUNDS,
+    QUANTILE_SAMPLE_ROWS,
 )
 from airwatch.errors import AirWatchError
 
@@ -120,6 +121,12 @@ class TrainSettings(_Section):
         ge=0,
         description="The 80% interval's quantile models bag at most this many rows a boosting round "
         "(fewer rows: half of them, as the point model); 0: half of every row, however many.",
+    )
+    quantile_sample_rows: int = Field(
+        QUANTILE_SAMPLE_ROWS,
+        ge=0,
+        description="The 80% interval's quantile models train on a fixed random sample of at most this many rows, "
+        "drawn from the point models' sample (sharing its bins); 0: the point models' sample.",
     )
     recency_half_life_years: float = Field(
         10.0,

@@ -23,7 +23,8 @@ from airwatch.domain.transform import FeatureConfig, build_features
 
 CONFIG = BacktestConfig(seed=42, lightgbm_rounds=20, lightgbm_learning_rate=0.03, lightgbm_max_rows=0,
                         lightgbm_sample_rows=0, quantile_rounds=20, quantile_learning_rate=0.1,
-                        quantile_max_rows=200_000, half_life_years=10.0, min_skill=-1.0, max_overfit_gap=10.0,
+                        quantile_max_rows=200_000, quantile_sample_rows=0, half_life_years=10.0, min_skill=-1.0,
+                        max_overfit_gap=10.0,
                         folds=1, fold_days=60, horizons=(1,))  # fmt: skip
 
 

@@ -147,6 +147,34 @@ def test_a_quantile_model_bags_at_most_its_row_cap_and_fewer_rows_fit_as_without
     assert not np.array_equal(at_cap, none)
 
 
+def test_a_quantile_on_its_own_sample_trains_on_those_rows_of_the_samples_dataset_with_its_bins(split) -> None:
+    import lightgbm as lgb
+
+    features, train, target, fitted = _quantile_case(split)
+    assert len(train) > 2000
+
+    model, rows, own = fitted(max_rows=0, sample_rows=1500, subsample_rows=700)
+    # Its rows: 700 of the point models' sample of 1,500, drawn from it with the seed.
+    picked = rows.sample(1500, 3)[np.sort(np.random.default_rng(3).choice(1500, size=700, replace=False))]
+    params = model.booster_params(700)
+    assert "subsample_rows" not in params and params["subsample"] == 0.5  # half of its 700 rows a round
+    sample = rows.dataset(model, params, 1500)  # binned once: the sample's Dataset and its subset
+    assert len(rows._datasets) == 2 and sample.num_data() == 1500
+    # What LightGBM is given: those rows, their recency weights, binned with the sample's bins.
+    delta = target - train["last_value"].to_numpy()
+    weights = recency_weights(train["day"].to_numpy(), 10.0)
+    alone = lgb.Dataset(train.iloc[picked][features].to_numpy(), label=delta[picked], weight=weights[picked],
+                        feature_name=features, reference=sample, params=params)  # fmt: skip
+    booster = lgb.train(params, alone, num_boost_round=15)
+    expected = split.validation["last_value"].to_numpy() + booster.predict(split.validation[features].to_numpy())
+    np.testing.assert_array_equal(own, expected)
+    # Its own sample at least as large as the point models' sample, or none (0), is the model of before.
+    _, _, over = fitted(max_rows=0, sample_rows=1500, subsample_rows=1500)
+    _, _, none = fitted(max_rows=0, sample_rows=1500, subsample_rows=0)
+    np.testing.assert_array_equal(over, none)
+    assert not np.array_equal(own, none)
+
+
 def test_lightgbm_on_a_fixed_sample_is_lightgbm_fitted_on_those_rows_and_fewer_rows_fit_as_without_it(split) -> None:
     from airwatch.domain.train import Rows
 

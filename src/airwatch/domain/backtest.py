@@ -68,6 +68,7 @@ class BacktestConfig:
     quantile_rounds: int
     quantile_learning_rate: float
     quantile_max_rows: int
+    quantile_sample_rows: int
     half_life_years: float
     min_skill: float
     max_overfit_gap: float
@@ -436,8 +437,8 @@ def backtest(
                 lower, upper = (
                     make_quantile(features, alpha, seed=config.seed, rounds=config.quantile_rounds,
                                   rate=config.quantile_learning_rate, half_life_years=config.half_life_years,
-                                  max_rows=config.quantile_max_rows,
-                                  sample_rows=config.lightgbm_sample_rows).fit_rows(rows)
+                                  max_rows=config.quantile_max_rows, sample_rows=config.lightgbm_sample_rows,
+                                  subsample_rows=config.quantile_sample_rows).fit_rows(rows)
                     for alpha in QUANTILES
                 )  # fmt: skip
                 part["lower"] = np.asarray(lower.predict(test), dtype=np.float64)

@@ -20,7 +20,13 @@ from pydantic import BaseModel, ConfigDict
 
 from airwatch import core, memory
 from airwatch.domain import gbm
-from airwatch.domain.boosting import LIGHTGBM_LEARNING_RATE, LIGHTGBM_MAX_ROWS, LIGHTGBM_SAMPLE_ROWS, QUANTILE_MAX_ROWS
+from airwatch.domain.boosting import (
+    LIGHTGBM_LEARNING_RATE,
+    LIGHTGBM_MAX_ROWS,
+    LIGHTGBM_SAMPLE_ROWS,
+    QUANTILE_MAX_ROWS,
+    QUANTILE_SAMPLE_ROWS,
+)
 from airwatch.domain.frames import split_rows
 
 if TYPE_CHECKING:
@@ -130,7 +136,8 @@ def _row_blocks(n: int, size: int | None = None) -> list[slice]:
 _DATASET_PARAMS = ("max_bin", "min_child_samples", "force_row_wise", "seed")
 MAX_BAG_ROWS = "max_bag_rows"  # a model parameter of ours, not LightGBM's (DeltaModel.booster_params)
 SAMPLE_ROWS = "sample_rows"  # ours too: LightGBM trains on a fixed sample of at most this many rows (Rows.sample)
-_OURS = ("n_estimators", MAX_BAG_ROWS, SAMPLE_ROWS)  # model parameters LightGBM is not given
+SUBSAMPLE_ROWS = "subsample_rows"  # ours: of that sample, a fixed sample of at most this many (the quantile models)
+_OURS = ("n_estimators", MAX_BAG_ROWS, SAMPLE_ROWS, SUBSAMPLE_ROWS)  # model parameters LightGBM is not given
 
 
 class Rows:
@@ -180,10 +187,24 @@ class Rows:
         """
         return np.sort(np.random.default_rng(seed).choice(len(self.delta), size=rows, replace=False))
 
-    def dataset(self, model: DeltaModel, params: dict[str, Any], sample: int = 0) -> lgb.Dataset:
-        """LightGBM's binned Dataset of these rows for model's inputs; sample: of a fixed sample of so many (0: all)."""
+    def dataset(self, model: DeltaModel, params: dict[str, Any], sample: int = 0, subsample: int = 0) -> lgb.Dataset:
+        """LightGBM's binned Dataset of these rows for model's inputs; sample: of a fixed sample of so many (0: all).
+
+        subsample: of a fixed sample of so many of those rows (0: all of them), drawn from them as the
+        sample is drawn from the rows: a subset of their Dataset, with its bins (no second binning).
+        """
         sample = sample if 0 < sample < len(self.delta) else 0
         key = (tuple(model.features), model.half_life_years, sample, *(params.get(k) for k in _DATASET_PARAMS))
+        data = self._binned(key, model, params, sample)
+        of = sample or len(self.delta)
+        if not 0 < subsample < of:
+            return data
+        if (key, subsample) not in self._datasets:
+            chosen = np.sort(np.random.default_rng(int(params["seed"])).choice(of, size=subsample, replace=False))
+            self._datasets[key, subsample] = data.subset(chosen.astype(np.int32), params=params).construct()
+        return self._datasets[key, subsample]
+
+    def _binned(self, key: tuple[Any, ...], model: DeltaModel, params: dict[str, Any], sample: int) -> lgb.Dataset:
         if key not in self._datasets:
             # LightGBM (with scikit-learn, which it imports) only where a model is fitted: a command that
             # fits nothing (a repeated run) does not import it (docs/core.md).
@@ -240,8 +261,10 @@ class DeltaModel:
             raise ValueError(f"unknown learned candidate {self.name!r}")
         lgb = gbm.lightgbm()
         sample = min(len(rows.delta), self.params.get(SAMPLE_ROWS) or len(rows.delta))
-        params = self.booster_params(sample)
-        self.form_ = lgb.train(params, rows.dataset(self, params, sample), num_boost_round=self.params["n_estimators"])
+        subsample = min(sample, self.params.get(SUBSAMPLE_ROWS) or sample)
+        params = self.booster_params(subsample)
+        data = rows.dataset(self, params, sample, subsample)
+        self.form_ = lgb.train(params, data, num_boost_round=self.params["n_estimators"])
         return self
 
     def booster_params(self, rows: int) -> dict[str, Any]:
@@ -519,17 +542,21 @@ def make_quantile(
     threads: int = 2,
     max_rows: int = QUANTILE_MAX_ROWS,
     sample_rows: int = LIGHTGBM_SAMPLE_ROWS,
+    subsample_rows: int = QUANTILE_SAMPLE_ROWS,
 ) -> DeltaModel:
     """LightGBM for one quantile of the change from persistence (the 80% interval uses 0.1 and 0.9).
 
     max_rows: at most this many rows in a round's bag (0: half the rows however many, as before);
-    sample_rows: trained on a fixed sample of at most this many rows (0: on every row).
+    sample_rows: the point models' fixed sample of at most this many rows (0: every row), which the
+    quantile's rows are drawn from: subsample_rows, at most so many of them (0: all of them).
     """
     params = {**lightgbm_params(rounds, rate, 0), "objective": "quantile", "alpha": alpha}
     if max_rows:
         params[MAX_BAG_ROWS] = max_rows
     if sample_rows:
         params[SAMPLE_ROWS] = sample_rows
+    if subsample_rows:  # named only when set: a model without it is the model fitted before it existed
+        params[SUBSAMPLE_ROWS] = subsample_rows
     return DeltaModel(f"{LIGHTGBM}_q{int(alpha * 100)}", features, params, seed, half_life_years, threads)
 
 
@@ -845,6 +872,7 @@ def refit_jobs(
     threads: int = 2,
     quantile_max_rows: int = QUANTILE_MAX_ROWS,
     sample_rows: int = LIGHTGBM_SAMPLE_ROWS,
+    quantile_sample_rows: int = QUANTILE_SAMPLE_ROWS,
 ) -> list[RefitJob]:
     """The models a refit of the chosen configuration fits: per horizon, a point model and two quantiles."""
     jobs = []
@@ -854,7 +882,8 @@ def refit_jobs(
         for part, alpha in zip(("lower", "upper"), QUANTILES, strict=True):
             quantile = make_quantile(features_for(h), alpha, seed=seed, rounds=quantile_rounds,
                                      rate=quantile_learning_rate, half_life_years=half_life_years, threads=threads,
-                                     max_rows=quantile_max_rows, sample_rows=sample_rows)  # fmt: skip
+                                     max_rows=quantile_max_rows, sample_rows=sample_rows,
+                                     subsample_rows=quantile_sample_rows)  # fmt: skip
             jobs.append(RefitJob(h, part, quantile))
     return jobs
 

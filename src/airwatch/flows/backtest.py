@@ -49,6 +49,7 @@ def backtest_config(settings: Settings, **overrides: Any) -> BacktestConfig:
                           lightgbm_sample_rows=t.lightgbm_sample_rows,
                           quantile_rounds=t.quantile_rounds,
                           quantile_learning_rate=t.quantile_learning_rate, quantile_max_rows=t.quantile_max_rows,
+                          quantile_sample_rows=t.quantile_sample_rows,
                           half_life_years=t.recency_half_life_years,
                           min_skill=t.min_skill_vs_persistence, max_overfit_gap=t.max_overfit_gap,
                           max_staleness_days=settings.predict.max_staleness_days,

@@ -148,6 +148,7 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
                           quantile_rounds=ts.quantile_rounds, quantile_learning_rate=ts.quantile_learning_rate,
                           half_life_years=ts.recency_half_life_years,
                           threads=threads, quantile_max_rows=ts.quantile_max_rows,
+                          quantile_sample_rows=ts.quantile_sample_rows,
                           sample_rows=ts.lightgbm_sample_rows)  # fmt: skip
         groups = refit_groups(jobs, apart=threads == 1)
         parts = side_by_side(groups, workers if threads == 1 else 1, cost=lambda g: sum(_rounds(j.model) for j in g))
