@@ -181,8 +181,8 @@ def build_features(
     """
     config = config or FeatureConfig()
     sites = site_table(daily)
-    site_index = {s: i for i, s in enumerate(sites["site_id"])}
-    codes = daily["site_id"].map(site_index).to_numpy(dtype=np.int32)
+    # Each row's position in sites, by a hash lookup of the whole column (a dict's map goes value by value).
+    codes = pd.Index(sites["site_id"]).get_indexer(daily["site_id"]).astype(np.int32)
     order = np.lexsort((daily["day"].to_numpy(), codes))
     g_site, g_day, g_value = core.daily_grid(
         codes[order], daily["day"].to_numpy()[order], daily["value"].to_numpy(dtype=np.float64)[order]

@@ -490,7 +490,8 @@ def with_weather(
     if mode == NONE:
         return frame
     sites = frame.groupby("site_id", sort=True, observed=True)[["latitude", "longitude"]].last().reset_index()
-    codes = frame["site_id"].map({s: i for i, s in enumerate(sites["site_id"])}).to_numpy(dtype=np.int64)
+    # Each row's position in sites, by a hash lookup of the whole column (a dict's map goes value by value).
+    codes = pd.Index(sites["site_id"]).get_indexer(frame["site_id"]).astype(np.int64, copy=False)
     columns = weather_features(
         sites, codes, frame["day"].to_numpy(dtype=np.int64), weather, stations,
         mode=mode, horizons=horizons, radius_km=radius_km, forecasts=forecasts,
