@@ -140,6 +140,11 @@ SUBSAMPLE_ROWS = "subsample_rows"  # ours: of that sample, a fixed sample of at 
 _OURS = ("n_estimators", MAX_BAG_ROWS, SAMPLE_ROWS, SUBSAMPLE_ROWS)  # model parameters LightGBM is not given
 
 
+def fixed_sample(n: int, rows: int, seed: int) -> np.ndarray:
+    """Positions of a fixed sample of `rows` of n, in order: uniform, without replacement, by the seed."""
+    return np.sort(np.random.default_rng(seed).choice(n, size=rows, replace=False))
+
+
 class Rows:
     """Training rows prepared once for several models.
 
@@ -185,7 +190,7 @@ class Rows:
         The same rows, size and seed give the same sample, so the models of a horizon share it (and its
         binned Dataset).
         """
-        return np.sort(np.random.default_rng(seed).choice(len(self.delta), size=rows, replace=False))
+        return fixed_sample(len(self.delta), rows, seed)
 
     def dataset(self, model: DeltaModel, params: dict[str, Any], sample: int = 0, subsample: int = 0) -> lgb.Dataset:
         """LightGBM's binned Dataset of these rows for model's inputs; sample: of a fixed sample of so many (0: all).
@@ -200,7 +205,7 @@ class Rows:
         if not 0 < subsample < of:
             return data
         if (key, subsample) not in self._datasets:
-            chosen = np.sort(np.random.default_rng(int(params["seed"])).choice(of, size=subsample, replace=False))
+            chosen = fixed_sample(of, subsample, int(params["seed"]))
             self._datasets[key, subsample] = data.subset(chosen.astype(np.int32), params=params).construct()
         return self._datasets[key, subsample]
 
