@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from airwatch import memory
 from airwatch.domain.parse import parse_daily_file
 from airwatch.io.files import bundled_sample_dir
 
@@ -64,13 +65,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Collection imports every test module and, with them, Prefect, MLflow, pandas and the rest: the
+    # collector's passes over what they make wait for the one at the end of collection.
+    memory.pause_collection()
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Under pytest-xdist, start the shared Prefect server now if any test here needs it (it takes ~12 s)."""
+    """Under pytest-xdist, start the shared Prefect server now if any test here needs it (it takes ~12 s).
+
+    Then what the imports made is collected once and frozen: a worker's later passes walk only what
+    the tests make (each worker spent 9-11 s in passes over the imports' 500,000 objects; docs/core.md).
+    """
     if os.environ.get("PYTEST_XDIST_WORKER") and any("prefect_harness" in getattr(item, "fixturenames", ())
                                                      for item in session.items):  # fmt: skip
         from tests.prefect_server import start_shared_server
 
         start_shared_server(_shared_server_folder(session.config._tmp_path_factory), os.getppid())  # type: ignore[attr-defined]
+    memory.freeze_live_objects()
 
 
 def _shared_server_folder(factory: pytest.TempPathFactory) -> Path:

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
+from airwatch import memory
 from airwatch.domain import gbm
 from airwatch.errors import AirWatchError
 from airwatch.settings import Settings, SettingsError, load_settings
@@ -84,6 +85,8 @@ def _prepare(store: str | None = None, *, flows: bool = True) -> Settings:
     """
     settings = _settings(store)
     early = _spawn_ephemeral_prefect(settings) if flows else None
+    if flows:
+        memory.pause_collection()  # through the flows' imports, until _run
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpcore", "alembic", "mlflow"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
@@ -217,6 +220,9 @@ def _run(stage: str, call: Callable[[], T], *, registry: bool = False) -> T:
         for handler in logging.getLogger().handlers:
             if not any(isinstance(f, _OneErrorLine) for f in handler.filters):
                 handler.addFilter(_OneErrorLine())
+    # The flow's modules are imported (the command's body imports them before calling this): collected
+    # and frozen once, out of every later pass (memory.freeze_live_objects), ending _prepare's pause.
+    memory.freeze_live_objects()
     try:
         if (server := _state.get("server")) is not None:
             if registry and not server.answering:

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from airwatch import memory
 from airwatch.errors import AirWatchError
 
 T = TypeVar("T")
@@ -84,9 +85,18 @@ def _start_services(flow: Any, flow_run: Any, state: Any) -> None:  # Prefect's 
         APILogWorker.instance()
 
 
+def _freeze_live_objects(flow: Any, flow_run: Any, state: Any) -> None:  # Prefect's hook signature
+    # The imports are done and the stage's data not yet read: what is alive is the process's own.
+    memory.freeze_live_objects()
+
+
 def stage_flow(**kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
-    """Prefect's flow decorator, with Prefect's workers started before the flow's first task (_start_services)."""
-    return flow(on_running=[*kwargs.pop("on_running", []), _start_services], **kwargs)
+    """Prefect's flow decorator, with two hooks as the flow starts.
+
+    Prefect's workers started before its first task (_start_services), and the objects alive at its
+    start left out of the collector's passes (memory.freeze_live_objects).
+    """
+    return flow(on_running=[*kwargs.pop("on_running", []), _start_services, _freeze_live_objects], **kwargs)
 
 
 class Lent(Generic[T]):
