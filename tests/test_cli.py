@@ -149,6 +149,16 @@ def test_unknown_setting_exits_with_message(monkeypatch: pytest.MonkeyPatch) -> 
     assert result.exit_code == 2 and "AIRWATCH_NOPE" in result.output
 
 
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_command_stopped_before_its_flow_leaves_the_collector_running(tmp_path: Path) -> None:
+    # The command pauses the collector through its imports (memory.pause_collection); a usage error
+    # found after that, before the flow, must not leave it paused in the process.
+    result = runner.invoke(app, ["backtest", "--input", str(tmp_path), "--pollutant", "pm25",
+                                 "--test-start", "2020-01-02", "--test-end", "2020-01-01"])  # fmt: skip
+    assert result.exit_code == 2 and "--test-end is before --test-start" in result.output
+    assert gc.isenabled()
+
+
 def test_every_option_has_help() -> None:
     commands = [["run"], ["validate"], ["transform"], ["train"], ["select"], ["predict"], ["config"],
                 ["ingest", "files"], ["ingest", "aqs"], ["ingest", "airnow"], ["ingest", "weather"],

@@ -63,10 +63,13 @@ InputDirOpt = Annotated[
 
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and every Prefect log line.")] = False,
 ) -> None:
     """AirWatch: PM2.5 and ozone forecasts for EPA monitoring sites."""
     _state["debug"] = debug
+    # A command that stops before its flow (a usage error after _prepare) leaves no pause behind.
+    ctx.call_on_close(memory.resume_collection)
 
 
 def _settings(store: str | None = None) -> Settings:
@@ -86,7 +89,7 @@ def _prepare(store: str | None = None, *, flows: bool = True) -> Settings:
     settings = _settings(store)
     early = _spawn_ephemeral_prefect(settings) if flows else None
     if flows:
-        memory.pause_collection()  # through the flows' imports, until _run
+        memory.pause_collection()  # through the flows' imports, until _run (or the command's end: main_options)
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "httpcore", "alembic", "mlflow"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

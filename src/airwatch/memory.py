@@ -80,6 +80,14 @@ def pause_collection() -> None:
         _paused = True
 
 
+def resume_collection() -> None:
+    """End pause_collection's pause without a freeze (a command that stopped before its flow ran)."""
+    global _paused
+    if _paused:
+        gc.enable()
+        _paused = False
+
+
 def freeze_live_objects() -> None:
     """Collect cyclic garbage, then leave every object alive now out of the collector's later passes.
 
@@ -90,12 +98,9 @@ def freeze_live_objects() -> None:
     freed, so this is called where what is alive is the process's own (a command's flow about to run, a
     stage's start), after the collection that frees what is garbage already. Ends pause_collection's pause.
     """
-    global _paused
     gc.collect()
     gc.freeze()
-    if _paused:
-        gc.enable()
-        _paused = False
+    resume_collection()
 
 
 map_large_blocks()
