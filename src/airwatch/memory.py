@@ -1,4 +1,4 @@
-"""Handing freed memory back to the system (glibc's malloc), for the stages' large steps.
+"""Handing freed memory back to the system (glibc's malloc), for the stages' large steps; the collector's passes.
 
 glibc's malloc keeps what a thread frees in that thread's arena for its next allocations instead of
 returning it: after a large step in worker threads (parsing, LightGBM binning a national Dataset in
@@ -7,6 +7,10 @@ stands on top of them. Two remedies: `trim` after such a step, and, from this mo
 process that runs a stage imports it: the command, a deployment's flow run, a Dask worker), blocks of
 4 MB and more each in a mapping of its own, handed back when freed (`map_large_blocks`). No effect where
 the C library is not glibc (musl, macOS).
+
+And the garbage collector's passes kept off what lives as long as the process: paused through a
+command's imports, then what is alive collected once and frozen before its flow and at each stage's
+start (`pause_collection`, `freeze_live_objects`).
 """
 
 from __future__ import annotations
