@@ -70,6 +70,7 @@ def test_ridge_in_row_blocks_is_the_one_block_fit_to_rounding(split, monkeypatch
         return ridge.form_, ridge.predict(split.validation)
 
     whole, expected = fitted()
+    monkeypatch.setattr(train_module, "RIDGE_BLOCK_ROWS", 1_000)
     monkeypatch.setattr(train_module, "BLOCK_ROWS", 1_000)
     monkeypatch.setattr(train_module, "PREDICT_ROWS", 4_096)
     blocks, predicted = fitted()
@@ -79,6 +80,32 @@ def test_ridge_in_row_blocks_is_the_one_block_fit_to_rounding(split, monkeypatch
         np.testing.assert_allclose(getattr(blocks, name), getattr(whole, name), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(predicted, expected, rtol=0, atol=1e-9)
     assert not np.array_equal(blocks.mean, whole.mean)  # the blocks did sum in another order
+
+
+def test_ridge_on_two_threads_is_the_one_thread_fit_to_the_bit_and_leaves_blas_as_it_was(
+    split, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Blocks of 1,000 rows, so that the two threads share them out; every other row, so that the rows
+    # are gathered by position.
+    from threadpoolctl import threadpool_info
+
+    def blas() -> list[tuple[str, int]]:
+        return [(i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"]
+
+    monkeypatch.setattr(train_module, "RIDGE_BLOCK_ROWS", 1_000)
+    train = split.train
+    index = np.arange(0, len(train), 2)
+    assert len(index) > 2_000
+    features = feature_columns(train)
+    target = train["target_1"].to_numpy()[index] - train["last_value"].to_numpy()[index]
+    weights = recency_weights(train["day"].to_numpy()[index], 10.0)
+    before = blas()
+    one, two = (train_module.RidgeForm.fit(train, features, target, weights, 1.0, index=index, threads=t)
+                for t in (1, 2))  # fmt: skip
+    assert blas() == before and before  # numpy's OpenBLAS, its thread count put back
+    for name in ("fill", "flagged", "mean", "scale", "coef"):
+        np.testing.assert_array_equal(getattr(two, name), getattr(one, name))
+    assert two.intercept == one.intercept
 
 
 def test_an_unknown_format_is_refused(split, tmp_path: Path) -> None:

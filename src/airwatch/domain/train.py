@@ -9,8 +9,10 @@ decades, and a pooled training set may hold one area's 1980s beside another's la
 
 from __future__ import annotations
 
-import warnings
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -123,6 +125,8 @@ class Climatology:
 # training set (1.4 M rows, inputs plus missing-value indicators) is over a GB, and its scaling and
 # centering each made another.
 BLOCK_ROWS = 1 << 16
+# Ridge's fit: half a block, as two threads each hold one (RidgeForm.fit; 26 MB on a national refit).
+RIDGE_BLOCK_ROWS = BLOCK_ROWS // 2
 PREDICT_ROWS = 1 << 18  # LightGBM predicts a block on every core: larger blocks keep them busy
 
 
@@ -138,6 +142,27 @@ MAX_BAG_ROWS = "max_bag_rows"  # a model parameter of ours, not LightGBM's (Delt
 SAMPLE_ROWS = "sample_rows"  # ours too: LightGBM trains on a fixed sample of at most this many rows (Rows.sample)
 SUBSAMPLE_ROWS = "subsample_rows"  # ours: of that sample, a fixed sample of at most this many (the quantile models)
 _OURS = ("n_estimators", MAX_BAG_ROWS, SAMPLE_ROWS, SUBSAMPLE_ROWS)  # model parameters LightGBM is not given
+
+
+_BLAS_LIMITED = threading.Lock()
+
+
+@contextmanager
+def _blas_alone(active: bool) -> Iterator[None]:
+    """BLAS (OpenBLAS, numpy's) on one thread a call while active, as it was before afterwards.
+
+    Ridge's blocks are worked on by several threads at once, each with its own products; OpenBLAS's
+    threads for each of those calls left two threads little faster than one (national day+1 rows: 1.51
+    s against 1.70 s; 1.07 s with BLAS on one thread a call; docs/core.md). The limit is the
+    process's, so one such section at a time (a lock), which puts back the count it found.
+    """
+    if not active:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with _BLAS_LIMITED, threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def fixed_sample(n: int, rows: int, seed: int) -> np.ndarray:
@@ -260,7 +285,8 @@ class DeltaModel:
         """
         if self.name == RIDGE:
             self.form_ = RidgeForm.fit(rows.source, self.features, rows.delta, rows.weights(self.half_life_years),
-                                       float(self.params.get("alpha", 1.0)), index=rows.index)  # fmt: skip
+                                       float(self.params.get("alpha", 1.0)), index=rows.index,
+                                       threads=self.threads)  # fmt: skip
             return self
         if not (self.name == LIGHTGBM or self.name.startswith(LIGHTGBM + "_q")):
             raise ValueError(f"unknown learned candidate {self.name!r}")
@@ -318,7 +344,8 @@ class RidgeForm:
         # In place, each column's fill broadcast over the rows: the values of an indexed assignment without
         # listing the missing cells (a national block's features without weather are a third missing).
         np.copyto(values, fill, where=missing)
-        x[:, inputs:] = missing[:, flagged]
+        for k, j in enumerate(flagged):  # a column at a time: no copy of the flagged columns between
+            x[:, inputs + k] = missing[:, j]
         return x
 
     @classmethod
@@ -331,6 +358,7 @@ class RidgeForm:
         alpha: float,
         *,
         index: np.ndarray | None = None,
+        threads: int = 1,
     ) -> RidgeForm:
         """What scikit-learn's median imputer (with missing-value indicators), standard scaler and ridge fit.
 
@@ -341,6 +369,11 @@ class RidgeForm:
         scikit-learn's coefficients and forecasts to rounding (1e-12 apart), where standardizing the rows
         took four passes and twice the time (docs/core.md). Blocks of tens of MB instead of several
         copies of a GB matrix; one block is made once. index: the rows' positions in frame (None: every row).
+        threads: how many blocks (and columns' medians) are worked on at once; numpy lets go of the GIL
+        in the gathers, sorts and products, and BLAS runs one thread a call meanwhile (_blas_alone). Each
+        block's sums are its own and are added in block order, so the fit is the same to the bit with
+        any number of threads; blocks of RIDGE_BLOCK_ROWS, two at a time held what one of twice the
+        rows did.
         """
         columns = [frame[c].to_numpy(dtype=np.float64) for c in features]  # views where the frame's are
         n = len(frame) if index is None else len(index)
@@ -348,56 +381,71 @@ class RidgeForm:
         def rows_of(c: np.ndarray, rows: slice = slice(None)) -> np.ndarray:
             return c[rows] if index is None else c[index[rows]]
 
-        # A column at a time: its median, whether it is all missing or has a missing value.
-        fill, flags = np.zeros(len(columns)), np.zeros(len(columns), dtype=bool)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: imputed with 0, as kept empty
-            for j, c in enumerate(columns):
-                values = rows_of(c)
-                missing = np.isnan(values)
-                fill[j] = 0.0 if missing.all() else np.nanmedian(values)
-                flags[j] = missing.any()
-        flagged = np.flatnonzero(flags)
-        width = len(columns) + len(flagged)
+        def median(c: np.ndarray) -> tuple[float, bool]:
+            """A column's imputed value (its median; 0 when all missing) and whether it has a missing value."""
+            values = rows_of(c)
+            missing = np.isnan(values)
+            if missing.all():  # imputed with 0, as kept empty
+                return 0.0, True
+            return float(np.median(values[~missing]) if missing.any() else np.median(values)), bool(missing.any())
 
-        def design(rows: slice) -> np.ndarray:
-            # Column-major, as a frame's values are: each column's sums are then pairwise, as numpy's are
-            # over a frame's matrix.
-            x = np.empty((rows.stop - rows.start, width), order="F")
-            for j, c in enumerate(columns):
-                x[:, j] = rows_of(c, rows)
-            return cls._design(x, len(columns), fill, flagged)
+        blocks = _row_blocks(n, RIDGE_BLOCK_ROWS)
+        workers = max(1, min(threads, len(blocks)))
+        with _blas_alone(workers > 1), ThreadPoolExecutor(max_workers=workers) as pool:
+            fill, flags = (np.array(v) for v in zip(*pool.map(median, columns), strict=True))
+            flagged = np.flatnonzero(flags)
+            width = len(columns) + len(flagged)
 
-        blocks = _row_blocks(n)
-        only = design(blocks[0]) if len(blocks) == 1 else None
+            def design(rows: slice) -> np.ndarray:
+                # Column-major, as a frame's values are: each column's sums are then pairwise, as numpy's
+                # are over a frame's matrix.
+                x = np.empty((rows.stop - rows.start, width), order="F")
+                at = None if index is None else index[rows]
+                for j, c in enumerate(columns):
+                    if at is None:
+                        x[:, j] = c[rows]
+                    else:  # gathered straight into the block's column (contiguous), with no copy between
+                        np.take(c, at, out=x[:, j])
+                return cls._design(x, len(columns), fill, flagged)
 
-        def designs() -> Iterator[tuple[slice, np.ndarray]]:
-            for b in blocks:
-                yield b, only if only is not None else design(b)
+            only = design(blocks[0]) if len(blocks) == 1 else None
+            w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
 
-        w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
-        sums, weighted = np.zeros(width), np.zeros(width)
-        # Each block is let go before the next is made (`del x`): the loop's name held it meanwhile, two
-        # blocks at once (52 MB each on a national refit).
-        for b, x in designs():
-            sums += x.sum(axis=0)
-            weighted += w[b] @ x
-            del x
-        mean, weighted_mean = sums / n, weighted / w.sum()
-        # Ridge with an intercept and row weights: center by the weighted means, scale rows by the square
-        # roots of the weights, solve the normal equations (Cholesky), as scikit-learn's dense solver does.
-        y_offset = np.average(target, weights=w)
-        root = np.sqrt(w)
-        yw = (target - y_offset) * root
-        squares, gram, rhs = np.zeros(width), np.zeros((width, width)), np.zeros(width)
-        for b, x in designs():  # the blocks' last use: changed in place
-            x -= mean
-            squares += np.einsum("ij,ij->j", x, x)
-            x -= weighted_mean - mean
-            x *= root[b, None]
-            gram += x.T @ x
-            rhs += x.T @ yw[b]
-            del x
+            def first(b: slice) -> tuple[np.ndarray, np.ndarray]:
+                x = only if only is not None else design(b)
+                return x.sum(axis=0), w[b] @ x
+
+            sums, weighted = np.zeros(width), np.zeros(width)
+            # map hands back each block's sums in block order; a block is let go once summed, so as many
+            # blocks are held as there are threads.
+            for block_sums, block_weighted in pool.map(first, blocks):
+                sums += block_sums
+                weighted += block_weighted
+            mean, weighted_mean = sums / n, weighted / w.sum()
+            # Ridge with an intercept and row weights: center by the weighted means, scale rows by the
+            # square roots of the weights, solve the normal equations (Cholesky), as scikit-learn's dense
+            # solver does.
+            y_offset = np.average(target, weights=w)
+            root = np.sqrt(w)
+            yw = (target - y_offset) * root
+
+            def second(b: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                x = only if only is not None else design(b)  # the block's last use: changed in place
+                x -= mean
+                block_squares = np.einsum("ij,ij->j", x, x)
+                x -= weighted_mean - mean
+                x *= root[b, None]
+                return block_squares, x.T @ x, x.T @ yw[b]
+
+            squares, gram, rhs = np.zeros(width), np.zeros((width, width)), np.zeros(width)
+            for block_squares, block_gram, block_rhs in pool.map(second, blocks):
+                squares += block_squares
+                gram += block_gram
+                rhs += block_rhs
+        if workers > 1:
+            # What the pool's threads freed stays in their new arenas, under the binning that follows in
+            # a blend (60 MB under the national refit's first; docs/core.md): handed back now.
+            memory.trim()
         var = squares / n
         constant = var <= n * np.finfo(np.float64).eps * var + (n * mean * np.finfo(np.float64).eps) ** 2
         scale = np.where(constant, 1.0, np.sqrt(var))
