@@ -46,7 +46,7 @@ LONGEST_FIRST = (
     "tests/flows/test_monitor.py",
     "tests/flows/test_predict_weather.py",
     "tests/flows/test_freshness.py",
-    "tests/test_imports.py",  # 6 s of subprocesses: run last, it kept one worker busy 6 s after the other ended
+    "tests/test_imports.py",  # 4 s in a subprocess: run last, it kept one worker busy 6 s after the other ended
 )
 
 

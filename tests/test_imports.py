@@ -10,6 +10,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from airwatch.domain import gbm
 
 CHECK = """
@@ -20,13 +22,9 @@ print(",".join(heavy))
 """
 
 
-def test_the_pipeline_imports_neither_lightgbm_nor_matplotlib_until_it_fits_or_draws() -> None:
-    done = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=120, check=True)
-    assert done.stdout.strip() == ""
-
-
 FIT = CHECK.replace(
     "heavy =",
+    "print(','.join(sorted(m for m in ('lightgbm', 'sklearn', 'matplotlib') if m in sys.modules)))\n"
     "import numpy as np, pandas as pd\n"
     "from airwatch.domain.train import make_quantile, Rows\n"
     "f = pd.DataFrame({'lag_0': np.arange(200.0), 'last_value': np.arange(200.0), 'day': np.arange(200.0)})\n"
@@ -34,18 +32,29 @@ FIT = CHECK.replace(
     ".fit_rows(Rows(f, np.arange(200.0) + 1))\n"
     "heavy =",
 )
+# The console script calls gbm.lean() before anything: LightGBM's scikit-learn wrappers are not loaded,
+# nor what they import. One child process imports the pipeline as the command does, then fits.
+LEAN = (
+    "from airwatch.domain import gbm\ngbm.lean()\n"
+    + FIT
+    + "import sklearn, lightgbm\nprint(lightgbm.compat.SKLEARN_INSTALLED)\n"
+)
 
 
-def test_fitting_imports_lightgbm_where_it_is_needed_and_the_command_without_scikit_learn() -> None:
-    """The console script calls gbm.lean(): LightGBM's scikit-learn wrappers are not loaded, nor what they import."""
-    lean = (
-        "from airwatch.domain import gbm\ngbm.lean()\n"
-        + FIT
-        + "import sklearn, lightgbm\nprint(lightgbm.compat.SKLEARN_INSTALLED)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", lean], capture_output=True, text=True, timeout=120)
+@pytest.fixture(scope="module")
+def imported() -> list[str]:
+    """What the child printed: the heavy modules after the imports, after a fit, and LightGBM's wrappers' state."""
+    done = subprocess.run([sys.executable, "-c", LEAN], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    fitted_with, stand_in = done.stdout.split("\n")[:2]
+    return done.stdout.split("\n")[:3]
+
+
+def test_the_pipeline_imports_neither_lightgbm_nor_matplotlib_until_it_fits_or_draws(imported: list[str]) -> None:
+    assert imported[0] == ""
+
+
+def test_fitting_imports_lightgbm_where_it_is_needed_and_the_command_without_scikit_learn(imported: list[str]) -> None:
+    _, fitted_with, stand_in = imported
     assert fitted_with == "lightgbm"  # imported by the fit, and scikit-learn is still importable afterwards
     assert stand_in == "False"  # LightGBM's wrappers took its stand-ins for scikit-learn's classes
 
