@@ -331,3 +331,36 @@ def test_the_site_day_rule_picks_by_source_parameter_and_duration_as_text_or_cat
         frame = frame.astype(dict.fromkeys(["site_id", "sample_duration", "data_source"], "category"))
     daily = site_daily_values(frame, "pm25").set_index("site_id")["value"]
     assert daily.to_dict() == {"A": 1.0, "B": 2.0, "C": 3.0, "D": 4.0, "E": 5.0, "F": 6.0}
+
+
+def test_an_auxiliary_series_is_made_of_the_sites_near_the_pollutants_and_gives_the_same_features(
+    sample_observations: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A site too far to serve any of the pollutant's sites is left out of its auxiliary series' daily
+    values, which changes no feature; a series found only that far keeps its columns, with no value."""
+    from airwatch.domain import transform
+
+    observations = sample_observations[sample_observations["date"] >= "1999-01-01"]
+    pm25 = observations[observations["parameter"].isin((88101, 88502))]
+    far = pm25[pm25["site_id"] == pm25["site_id"].iloc[0]].assign(site_id="999999999", latitude=51.5, longitude=-0.1)
+    made: list[set[str]] = []
+    daily_values = transform.site_daily_values
+
+    def recorded(rows: pd.DataFrame, pollutant: str, sites: Any = None) -> pd.DataFrame:
+        daily = daily_values(rows, pollutant, sites)
+        made.append(set(daily["site_id"]))
+        return daily
+
+    monkeypatch.setattr(transform, "site_daily_values", recorded)
+    with_far = transform.feature_frame(pd.concat([observations, far], ignore_index=True), "ozone", FeatureConfig())
+    assert "999999999" not in made[-1] and made[-1]  # the PM2.5 series' sites: Chicago's, not London's
+    alone = transform.feature_frame(observations, "ozone", FeatureConfig())
+    pd.testing.assert_frame_equal(with_far.frame, alone.frame, check_exact=True)
+    assert with_far.auxiliary == alone.auxiliary == ["pm25"] and with_far.frame["aux_pm25"].notna().any()
+
+    moved = pd.concat([observations.drop(pm25.index), pm25.assign(latitude=51.5, longitude=-0.1)], ignore_index=True)
+    only_far = transform.feature_frame(moved, "ozone", FeatureConfig())
+    assert only_far.auxiliary == ["pm25"]  # the series is there, none of its sites near
+    assert only_far.frame["aux_pm25"].isna().all() and only_far.frame["aux_pm25_km"].isna().all()
+    pd.testing.assert_frame_equal(only_far.frame.drop(columns=["aux_pm25", "aux_pm25_km"]),
+                                  alone.frame.drop(columns=["aux_pm25", "aux_pm25_km"]), check_exact=True)  # fmt: skip

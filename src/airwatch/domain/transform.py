@@ -110,10 +110,10 @@ def _daily_from_hours(hourly: pd.DataFrame, pollutant: str) -> pd.DataFrame:
     return daily.reset_index(drop=True)
 
 
-def site_daily_values(observations: pd.DataFrame, pollutant: str) -> pd.DataFrame:
-    """One row per (site, day) for a pollutant by the site-day rule."""
+def site_daily_values(observations: pd.DataFrame, pollutant: str, sites: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per (site, day) for a pollutant by the site-day rule; sites: of these sites only (None: every site)."""
     spec = POLLUTANTS[pollutant]
-    wanted = observations[observations["parameter"].isin(spec.parameters)]
+    wanted = observations[_of_sites(observations, sites) & observations["parameter"].isin(spec.parameters)]
     hourly = wanted["hour"] >= 0
     daily = wanted[~hourly]
     if pollutant == "ozone":
@@ -144,12 +144,18 @@ def site_daily_values(observations: pd.DataFrame, pollutant: str) -> pd.DataFram
     return chosen
 
 
-def auxiliary_daily(observations: pd.DataFrame, series: AuxiliarySeries) -> pd.DataFrame:
-    """Daily values of an auxiliary series per site: the mean over the site's monitors and POCs."""
+def auxiliary_daily(
+    observations: pd.DataFrame, series: AuxiliarySeries, sites: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Daily values of an auxiliary series per site: the mean over the site's monitors and POCs.
+
+    sites: of these sites only (None: every site).
+    """
     if series.name in POLLUTANTS:
-        daily = site_daily_values(observations, series.name)
+        daily = site_daily_values(observations, series.name, sites)
         return daily[["site_id", "day", "value", "latitude", "longitude"]]
-    rows = observations[observations["parameter"].isin(series.parameters) & (observations["hour"] < 0)]
+    rows = observations[_of_sites(observations, sites) & observations["parameter"].isin(series.parameters)
+                        & (observations["hour"] < 0)]  # fmt: skip
     if rows.empty:
         return pd.DataFrame(columns=["site_id", "day", "value", "latitude", "longitude"])
     rows = rows.assign(site_id=rows["site_id"].astype(str))
@@ -315,6 +321,28 @@ class Features:
         return {str(k): int(v) for k, v in self.frame["value_source"].value_counts().items()}
 
 
+def _of_sites(observations: pd.DataFrame, sites: np.ndarray | None) -> pd.Series | bool:
+    return True if sites is None else observations["site_id"].isin(sites)
+
+
+def sites_near(
+    observations: pd.DataFrame, series: AuxiliarySeries, daily: pd.DataFrame, radius_km: float
+) -> np.ndarray:
+    """The sites of a series' observations with a position within radius_km of one of daily's (and a km more).
+
+    Every site the series can be taken from for daily's sites (_auxiliary_features: the nearest
+    within the radius, by the newest positions), and a margin: a national PM2.5 folder beside one
+    ozone site had all its 1,400 sites' daily values made for the ozone site's features (1 s of the
+    national run's transform).
+    """
+    rows = observations["parameter"].isin(series.parameters)
+    positions = observations.loc[rows, ["site_id", "latitude", "longitude"]].drop_duplicates().dropna()
+    targets = daily[["latitude", "longitude"]].drop_duplicates().dropna()
+    near = core.nearest_sites(targets["latitude"], targets["longitude"], positions["latitude"],
+                              positions["longitude"], 1, radius_km + 1.0)  # fmt: skip
+    return np.unique(positions["site_id"].to_numpy()[near.site[:, 0] >= 0])
+
+
 def feature_frame(
     observations: pd.DataFrame, pollutant: str, config: FeatureConfig, weather: WeatherInput | None = None
 ) -> Features:
@@ -325,8 +353,15 @@ def feature_frame(
     daily = site_daily_values(observations, pollutant)
     if daily.empty:
         raise NoDataError(f"no valid {pollutant} observations")
-    auxiliary = {a.name: auxiliary_daily(observations, a) for a in AUXILIARY if a.name != pollutant}
-    auxiliary = {name: series for name, series in auxiliary.items() if not series.empty}
+    # Each series of the sites near the pollutant's: the features are those of every site's series.
+    auxiliary, present = {}, set(pd.unique(observations["parameter"]).tolist())
+    for a in AUXILIARY:
+        if a.name == pollutant or present.isdisjoint(a.parameters):  # no rows: no series, as before
+            continue
+        series = auxiliary_daily(observations, a, sites_near(observations, a, daily, config.auxiliary_radius_km))
+        # None near: the series' columns stay (with no value) if it has days elsewhere, as with every site.
+        if not series.empty or not auxiliary_daily(observations, a).empty:
+            auxiliary[a.name] = series
     # The rows are not needed past here: a caller that hands over its only reference (the transform
     # stage) has them freed before the features and the weather are built (1,000 sites: 0.9 GB).
     del observations
