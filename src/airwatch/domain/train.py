@@ -372,8 +372,8 @@ class RidgeForm:
         threads: how many blocks (and columns' medians) are worked on at once; numpy lets go of the GIL
         in the gathers, sorts and products, and BLAS runs one thread a call meanwhile (_blas_alone). Each
         block's sums are its own and are added in block order, so the fit is the same to the bit with
-        any number of threads; blocks of RIDGE_BLOCK_ROWS, two at a time held what one of twice the
-        rows did.
+        any number of threads. Blocks are RIDGE_BLOCK_ROWS long: two at a time hold what one did when
+        they were twice as long.
         """
         columns = [frame[c].to_numpy(dtype=np.float64) for c in features]  # views where the frame's are
         n = len(frame) if index is None else len(index)
