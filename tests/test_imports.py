@@ -14,29 +14,23 @@ import pytest
 
 from airwatch.domain import gbm
 
-CHECK = """
-import sys
-import airwatch.cli, airwatch.flows.pipeline, airwatch.io.registry
-heavy = sorted(m for m in ("lightgbm", "sklearn", "matplotlib") if m in sys.modules)
-print(",".join(heavy))
-"""
-
-
-FIT = CHECK.replace(
-    "heavy =",
-    "print(','.join(sorted(m for m in ('lightgbm', 'sklearn', 'matplotlib') if m in sys.modules)))\n"
+IMPORTS = "import sys\nimport airwatch.cli, airwatch.flows.pipeline, airwatch.io.registry\n"
+HEAVY = "print(','.join(sorted(m for m in ('lightgbm', 'sklearn', 'matplotlib') if m in sys.modules)))\n"
+FIT = (
     "import numpy as np, pandas as pd\n"
     "from airwatch.domain.train import make_quantile, Rows\n"
     "f = pd.DataFrame({'lag_0': np.arange(200.0), 'last_value': np.arange(200.0), 'day': np.arange(200.0)})\n"
     "make_quantile(['lag_0'], 0.9, seed=1, rounds=10, rate=0.1, half_life_years=0.0, threads=1)"
     ".fit_rows(Rows(f, np.arange(200.0) + 1))\n"
-    "heavy =",
 )
 # The console script calls gbm.lean() before anything: LightGBM's scikit-learn wrappers are not loaded,
 # nor what they import. One child process imports the pipeline as the command does, then fits.
 LEAN = (
     "from airwatch.domain import gbm\ngbm.lean()\n"
+    + IMPORTS
+    + HEAVY
     + FIT
+    + HEAVY
     + "import sklearn, lightgbm\nprint(lightgbm.compat.SKLEARN_INSTALLED)\n"
 )
 
