@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+import ctypes
 import json
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +18,7 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from airwatch.domain import gbm
 from airwatch.domain import train as train_module
 from airwatch.domain.models import MANIFEST, from_files, to_files
 from airwatch.domain.train import RIDGE, make_candidates, recency_weights, time_split
@@ -224,3 +230,51 @@ def test_lightgbm_on_a_fixed_sample_is_lightgbm_fitted_on_those_rows_and_fewer_r
     _, _, none = fitted(max_rows=0, sample_rows=0)
     np.testing.assert_array_equal(over, none)
     assert not np.array_equal(sampled, none)
+
+
+def _name_this_thread(name: str) -> None:
+    ctypes.CDLL(None).prctl(15, name.encode())  # PR_SET_NAME: the threads this one starts inherit it
+
+
+def _thread_names() -> list[str]:
+    return [(task / "comm").read_text().strip() for task in Path("/proc/self/task").iterdir()]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="thread names from /proc")
+def test_lightgbm_starts_its_threads_from_one_thread_whichever_threads_fit_predict_and_store(split) -> None:
+    # libgomp keeps a pool of OpenMP threads for each thread that starts a parallel region; with more
+    # pool threads than cores, every team sleeps at its barriers (domain/gbm.py). A thread's name is
+    # inherited by the threads it starts, OpenMP's among them: the workers' names must be on no thread
+    # but the workers.
+    features = feature_columns(split.train)
+    trees = next(c for c in make_candidates(features, seed=3, lightgbm_rounds=20, half_life_years=10.0)
+                 if c.name == "lightgbm")  # fmt: skip
+    assert trees.threads == 2
+    all_there = threading.Barrier(3)
+
+    def work(worker: int) -> np.ndarray:
+        _name_this_thread(f"aw-worker-{worker}")
+        all_there.wait()  # three threads, one task each
+        model = copy.deepcopy(trees).fit(split.train, split.train["target_1"].to_numpy())
+        return from_files(to_files(model)).predict(split.validation) - model.predict(split.validation)
+
+    with ThreadPoolExecutor(3) as pool:
+        differences = list(pool.map(work, range(3)))
+        names = _thread_names()
+    assert all(not d.any() for d in differences)
+    assert sorted(n for n in names if n.startswith("aw-worker-")) == ["aw-worker-0", "aw-worker-1", "aw-worker-2"]
+    assert names.count("lightgbm") >= 2  # LightGBM's own thread and its OpenMP threads
+
+
+def test_calls_on_lightgbm_thread_return_raise_and_nest() -> None:
+    def where() -> int:
+        return threading.get_ident()
+
+    here = threading.get_ident()
+    with ThreadPoolExecutor(2) as pool:
+        threads = set(pool.map(lambda _: gbm.on_thread(where), range(4)))
+    assert len(threads) == 1 and here not in threads
+    assert gbm.on_thread(lambda: gbm.on_thread(where)) in threads  # a call made on it runs at once
+    with pytest.raises(ZeroDivisionError):
+        gbm.on_thread(lambda: 1 / 0)
+    assert gbm.on_thread(where) in threads  # and the thread goes on

@@ -12,17 +12,36 @@ LightGBM takes as scikit-learn absent), and LightGBM's wrappers fall back to its
 scikit-learn itself stays importable afterwards. Elsewhere (tests, a deployment's flow runs, a notebook)
 LightGBM is imported as usual, with its wrappers: a process that imports it before `lean()` or has
 scikit-learn imported already gets the usual module too.
+
+And LightGBM's calls that run on more than one thread, all made from one thread of their own
+(`on_thread`). LightGBM's threads are OpenMP's (GCC's libgomp), which keeps a pool of threads for each
+thread that has started a parallel region, for as long as that thread lives. Once its pools hold more
+threads than the process has cores, libgomp has every team's threads stop spinning after 100 turns
+and sleep at each of the barriers that end a parallel region: a national fit then ran on 1.5 of two
+cores, a third slower. Fits, predictions and a model's text made from the flows' task threads (a
+fit in one, the refit in the other, the scores and the model's text in the flow's own) gave the
+process three pools; from one thread, there is one (docs/core.md, "LightGBM on one thread of its own").
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import queue
 import sys
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from types import ModuleType
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _lean = False
 _importing = threading.Lock()  # fits run in task threads: one of them imports, the others wait
+_calls: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]]] = queue.SimpleQueue()
+_thread: threading.Thread | None = None
+_starting = threading.Lock()
 
 
 def lean() -> None:
@@ -44,3 +63,48 @@ def lightgbm() -> ModuleType:
         finally:
             if "sklearn" in sys.modules and sys.modules["sklearn"] is None:
                 del sys.modules["sklearn"]
+
+
+def on_thread(call: Callable[[], T]) -> T:
+    """The result of call, made on the one thread that makes LightGBM's multi-threaded calls in this process.
+
+    For every LightGBM call that may use more than one OpenMP thread (binning, training, predicting, a
+    model's text, reading one back); a fit on one thread (num_threads 1, small inputs, fits side by side)
+    starts no pool and runs where it is. The calls wait their turn: a process runs one such call at a
+    time, each on every core. A call made on that thread runs at once.
+    """
+    global _calls, _thread
+    if threading.current_thread() is _thread:
+        return call()
+    with _starting:
+        # A forked child (a Dask worker, a multiprocessing pool) has the parent's objects but not its threads.
+        if _thread is None or not _thread.is_alive():
+            _calls = queue.SimpleQueue()
+            _thread = threading.Thread(target=_serve, args=(_calls,), name="lightgbm", daemon=True)
+            _thread.start()
+        future: Future[T] = Future()
+        _calls.put((future, call))
+    return future.result()
+
+
+def _serve(calls: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]]]) -> None:
+    _name_this_thread("lightgbm")
+    while True:
+        future, call = calls.get()
+        if not future.set_running_or_notify_cancel():
+            continue
+        try:
+            future.set_result(call())
+        except BaseException as exc:  # handed to the caller, which raises it
+            future.set_exception(exc)
+        del future, call  # not held until the next call arrives
+
+
+def _name_this_thread(name: str) -> None:
+    """The thread's name as the system shows it (top -H, py-spy), and of the threads it starts (OpenMP's)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        # No prctl in this C library: the name is only for people looking.
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).prctl(15, name.encode()[:15])  # PR_SET_NAME

@@ -79,7 +79,8 @@ def to_files(candidate: Forecaster, prefix: str = "") -> dict[str, bytes]:
                     "scale": f.scale.tolist(), "coef": f.coef.tolist(), "intercept": f.intercept}  # fmt: skip
             files[f"{prefix}ridge.json"] = json.dumps(form).encode()
         else:
-            files[f"{prefix}lightgbm.txt"] = candidate.form_.model_to_string().encode()
+            # LightGBM writes its trees' text on every core: from its own thread (domain/gbm.py).
+            files[f"{prefix}lightgbm.txt"] = gbm.on_thread(candidate.form_.model_to_string).encode()
     elif isinstance(candidate, Blend):
         meta.update(features=candidate.features, seed=candidate.seed, half_life_years=candidate.half_life_years)
         meta["members"] = []
@@ -123,5 +124,6 @@ def from_files(files: dict[str, bytes], prefix: str = "") -> Forecaster:
     else:
         lgb = gbm.lightgbm()  # only where a LightGBM model is read back (docs/core.md: a repeat reads none)
 
-        model.form_ = lgb.Booster(model_str=files[f"{prefix}lightgbm.txt"].decode())
+        text = files[f"{prefix}lightgbm.txt"].decode()
+        model.form_ = gbm.on_thread(lambda: lgb.Booster(model_str=text))  # its trees read on every core
     return model

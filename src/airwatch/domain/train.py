@@ -294,8 +294,13 @@ class DeltaModel:
         sample = min(len(rows.delta), self.params.get(SAMPLE_ROWS) or len(rows.delta))
         subsample = min(sample, self.params.get(SUBSAMPLE_ROWS) or sample)
         params = self.booster_params(subsample)
-        data = rows.dataset(self, params, sample, subsample)
-        self.form_ = lgb.train(params, data, num_boost_round=self.params["n_estimators"])
+
+        def boost() -> Any:
+            data = rows.dataset(self, params, sample, subsample)
+            return lgb.train(params, data, num_boost_round=self.params["n_estimators"])
+
+        # On more than one thread, from LightGBM's own thread (domain/gbm.py: one OpenMP pool a process).
+        self.form_ = boost() if self.threads == 1 else gbm.on_thread(boost)
         return self
 
     def booster_params(self, rows: int) -> dict[str, Any]:
@@ -315,8 +320,13 @@ class DeltaModel:
         # A block of rows at a time: each row's forecast is its own, and the inputs of a national
         # training side are a GB as one matrix.
         delta = np.empty(len(frame))
-        for rows in _row_blocks(len(frame), PREDICT_ROWS):
-            delta[rows] = self.form_.predict(frame.iloc[rows][self.features])
+
+        def blocks() -> None:
+            for rows in _row_blocks(len(frame), PREDICT_ROWS):
+                delta[rows] = self.form_.predict(frame.iloc[rows][self.features])
+
+        # A Booster predicts on every core, from LightGBM's own thread (domain/gbm.py).
+        blocks() if isinstance(self.form_, RidgeForm) else gbm.on_thread(blocks)
         return frame["last_value"].to_numpy(dtype=np.float64) + delta
 
 
