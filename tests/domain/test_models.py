@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import ctypes
 import json
+import multiprocessing
+import os
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -278,3 +280,15 @@ def test_calls_on_lightgbm_thread_return_raise_and_nest() -> None:
     with pytest.raises(ZeroDivisionError):
         gbm.on_thread(lambda: 1 / 0)
     assert gbm.on_thread(where) in threads  # and the thread goes on
+
+
+def _lightgbm_thread_in_child() -> tuple[int, str]:
+    return os.getpid(), gbm.on_thread(lambda: threading.current_thread().name)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="forks a child")
+def test_a_forked_child_gets_a_lightgbm_thread_of_its_own() -> None:
+    gbm.on_thread(lambda: None)  # the parent's thread is running: the child has its objects, not the thread
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        pid, name = pool.apply_async(_lightgbm_thread_in_child).get(timeout=60)
+    assert pid != os.getpid() and name == "lightgbm"

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import queue
 import sys
 import threading
@@ -73,18 +74,26 @@ def on_thread(call: Callable[[], T]) -> T:
     starts no pool and runs where it is. The calls wait their turn: a process runs one such call at a
     time, each on every core. A call made on that thread runs at once.
     """
-    global _calls, _thread
+    global _thread
     if threading.current_thread() is _thread:
         return call()
     with _starting:
-        # A forked child (a Dask worker, a multiprocessing pool) has the parent's objects but not its threads.
-        if _thread is None or not _thread.is_alive():
-            _calls = queue.SimpleQueue()
+        if _thread is None:
             _thread = threading.Thread(target=_serve, args=(_calls,), name="lightgbm", daemon=True)
             _thread.start()
         future: Future[T] = Future()
         _calls.put((future, call))
     return future.result()
+
+
+def _forget_the_thread() -> None:
+    # A forked child (a process pool's worker) has the parent's queue and lock but not its threads.
+    global _calls, _thread, _starting
+    _calls, _thread, _starting = queue.SimpleQueue(), None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_forget_the_thread)
 
 
 def _serve(calls: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]]]) -> None:

@@ -325,8 +325,10 @@ class DeltaModel:
             for rows in _row_blocks(len(frame), PREDICT_ROWS):
                 delta[rows] = self.form_.predict(frame.iloc[rows][self.features])
 
-        # A Booster predicts on every core, from LightGBM's own thread (domain/gbm.py).
-        blocks() if isinstance(self.form_, RidgeForm) else gbm.on_thread(blocks)
+        if isinstance(self.form_, RidgeForm):
+            blocks()
+        else:  # a Booster predicts on every core, from LightGBM's own thread (domain/gbm.py)
+            gbm.on_thread(blocks)
         return frame["last_value"].to_numpy(dtype=np.float64) + delta
 
 
