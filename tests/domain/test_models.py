@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import ctypes
 import json
 import multiprocessing
 import os
@@ -234,10 +233,6 @@ def test_lightgbm_on_a_fixed_sample_is_lightgbm_fitted_on_those_rows_and_fewer_r
     assert not np.array_equal(sampled, none)
 
 
-def _name_this_thread(name: str) -> None:
-    ctypes.CDLL(None).prctl(15, name.encode())  # PR_SET_NAME: the threads this one starts inherit it
-
-
 def _thread_names() -> list[str]:
     return [(task / "comm").read_text().strip() for task in Path("/proc/self/task").iterdir()]
 
@@ -255,7 +250,7 @@ def test_lightgbm_starts_its_threads_from_one_thread_whichever_threads_fit_predi
     all_there = threading.Barrier(3)
 
     def work(worker: int) -> np.ndarray:
-        _name_this_thread(f"aw-worker-{worker}")
+        gbm._name_this_thread(f"aw-worker-{worker}")  # the threads this one starts inherit it
         all_there.wait()  # three threads, one task each
         model = copy.deepcopy(trees).fit(split.train, split.train["target_1"].to_numpy())
         return from_files(to_files(model)).predict(split.validation) - model.predict(split.validation)
