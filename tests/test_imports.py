@@ -15,7 +15,7 @@ import pytest
 from airwatch.domain import gbm
 
 IMPORTS = "import sys\nimport airwatch.cli, airwatch.flows.pipeline, airwatch.io.registry\n"
-HEAVY = "print(','.join(sorted(m for m in ('lightgbm', 'sklearn', 'matplotlib') if m in sys.modules)))\n"
+HEAVY = "print(','.join(sorted(m for m in ('lightgbm', 'sklearn', 'matplotlib', 'polars') if m in sys.modules)))\n"
 FIT = (
     "import numpy as np, pandas as pd\n"
     "from airwatch.domain.train import make_quantile, Rows\n"
@@ -23,15 +23,17 @@ FIT = (
     "make_quantile(['lag_0'], 0.9, seed=1, rounds=10, rate=0.1, half_life_years=0.0, threads=1)"
     ".fit_rows(Rows(f, np.arange(200.0) + 1))\n"
 )
-# The console script calls gbm.lean() before anything: LightGBM's scikit-learn wrappers are not loaded,
-# nor what they import. One child process imports the pipeline as the command does, then fits.
+# The console script calls imports.lean() before anything: LightGBM's scikit-learn wrappers are not
+# loaded, nor what they import, nor MLflow's Polars dataset type. One child process imports the pipeline
+# as the command does, then fits.
 LEAN = (
-    "from airwatch.domain import gbm\ngbm.lean()\n"
+    "from airwatch import imports\nimports.lean()\n"
     + IMPORTS
     + HEAVY
     + FIT
     + HEAVY
-    + "import sklearn, lightgbm\nprint(lightgbm.compat.SKLEARN_INSTALLED)\n"
+    + "import sklearn, lightgbm, polars, mlflow.data.dataset_registry as r\n"
+    + "print(lightgbm.compat.SKLEARN_INSTALLED, 'polars' in str(r.get_registered_constructors()))\n"
 )
 
 
@@ -44,13 +46,14 @@ def imported() -> list[str]:
 
 
 def test_the_pipeline_imports_neither_lightgbm_nor_matplotlib_until_it_fits_or_draws(imported: list[str]) -> None:
-    assert imported[0] == ""
+    assert imported[0] == ""  # nor Polars, which MLflow would import for a dataset type never logged
 
 
 def test_fitting_imports_lightgbm_where_it_is_needed_and_the_command_without_scikit_learn(imported: list[str]) -> None:
     _, fitted_with, stand_in = imported
     assert fitted_with == "lightgbm"  # imported by the fit, and scikit-learn is still importable afterwards
-    assert stand_in == "False"  # LightGBM's wrappers took its stand-ins for scikit-learn's classes
+    assert stand_in == "False False"  # LightGBM's wrappers took its stand-ins for scikit-learn's classes,
+    # and MLflow registered no Polars dataset type; both packages are importable afterwards
 
 
 def test_as_a_library_lightgbm_comes_with_its_scikit_learn_wrappers() -> None:

@@ -23,8 +23,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from airwatch import memory
-from airwatch.domain import gbm
+from airwatch import imports, memory
 from airwatch.errors import AirWatchError
 from airwatch.settings import Settings, SettingsError, load_settings
 
@@ -1005,8 +1004,9 @@ def _print_summary(summary: Any, settings: Settings) -> None:
 def main() -> None:
     """The console script."""
     # The command fits with lightgbm.train and reads Boosters back: LightGBM's scikit-learn wrappers, and
-    # the scikit-learn and SciPy they import, are not loaded (about 50 MB of a national training's peak; domain/gbm.py).
-    gbm.lean()
+    # the scikit-learn and SciPy they import, are not loaded (about 50 MB of a national training's peak;
+    # domain/gbm.py), nor MLflow's Polars dataset type (23 MB; airwatch/imports.py).
+    imports.lean()
     try:
         app()
     except SystemExit as exc:

@@ -4,14 +4,9 @@
 scikit-learn and most of SciPy when they are installed, as MLflow installs them: about 1,000 modules, 1 s
 of CPU and 50 MB of a national training's peak (docs/core.md, "The national run under 1.5 GB"), for
 classes AirWatch never calls: it trains with `lightgbm.train` on Datasets of its own and reads models
-back as Boosters.
-
-The command line calls `lean()` before anything else; from then on `lightgbm()` imports LightGBM with
-scikit-learn hidden from that one import (None in sys.modules: `import sklearn` raises ImportError, which
-LightGBM takes as scikit-learn absent), and LightGBM's wrappers fall back to its own stand-ins.
-scikit-learn itself stays importable afterwards. Elsewhere (tests, a deployment's flow runs, a notebook)
-LightGBM is imported as usual, with its wrappers: a process that imports it before `lean()` or has
-scikit-learn imported already gets the usual module too.
+back as Boosters. After `airwatch.imports.lean()` (the command line calls it first), `lightgbm()`
+imports LightGBM with scikit-learn hidden from that one import, and LightGBM's wrappers fall back to
+its own stand-ins; elsewhere LightGBM is imported as usual (airwatch/imports.py).
 
 And LightGBM's calls that run on more than one thread, all made from one thread of their own
 (`on_thread`). LightGBM's threads are OpenMP's (GCC's libgomp), which keeps a pool of threads for each
@@ -36,34 +31,21 @@ from concurrent.futures import Future
 from types import ModuleType
 from typing import Any, TypeVar
 
+from airwatch import imports
+
 T = TypeVar("T")
 
-_lean = False
-_importing = threading.Lock()  # fits run in task threads: one of them imports, the others wait
 _calls: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]]] = queue.SimpleQueue()
 _thread: threading.Thread | None = None
 _starting = threading.Lock()
 
 
-def lean() -> None:
-    """Import LightGBM without scikit-learn from now on in this process (unless either is imported already)."""
-    global _lean
-    _lean = True
-
-
 def lightgbm() -> ModuleType:
-    """The lightgbm module, imported on first use (without scikit-learn after `lean()`)."""
-    if "lightgbm" in sys.modules or not _lean:
+    """The lightgbm module, imported on first use (without scikit-learn after `imports.lean()`)."""
+    if "lightgbm" in sys.modules:
+        return importlib.import_module("lightgbm")  # waits for another thread's import to end
+    with imports.without("sklearn"):
         return importlib.import_module("lightgbm")
-    with _importing:
-        if "lightgbm" in sys.modules or "sklearn" in sys.modules:
-            return importlib.import_module("lightgbm")
-        sys.modules["sklearn"] = None  # type: ignore[assignment]
-        try:
-            return importlib.import_module("lightgbm")
-        finally:
-            if "sklearn" in sys.modules and sys.modules["sklearn"] is None:
-                del sys.modules["sklearn"]
 
 
 def on_thread(call: Callable[[], T]) -> T:

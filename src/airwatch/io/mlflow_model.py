@@ -11,12 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import pandas as pd
-from mlflow.pyfunc import PythonModel  # type: ignore[attr-defined]
 
+from airwatch import imports
 from airwatch.domain.models import set_from_files
 from airwatch.domain.train import ForecastSet
+
+with imports.without("polars"):  # MLflow's Polars dataset type, never logged here (airwatch/imports.py)
+    import mlflow
+    from mlflow.pyfunc import PythonModel  # type: ignore[attr-defined]
 
 
 class ForecastModel(PythonModel):

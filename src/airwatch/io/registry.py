@@ -16,18 +16,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.entities import Metric, Param
-from mlflow.models import infer_signature
-from mlflow.tracking import MlflowClient
 
+from airwatch import imports
 from airwatch.domain.models import set_to_files
 from airwatch.domain.train import Evaluation, ForecastSet
 from airwatch.errors import AirWatchError, NoDataError
 from airwatch.io.redact import redact
 from airwatch.settings import mask_url
+
+with imports.without("polars"):  # MLflow's Polars dataset type, never logged here (airwatch/imports.py)
+    import mlflow
+    from mlflow.entities import Metric, Param
+    from mlflow.models import infer_signature
+    from mlflow.tracking import MlflowClient
 
 # MLflow's advice when logging a model, not problems: the signature is inferred from five real feature
 # rows (integer columns there are integers at inference too), and no input example is stored on purpose.
