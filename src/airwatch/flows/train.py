@@ -47,6 +47,7 @@ read = io_task(datasets.read, lends=True)
 save_report = io_task(records.save_training_report)
 log_candidate_runs = io_task(Registry.log_candidates, name="log-candidates")
 log_refit_run = io_task(Registry.log_refit, name="log-refit")
+log_plots = io_task(Registry.log_plots, name="log-plots")
 
 
 def _fit_batch(candidates: list[Forecaster], split: Lent[Split], horizon: int) -> list[Forecaster]:
@@ -115,15 +116,13 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
     with ctx.registry.start_run(pollutant, f"train-{utc_stamp()}", tags=common) as parent:
         ctx.registry.log_params({**ts.model_dump(), "horizons": str(HORIZONS), "features": ",".join(plan.features),
                                  **common})  # fmt: skip
-        figures = (DiagnosticFigures(pollutant, split.validation["date"],
-                                     split.validation[f"target_{h}"].to_numpy(dtype=float))
-                   if ts.diagnostic_figures else None)  # fmt: skip
-        scored = [(candidate, result,
-                   figures.render(result.validation_forecast, feature_importance(candidate)) if figures else {})
-                  for candidate, result in zip(fitted, score_all(fitted, split, horizon=h), strict=True)]  # fmt: skip
-        del figures
+        # The candidates' figures are drawn once the refit is done: matplotlib, once it has drawn, holds
+        # about 44 MB, which would stand under the refit's peak (docs/core.md).
+        truth = ((split.validation["date"].copy(), split.validation[f"target_{h}"].to_numpy(dtype=float))
+                 if ts.diagnostic_figures else None)  # fmt: skip
+        scored = list(zip(fitted, score_all(fitted, split, horizon=h), strict=True))
         run_ids = log_candidate_runs(ctx.registry, pollutant, scored, common)
-        for (candidate, result, _), run_id in zip(scored, run_ids, strict=True):
+        for (candidate, result), run_id in zip(scored, run_ids, strict=True):
             candidates.append(result.report(candidate.params, run_id))
             r = result.result
             log.info("train: %s %s validation RMSE %.4g (skill vs persistence %.1f%%)", pollutant, r.name,
@@ -163,6 +162,11 @@ def train_pollutant(ctx: Context, pollutant: str, force: bool) -> TrainingReport
                                              {"rows": refit_rows, "through": through})  # fmt: skip
         log.info("train: %s %s chosen, refitted on %d rows through %s for days +%s", pollutant, chosen.name,
                  refit_rows, through, ", +".join(str(k) for k in HORIZONS))  # fmt: skip
+        if truth is not None:
+            figures = DiagnosticFigures(pollutant, *truth)
+            log_plots(ctx.registry, {run_id: figures.render(result.validation_forecast, feature_importance(candidate))
+                                     for (candidate, result), run_id in zip(scored, run_ids, strict=True)})  # fmt: skip
+            del figures, truth
         report = TrainingReport(**common, horizon=h, created_utc=utc_stamp(), features=features,
                                 sites=sites, train_rows=train_rows,
                                 validation_rows=validation_rows, validation_start=str(window[0].date()),

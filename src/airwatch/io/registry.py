@@ -163,14 +163,6 @@ class Registry:
         mlflow.log_dict(data, name)
 
     @staticmethod
-    def log_files(files: dict[str, bytes], folder: str) -> None:
-        """Files (a candidate's rendered plots) into a folder of the active run's artifacts, in one upload."""
-        with tempfile.TemporaryDirectory(prefix="airwatch-files-") as tmp:
-            for name, data in files.items():
-                Path(tmp, name).write_bytes(data)
-            mlflow.log_artifacts(tmp, folder)
-
-    @staticmethod
     def log_model(models: ForecastSet, example: pd.DataFrame) -> str:
         """Log a model (every horizon with its interval) as a pyfunc model in the active run; its URI.
 
@@ -195,22 +187,26 @@ class Registry:
             )
         return str(info.model_uri)
 
-    def log_candidates(
-        self, pollutant: str, fits: list[tuple[Any, Evaluation, dict[str, bytes]]], tags: dict[str, str]
-    ) -> list[str]:
+    def log_candidates(self, pollutant: str, fits: list[tuple[Any, Evaluation]], tags: dict[str, str]) -> list[str]:
         """Each candidate's validation fit as a nested run of the active training run: the runs' ids, in order.
 
-        A run holds the candidate's parameters, scores and plots (PNG files by name).
+        A run holds the candidate's parameters and scores; its plots come later (`log_plots`).
         """
         run_ids = []
-        for candidate, evaluation, plots in fits:
+        for candidate, evaluation in fits:
             name = evaluation.result.name
             with self.start_run(pollutant, name, nested=True, tags={**tags, "candidate": name}) as run:
                 self.log_scores({**candidate.params, "candidate": name, **tags}, evaluation.metrics())
-                if plots:  # none when the figures are off (AIRWATCH_TRAIN__DIAGNOSTIC_FIGURES)
-                    self.log_files(plots, "plots")
             run_ids.append(str(run.info.run_id))
         return run_ids
+
+    def log_plots(self, plots: dict[str, dict[str, bytes]]) -> None:
+        """Each run's plots (PNG files by name, by run id) into its `plots` folder; a run may have ended."""
+        for run_id, files in plots.items():
+            with tempfile.TemporaryDirectory(prefix="airwatch-files-") as tmp:
+                for name, data in files.items():
+                    Path(tmp, name).write_bytes(data)
+                self.client.log_artifacts(run_id, tmp, "plots")
 
     def log_refit(
         self, pollutant: str, models: ForecastSet, example: pd.DataFrame, tags: dict[str, str], extent: dict[str, Any]
