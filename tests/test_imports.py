@@ -33,7 +33,7 @@ LEAN = (
     + FIT
     + HEAVY
     + "import sklearn, lightgbm, polars, mlflow.data.dataset_registry as r\n"
-    + "print(lightgbm.compat.SKLEARN_INSTALLED, 'polars' in str(r.get_registered_constructors()))\n"
+    + "print(lightgbm.compat.SKLEARN_INSTALLED, 'from_polars' in r.get_registered_constructors())\n"
 )
 
 
