@@ -172,8 +172,11 @@ def _child(
     reference: Mapping[str, np.ndarray] | None,
     tol: Tolerance | None,
     info: Callable[[Any], dict[str, Any]] | None,
+    prepare: Callable[[], None] | None,
     out: Any,
 ) -> None:
+    if prepare is not None:  # the child's own set-up, outside the time and the peak
+        prepare()
     caps = cap_threads()  # also imports Polars, DuckDB and pyarrow: imports are not part of time or peak
     base = _start_peak()
     best, got = float("inf"), None
@@ -197,11 +200,16 @@ def run_isolated(
     reference: Mapping[str, np.ndarray] | None = None,
     tol: Tolerance | None = None,
     info: Callable[[Any], dict[str, Any]] | None = None,
+    prepare: Callable[[], None] | None = None,
 ) -> Result:
-    """Best of `repeat` runs of run() in a forked child, its RSS growth, and its output checked."""
+    """Best of `repeat` runs of run() in a forked child, its RSS growth, and its output checked.
+
+    prepare: called first in the child, untimed (what cannot be made before the fork, such as
+    anything that starts OpenMP threads: a forked child of a process that ran OpenMP hangs in it).
+    """
     ctx = mp.get_context("fork")
     out = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(impl, run, repeat, columns, reference, tol, info, out))
+    proc = ctx.Process(target=_child, args=(impl, run, repeat, columns, reference, tol, info, prepare, out))
     proc.start()
     result = None
     while result is None:

@@ -27,6 +27,7 @@
 #include "airwatch/drift.hpp"
 #include "airwatch/error.hpp"
 #include "airwatch/features.hpp"
+#include "airwatch/forest.hpp"
 #include "airwatch/metrics.hpp"
 #include "airwatch/spatial.hpp"
 #include "airwatch/validate.hpp"
@@ -438,6 +439,39 @@ py_ghcn(In<uint8_t> data, const std::vector<std::string>& elements) {
           g.malformed_lines};
 }
 
+template <typename T>
+std::vector<T> copied(In<T> values) {
+  return std::vector<T>(values.data(), values.data() + values.shape(0));
+}
+
+airwatch::CompiledForest py_forest(In<int32_t> feature, In<double> threshold, In<uint8_t> decision,
+                                   In<int32_t> left, In<int32_t> right, In<double> leaf_value,
+                                   In<int64_t> node_start, In<int64_t> leaf_start, std::size_t inputs) {
+  const airwatch::Forest forest{copied(feature), copied(threshold),  copied(decision),   copied(left),
+                                copied(right),   copied(leaf_value), copied(node_start), copied(leaf_start)};
+  return airwatch::CompiledForest(forest, inputs);
+}
+
+Out<double> py_forest_predict(const airwatch::CompiledForest& forest, const std::vector<In<double>>& columns,
+                              int threads) {
+  if (columns.size() != forest.inputs()) {
+    throw airwatch::Error("forest: " + std::to_string(columns.size()) + " columns for " +
+                          std::to_string(forest.inputs()) + " inputs");
+  }
+  const std::size_t rows = columns.empty() ? 0 : columns[0].shape(0);
+  std::vector<const double*> pointers;
+  for (std::size_t j = 0; j < columns.size(); ++j) {
+    require_same_length(rows, columns[j].shape(0), ("column " + std::to_string(j)).c_str());
+    pointers.push_back(columns[j].data());
+  }
+  std::vector<double> out(rows);
+  {
+    nb::gil_scoped_release release;
+    forest.predict(pointers.data(), rows, out.data(), threads);
+  }
+  return to_numpy(std::move(out));
+}
+
 }  // namespace
 
 NB_MODULE(_core, m) {
@@ -457,6 +491,19 @@ NB_MODULE(_core, m) {
       .value("SITE_ID", airwatch::ColumnKind::site_id,
              "9 digits, dashes ignored, as SSCCCNNNN; -1 when invalid");
 
+  nb::class_<airwatch::CompiledForest>(m, "Forest",
+                                       "A LightGBM tree ensemble, checked and laid out for forest_predict.")
+      .def_prop_ro("inputs", &airwatch::CompiledForest::inputs);
+  m.def("forest", &py_forest, "feature"_a.noconvert(), "threshold"_a.noconvert(), "decision"_a.noconvert(),
+        "left"_a.noconvert(), "right"_a.noconvert(), "leaf_value"_a.noconvert(), "node_start"_a.noconvert(),
+        "leaf_start"_a.noconvert(), "inputs"_a,
+        "A Forest from LightGBM's tree arrays, every tree's after the one before (node_start, leaf_start: "
+        "each tree's first node and leaf, and their counts at the end). CoreError when they do not form "
+        "trees over `inputs` columns or a split is categorical.");
+  m.def(
+      "forest_predict", &py_forest_predict, "forest"_a, "columns"_a.noconvert(), "threads"_a = 2,
+      "The forest's raw forecast of each row, as LightGBM's Booster.predict makes it (to the bit), from one "
+      "float64 column per input.");
   m.def("aqi", &py_aqi, "pollutant"_a, "concentration"_a.noconvert(),
         "Daily AQI per value (int32, -1 where missing). pollutant: 'pm25' (24-h mean, ug/m3, 2024 "
         "breakpoints) or 'ozone' (MDA8, ppm, 2015 breakpoints); values are truncated as EPA requires.");

@@ -36,6 +36,22 @@ class ColumnKind(enum.Enum):
     SITE_ID = 5
     """9 digits, dashes ignored, as SSCCCNNNN; -1 when invalid"""
 
+class Forest:
+    """A LightGBM tree ensemble, checked and laid out for forest_predict."""
+
+    @property
+    def inputs(self) -> int: ...
+
+def forest(feature: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], threshold: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], decision: Annotated[NDArray[numpy.uint8], dict(shape=(None,), order='C', device='cpu', writable=False)], left: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], right: Annotated[NDArray[numpy.int32], dict(shape=(None,), order='C', device='cpu', writable=False)], leaf_value: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], node_start: Annotated[NDArray[numpy.int64], dict(shape=(None,), order='C', device='cpu', writable=False)], leaf_start: Annotated[NDArray[numpy.int64], dict(shape=(None,), order='C', device='cpu', writable=False)], inputs: int) -> Forest:
+    """
+    A Forest from LightGBM's tree arrays, every tree's after the one before (node_start, leaf_start: each tree's first node and leaf, and their counts at the end). CoreError when they do not form trees over `inputs` columns or a split is categorical.
+    """
+
+def forest_predict(forest: Forest, columns: Sequence[Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)]], threads: int = ...) -> Annotated[NDArray[numpy.float64], dict(shape=(None,))]:
+    """
+    The forest's raw forecast of each row, as LightGBM's Booster.predict makes it (to the bit), from one float64 column per input.
+    """
+
 def aqi(pollutant: str, concentration: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)]) -> Annotated[NDArray[numpy.int32], dict(shape=(None,))]:
     """
     Daily AQI per value (int32, -1 where missing). pollutant: 'pm25' (24-h mean, ug/m3, 2024 breakpoints) or 'ozone' (MDA8, ppm, 2015 breakpoints); values are truncated as EPA requires.

@@ -38,6 +38,7 @@ __all__ = [
     "DriftColumns",
     "ErrorSummary",
     "Features",
+    "Forest",
     "GhcnDaily",
     "Nearest",
     "NeighborMean",
@@ -481,3 +482,67 @@ def neighbor_mean(
 ) -> NeighborMean:
     """Inverse-distance weighted mean of the k nearest other sites' values on each daily-grid row's day."""
     return NeighborMean(*_core.neighbor_mean(*_grid(site, day, value, lat, lon), k, radius_km))
+
+
+# LightGBM objectives whose prediction is the trees' raw sum (no link function applied to it).
+_RAW_OBJECTIVES: Final = ("regression", "regression_l1", "quantile", "huber", "fair")
+
+
+@dataclass(frozen=True, eq=False)
+class Forest:
+    """A LightGBM regression model's trees, predicted by the core (the same numbers as Booster.predict).
+
+    features: the model's inputs, in order (the columns predict takes).
+    """
+
+    features: tuple[str, ...]
+    trees: _core.Forest
+
+    @classmethod
+    def from_lightgbm(cls, text: str) -> Forest:
+        """The trees of a model in LightGBM's text format (Booster.model_to_string).
+
+        CoreError when the model is not one this predictor computes exactly as LightGBM does: more than
+        one tree an iteration, an objective with a link function, linear trees or categorical splits.
+        """
+        header, _, body = text.partition("\nTree=")
+        meta = dict(line.split("=", 1) for line in header.splitlines() if "=" in line)
+        objective = meta.get("objective", "").split(" ")
+        if meta.get("num_tree_per_iteration", "1") != "1" or "average_output" in header.splitlines():
+            raise CoreError("forest: only a single-output boosted model can be read")
+        if objective[0] not in _RAW_OBJECTIVES or "sqrt" in objective:
+            raise CoreError(f"forest: objective {meta.get('objective')!r} is not a raw regression")
+        features = tuple(meta.get("feature_names", "").split(" "))
+        if int(meta.get("max_feature_idx", "-1")) + 1 != len(features):
+            raise CoreError("forest: max_feature_idx does not match feature_names")
+        arrays: dict[str, list[str]] = {k: [] for k in ("split_feature", "threshold", "decision_type", "left_child",
+                                                         "right_child", "leaf_value")}  # fmt: skip
+        node_start, leaf_start = [0], [0]
+        for tree in body.split("end of trees")[0].split("\nTree="):
+            fields = dict(line.split("=", 1) for line in tree.splitlines() if "=" in line)
+            if fields.get("is_linear", "0") != "0" or fields.get("num_cat", "0") != "0":
+                raise CoreError("forest: linear trees and categorical splits cannot be read")
+            for key, values in arrays.items():
+                values += fields.get(key, "").split()
+            leaves = int(fields["num_leaves"])
+            node_start.append(node_start[-1] + leaves - 1)
+            leaf_start.append(leaf_start[-1] + leaves)
+        trees = _core.forest(
+            np.array(arrays["split_feature"], dtype=np.int32),
+            np.array(arrays["threshold"], dtype=np.float64),
+            np.array(arrays["decision_type"], dtype=np.uint8),
+            np.array(arrays["left_child"], dtype=np.int32),
+            np.array(arrays["right_child"], dtype=np.int32),
+            np.array(arrays["leaf_value"], dtype=np.float64),
+            np.array(node_start, dtype=np.int64),
+            np.array(leaf_start, dtype=np.int64),
+            len(features),
+        )
+        return cls(features, trees)
+
+    def predict(self, columns: Sequence[npt.ArrayLike], threads: int = 2) -> npt.NDArray[np.float64]:
+        """The raw forecast of each row from one column per feature, in the order of `features`."""
+        if len(columns) != len(self.features):
+            raise CoreError(f"forest: {len(columns)} columns for {len(self.features)} features")
+        arrays = [_f64(c, f) for c, f in zip(columns, self.features, strict=True)]
+        return _core.forest_predict(self.trees, arrays, threads)

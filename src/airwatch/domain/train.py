@@ -127,7 +127,7 @@ class Climatology:
 BLOCK_ROWS = 1 << 16
 # Ridge's fit: half a block, as two threads each hold one (RidgeForm.fit; 26 MB on a national refit).
 RIDGE_BLOCK_ROWS = BLOCK_ROWS // 2
-PREDICT_ROWS = 1 << 18  # LightGBM predicts a block on every core: larger blocks keep them busy
+PREDICT_ROWS = 1 << 18  # ridge forecasts a block of rows at a time (a national training side is a GB)
 
 
 def _row_blocks(n: int, size: int | None = None) -> list[slice]:
@@ -261,7 +261,9 @@ class DeltaModel:
 
     Once fitted it predicts through its exported form, the one the registry stores: LightGBM's native
     Booster, or ridge's affine map (imputation, scaling and coefficients folded into arrays). So the
-    scores of training are the scores of the model that is served.
+    scores of training are the scores of the model that is served. A Booster's trees are predicted by
+    the C++ core (core.Forest, read from the Booster's own text): LightGBM's numbers to the bit, from the
+    frame's columns as they are, at twice LightGBM's speed (docs/core.md).
     """
 
     name: str
@@ -271,6 +273,8 @@ class DeltaModel:
     half_life_years: float
     threads: int = 2
     form_: Any = None  # what predicts: a LightGBM Booster or a RidgeForm
+    # The Booster the core's trees were read from, and those trees (DeltaModel.trees).
+    trees_: tuple[Any, core.Forest] | None = field(default=None, init=False, repr=False, compare=False)
     key_columns: ClassVar[tuple[str, ...]] = ()
 
     def fit(self, frame: pd.DataFrame, target: np.ndarray) -> DeltaModel:
@@ -317,19 +321,29 @@ class DeltaModel:
                 "num_threads": self.threads, "verbose": -1}  # fmt: skip
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        # A block of rows at a time: each row's forecast is its own, and the inputs of a national
-        # training side are a GB as one matrix.
-        delta = np.empty(len(frame))
-
-        def blocks() -> None:
+        if isinstance(self.form_, RidgeForm):
+            # A block of rows at a time: each row's forecast is its own, and the inputs of a national
+            # training side are a GB as one matrix.
+            delta = np.empty(len(frame))
             for rows in _row_blocks(len(frame), PREDICT_ROWS):
                 delta[rows] = self.form_.predict(frame.iloc[rows][self.features])
-
-        if isinstance(self.form_, RidgeForm):
-            blocks()
-        else:  # a Booster predicts on every core, from LightGBM's own thread (domain/gbm.py)
-            gbm.on_thread(blocks)
+        else:
+            delta = self.trees().predict([frame[c].to_numpy(dtype=np.float64) for c in self.features], self.threads)
         return frame["last_value"].to_numpy(dtype=np.float64) + delta
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The core's trees are not pickled (a copy reads them again from its Booster when it predicts).
+        return {**self.__dict__, "trees_": None}
+
+    def trees(self) -> core.Forest:
+        """The fitted Booster's trees as the core predicts them (read once per Booster)."""
+        if self.trees_ is None or self.trees_[0] is not self.form_:
+            # LightGBM writes its text on every core: from its own thread (domain/gbm.py).
+            forest = core.Forest.from_lightgbm(gbm.on_thread(self.form_.model_to_string))
+            if list(forest.features) != list(self.features):
+                raise ValueError(f"{self.name}: the Booster's inputs {forest.features} are not {self.features}")
+            self.trees_ = (self.form_, forest)
+        return self.trees_[1]
 
 
 @dataclass(frozen=True)
