@@ -27,11 +27,8 @@ import numpy as np
 import pandas as pd
 
 from airwatch import core
-from airwatch.domain.parse import parse_daily_file
-from airwatch.io.files import bundled_sample_dir
 
 LAGS, MEANS, STDS, MAXES = list(range(7)), [3, 7, 14, 30], [7], [7]
-NATIONAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "epa" / "airdata_daily_pm25_national"
 # Windowed sums and sums of squares are accumulated in a different order in each library, so the last
 # bits differ (the largest difference measured is about 5e-11, in pandas' std); the values themselves
 # are reported to 0.1 ug/m3.
@@ -39,12 +36,7 @@ TOLERANCE = harness.Tolerance(rtol=1e-9, atol=1e-9)
 
 
 def load_grid() -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
-    files = sorted(NATIONAL.glob("daily_88502_*.csv.gz")) if NATIONAL.exists() else []
-    source = "AirData national PM2.5 88502 2014-2019 (real)"
-    if not files:
-        files = sorted(bundled_sample_dir().glob("*.csv.gz"))
-        source = "bundled Cook County sample (real)"
-    frame = pd.concat([parse_daily_file(p.name, p.read_bytes()) for p in files], ignore_index=True)
+    source, frame = harness.national_pm25("daily_88502_*.csv.gz", "AirData national PM2.5 88502 2014-2019")
     frame = frame[frame["parameter"].isin([88101, 88502])]
     daily = frame.groupby(["site_id", "day"], as_index=False, observed=True)["value"].mean()
     codes, _ = pd.factorize(daily["site_id"], sort=True)
@@ -146,12 +138,7 @@ def main() -> None:
         results.append(
             harness.run_isolated(name, run, args.repeat, columns=as_columns, reference=reference, tol=TOLERANCE)
         )
-    print(harness.cap_line(results[0].caps))
-    harness.print_table(results)
-    print(harness.load_line("at end"))
-    if not harness.report_checks(results, TOLERANCE):
-        raise SystemExit("features: an implementation disagrees with airwatch beyond the tolerance (above)")
-    harness.write_json(args.json, "features", len(site), results)
+    harness.finish("features", results, TOLERANCE, args.json, len(site))
 
 
 if __name__ == "__main__":

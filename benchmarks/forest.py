@@ -29,25 +29,17 @@ import numpy as np
 import pandas as pd
 
 from airwatch import core
-from airwatch.domain.parse import parse_daily_file
 from airwatch.domain.train import LIGHTGBM, make_candidates, time_split
 from airwatch.domain.transform import FeatureConfig, feature_columns
 from airwatch.domain.transform import feature_frame as production_features
 from airwatch.domain.validate import validate_observations
-from airwatch.io.files import bundled_sample_dir
 from airwatch.settings import TrainSettings
 
-NATIONAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "epa" / "airdata_daily_pm25_national"
 EXACT = harness.Tolerance(rtol=0.0, atol=0.0)
 
 
 def feature_frame() -> tuple[str, pd.DataFrame]:
-    files = sorted(NATIONAL.glob("*.csv.gz")) if NATIONAL.exists() else []
-    source = "AirData national PM2.5 2014-2019 (real)"
-    if not files:
-        files = sorted(bundled_sample_dir().glob("*.csv.gz"))
-        source = "bundled Cook County sample (real)"
-    raw = pd.concat([parse_daily_file(p.name, p.read_bytes()) for p in files], ignore_index=True)
+    source, raw = harness.national_pm25("*.csv.gz", "AirData national PM2.5 2014-2019")
     valid = validate_observations(raw, max_day=int(raw["day"].max())).valid
     return source, production_features(valid, "pm25", FeatureConfig()).frame
 
@@ -113,12 +105,7 @@ def main() -> None:
     results = [harness.run_isolated(name, run, args.repeat, columns=lambda got: {"delta": np.asarray(got)},
                                     reference=reference, tol=EXACT, prepare=prepare)
                for name, (run, prepare) in runs.items()]  # fmt: skip
-    print(harness.cap_line(results[0].caps))
-    harness.print_table(results)
-    print(harness.load_line("at end"))
-    if not harness.report_checks(results, EXACT):
-        raise SystemExit("forest: an implementation's forecasts differ from airwatch's")
-    harness.write_json(args.json, "forest", len(frame), results)
+    harness.finish("forest", results, EXACT, args.json, len(frame))
 
 
 if __name__ == "__main__":

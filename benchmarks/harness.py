@@ -72,6 +72,27 @@ def cap_line(caps: Mapping[str, str]) -> str:
     )
 
 
+NATIONAL_PM25 = Path(__file__).resolve().parents[2] / "shared" / "data" / "epa" / "airdata_daily_pm25_national"
+
+
+def national_pm25(pattern: str, label: str) -> tuple[str, Any]:
+    """What the data are, and the national AirData PM2.5 files matching pattern parsed into one frame.
+
+    From ../shared when it is there, else from the bundled Cook County sample (real data both).
+    """
+    import pandas as pd
+
+    from airwatch.domain.parse import parse_daily_file
+    from airwatch.io.files import bundled_sample_dir
+
+    files = sorted(NATIONAL_PM25.glob(pattern)) if NATIONAL_PM25.exists() else []
+    source = f"{label} (real)"
+    if not files:
+        files = sorted(bundled_sample_dir().glob("*.csv.gz"))
+        source = "bundled Cook County sample (real)"
+    return source, pd.concat([parse_daily_file(p.name, p.read_bytes()) for p in files], ignore_index=True)
+
+
 # ---------------------------------------------------------------- comparing outputs
 @dataclass(frozen=True)
 class Tolerance:
@@ -264,6 +285,27 @@ def load_line(when: str) -> str:
     return f"load average {when}: {one:.2f} {five:.2f} {fifteen:.2f} (1, 5, 15 min; {os.cpu_count()} cores)"
 
 
+def finish(
+    benchmark: str,
+    results: list[Result],
+    tol: Tolerance,
+    json_path: Path | None,
+    rows: int,
+    extra: Callable[[Result], str] | None = None,
+    extra_head: str = "",
+) -> None:
+    """The end of a benchmark: thread caps, the table, the load, the output checks, then the JSON.
+
+    Exits with an error (before writing the JSON) when an implementation's output disagrees with airwatch's.
+    """
+    print(cap_line(results[0].caps))
+    print_table(results, extra, extra_head)
+    print(load_line("at end"))
+    if not report_checks(results, tol):
+        raise SystemExit(f"{benchmark}: an implementation disagrees with airwatch beyond the tolerance (above)")
+    write_json(json_path, benchmark, rows, results)
+
+
 def write_json(path: Path | None, benchmark: str, rows: int, results: list[Result]) -> None:
     if path is None:
         return
@@ -280,7 +322,9 @@ __all__ = [
     "cap_threads",
     "compare",
     "duckdb_connection",
+    "finish",
     "load_line",
+    "national_pm25",
     "print_table",
     "report_checks",
     "run_isolated",

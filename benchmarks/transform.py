@@ -316,13 +316,8 @@ def main() -> None:
         results.append(
             harness.run_isolated(name, run, args.repeat, columns=as_columns, reference=reference, tol=TOLERANCE)
         )
-    print(harness.cap_line(results[0].caps))
-    harness.print_table(results, lambda r: f"{r.peak_mb / input_mb:>12.2f}", f"{'peak/input':>12}")
-    print(harness.load_line("at end"))
-    if not harness.report_checks(results, TOLERANCE):
-        raise SystemExit("transform: an implementation disagrees with airwatch beyond the tolerance (above)")
-    rows = hourly_rows + len(daily["site"])
-    harness.write_json(args.json, "transform", rows, results)
+    harness.finish("transform", results, TOLERANCE, args.json, hourly_rows + len(daily["site"]),
+                   lambda r: f"{r.peak_mb / input_mb:>12.2f}", f"{'peak/input':>12}")  # fmt: skip
 
 
 if __name__ == "__main__":
