@@ -1,6 +1,7 @@
 """Fitted candidates as files, which is how the registry stores them: readable, and never unpickled.
 
-LightGBM models are LightGBM's own text format (the native Booster); ridge is its affine form
+LightGBM models are LightGBM's own text format (the native Booster's; read back, the core predicts
+them without LightGBM: train.StoredTrees); ridge is its affine form
 (imputed values, scaler, coefficients) in JSON; climatology is its table in JSON. ``model.json``
 names the candidate, its inputs and its parameters, and lists the files of its members (a blend).
 """
@@ -27,6 +28,7 @@ from airwatch.domain.train import (
     HorizonModel,
     Persistence,
     RidgeForm,
+    StoredTrees,
 )
 
 MANIFEST = "model.json"
@@ -79,8 +81,10 @@ def to_files(candidate: Forecaster, prefix: str = "") -> dict[str, bytes]:
                     "scale": f.scale.tolist(), "coef": f.coef.tolist(), "intercept": f.intercept}  # fmt: skip
             files[f"{prefix}ridge.json"] = json.dumps(form).encode()
         else:
-            # LightGBM writes its trees' text on every core: from its own thread (domain/gbm.py).
-            files[f"{prefix}lightgbm.txt"] = gbm.on_thread(candidate.form_.model_to_string).encode()
+            form = candidate.form_
+            # A Booster writes its trees' text on every core: from LightGBM's own thread (domain/gbm.py).
+            text = form.text if isinstance(form, StoredTrees) else gbm.on_thread(form.model_to_string)
+            files[f"{prefix}lightgbm.txt"] = text.encode()
     elif isinstance(candidate, Blend):
         meta.update(features=candidate.features, seed=candidate.seed, half_life_years=candidate.half_life_years)
         meta["members"] = []
@@ -121,9 +125,6 @@ def from_files(files: dict[str, bytes], prefix: str = "") -> Forecaster:
         model.form_ = RidgeForm(np.array(f["fill"], dtype=np.float64), np.array(f["flagged"], dtype=np.int64),
                                 np.array(f["mean"], dtype=np.float64), np.array(f["scale"], dtype=np.float64),
                                 np.array(f["coef"], dtype=np.float64), float(f["intercept"]))  # fmt: skip
-    else:
-        lgb = gbm.lightgbm()  # only where a LightGBM model is read back (docs/core.md: a repeat reads none)
-
-        text = files[f"{prefix}lightgbm.txt"].decode()
-        model.form_ = gbm.on_thread(lambda: lgb.Booster(model_str=text))  # its trees read on every core
+    else:  # predicted by the core: LightGBM is not imported to serve a model (StoredTrees)
+        model.form_ = StoredTrees(files[f"{prefix}lightgbm.txt"].decode())
     return model

@@ -255,6 +255,21 @@ class Rows:
         return self._datasets[key]
 
 
+@dataclass(frozen=True)
+class StoredTrees:
+    """A LightGBM model read back from its text (the registry's file), without LightGBM.
+
+    What predicts it is the core's walk of its trees (DeltaModel.trees), so serving a champion builds
+    no LightGBM Booster (its trees parsed into LightGBM's memory, its OpenMP threads started) only to
+    write the same text back out for the core: the national predict stage peaked 1-5% lower (docs/core.md).
+    """
+
+    text: str
+
+    def model_to_string(self) -> str:
+        return self.text
+
+
 @dataclass
 class DeltaModel:
     """A learned model of the change from persistence on the feature columns.
@@ -272,7 +287,7 @@ class DeltaModel:
     seed: int
     half_life_years: float
     threads: int = 2
-    form_: Any = None  # what predicts: a LightGBM Booster or a RidgeForm
+    form_: Any = None  # a LightGBM Booster (fitted here), StoredTrees (read back) or a RidgeForm
     # The Booster the core's trees were read from, and those trees (DeltaModel.trees).
     trees_: tuple[Any, core.Forest] | None = field(default=None, init=False, repr=False, compare=False)
     key_columns: ClassVar[tuple[str, ...]] = ()
@@ -338,8 +353,10 @@ class DeltaModel:
     def trees(self) -> core.Forest:
         """The fitted Booster's trees as the core predicts them (read once per Booster)."""
         if self.trees_ is None or self.trees_[0] is not self.form_:
-            # LightGBM writes its text on every core: from its own thread (domain/gbm.py).
-            forest = core.Forest.from_lightgbm(gbm.on_thread(self.form_.model_to_string))
+            form = self.form_
+            # A Booster writes its text on every core: from LightGBM's own thread (domain/gbm.py).
+            text = form.text if isinstance(form, StoredTrees) else gbm.on_thread(form.model_to_string)
+            forest = core.Forest.from_lightgbm(text)
             if list(forest.features) != list(self.features):
                 raise ValueError(f"{self.name}: the Booster's inputs {forest.features} are not {self.features}")
             self.trees_ = (self.form_, forest)
