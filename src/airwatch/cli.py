@@ -1003,7 +1003,7 @@ def _print_summary(summary: Any, settings: Settings) -> None:
 
 def main() -> None:
     """The console script."""
-    # The command fits with lightgbm.train and reads Boosters back: LightGBM's scikit-learn wrappers, and
+    # The command fits with lightgbm.train and predicts with the core: LightGBM's scikit-learn wrappers, and
     # the scikit-learn and SciPy they import, are not loaded (about 50 MB of a national training's peak;
     # domain/gbm.py), nor MLflow's Polars dataset type (23 MB; airwatch/imports.py).
     imports.lean()

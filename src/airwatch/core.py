@@ -506,9 +506,10 @@ class Forest:
         one tree an iteration, an objective with a link function, linear trees or categorical splits.
         """
         header, _, body = text.partition("\nTree=")
-        meta = dict(line.split("=", 1) for line in header.splitlines() if "=" in line)
+        lines = header.splitlines()
+        meta = dict(line.split("=", 1) for line in lines if "=" in line)
         objective = meta.get("objective", "").split(" ")
-        if meta.get("num_tree_per_iteration", "1") != "1" or "average_output" in header.splitlines():
+        if meta.get("num_tree_per_iteration", "1") != "1" or "average_output" in lines:
             raise CoreError("forest: only a single-output boosted model can be read")
         if objective[0] not in _RAW_OBJECTIVES or "sqrt" in objective:
             raise CoreError(f"forest: objective {meta.get('objective')!r} is not a raw regression")

@@ -3,7 +3,7 @@
 Two libraries load a large optional integration merely because another package is installed:
 - `import lightgbm` imports its scikit-learn estimators, and with them scikit-learn and most of SciPy
   (about 1,000 modules, 1 s of CPU, 50 MB of a national training's peak), for classes AirWatch never
-  calls: it trains with `lightgbm.train` and reads models back as Boosters (domain/gbm.py);
+  calls: it trains with `lightgbm.train`, and the core predicts the models it reads back (domain/gbm.py);
 - `import mlflow` imports Polars when it is installed (23 MB resident, held through a national
   training's peak), to register a Polars dataset type AirWatch never logs. Polars is one of the
   benchmarks' peers (the `dev` extra), not a dependency of the package: a user's install has no Polars,

@@ -3,10 +3,11 @@
 `import lightgbm` imports its scikit-learn estimators (LGBMRegressor and the rest), and with them
 scikit-learn and most of SciPy when they are installed, as MLflow installs them: about 1,000 modules, 1 s
 of CPU and 50 MB of a national training's peak (docs/core.md, "The national run under 1.5 GB"), for
-classes AirWatch never calls: it trains with `lightgbm.train` on Datasets of its own and reads models
-back as Boosters. After `airwatch.imports.lean()` (the command line calls it first), `lightgbm()`
-imports LightGBM with scikit-learn hidden from that one import, and LightGBM's wrappers fall back to
-its own stand-ins; elsewhere LightGBM is imported as usual (airwatch/imports.py).
+classes AirWatch never calls: it trains with `lightgbm.train` on Datasets of its own, and the models it
+reads back are predicted by the core (train.StoredTrees). After `airwatch.imports.lean()` (the command
+line calls it first), `lightgbm()` imports LightGBM with scikit-learn hidden from that one import, and
+LightGBM's wrappers fall back to its own stand-ins; elsewhere LightGBM is imported as usual
+(airwatch/imports.py).
 
 And LightGBM's calls that run on more than one thread, all made from one thread of their own
 (`on_thread`). LightGBM's threads are OpenMP's (GCC's libgomp), which keeps a pool of threads for each

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from airwatch.domain import gbm
 from airwatch.domain.train import (
     BLEND,
     CLIMATOLOGY,
@@ -81,10 +80,7 @@ def to_files(candidate: Forecaster, prefix: str = "") -> dict[str, bytes]:
                     "scale": f.scale.tolist(), "coef": f.coef.tolist(), "intercept": f.intercept}  # fmt: skip
             files[f"{prefix}ridge.json"] = json.dumps(form).encode()
         else:
-            form = candidate.form_
-            # A Booster writes its trees' text on every core: from LightGBM's own thread (domain/gbm.py).
-            text = form.text if isinstance(form, StoredTrees) else gbm.on_thread(form.model_to_string)
-            files[f"{prefix}lightgbm.txt"] = text.encode()
+            files[f"{prefix}lightgbm.txt"] = candidate.model_text().encode()
     elif isinstance(candidate, Blend):
         meta.update(features=candidate.features, seed=candidate.seed, half_life_years=candidate.half_life_years)
         meta["members"] = []

@@ -266,9 +266,6 @@ class StoredTrees:
 
     text: str
 
-    def model_to_string(self) -> str:
-        return self.text
-
 
 @dataclass
 class DeltaModel:
@@ -278,7 +275,7 @@ class DeltaModel:
     Booster, or ridge's affine map (imputation, scaling and coefficients folded into arrays). So the
     scores of training are the scores of the model that is served. A Booster's trees are predicted by
     the C++ core (core.Forest, read from the Booster's own text): LightGBM's numbers to the bit, from the
-    frame's columns as they are, at twice LightGBM's speed (docs/core.md).
+    frame's columns as they are, faster than LightGBM's own predict (docs/core.md).
     """
 
     name: str
@@ -288,7 +285,7 @@ class DeltaModel:
     half_life_years: float
     threads: int = 2
     form_: Any = None  # a LightGBM Booster (fitted here), StoredTrees (read back) or a RidgeForm
-    # The Booster the core's trees were read from, and those trees (DeltaModel.trees).
+    # The form (Booster or StoredTrees) the core's trees were read from, and those trees (DeltaModel.trees).
     trees_: tuple[Any, core.Forest] | None = field(default=None, init=False, repr=False, compare=False)
     key_columns: ClassVar[tuple[str, ...]] = ()
 
@@ -350,13 +347,16 @@ class DeltaModel:
         # The core's trees are not pickled (a copy reads them again from its Booster when it predicts).
         return {**self.__dict__, "trees_": None}
 
+    def model_text(self) -> str:
+        """The LightGBM model's text: as read back (StoredTrees), or written by the fitted Booster."""
+        form = self.form_
+        # A Booster writes its text on every core: from LightGBM's own thread (domain/gbm.py).
+        return form.text if isinstance(form, StoredTrees) else gbm.on_thread(form.model_to_string)
+
     def trees(self) -> core.Forest:
-        """The fitted Booster's trees as the core predicts them (read once per Booster)."""
+        """The LightGBM model's trees as the core predicts them (read once per fitted or stored model)."""
         if self.trees_ is None or self.trees_[0] is not self.form_:
-            form = self.form_
-            # A Booster writes its text on every core: from LightGBM's own thread (domain/gbm.py).
-            text = form.text if isinstance(form, StoredTrees) else gbm.on_thread(form.model_to_string)
-            forest = core.Forest.from_lightgbm(text)
+            forest = core.Forest.from_lightgbm(self.model_text())
             if list(forest.features) != list(self.features):
                 raise ValueError(f"{self.name}: the Booster's inputs {forest.features} are not {self.features}")
             self.trees_ = (self.form_, forest)
