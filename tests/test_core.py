@@ -124,3 +124,56 @@ def test_a_forest_refuses_models_it_would_not_predict_as_lightgbm_does() -> None
         forest.predict([x[:, j] for j in range(5)])
     with pytest.raises(core.CoreError, match="length mismatch"):
         forest.predict([x[:, j] for j in range(5)] + [x[:10, 5]])
+
+
+def _ridge_columns(rng: np.random.Generator) -> list[np.ndarray]:
+    columns = [rng.normal(size=5_001) for _ in range(4)]
+    columns[1][rng.random(5_001) < 0.3] = np.nan  # a third missing, as inputs without weather are
+    columns[3][:] = np.nan  # never present: imputed with 0
+    return columns
+
+
+def test_ridge_rows_give_numpys_medians_and_the_designs_sums() -> None:
+    rng = np.random.default_rng(7)
+    columns = _ridge_columns(rng)
+    index = np.sort(rng.choice(5_001, size=3_000, replace=False))
+    weights = rng.random(3_000)
+    rows = core.RidgeRows(columns, index, weights)
+    imputation = rows.imputation(threads=2)
+    picked = [c[index] for c in columns]
+    expected_fill = [float(np.median(v[~np.isnan(v)])) if (~np.isnan(v)).any() else 0.0 for v in picked]
+    np.testing.assert_array_equal(imputation.fill, expected_fill)
+    np.testing.assert_array_equal(imputation.flagged, [1, 3])
+    design = np.column_stack([np.where(np.isnan(v), f, v) for v, f in zip(picked, expected_fill, strict=True)]
+                             + [np.isnan(picked[1]), np.isnan(picked[3])]).astype(float)  # fmt: skip
+    np.testing.assert_allclose(imputation.sums, design.sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(imputation.weighted_sums, weights @ design, rtol=1e-12)
+    mean = design.mean(axis=0)
+    weighted_mean = (weights @ design) / weights.sum()
+    z = np.full((1_500, 6), np.nan, order="F")
+    squares = rows.block(imputation, mean, weighted_mean, 1_000, z)
+    part = design[1_000:2_500]
+    np.testing.assert_allclose(z, (part - weighted_mean) * np.sqrt(weights[1_000:2_500])[:, None], rtol=1e-12,
+                               atol=1e-15)  # fmt: skip
+    np.testing.assert_allclose(squares, ((part - mean) ** 2).sum(axis=0), rtol=1e-12)
+
+
+def test_ridge_rows_name_what_is_wrong() -> None:
+    columns = _ridge_columns(np.random.default_rng(8))
+    with pytest.raises(core.CoreError, match="index 5001 at position 1 is outside the columns"):
+        core.RidgeRows(columns, np.array([0, 5_001])).imputation()
+    with pytest.raises(core.CoreError, match="weight -1"):
+        core.RidgeRows(columns, np.array([0, 1]), np.array([1.0, -1.0])).imputation()
+    with pytest.raises(core.CoreError, match="length mismatch: 'column 2'"):
+        core.RidgeRows([columns[0], columns[1], columns[2][:10]]).imputation()
+    rows = core.RidgeRows(columns, np.array([0, 1]))
+    imputation = rows.imputation()
+    width = len(columns) + len(imputation.flagged)
+    with pytest.raises(core.CoreError, match=r"rows 1\.\.3 outside 2 rows"):
+        rows.block(imputation, np.zeros(width), np.zeros(width), 1, np.empty((2, width), order="F"))
+    with pytest.raises(core.CoreError, match="length mismatch: 'mean'"):
+        rows.block(imputation, np.zeros(width + 1), np.zeros(width), 0, np.empty((2, width), order="F"))
+    with pytest.raises(core.CoreError, match="length mismatch: 'z's columns'"):
+        rows.block(imputation, np.zeros(width), np.zeros(width), 0, np.empty((2, width + 1), order="F"))
+    with pytest.raises(TypeError):  # a row-major block is refused, not copied (the result would be lost)
+        rows.block(imputation, np.zeros(width), np.zeros(width), 0, np.empty((2, width)))

@@ -29,6 +29,7 @@
 #include "airwatch/features.hpp"
 #include "airwatch/forest.hpp"
 #include "airwatch/metrics.hpp"
+#include "airwatch/ridge.hpp"
 #include "airwatch/spatial.hpp"
 #include "airwatch/validate.hpp"
 #include "airwatch/weather.hpp"
@@ -472,6 +473,67 @@ Out<double> py_forest_predict(const airwatch::CompiledForest& forest, const std:
   return to_numpy(std::move(out));
 }
 
+// The fit's rows as the core reads them; the arrays stay owned by the caller for the call's length.
+struct RidgeArgs {
+  std::vector<const double*> pointers;
+  airwatch::RidgeRows rows;
+};
+
+RidgeArgs ridge_rows(const std::vector<In<double>>& columns, const std::optional<In<int64_t>>& index,
+                     const std::optional<In<double>>& weights) {
+  RidgeArgs args;
+  const std::size_t length = columns.empty() ? 0 : columns[0].shape(0);
+  for (std::size_t j = 0; j < columns.size(); ++j) {
+    require_same_length(length, columns[j].shape(0), ("column " + std::to_string(j)).c_str());
+    args.pointers.push_back(columns[j].data());
+  }
+  const std::size_t rows = index ? index->shape(0) : length;
+  if (weights) require_same_length(rows, weights->shape(0), "weights");
+  args.rows = {args.pointers.data(),
+               columns.size(),
+               length,
+               index ? index->data() : nullptr,
+               rows,
+               weights ? weights->data() : nullptr};
+  return args;
+}
+
+std::tuple<Out<double>, Out<int64_t>, Out<double>, Out<double>> py_ridge_imputation(
+    const std::vector<In<double>>& columns, const std::optional<In<int64_t>>& index,
+    const std::optional<In<double>>& weights, int threads) {
+  RidgeArgs args = ridge_rows(columns, index, weights);
+  airwatch::RidgeImputation imputation;
+  {
+    nb::gil_scoped_release release;
+    imputation = airwatch::ridge_imputation(args.rows, threads);
+  }
+  return {to_numpy(std::move(imputation.fill)), to_numpy(std::move(imputation.flagged)),
+          to_numpy(std::move(imputation.sums)), to_numpy(std::move(imputation.weighted_sums))};
+}
+
+using ColumnMajorOut = nb::ndarray<double, nb::ndim<2>, nb::f_contig, nb::device::cpu>;
+
+Out<double> py_ridge_block(const std::vector<In<double>>& columns, const std::optional<In<int64_t>>& index,
+                           const std::optional<In<double>>& weights, In<double> fill, In<int64_t> flagged,
+                           In<double> mean, In<double> weighted_mean, std::size_t start, ColumnMajorOut z) {
+  RidgeArgs args = ridge_rows(columns, index, weights);
+  airwatch::RidgeImputation imputation;
+  imputation.fill = copied(fill);
+  imputation.flagged = copied(flagged);
+  require_same_length(columns.size(), fill.shape(0), "fill");
+  const std::size_t width = imputation.width();
+  require_same_length(width, mean.shape(0), "mean");
+  require_same_length(width, weighted_mean.shape(0), "weighted_mean");
+  require_same_length(width, z.shape(1), "z's columns");
+  std::vector<double> squares(width);
+  {
+    nb::gil_scoped_release release;
+    airwatch::ridge_block(args.rows, imputation, mean.data(), weighted_mean.data(), start, start + z.shape(0),
+                          z.data(), squares.data());
+  }
+  return to_numpy(std::move(squares));
+}
+
 }  // namespace
 
 NB_MODULE(_core, m) {
@@ -504,6 +566,17 @@ NB_MODULE(_core, m) {
       "forest_predict", &py_forest_predict, "forest"_a, "columns"_a.noconvert(), "threads"_a = 2,
       "The forest's raw forecast of each row, as LightGBM's Booster.predict makes it (to the bit), from one "
       "float64 column per input.");
+  m.def("ridge_imputation", &py_ridge_imputation, "columns"_a.noconvert(), "index"_a.noconvert() = nb::none(),
+        "weights"_a.noconvert() = nb::none(), "threads"_a = 2,
+        "A ridge fit's imputation and design sums over the rows (index: their positions in the columns; "
+        "None: every row): (fill: each input's median, flagged: the inputs with a missing value, sums and "
+        "weighted_sums: per design column, inputs then indicators).");
+  m.def("ridge_block", &py_ridge_block, "columns"_a.noconvert(), "index"_a.noconvert().none(),
+        "weights"_a.noconvert().none(), "fill"_a.noconvert(), "flagged"_a.noconvert(), "mean"_a.noconvert(),
+        "weighted_mean"_a.noconvert(), "start"_a, "z"_a.noconvert(),
+        "Into z (column-major, as many rows as it has, a column per design column): the design's rows from "
+        "start on, less weighted_mean and times the square roots of their weights. Returns each design "
+        "column's squared deviations from mean over those rows.");
   m.def("aqi", &py_aqi, "pollutant"_a, "concentration"_a.noconvert(),
         "Daily AQI per value (int32, -1 where missing). pollutant: 'pm25' (24-h mean, ug/m3, 2024 "
         "breakpoints) or 'ozone' (MDA8, ppm, 2015 breakpoints); values are truncated as EPA requires.");

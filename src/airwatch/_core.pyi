@@ -52,6 +52,16 @@ def forest_predict(forest: Forest, columns: Sequence[Annotated[NDArray[numpy.flo
     The forest's raw forecast of each row, as LightGBM's Booster.predict makes it (to the bit), from one float64 column per input.
     """
 
+def ridge_imputation(columns: Sequence[Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)]], index: Annotated[NDArray[numpy.int64], dict(shape=(None,), order='C', device='cpu', writable=False)] | None = ..., weights: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)] | None = ..., threads: int = ...) -> tuple[Annotated[NDArray[numpy.float64], dict(shape=(None,))], Annotated[NDArray[numpy.int64], dict(shape=(None,))], Annotated[NDArray[numpy.float64], dict(shape=(None,))], Annotated[NDArray[numpy.float64], dict(shape=(None,))]]:
+    """
+    A ridge fit's imputation and design sums over the rows (index: their positions in the columns; None: every row): (fill: each input's median, flagged: the inputs with a missing value, sums and weighted_sums: per design column, inputs then indicators).
+    """
+
+def ridge_block(columns: Sequence[Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)]], index: Annotated[NDArray[numpy.int64], dict(shape=(None,), order='C', device='cpu', writable=False)] | None, weights: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)] | None, fill: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], flagged: Annotated[NDArray[numpy.int64], dict(shape=(None,), order='C', device='cpu', writable=False)], mean: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], weighted_mean: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)], start: int, z: Annotated[NDArray[numpy.float64], dict(shape=(None, None), order='F', device='cpu')]) -> Annotated[NDArray[numpy.float64], dict(shape=(None,))]:
+    """
+    Into z (column-major, as many rows as it has, a column per design column): the design's rows from start on, less weighted_mean and times the square roots of their weights. Returns each design column's squared deviations from mean over those rows.
+    """
+
 def aqi(pollutant: str, concentration: Annotated[NDArray[numpy.float64], dict(shape=(None,), order='C', device='cpu', writable=False)]) -> Annotated[NDArray[numpy.int32], dict(shape=(None,))]:
     """
     Daily AQI per value (int32, -1 where missing). pollutant: 'pm25' (24-h mean, ug/m3, 2024 breakpoints) or 'ozone' (MDA8, ppm, 2015 breakpoints); values are truncated as EPA requires.

@@ -42,6 +42,8 @@ __all__ = [
     "GhcnDaily",
     "Nearest",
     "NeighborMean",
+    "RidgeImputation",
+    "RidgeRows",
     "aqi",
     "aqi_category",
     "category_names",
@@ -547,3 +549,61 @@ class Forest:
             raise CoreError(f"forest: {len(columns)} columns for {len(self.features)} features")
         arrays = [_f64(c, f) for c, f in zip(columns, self.features, strict=True)]
         return _core.forest_predict(self.trees, arrays, threads)
+
+
+# --- Ridge regression's passes over the rows ---
+
+
+@dataclass(frozen=True)
+class RidgeImputation:
+    """A ridge fit's median imputation and its design's sums.
+
+    The design: the inputs, imputed, then one missing-value indicator per flagged input. fill: each
+    input's median over the rows (0 when it has no value); flagged: the inputs with a missing value, in
+    order; sums, weighted_sums: per design column (each row's value times its weight).
+    """
+
+    fill: npt.NDArray[np.float64]
+    flagged: npt.NDArray[np.int64]
+    sums: npt.NDArray[np.float64]
+    weighted_sums: npt.NDArray[np.float64]
+
+
+class RidgeRows:
+    """A ridge fit's rows, read by the core where they are.
+
+    The input columns, the rows' positions in them (None: every row) and one weight a row (None: all
+    1), converted once and used for every pass.
+    """
+
+    def __init__(
+        self,
+        columns: Sequence[npt.ArrayLike],
+        index: npt.ArrayLike | None = None,
+        weights: npt.ArrayLike | None = None,
+    ) -> None:
+        self.columns = [_f64(c, f"column {j}") for j, c in enumerate(columns)]
+        self.index = None if index is None else _array(index, np.int64, "index")
+        self.weights = None if weights is None else _f64(weights, "weights")
+
+    def imputation(self, threads: int = 2) -> RidgeImputation:
+        """Each input's median (numpy.median's) and the design's sums; the same with any number of threads."""
+        return RidgeImputation(*_core.ridge_imputation(self.columns, self.index, self.weights, threads))
+
+    def block(
+        self,
+        imputation: RidgeImputation,
+        mean: npt.ArrayLike,
+        weighted_mean: npt.ArrayLike,
+        start: int,
+        z: npt.NDArray[np.float64],
+    ) -> npt.NDArray[np.float64]:
+        """Design rows from start on into z, centered, weighted; each column's squared deviations.
+
+        z: a column-major float64 array, as many rows as are wanted by a column per design column, written
+        over: the rows less weighted_mean and times the square roots of their weights. Returned: each
+        design column's squared deviations from mean over those rows. The caller keeps z for the next
+        block: a new block's pages each time cost more than making it (docs/core.md).
+        """
+        return _core.ridge_block(self.columns, self.index, self.weights, imputation.fill, imputation.flagged,
+                                 _f64(mean, "mean"), _f64(weighted_mean, "weighted_mean"), start, z)  # fmt: skip

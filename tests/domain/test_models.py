@@ -86,7 +86,8 @@ def test_ridge_in_row_blocks_is_the_one_block_fit_to_rounding(split, monkeypatch
     for name in ("mean", "scale", "coef"):
         np.testing.assert_allclose(getattr(blocks, name), getattr(whole, name), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(predicted, expected, rtol=0, atol=1e-9)
-    assert not np.array_equal(blocks.mean, whole.mean)  # the blocks did sum in another order
+    np.testing.assert_array_equal(blocks.mean, whole.mean)  # the core sums each column whole, in row order
+    assert not np.array_equal(blocks.scale, whole.scale)  # the squared deviations were added a block at a time
 
 
 def test_ridge_on_two_threads_is_the_one_thread_fit_to_the_bit_and_leaves_blas_as_it_was(

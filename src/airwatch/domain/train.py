@@ -405,82 +405,46 @@ class RidgeForm:
     ) -> RidgeForm:
         """What scikit-learn's median imputer (with missing-value indicators), standard scaler and ridge fit.
 
-        The same model, its sums taken over the design matrix a block of rows at a time, in two passes:
-        the columns' plain and weighted sums, then their squared deviations and the weighted
-        cross-products about the weighted means. Standardizing scales that cross-product matrix by the
-        columns' deviations, so it is done on the matrix (inputs squared) rather than on every row:
-        scikit-learn's coefficients and forecasts to rounding (1e-12 apart), where standardizing the rows
-        took four passes and twice the time (docs/core.md). Blocks of tens of MB instead of several
-        copies of a GB matrix; one block is made once. index: the rows' positions in frame (None: every row).
-        threads: how many blocks (and columns' medians) are worked on at once; numpy lets go of the GIL
-        in the gathers, sorts and products, and BLAS runs one thread a call meanwhile (_blas_alone). Each
-        block's sums are its own and are added in block order, so the fit is the same to the bit with
-        any number of threads. Blocks are RIDGE_BLOCK_ROWS long: two at a time hold what one did when
-        they were twice as long.
+        The same model, its sums taken in two passes over the rows, without the design matrix ever made
+        whole: the core (core.RidgeRows) takes the medians and the design columns' plain and weighted
+        sums, then makes the design a block of rows at a time, centered by the weighted means and scaled
+        by the weights' square roots, with each column's squared deviations; BLAS adds the block's
+        cross-products. Standardizing scales that cross-product matrix by the columns' deviations, so it
+        is done on the matrix (inputs squared) rather than on every row: scikit-learn's coefficients and
+        forecasts to rounding (1e-12 apart; docs/core.md). index: the rows' positions in frame (None:
+        every row). threads: the core's workers (a column each) and how many blocks are worked on at
+        once; the core lets go of the GIL, and BLAS runs one thread a call meanwhile (_blas_alone). Each
+        block's sums are its own and are added in block order, and each column's median and sums are
+        one worker's, so the fit is the same to the bit with any number of threads.
         """
         columns = [frame[c].to_numpy(dtype=np.float64) for c in features]  # views where the frame's are
         n = len(frame) if index is None else len(index)
-
-        def rows_of(c: np.ndarray, rows: slice = slice(None)) -> np.ndarray:
-            return c[rows] if index is None else c[index[rows]]
-
-        def median(c: np.ndarray) -> tuple[float, bool]:
-            """A column's imputed value (its median; 0 when all missing) and whether it has a missing value."""
-            values = rows_of(c)
-            missing = np.isnan(values)
-            if missing.all():  # imputed with 0, as kept empty
-                return 0.0, True
-            return float(np.median(values[~missing]) if missing.any() else np.median(values)), bool(missing.any())
-
+        rows = core.RidgeRows(columns, index, weights)
         blocks = _row_blocks(n, RIDGE_BLOCK_ROWS)
         workers = max(1, min(threads, len(blocks)))
+        imputation = rows.imputation(threads)
+        fill, flagged = imputation.fill, imputation.flagged
+        width = len(columns) + len(flagged)
+        w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+        mean, weighted_mean = imputation.sums / n, imputation.weighted_sums / w.sum()
+        # Ridge with an intercept and row weights: center by the weighted means, scale rows by the square
+        # roots of the weights, solve the normal equations (Cholesky), as scikit-learn's dense solver does.
+        y_offset = np.average(target, weights=w)
+        yw = (target - y_offset) * np.sqrt(w)
+
+        made = threading.local()  # each thread's block, made once: a new one's pages cost more than filling it
+
+        def second(b: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            z = getattr(made, "z", None)
+            if z is None or len(z) != b.stop - b.start:
+                z = made.z = np.empty((b.stop - b.start, width), order="F")
+            block_squares = rows.block(imputation, mean, weighted_mean, b.start, z)
+            return block_squares, z.T @ z, z.T @ yw[b]
+
+        squares, gram, rhs = np.zeros(width), np.zeros((width, width)), np.zeros(width)
         with _blas_alone(workers > 1), ThreadPoolExecutor(max_workers=workers) as pool:
-            fill, flags = (np.array(v) for v in zip(*pool.map(median, columns), strict=True))
-            flagged = np.flatnonzero(flags)
-            width = len(columns) + len(flagged)
-
-            def design(rows: slice) -> np.ndarray:
-                # Column-major, as a frame's values are: each column's sums are then pairwise, as numpy's
-                # are over a frame's matrix.
-                x = np.empty((rows.stop - rows.start, width), order="F")
-                at = None if index is None else index[rows]
-                for j, c in enumerate(columns):
-                    if at is None:
-                        x[:, j] = c[rows]
-                    else:  # gathered straight into the block's column (contiguous), with no copy between
-                        np.take(c, at, out=x[:, j])
-                return cls._design(x, len(columns), fill, flagged)
-
-            only = design(blocks[0]) if len(blocks) == 1 else None
-            w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
-
-            def first(b: slice) -> tuple[np.ndarray, np.ndarray]:
-                x = only if only is not None else design(b)
-                return x.sum(axis=0), w[b] @ x
-
-            sums, weighted = np.zeros(width), np.zeros(width)
             # map hands back each block's sums in block order; a block is let go once summed, so as many
             # blocks are held as there are threads.
-            for block_sums, block_weighted in pool.map(first, blocks):
-                sums += block_sums
-                weighted += block_weighted
-            mean, weighted_mean = sums / n, weighted / w.sum()
-            # Ridge with an intercept and row weights: center by the weighted means, scale rows by the
-            # square roots of the weights, solve the normal equations (Cholesky), as scikit-learn's dense
-            # solver does.
-            y_offset = np.average(target, weights=w)
-            root = np.sqrt(w)
-            yw = (target - y_offset) * root
-
-            def second(b: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-                x = only if only is not None else design(b)  # the block's last use: changed in place
-                x -= mean
-                block_squares = np.einsum("ij,ij->j", x, x)
-                x -= weighted_mean - mean
-                x *= root[b, None]
-                return block_squares, x.T @ x, x.T @ yw[b]
-
-            squares, gram, rhs = np.zeros(width), np.zeros((width, width)), np.zeros(width)
             for block_squares, block_gram, block_rhs in pool.map(second, blocks):
                 squares += block_squares
                 gram += block_gram
