@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from airwatch.domain import report
 from airwatch.domain.report import DiagnosticFigures, diagnostic_figures
 
 
@@ -37,6 +38,24 @@ def test_candidates_drawn_on_shared_figures_are_the_pngs_of_new_figures() -> Non
     sizes = {name: Image.open(io.BytesIO(data)).size for name, data in drawn[2].items()}
     assert sizes == {"predicted_vs_actual.png": (400, 400), "error_by_month.png": (480, 280),
                      "error_by_aqi_category.png": (560, 280), "feature_importance.png": (480, 480)}  # fmt: skip
+
+
+def test_many_pairs_are_a_histogram_drawn_the_same_on_shared_figures(monkeypatch) -> None:
+    # Above SCATTER_POINTS pairs (lowered here) forecast vs observed is a 2-D histogram, not a scatter.
+    monkeypatch.setattr(report, "SCATTER_POINTS", 100)
+    dates, observed, forecasts, importances = _window()
+    shared = DiagnosticFigures("pm25", dates, observed)
+    drawn = [shared.render(f, imp) for f, imp in zip(forecasts, importances, strict=True)]
+    alone = [diagnostic_figures("pm25", dates, f, observed, imp) for f, imp in zip(forecasts, importances, strict=True)]
+    assert drawn == alone
+    (mesh,) = shared._axes["predicted_vs_actual.png"].collections
+    assert type(mesh).__name__ == "QuadMesh" and np.nansum(mesh.get_array()) == np.sum(
+        ~np.isnan(forecasts[2]) & ~np.isnan(observed)
+    )
+    monkeypatch.setattr(report, "SCATTER_POINTS", 20_000)
+    scatter = diagnostic_figures("pm25", dates, forecasts[2], observed, importances[2])
+    assert scatter["predicted_vs_actual.png"] != drawn[2]["predicted_vs_actual.png"]
+    assert scatter["error_by_month.png"] == drawn[2]["error_by_month.png"]
 
 
 def test_a_longer_label_gets_a_wider_margin_not_a_cut() -> None:
