@@ -41,7 +41,13 @@ class BlocksDataset(lgb.Dataset):
         own asks the Sequence for each sampled row, one Python call a row (200,000 a national Dataset),
         stacks them into a matrix and filters a transposed copy: three copies of the sample at once, 0.18
         GB above the rest at the peak of a national refit (docs/core.md). Here each input's sampled values
-        are gathered and filtered alone: the same values in the same order.
+        are gathered and filtered alone, and handed over sorted: LightGBM's bin search (BinMapper::FindBin)
+        sorts each input's values in place first, with a merge sort that takes a third of a national
+        Dataset's construction on values in sampling order and runs through values already in order;
+        numpy's sort takes a tenth of that. The bins are the same, since they depend on the values, not
+        their order; the positions stay in sample order, and after the bin search LightGBM reads only
+        which positions an input has values at (feature bundling), never a value by its position. The
+        models are the same to the bit (docs/core.md).
         """
         (seq,) = seqs
         assert isinstance(seq, InputBlocks)
@@ -51,10 +57,10 @@ class BlocksDataset(lgb.Dataset):
         for column in seq.sampled(indices):
             kept = (np.abs(column) > ZERO_THRESHOLD) | np.isnan(column)
             if kept.all():  # an input with no zero: its gathered values, and the one array of positions
-                values.append(column)
+                values.append(np.sort(column))
                 where.append(positions)
             else:
-                values.append(column[kept])
+                values.append(np.sort(column[kept]))
                 where.append(positions[kept])
         return values, where
 
