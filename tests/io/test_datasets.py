@@ -132,3 +132,25 @@ def test_the_rows_of_one_day_are_those_a_whole_read_gives_filtered(tmp_path) -> 
     assert len(got) == n // 100
     pd.testing.assert_frame_equal(got, expected)
     assert datasets.read_rows_on(store, manifest, "date", pd.Timestamp("2030-01-01")).empty
+
+
+def test_a_frame_longer_than_a_row_group_is_written_as_parts_side_by_side_and_read_as_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(datasets, "ROW_GROUP", 1000)
+    store = LocalStore(tmp_path)
+    frame = _observations(2501)
+    manifest, _ = datasets.publish(store, "processed/demo", "v1", frame, plain_text=True)
+    assert len(manifest.parts) == datasets.WRITERS == 2 and manifest.rows == 2501
+    files = [pq.ParquetFile(io.BytesIO(store.read_bytes(p))) for p in manifest.parts]
+    assert [f.metadata.num_rows for f in files] == [1250, 1251]
+    assert [f.metadata.num_row_groups for f in files] == [5, 6]  # quarter-size groups: fewer rows converted at once
+    text = frame.astype({"site_id": "str", "site_name": "str"})
+    text["site_name"] = text["site_name"].where(frame["site_name"].notna())
+    pd.testing.assert_frame_equal(datasets.read(store, manifest), text, check_dtype=False)
+    categorical = datasets.read(store, manifest, ["site_id", "day"], categorical=True)
+    assert categorical["site_id"].astype(str).tolist() == text["site_id"].tolist()
+    one_day = datasets.read_rows_on(store, manifest, "day", 1800)
+    assert one_day["value"].tolist() == [frame["value"].iloc[1800]]
+    small, _ = datasets.publish(store, "processed/demo", "v2", frame.head(1000), plain_text=True)
+    assert len(small.parts) == 1  # a row group's rows or fewer: one part, as before
