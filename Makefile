@@ -165,12 +165,14 @@ stack-down:  ## Stop the production stack
 
 # drift.py runs Evidently in an environment of its own (build/bench-evidently, made on first use from
 # benchmarks/evidently-requirements.txt): Evidently does not import with the project's pandas.
-bench: setup  ## Benchmarks: the C++ core against pandas, Polars, DuckDB and Evidently on the same data
+bench: setup  ## Benchmarks: the C++ core against pandas, Polars, DuckDB, Evidently, LightGBM and scikit-learn on the same data
 	mkdir -p benchmarks/results
 	$(BIN)/python benchmarks/features.py --json benchmarks/results/features.json
 	$(BIN)/python benchmarks/ingest.py --json benchmarks/results/ingest.json
 	$(BIN)/python benchmarks/transform.py --json benchmarks/results/transform.json
 	DO_NOT_TRACK=true $(BIN)/python benchmarks/drift.py --json benchmarks/results/drift.json
+	$(BIN)/python benchmarks/forest.py --json benchmarks/results/forest.json
+	$(BIN)/python benchmarks/ridge.py --json benchmarks/results/ridge.json
 
 # The whole main job on GENERATED national-scale data shaped like ../shared/data/epa (1,000 sites x 10
 # years of daily PM2.5 and ozone, one year of hourly data, a few bad rows), in a temporary folder: about
