@@ -20,8 +20,6 @@ the bit (tolerance 0): the script fails otherwise.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
 from typing import Any
 
 import harness  # first: sets the Polars thread cap before anything imports Polars
@@ -63,10 +61,7 @@ def fit_in_child(model: Any, frame: pd.DataFrame) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", type=Path, help="Write the benchmark JSON here.")
-    parser.add_argument("--repeat", type=int, default=3, help="Best of this many runs each.")
-    args = parser.parse_args()
+    args = harness.options(__doc__ or "")
     print(harness.load_line("at start"))
     source, frame = feature_frame()
     ts = TrainSettings()

@@ -7,6 +7,7 @@ POLARS_MAX_THREADS when it starts, so the cap is set here, at import.
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import json
 import multiprocessing as mp
@@ -278,6 +279,14 @@ def report_checks(results: list[Result], tol: Tolerance) -> bool:
         print("  " + summarize(r.impl, r.checks))
         ok = ok and not any(c.bad for c in r.checks)
     return ok
+
+
+def options(doc: str) -> argparse.Namespace:
+    """The command line of a benchmark that takes only --json and --repeat (best of N, 3 by default)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--json", type=Path, help="Write the benchmark JSON here.")
+    parser.add_argument("--repeat", type=int, default=3, help="Best of this many runs each.")
+    return parser.parse_args()
 
 
 def load_line(when: str) -> str:

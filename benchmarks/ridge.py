@@ -22,9 +22,7 @@ timed region: the forecast of every fitted row from each fit, at the tolerance p
 
 from __future__ import annotations
 
-import argparse
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import harness  # first: sets the thread caps before anything imports numpy's BLAS users
@@ -109,10 +107,7 @@ def numpy_fit(frame: pd.DataFrame, features: list[str], target: np.ndarray, weig
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", type=Path, help="Write the benchmark JSON here.")
-    parser.add_argument("--repeat", type=int, default=3, help="Best of this many runs each.")
-    args = parser.parse_args()
+    args = harness.options(__doc__ or "")
     print(harness.load_line("at start"))
     source, frame = feature_frame()
     features = feature_columns(frame)

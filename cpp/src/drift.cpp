@@ -6,14 +6,12 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
-#include <exception>
 #include <limits>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <utility>
 
 #include "airwatch/error.hpp"
+#include "airwatch/workers.hpp"
 
 namespace airwatch {
 namespace {
@@ -178,41 +176,25 @@ std::vector<DriftStats> drift_columns(const double* reference, std::size_t nr, c
   // Columns differ in cost (their NaN shares), so workers take the next column from a shared counter
   // rather than a fixed block each.
   std::atomic<std::size_t> next{0};
-  std::exception_ptr failure;
-  std::mutex failure_mutex;
   auto work = [&] {
-    try {
-      std::vector<double> r, c;
-      SortBuffers buf;
-      for (std::size_t j = next++; j < columns; j = next++) {
-        sorted_finite_into(reference + j * nr, nr, r, buf);
-        sorted_finite_into(current + j * nc, nc, c, buf);
-        DriftStats& s = out[j];
-        s.n_reference = r.size();
-        s.n_current = c.size();
-        if (r.empty() || c.empty()) continue;
-        s.edges = edges_of_sorted(r, bins);
-        s.psi = psi_of_sorted(r, c, s.edges, epsilon);
-        std::tie(s.ks, s.wasserstein) = ks_wasserstein_of_sorted(r, c);
-      }
-    } catch (...) {  // bad_alloc: rethrown on the calling thread rather than terminating the process
-      const std::lock_guard<std::mutex> lock(failure_mutex);
-      if (!failure) failure = std::current_exception();
-      next = columns;
+    std::vector<double> r, c;
+    SortBuffers buf;
+    for (std::size_t j = next++; j < columns; j = next++) {
+      sorted_finite_into(reference + j * nr, nr, r, buf);
+      sorted_finite_into(current + j * nc, nc, c, buf);
+      DriftStats& s = out[j];
+      s.n_reference = r.size();
+      s.n_current = c.size();
+      if (r.empty() || c.empty()) continue;
+      s.edges = edges_of_sorted(r, bins);
+      s.psi = psi_of_sorted(r, c, s.edges, epsilon);
+      std::tie(s.ks, s.wasserstein) = ks_wasserstein_of_sorted(r, c);
     }
   };
   // A thread costs about as much as sorting a few thousand values; small inputs run on the caller.
   const std::size_t cells = (nr + nc) * columns;
   const auto workers = static_cast<std::size_t>(std::max(1, threads));
-  const std::size_t n_threads = cells < 100000 ? 1 : std::min(workers, columns);
-  if (n_threads <= 1) {
-    work();
-  } else {
-    std::vector<std::thread> pool;
-    for (std::size_t t = 0; t < n_threads; ++t) pool.emplace_back(work);
-    for (auto& t : pool) t.join();
-  }
-  if (failure) std::rethrow_exception(failure);
+  run_workers(cells < 100000 ? 1 : std::min(workers, columns), work, [&] { next = columns; });
   return out;
 }
 

@@ -4,9 +4,9 @@
 #include <atomic>
 #include <cmath>
 #include <string>
-#include <thread>
 
 #include "airwatch/error.hpp"
+#include "airwatch/workers.hpp"
 
 namespace airwatch {
 
@@ -95,14 +95,8 @@ RidgeImputation ridge_imputation(const RidgeRows& r, int threads) {
     present.reserve(r.rows);
     for (std::size_t j = next++; j < r.inputs; j = next++) per_input[j] = sums_of(r, j, present);
   };
-  const std::size_t workers = std::min<std::size_t>(static_cast<std::size_t>(std::max(1, threads)), r.inputs);
-  if (workers <= 1) {
-    work();
-  } else {
-    std::vector<std::thread> pool;
-    for (std::size_t t = 0; t < workers; ++t) pool.emplace_back(work);
-    for (auto& worker : pool) worker.join();
-  }
+  run_workers(std::min<std::size_t>(static_cast<std::size_t>(std::max(1, threads)), r.inputs), work,
+              [&] { next = r.inputs; });
   RidgeImputation out;
   for (std::size_t j = 0; j < r.inputs; ++j) {
     out.fill.push_back(per_input[j].fill);
