@@ -42,12 +42,12 @@ class BlocksDataset(lgb.Dataset):
         stacks them into a matrix and filters a transposed copy: three copies of the sample at once, 0.18
         GB above the rest at the peak of a national refit (docs/core.md). Here each input's sampled values
         are gathered and filtered alone, and handed over sorted: LightGBM's bin search (BinMapper::FindBin)
-        sorts each input's values in place first, with a merge sort that takes a third of a national
-        Dataset's construction on values in sampling order and runs through values already in order;
-        numpy's sort takes a tenth of that. The bins are the same, since they depend on the values, not
-        their order; the positions stay in sample order, and after the bin search LightGBM reads only
-        which positions an input has values at (feature bundling), never a value by its position. The
-        models are the same to the bit (docs/core.md).
+        sorts each input's values in place first, with a merge sort that is slow on values in sampling
+        order and quick on values already in order: a national horizon's Dataset took 0.46-0.51 s
+        against 0.63-0.66 s, numpy's sort (0.05 s) included. The bins are the same, since they depend
+        on the values, not their order; the positions stay in sample order, and after the bin search
+        LightGBM reads only which positions an input has values at (feature bundling), never a value by
+        its position. The models are the same to the bit (docs/core.md).
         """
         (seq,) = seqs
         assert isinstance(seq, InputBlocks)
