@@ -112,8 +112,8 @@ READERS = 2  # columns read side by side (read): the machine's two cores
 # compresses a file's columns on one thread, and the national feature frame (1.4 M rows) took 0.83-0.89 s
 # as one part against 0.52-0.58 s as two. Each part is converted a quarter-size row group at a time, so
 # that the two convert half the rows one did at once: with half-size groups the transform stage peaked
-# 72 MB higher (1,415 MB), with quarter-size ones 48 MB (docs/core.md). Read back, the parts are one
-# frame, in order.
+# 72 MB higher (1,415 MB), with quarter-size ones 28-66 MB (1,372-1,413 MB; docs/core.md), under the
+# training's peak or close to it. Read back, the parts are one frame, in order.
 WRITERS = 2
 
 
