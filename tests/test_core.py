@@ -151,7 +151,7 @@ def test_ridge_rows_give_numpys_medians_and_the_designs_sums() -> None:
     mean = design.mean(axis=0)
     weighted_mean = (weights @ design) / weights.sum()
     z = np.full((1_500, 6), np.nan, order="F")
-    squares = rows.block(imputation, mean, weighted_mean, 1_000, z)
+    squares = rows.block(imputation.fill, imputation.flagged, mean, weighted_mean, 1_000, z)
     part = design[1_000:2_500]
     np.testing.assert_allclose(z, (part - weighted_mean) * np.sqrt(weights[1_000:2_500])[:, None], rtol=1e-12,
                                atol=1e-15)  # fmt: skip
@@ -170,10 +170,26 @@ def test_ridge_rows_name_what_is_wrong() -> None:
     imputation = rows.imputation()
     width = len(columns) + len(imputation.flagged)
     with pytest.raises(core.CoreError, match=r"rows 1\.\.3 outside 2 rows"):
-        rows.block(imputation, np.zeros(width), np.zeros(width), 1, np.empty((2, width), order="F"))
+        rows.block(
+            imputation.fill, imputation.flagged, np.zeros(width), np.zeros(width), 1, np.empty((2, width), order="F")
+        )
     with pytest.raises(core.CoreError, match="length mismatch: 'mean'"):
-        rows.block(imputation, np.zeros(width + 1), np.zeros(width), 0, np.empty((2, width), order="F"))
+        rows.block(
+            imputation.fill,
+            imputation.flagged,
+            np.zeros(width + 1),
+            np.zeros(width),
+            0,
+            np.empty((2, width), order="F"),
+        )
     with pytest.raises(core.CoreError, match="length mismatch: 'z's columns'"):
-        rows.block(imputation, np.zeros(width), np.zeros(width), 0, np.empty((2, width + 1), order="F"))
+        rows.block(
+            imputation.fill,
+            imputation.flagged,
+            np.zeros(width),
+            np.zeros(width),
+            0,
+            np.empty((2, width + 1), order="F"),
+        )
     with pytest.raises(TypeError):  # a row-major block is refused, not copied (the result would be lost)
-        rows.block(imputation, np.zeros(width), np.zeros(width), 0, np.empty((2, width)))
+        rows.block(imputation.fill, imputation.flagged, np.zeros(width), np.zeros(width), 0, np.empty((2, width)))

@@ -592,7 +592,8 @@ class RidgeRows:
 
     def block(
         self,
-        imputation: RidgeImputation,
+        fill: npt.ArrayLike,
+        flagged: npt.ArrayLike,
         mean: npt.ArrayLike,
         weighted_mean: npt.ArrayLike,
         start: int,
@@ -600,10 +601,13 @@ class RidgeRows:
     ) -> npt.NDArray[np.float64]:
         """Design rows from start on into z, centered, weighted; each column's squared deviations.
 
-        z: a column-major float64 array, as many rows as are wanted by a column per design column, written
-        over: the rows less weighted_mean and times the square roots of their weights. Returned: each
-        design column's squared deviations from mean over those rows. The caller keeps z for the next
-        block: a new block's pages each time cost more than making it (docs/core.md).
+        The design of an imputation (fill, flagged: a fit's, RidgeImputation's or a fitted model's). z: a
+        column-major float64 array, as many rows as are wanted by a column per design column, written
+        over: the rows less weighted_mean and times the square roots of their weights (1 without
+        weights). Returned: each design column's squared deviations from mean over those rows. The
+        caller keeps z for the next block: a new block's pages each time cost more than making it
+        (docs/core.md).
         """
-        return _core.ridge_block(self.columns, self.index, self.weights, imputation.fill, imputation.flagged,
-                                 _f64(mean, "mean"), _f64(weighted_mean, "weighted_mean"), start, z)  # fmt: skip
+        return _core.ridge_block(self.columns, self.index, self.weights, _f64(fill, "fill"),
+                                 _array(flagged, np.int64, "flagged"), _f64(mean, "mean"),
+                                 _f64(weighted_mean, "weighted_mean"), start, z)  # fmt: skip

@@ -10,7 +10,7 @@ decades, and a pooled training set may hold one area's 1980s beside another's la
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -127,7 +127,7 @@ class Climatology:
 BLOCK_ROWS = 1 << 16
 # Ridge's fit: half a block, as two threads each hold one (RidgeForm.fit; 26 MB on a national refit).
 RIDGE_BLOCK_ROWS = BLOCK_ROWS // 2
-PREDICT_ROWS = 1 << 18  # ridge forecasts a block of rows at a time (a national training side is a GB)
+PREDICT_ROWS = BLOCK_ROWS  # ridge forecasts a block of rows at a time (a national training side is a GB)
 
 
 def _row_blocks(n: int, size: int | None = None) -> list[slice]:
@@ -334,11 +334,7 @@ class DeltaModel:
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         if isinstance(self.form_, RidgeForm):
-            # A block of rows at a time: each row's forecast is its own, and the inputs of a national
-            # training side are a GB as one matrix.
-            delta = np.empty(len(frame))
-            for rows in _row_blocks(len(frame), PREDICT_ROWS):
-                delta[rows] = self.form_.predict(frame.iloc[rows][self.features])
+            delta = self.form_.predict(frame, self.features)
         else:
             delta = self.trees().predict([frame[c].to_numpy(dtype=np.float64) for c in self.features], self.threads)
         return frame["last_value"].to_numpy(dtype=np.float64) + delta
@@ -378,18 +374,6 @@ class RidgeForm:
     scale: np.ndarray
     coef: np.ndarray
     intercept: float
-
-    @staticmethod
-    def _design(x: np.ndarray, inputs: int, fill: np.ndarray, flagged: np.ndarray) -> np.ndarray:
-        """The design matrix, in place: x's first `inputs` columns imputed, its last the indicators of `flagged`."""
-        values = x[:, :inputs]
-        missing = np.isnan(values)
-        # In place, each column's fill broadcast over the rows: the values of an indexed assignment without
-        # listing the missing cells (a national block's features without weather are a third missing).
-        np.copyto(values, fill, where=missing)
-        for k, j in enumerate(flagged):  # a column at a time: no copy of the flagged columns between
-            x[:, inputs + k] = missing[:, j]
-        return x
 
     @classmethod
     def fit(
@@ -438,7 +422,7 @@ class RidgeForm:
             z = getattr(made, "z", None)
             if z is None or len(z) != b.stop - b.start:
                 z = made.z = np.empty((b.stop - b.start, width), order="F")
-            block_squares = rows.block(imputation, mean, weighted_mean, b.start, z)
+            block_squares = rows.block(fill, flagged, mean, weighted_mean, b.start, z)
             return block_squares, z.T @ z, z.T @ yw[b]
 
         squares, gram, rhs = np.zeros(width), np.zeros((width, width)), np.zeros(width)
@@ -466,17 +450,22 @@ class RidgeForm:
         z_offset = (weighted_mean - mean) / scale
         return cls(fill, flagged, mean, scale, coef, float(y_offset - z_offset @ coef))
 
-    def predict(self, frame: pd.DataFrame) -> np.ndarray:
-        """The forecasts of the frame's rows (its columns: the inputs, in order), a block of rows at a time."""
-        out = np.empty(len(frame))
-        inputs = frame.shape[1]
-        for rows in _row_blocks(len(frame)):
-            z = np.empty((rows.stop - rows.start, inputs + len(self.flagged)), order="F")
-            z[:, :inputs] = frame.iloc[rows].to_numpy(dtype=np.float64)
-            self._design(z, inputs, self.fill, self.flagged)
-            z -= self.mean
+    def predict(self, frame: pd.DataFrame, features: Sequence[str] | None = None) -> np.ndarray:
+        """The forecasts of the frame's rows from its columns `features` (default: all), the inputs in order.
+
+        The design is the fit's (the core's, core.RidgeRows), made PREDICT_ROWS rows at a time from the
+        columns where they are, less the means: the inputs of a national training side are a GB as one
+        matrix.
+        """
+        names = list(frame.columns) if features is None else list(features)
+        rows = core.RidgeRows([frame[c].to_numpy(dtype=np.float64) for c in names])
+        out, z = np.empty(len(frame)), None
+        for block in _row_blocks(len(frame), PREDICT_ROWS):
+            if z is None or len(z) != block.stop - block.start:
+                z = np.empty((block.stop - block.start, len(names) + len(self.flagged)), order="F")
+            rows.block(self.fill, self.flagged, self.mean, self.mean, block.start, z)  # no weights: less the means
             z /= self.scale
-            out[rows] = z @ self.coef + self.intercept
+            out[block] = z @ self.coef + self.intercept
         return out
 
 
