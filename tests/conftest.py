@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -202,3 +204,17 @@ def trained_pm25(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trained_pm25_o
     shutil.copytree(trained_pm25_once / "store", store)
     _trained_settings(monkeypatch, store, trained_pm25_once / "input")
     return store
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Free what the session's flows left alive before the interpreter ends.
+
+    A process keeps one registry per tracking URI (flows/context.py), and with it the models it loaded,
+    for its whole life; the command ends by os._exit, but a test process ends the interpreter, and
+    nanobind then reported the core's trees those registries still held as leaked instances. The
+    freezes of memory.freeze_live_objects are undone first, so that what they kept is collected too.
+    """
+    if (context := sys.modules.get("airwatch.flows.context")) is not None:
+        context._registry.cache_clear()
+    gc.unfreeze()
+    gc.collect()

@@ -151,7 +151,8 @@ def test_mda8_and_daily_mean_match_aqs_on_real_responses() -> None:
 def test_ks_and_wasserstein_match_scipy(a, b) -> None:
     ra, rb = np.array(a), np.array(b)
     d = core.drift(ra, rb, 5) if len(np.unique(ra)) > 1 else None
-    ks = stats.ks_2samp(ra, rb).statistic
+    with np.errstate(divide="ignore", invalid="ignore"):  # the statistic only: its p-value is not read
+        ks = stats.ks_2samp(ra, rb, method="asymp").statistic
     w = stats.wasserstein_distance(ra, rb)
     got = core.drift(ra, rb, 2)
     assert got.ks == pytest.approx(ks, abs=1e-12)
