@@ -27,6 +27,8 @@ from pathlib import Path
 from airwatch.io.prefect_ephemeral import SKIPPED_AT_START
 from tests.fakes.ports import free_port
 
+_ROOT = Path(__file__).resolve().parents[1]  # where `tests` is imported from, by the server too
+
 _WATCHDOG = (
     "import os, subprocess, sys, time\n"
     "session, command = int(sys.argv[1]), sys.argv[2:]\n"
@@ -109,8 +111,8 @@ def start_shared_server(folder: Path, session_pid: int) -> str:
                 **SKIPPED_AT_START,
                 **_UNREAD_SERVICES_OFF,
             }
-            uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
-                       "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
+            uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "tests.prefect_app:create_app",
+                       "--app-dir", str(_ROOT), "--host", "127.0.0.1", "--port", str(port), "--log-level", "error",
                        "--lifespan", "on"]  # fmt: skip
             with (folder / "server.log").open("ab") as out:
                 subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(session_pid), *uvicorn], env=env,
