@@ -126,17 +126,30 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory):
     Flows run for real against it. Under pytest-xdist the workers share one server, started by the
     first worker that needs it (tests/prefect_server.py); alone, Prefect's own test harness starts one.
     Heartbeats are off, as in the command line's embedded mode: they find crashed runs for a server's
-    workers, and each flow run would wait up to a second on exit for its heartbeat thread.
+    workers, and each flow run would wait up to a second on exit for its heartbeat thread. Logs are not
+    sent to the API, which no test here reads (the production stack's tests do, against a server of
+    their own): each log line was a record for the client to batch and for the server to store.
+
+    Under pytest-xdist a worker's flow runs share one API client, as a long-lived process's would. Each
+    flow run otherwise made a client of its own (a TLS context with certifi's certificates loaded, a new
+    connection, a version check: about 18 ms of CPU). Not with Prefect's own harness: its server begins
+    SQLite transactions DEFERRED, and with one client it refused about a third of the flow runs once
+    (HTTP 503, a 2 s wait each; tests/prefect_app.py makes the shared server's IMMEDIATE).
     """
     # Prefect configures logging when its main module is first imported, binding its console handler to
     # the sys.stderr of that moment. Imported first inside a CliRunner invocation (the CLI imports flows
     # lazily), that is the runner's stream, closed when the invocation ends: the next one's Prefect lines
     # became "--- Logging error ---" tracebacks in its output. Imported here, it is the session's.
     import prefect.main
-    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_LOGGING_TO_API_ENABLED,
+        temporary_settings,
+    )
     from prefect.testing.utilities import prefect_test_harness
 
-    off = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+    off = {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None, PREFECT_LOGGING_TO_API_ENABLED: False}
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         with prefect_test_harness(server_startup_timeout=120), temporary_settings(off):
             yield
@@ -155,6 +168,7 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory):
     with (  # the second reads the settings the first made
         temporary_settings({PREFECT_API_URL: api_url, **off}),
         prefect.context._temporary_global_settings_context(prefect.context.get_settings_context()),
+        prefect.context.SyncClientContext(),
     ):
         yield
 
