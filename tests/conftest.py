@@ -20,6 +20,21 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # run's samples. The figures are tested where they are made (tests/domain/test_report.py) and where a
 # run logs them (tests/test_cli.py::test_run_end_to_end_twice, which turns them on).
 os.environ.setdefault("AIRWATCH_TRAIN__DIAGNOSTIC_FIGURES", "false")
+# Two pytest-xdist workers share the two cores, and the thread pools of the libraries they call spin
+# while they wait for work, on the core the other worker needs: LightGBM's OpenMP threads (GCC's libgomp,
+# loaded with LightGBM, after this module, reads OMP_WAIT_POLICY) and numpy's OpenBLAS threads (loaded
+# already: threadpoolctl sets this process's; the variable, the tests' child processes'). A worker runs
+# BLAS on one thread and its OpenMP threads sleep at once. `make test-py`, one run each in turn
+# (2026-12-06): 164.8 CPU-s and 90.1 s as before; 146.0 CPU-s and 79.5 s with OpenMP's threads sleeping;
+# 132.4 CPU-s and 74.4 s with OpenBLAS on one thread too. Not the command's defaults: alone on its cores,
+# the national run took 38.1 s with OpenMP's threads sleeping and 32.4 s without, and 32.0 s with OpenBLAS
+# on one thread against 31.7 s.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    from threadpoolctl import threadpool_limits
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    threadpool_limits(1, user_api="blas")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SHARED_EPA = SHARED_DATA / "epa"  # for tests marked shared
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
