@@ -126,10 +126,11 @@ test-asan-py: setup  ## Focused Python tests against airwatch._core built with A
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	AIRWATCH_TEST_CORE=$$core $(BIN)/python -m pytest -q -p no:cacheprovider -p tests.asan_core $(ASAN_PY_TESTS)
 
-# Two workers (pytest-xdist), each test file on one of them: the suite waits on servers and flows as
-# much as it computes, so it takes the two cores' time, not the sum. Files are handed out in collection
-# order, which tests/conftest.py makes longest first (LONGEST_FIRST). The tests marked `stack` are left
-# to test-stack, which starts the stack they need: here they would only be skipped.
+# Two workers (pytest-xdist), each test file on one of them: together they keep the two cores about 90%
+# busy, so the suite takes its CPU time over two cores; each worker runs its libraries' thread pools small
+# (tests/conftest.py) not to spin on the other's core. Files are handed out in collection order, which
+# tests/conftest.py makes longest first (LONGEST_FIRST). The tests marked `stack` are left to test-stack,
+# which starts the stack they need: here they would only be skipped.
 test-py: setup browser-deps
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not faults and not crash and not stack"
 
